@@ -1,0 +1,112 @@
+"""hf_mltrack: experiment tracking and a model registry for HuggingFace fine-tuning.
+
+``import hf_mltrack`` is cheap: every name below is imported on first use (PEP 562), so torch,
+transformers, SQLAlchemy, pandas and FastAPI load only when a feature needs them.
+
+    >>> import hf_mltrack
+    >>> with hf_mltrack.start_run(run_name="lora-sft"):
+    ...     hf_mltrack.log_param("learning_rate", 2e-5)
+    ...     hf_mltrack.log_metric("train_loss", 1.234, step=10)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY_ATTRS: dict[str, str] = {
+    "ActiveRun": "hf_mltrack.tracking.fluent",
+    "MlTrackClient": "hf_mltrack.tracking.client",
+    "MlTrackException": "hf_mltrack.exceptions",
+    "active_run": "hf_mltrack.tracking.fluent",
+    "create_experiment": "hf_mltrack.tracking.fluent",
+    "delete_experiment": "hf_mltrack.tracking.fluent",
+    "delete_run": "hf_mltrack.tracking.fluent",
+    "delete_tag": "hf_mltrack.tracking.fluent",
+    "end_run": "hf_mltrack.tracking.fluent",
+    "flush_async_logging": "hf_mltrack.tracking.fluent",
+    "get_experiment": "hf_mltrack.tracking.fluent",
+    "get_experiment_by_name": "hf_mltrack.tracking.fluent",
+    "get_parent_run": "hf_mltrack.tracking.fluent",
+    "get_run": "hf_mltrack.tracking.fluent",
+    "get_tracking_uri": "hf_mltrack.tracking.fluent",
+    "is_tracking_uri_set": "hf_mltrack.tracking.fluent",
+    "last_active_run": "hf_mltrack.tracking.fluent",
+    "log_metric": "hf_mltrack.tracking.fluent",
+    "log_metrics": "hf_mltrack.tracking.fluent",
+    "log_param": "hf_mltrack.tracking.fluent",
+    "log_params": "hf_mltrack.tracking.fluent",
+    "restore_experiment": "hf_mltrack.tracking.fluent",
+    "restore_run": "hf_mltrack.tracking.fluent",
+    "search_experiments": "hf_mltrack.tracking.fluent",
+    "search_runs": "hf_mltrack.tracking.fluent",
+    "set_experiment": "hf_mltrack.tracking.fluent",
+    "set_experiment_tag": "hf_mltrack.tracking.fluent",
+    "set_experiment_tags": "hf_mltrack.tracking.fluent",
+    "set_tag": "hf_mltrack.tracking.fluent",
+    "set_tags": "hf_mltrack.tracking.fluent",
+    "set_tracking_uri": "hf_mltrack.tracking.fluent",
+    "start_run": "hf_mltrack.tracking.fluent",
+}
+
+# submodules reachable as attributes (hf_mltrack.tracking, hf_mltrack.entities, ...)
+_LAZY_SUBMODULES: tuple[str, ...] = ("entities", "exceptions", "tracking")
+
+__all__ = sorted([*_LAZY_ATTRS, *_LAZY_SUBMODULES])
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_ATTRS.get(name)
+    if module_name is not None:
+        value = getattr(importlib.import_module(module_name), name)
+    elif name in _LAZY_SUBMODULES:
+        value = importlib.import_module(f"hf_mltrack.{name}")
+    else:
+        raise AttributeError(f"module 'hf_mltrack' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs only
+    from . import entities, exceptions, tracking
+    from .exceptions import MlTrackException
+    from .tracking.client import MlTrackClient
+    from .tracking.fluent import (
+        ActiveRun,
+        active_run,
+        create_experiment,
+        delete_experiment,
+        delete_run,
+        delete_tag,
+        end_run,
+        flush_async_logging,
+        get_experiment,
+        get_experiment_by_name,
+        get_parent_run,
+        get_run,
+        get_tracking_uri,
+        is_tracking_uri_set,
+        last_active_run,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        restore_experiment,
+        restore_run,
+        search_experiments,
+        search_runs,
+        set_experiment,
+        set_experiment_tag,
+        set_experiment_tags,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )

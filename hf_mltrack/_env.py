@@ -1,0 +1,90 @@
+"""Every ``HF_MLTRACK_*`` environment variable, typed, read at call time (never cached at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class EnvVar(Generic[T]):
+    """One environment variable with its type, default and documentation."""
+
+    name: str
+    type: type
+    default: T
+    doc: str
+
+    def is_set(self) -> bool:
+        return self.name in os.environ
+
+    def get(self) -> T:
+        raw = os.environ.get(self.name)
+        if raw is None:
+            return self.default
+        if self.type is bool:
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True  # type: ignore[return-value]
+            if low in _FALSE:
+                return False  # type: ignore[return-value]
+            raise ValueError(f"{self.name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no")
+        try:
+            return self.type(raw)  # type: ignore[no-any-return]
+        except ValueError as exc:
+            raise ValueError(f"{self.name}={raw!r} is not a valid {self.type.__name__}") from exc
+
+    def set(self, value: object) -> None:
+        os.environ[self.name] = str(value)
+
+    def unset(self) -> None:
+        os.environ.pop(self.name, None)
+
+
+TRACKING_URI = EnvVar[str | None](
+    "HF_MLTRACK_TRACKING_URI", str, None, "Where runs are stored: a path, sqlite:///..., postgresql://..., http(s)://..."
+)
+REGISTRY_URI = EnvVar[str | None]("HF_MLTRACK_REGISTRY_URI", str, None, "Model registry store; defaults to the tracking URI.")
+HOME = EnvVar[str | None](
+    "HF_MLTRACK_HOME", str, None, "Folder of the embedded default store (defaults to ./mlruns in the working directory)."
+)
+ARTIFACT_ROOT = EnvVar[str | None](
+    "HF_MLTRACK_DEFAULT_ARTIFACT_ROOT", str, None, "Default artifact root for new experiments."
+)
+EXPERIMENT_NAME = EnvVar[str | None]("HF_MLTRACK_EXPERIMENT_NAME", str, None, "Experiment used when none is set.")
+EXPERIMENT_ID = EnvVar[str | None]("HF_MLTRACK_EXPERIMENT_ID", str, None, "Experiment id used when none is set.")
+RUN_ID = EnvVar[str | None]("HF_MLTRACK_RUN_ID", str, None, "start_run() resumes this run (used by projects).")
+TRACKING_USERNAME = EnvVar[str | None]("HF_MLTRACK_TRACKING_USERNAME", str, None, "Basic-auth user for a server.")
+TRACKING_PASSWORD = EnvVar[str | None]("HF_MLTRACK_TRACKING_PASSWORD", str, None, "Basic-auth password for a server.")
+TRACKING_TOKEN = EnvVar[str | None]("HF_MLTRACK_TRACKING_TOKEN", str, None, "Bearer token for a server.")
+TRACKING_INSECURE_TLS = EnvVar[bool]("HF_MLTRACK_TRACKING_INSECURE_TLS", bool, False, "Skip TLS verification.")
+HTTP_REQUEST_TIMEOUT = EnvVar[float]("HF_MLTRACK_HTTP_REQUEST_TIMEOUT", float, 120.0, "Seconds per HTTP request.")
+HTTP_REQUEST_MAX_RETRIES = EnvVar[int]("HF_MLTRACK_HTTP_REQUEST_MAX_RETRIES", int, 5, "Retries per HTTP request.")
+ASYNC_LOGGING = EnvVar[bool](
+    "HF_MLTRACK_ENABLE_ASYNC_LOGGING", bool, True, "log_* calls enqueue and return; a background thread writes."
+)
+ASYNC_FLUSH_INTERVAL = EnvVar[float](
+    "HF_MLTRACK_ASYNC_FLUSH_INTERVAL", float, 0.2, "Seconds between background flushes of logged data."
+)
+ASYNC_MAX_QUEUE = EnvVar[int](
+    "HF_MLTRACK_ASYNC_MAX_QUEUE", int, 1_000_000, "Queued points above which log_* waits for the flusher."
+)
+SYSTEM_METRICS = EnvVar[bool](
+    "HF_MLTRACK_ENABLE_SYSTEM_METRICS_LOGGING", bool, False, "Log CPU/GPU/memory metrics for every run."
+)
+SYSTEM_METRICS_INTERVAL = EnvVar[float](
+    "HF_MLTRACK_SYSTEM_METRICS_SAMPLING_INTERVAL", float, 10.0, "Seconds between system metric samples."
+)
+S3_ENDPOINT_URL = EnvVar[str | None]("HF_MLTRACK_S3_ENDPOINT_URL", str, None, "Endpoint of an S3-compatible store.")
+SQLALCHEMY_POOL_SIZE = EnvVar[int]("HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE", int, 5, "Connection pool size.")
+PARAM_VALUE_MAX_LENGTH = EnvVar[int](
+    "HF_MLTRACK_PARAM_VALUE_MAX_LENGTH", int, 6000, "Longer param values are truncated with a warning."
+)
+
+ALL: tuple[EnvVar, ...] = tuple(v for v in list(globals().values()) if isinstance(v, EnvVar))

@@ -1,0 +1,24 @@
+"""Entities: plain data objects returned by the client and stores."""
+
+from __future__ import annotations
+
+from .enums import LifecycleStage, RunStatus, ViewType
+from .experiment import Experiment
+from .metric import ExperimentTag, Metric, Param, RunTag
+from .paged_list import PagedList
+from .run import Run, RunData, RunInfo
+
+__all__ = [
+    "Experiment",
+    "ExperimentTag",
+    "LifecycleStage",
+    "Metric",
+    "PagedList",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
+]

@@ -1,0 +1,94 @@
+"""One exception tree for hf_mltrack.
+
+```
+MlTrackException                 error_code -> HTTP status in ERROR_CODE_TO_HTTP_STATUS
+├── InvalidParameterError        INVALID_PARAMETER_VALUE (400)
+│   └── SearchFilterParseError   INVALID_PARAMETER_VALUE (400), names the position and token
+├── ResourceNotFoundError        RESOURCE_DOES_NOT_EXIST (404)
+├── ResourceAlreadyExistsError   RESOURCE_ALREADY_EXISTS (400)
+├── InvalidStateError            INVALID_STATE (400)
+├── PermissionDeniedError        PERMISSION_DENIED (403)
+├── UnauthenticatedError         UNAUTHENTICATED (401)
+└── MissingDependencyError       names the exact pip command
+```
+"""
+
+from __future__ import annotations
+
+ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
+    "INTERNAL_ERROR": 500,
+    "INVALID_PARAMETER_VALUE": 400,
+    "BAD_REQUEST": 400,
+    "INVALID_STATE": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "PERMISSION_DENIED": 403,
+    "UNAUTHENTICATED": 401,
+    "REQUEST_LIMIT_EXCEEDED": 429,
+    "TEMPORARILY_UNAVAILABLE": 503,
+}
+
+
+class MlTrackException(Exception):
+    """Base class of every error hf_mltrack raises on purpose.
+
+    Args:
+        message (`str`): what went wrong, naming the bad value and the fix.
+        error_code (`str`, *optional*, defaults to `"INTERNAL_ERROR"`): MLflow-compatible error code.
+    """
+
+    default_error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code or self.default_error_code
+
+    def get_http_status_code(self) -> int:
+        return ERROR_CODE_TO_HTTP_STATUS.get(self.error_code, 500)
+
+    def serialize_as_json(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+class InvalidParameterError(MlTrackException, ValueError):
+    default_error_code = "INVALID_PARAMETER_VALUE"
+
+
+class SearchFilterParseError(InvalidParameterError):
+    """A search filter or order_by clause could not be parsed."""
+
+
+class ResourceNotFoundError(MlTrackException, LookupError):
+    default_error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class ResourceAlreadyExistsError(MlTrackException):
+    default_error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class InvalidStateError(MlTrackException):
+    default_error_code = "INVALID_STATE"
+
+
+class PermissionDeniedError(MlTrackException, PermissionError):
+    default_error_code = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(MlTrackException):
+    default_error_code = "UNAUTHENTICATED"
+
+
+class MissingDependencyError(MlTrackException, ImportError):
+    """An optional dependency is missing; the message carries the exact install command."""
+
+    default_error_code = "INTERNAL_ERROR"
+
+
+def missing_extra(feature: str, package: str, extra: str) -> MissingDependencyError:
+    """Build the error for a missing optional dependency, naming the install command."""
+    return MissingDependencyError(
+        f"{feature} needs the '{extra}' extra ({package} is not installed): "
+        f"pip install 'hf_mltrack[{extra}]'"
+    )

@@ -1,0 +1,203 @@
+"""Engines per database URI: SQLite pragmas for concurrent writers, schema creation, migrations.
+
+SQLite is opened in WAL mode with a busy timeout, and write transactions start with
+``BEGIN IMMEDIATE`` so that several processes writing one file wait for each other instead of
+failing with "database is locked" when a read lock would have to be upgraded.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ...exceptions import InvalidStateError, MlTrackException
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# The newest migration; a database stamped with another revision must be upgraded first.
+HEAD_REVISION = "0001_initial"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=60000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA case_sensitive_like=ON",
+)
+
+
+def normalize_db_uri(uri: str) -> str:
+    """Pick the installed driver for bare ``postgresql://`` URIs (psycopg 3)."""
+    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    return uri
+
+
+def get_engine(db_uri: str) -> Engine:
+    """One engine per URI per process, with the schema created or checked on first use."""
+    db_uri = normalize_db_uri(db_uri)
+    engine = _ENGINES.get(db_uri)
+    if engine is not None:
+        return engine
+    with _LOCK:
+        engine = _ENGINES.get(db_uri)
+        if engine is None:
+            engine = _create_engine(db_uri)
+            ensure_schema(engine)
+            _ENGINES[db_uri] = engine
+    return engine
+
+
+def _create_engine(db_uri: str) -> Engine:
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    from ... import _env
+
+    if db_uri.startswith("sqlite"):
+        path = db_uri.split(":///", 1)[1] if ":///" in db_uri else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(db_uri, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            # Autocommit at the driver level; transactions are begun explicitly below.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            for pragma in _SQLITE_PRAGMAS:
+                cur.execute(pragma)
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+            mode = "IMMEDIATE" if conn.get_execution_options().get("hf_write") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    try:
+        return sa.create_engine(
+            db_uri,
+            pool_size=_env.SQLALCHEMY_POOL_SIZE.get(),
+            max_overflow=10,
+            pool_pre_ping=True,
+        )
+    except ModuleNotFoundError as exc:
+        raise MlTrackException(
+            f"No database driver for {redact(db_uri)!r} ({exc.name} is missing). For PostgreSQL: "
+            "pip install 'hf_mltrack[postgres]'"
+        ) from exc
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
+        raise MlTrackException(f"Invalid database URI {redact(db_uri)!r}: {exc}") from exc
+
+
+def redact(db_uri: str) -> str:
+    """Hide the password of a database URI for messages."""
+    if "://" not in db_uri or "@" not in db_uri:
+        return db_uri
+    scheme, rest = db_uri.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else db_uri
+
+
+def current_revision(engine: Engine) -> str | None:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
+    import sqlalchemy as sa
+
+    from .schema import metadata
+
+    try:
+        with engine.connect() as conn:
+            has_experiments = sa.inspect(conn).has_table("experiments")
+    except Exception as exc:
+        raise MlTrackException(f"Cannot open the tracking database {redact(str(engine.url))!r}: {exc}") from exc
+    if not has_experiments:
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+            conn.execute(sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            conn.execute(sa.text("DELETE FROM alembic_version"))
+            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD_REVISION})
+        _create_default_experiment(engine)
+        return
+    revision = current_revision(engine)
+    if revision != HEAD_REVISION:
+        raise InvalidStateError(
+            f"The tracking database {redact(str(engine.url))!r} is at schema revision {revision!r}, "
+            f"this hf_mltrack needs {HEAD_REVISION!r}. Back up the database, then run: "
+            f"hf-mltrack db upgrade {redact(str(engine.url))}"
+        )
+
+
+def _create_default_experiment(engine: Engine) -> None:
+    import sqlalchemy as sa
+
+    from .schema import experiments
+
+    with engine.begin() as conn:
+        exists = conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)).first()
+        if exists is None:
+            from ...tracking._uri import default_artifact_root_for
+
+            root = default_artifact_root_for(str(engine.url.render_as_string(hide_password=False)))
+            import time
+
+            now = int(time.time() * 1000)
+            conn.execute(
+                experiments.insert().values(
+                    experiment_id=0,
+                    name="Default",
+                    artifact_location=_join_uri(root, "0"),
+                    lifecycle_stage="active",
+                    creation_time=now,
+                    last_update_time=now,
+                )
+            )
+
+
+def _join_uri(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def upgrade(db_uri: str) -> str:
+    """Run Alembic migrations to head; returns the revision reached."""
+    from alembic import command
+    from alembic.config import Config
+
+    db_uri = normalize_db_uri(db_uri)
+    engine = _create_engine(db_uri)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", db_uri.replace("%", "%%"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    rev = current_revision(engine) or "none"
+    engine.dispose()
+    _ENGINES.pop(db_uri, None)
+    return rev
+
+
+def _reset_after_fork() -> None:
+    # Connections must not be shared with a forked child; it opens its own.
+    _ENGINES.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)

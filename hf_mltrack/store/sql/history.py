@@ -1,0 +1,127 @@
+"""Metric history reads: a lazy sequence over raw rows, and min/max-preserving downsampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+from ...entities import Metric
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+class MetricHistory(Sequence[Metric]):
+    """The points of one metric, ordered by step.
+
+    Behaves as a list of `Metric`, built lazily from the raw ``(step, value, timestamp)`` rows so
+    that reading a million points costs little more than the database read itself. ``steps``,
+    ``values`` and ``timestamps`` give plain lists without building `Metric` objects.
+    """
+
+    __slots__ = ("key", "_rows")
+
+    def __init__(self, key: str, rows: list[Any]) -> None:
+        self.key = key
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _make(self, row: Any) -> Metric:
+        step, value, ts = row[0], row[1], row[2]
+        return Metric(self.key, math.nan if value is None else value, ts, step)
+
+    @overload
+    def __getitem__(self, index: int) -> Metric: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Metric]: ...
+    def __getitem__(self, index: int | slice) -> Metric | list[Metric]:
+        if isinstance(index, slice):
+            return [self._make(r) for r in self._rows[index]]
+        return self._make(self._rows[index])
+
+    def __iter__(self) -> Iterator[Metric]:
+        make = self._make
+        for row in self._rows:
+            yield make(row)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"MetricHistory(key={self.key!r}, points={len(self)})"
+
+    @property
+    def steps(self) -> list[int]:
+        return [r[0] for r in self._rows]
+
+    @property
+    def values(self) -> list[float]:
+        return [math.nan if r[1] is None else r[1] for r in self._rows]
+
+    @property
+    def timestamps(self) -> list[int]:
+        return [r[2] for r in self._rows]
+
+
+def downsample_select(
+    conn: Connection,
+    sql: Callable[[str], str],
+    run_id: str,
+    key: str,
+    max_points: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[tuple]:
+    """At most ``max_points`` rows of one series: per step bucket, the min and the max point.
+
+    The first and last points are always kept, so a chart spans the whole range and no spike
+    (a min or max) is ever dropped, unlike uniform sampling.
+    """
+    where = "run_uuid = ? AND key = ?"
+    args: list[Any] = [run_id, key]
+    if start_step is not None:
+        where += " AND step >= ?"
+        args.append(start_step)
+    if end_step is not None:
+        where += " AND step <= ?"
+        args.append(end_step)
+    lo, hi, count = conn.exec_driver_sql(
+        sql(f"SELECT MIN(step), MAX(step), COUNT(*) FROM metrics WHERE {where}"), tuple(args)
+    ).one()
+    value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
+    if count <= max_points:
+        return conn.exec_driver_sql(
+            sql(f"SELECT step, {value_expr}, timestamp FROM metrics WHERE {where} ORDER BY step"), tuple(args)
+        ).fetchall()
+    buckets = max(1, (max_points - 2) // 2)
+    width = (hi - lo) // buckets + 1
+    bucket = f"((step - {int(lo)}) / {int(width)})"
+    if conn.dialect.name == "sqlite":
+        # SQLite returns the other columns of the row holding MIN()/MAX() (documented behaviour).
+        queries = [
+            f"SELECT step, {agg}(value), timestamp FROM metrics WHERE {where} AND NOT is_nan GROUP BY {bucket}"
+            for agg in ("MIN", "MAX")
+        ]
+    else:
+        queries = [
+            f"SELECT DISTINCT ON ({bucket}) step, value, timestamp FROM metrics WHERE {where} AND NOT is_nan "
+            f"ORDER BY {bucket}, value {direction}, step"
+            for direction in ("ASC", "DESC")
+        ]
+    points: dict[int, tuple] = {}
+    for q in queries:
+        for row in conn.exec_driver_sql(sql(q), tuple(args)):
+            points[row[0]] = tuple(row)
+    for edge in (lo, hi):
+        row = conn.exec_driver_sql(
+            sql(f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? AND step = ?"),
+            (run_id, key, edge),
+        ).first()
+        if row is not None:
+            points[row[0]] = tuple(row)
+    return [points[s] for s in sorted(points)]

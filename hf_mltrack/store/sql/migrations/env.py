@@ -1,0 +1,23 @@
+"""Alembic environment: runs on the connection handed over by ``hf_mltrack.store.sql.engine.upgrade``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from hf_mltrack.store.sql.schema import metadata
+
+config = context.config
+connection = config.attributes.get("connection")
+
+if connection is None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,682 @@
+"""The SQL tracking store (SQLAlchemy 2 Core) for SQLite and PostgreSQL.
+
+Hot paths (metric batches, history reads) go through ``exec_driver_sql`` with plain tuples: the
+driver's ``executemany`` in one transaction, no per-row ORM or type-processing overhead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from ...exceptions import (
+    InvalidParameterError,
+    InvalidStateError,
+    MlTrackException,
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+)
+from ..base import AbstractStore
+from .history import MetricHistory, downsample_select
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+RUN_NAME_TAG = "hf_mltrack.runName"
+_IN_CHUNK = 500
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+class SqlTrackingStore(AbstractStore):
+    """Tracking store on a SQL database.
+
+    Args:
+        db_uri (`str`): SQLAlchemy URI (``sqlite:///...``, ``postgresql://...``).
+        default_artifact_root (`str`, *optional*): artifact root for new experiments; defaults to
+            ``artifacts/`` beside a SQLite file, else ``HF_MLTRACK_DEFAULT_ARTIFACT_ROOT``.
+    """
+
+    def __init__(self, db_uri: str, default_artifact_root: str | None = None) -> None:
+        from ...tracking._uri import default_artifact_root_for, to_artifact_uri
+        from .engine import get_engine
+
+        self.db_uri = db_uri
+        self.engine = get_engine(db_uri)
+        self.dialect = self.engine.dialect.name
+        self.default_artifact_root = (
+            to_artifact_uri(default_artifact_root) if default_artifact_root else default_artifact_root_for(db_uri)
+        )
+        self._ph = "?" if self.dialect == "sqlite" else "%s"
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _write(self):  # type: ignore[no-untyped-def]
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        return self.engine.execution_options(hf_write=True).begin()
+
+    def _read(self):  # type: ignore[no-untyped-def]
+        return self.engine.connect()
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self._ph) if self._ph != "?" else statement
+
+    @staticmethod
+    def _exp_id(experiment_id: str | int) -> int:
+        try:
+            return int(experiment_id)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"Invalid experiment id {experiment_id!r}: experiment ids are integers given as strings, e.g. '0'"
+            ) from None
+
+    # ---- experiments -------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        import sqlalchemy as sa
+
+        from ...tracking._uri import to_artifact_uri
+        from .schema import experiment_tags, experiments
+
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidParameterError(f"Invalid experiment name {name!r}: give a non-empty string")
+        now = _now_ms()
+        try:
+            with self._write() as conn:
+                if conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.name == name)).first():
+                    raise ResourceAlreadyExistsError(
+                        f"Experiment {name!r} already exists: use get_experiment_by_name({name!r}) or another name"
+                    )
+                result = conn.execute(
+                    experiments.insert().values(
+                        name=name,
+                        artifact_location="",
+                        lifecycle_stage=LifecycleStage.ACTIVE,
+                        creation_time=now,
+                        last_update_time=now,
+                    )
+                )
+                exp_id = int(result.inserted_primary_key[0])
+                location = (
+                    to_artifact_uri(artifact_location)
+                    if artifact_location
+                    else _join(self.default_artifact_root, str(exp_id))
+                )
+                conn.execute(
+                    experiments.update().where(experiments.c.experiment_id == exp_id).values(artifact_location=location)
+                )
+                if tags:
+                    conn.execute(
+                        experiment_tags.insert(),
+                        [{"experiment_id": exp_id, "key": k, "value": str(v)} for k, v in tags.items()],
+                    )
+        except sa.exc.IntegrityError as exc:
+            raise ResourceAlreadyExistsError(f"Experiment {name!r} already exists") from exc
+        return str(exp_id)
+
+    def _experiments(self, conn: Connection, where: Any) -> list[Experiment]:
+        import sqlalchemy as sa
+
+        from .schema import experiment_tags, experiments
+
+        rows = conn.execute(sa.select(experiments).where(where)).all()
+        if not rows:
+            return []
+        ids = [r.experiment_id for r in rows]
+        tag_map: dict[int, dict[str, str]] = {i: {} for i in ids}
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            for t in conn.execute(sa.select(experiment_tags).where(experiment_tags.c.experiment_id.in_(chunk))):
+                tag_map[t.experiment_id][t.key] = t.value
+        return [
+            Experiment(
+                experiment_id=str(r.experiment_id),
+                name=r.name,
+                artifact_location=r.artifact_location,
+                lifecycle_stage=r.lifecycle_stage,
+                tags=tag_map[r.experiment_id],
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+            )
+            for r in rows
+        ]
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        from .schema import experiments
+
+        exp_id = self._exp_id(experiment_id)
+        with self._read() as conn:
+            found = self._experiments(conn, experiments.c.experiment_id == exp_id)
+        if not found:
+            raise ResourceNotFoundError(f"No experiment with id {experiment_id!r}")
+        return found[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        from .schema import experiments
+
+        with self._read() as conn:
+            found = self._experiments(conn, experiments.c.name == name)
+        return found[0] if found else None
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        from ...tracking.search import (
+            decode_page_token,
+            encode_page_token,
+            parse_experiment_filter,
+            parse_experiment_order_by,
+        )
+        from .schema import experiments
+        from .search_sql import experiments_select
+
+        _check_max_results(max_results, 50_000)
+        offset = decode_page_token(page_token)
+        stmt = experiments_select(
+            parse_experiment_filter(filter_string),
+            parse_experiment_order_by(list(order_by or [])),
+            ViewType.stages(ViewType.parse(view_type)),
+            max_results + 1,
+            offset,
+        )
+        with self._read() as conn:
+            ids = [r[0] for r in conn.execute(stmt)]
+            has_more = len(ids) > max_results
+            ids = ids[:max_results]
+            by_id = {int(e.experiment_id): e for e in self._experiments(conn, experiments.c.experiment_id.in_(ids))}
+        items = [by_id[i] for i in ids if i in by_id]
+        return PagedList(items, encode_page_token(offset + max_results) if has_more else None)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        import sqlalchemy as sa
+
+        from .schema import experiments, runs
+
+        exp_id = self._exp_id(experiment_id)
+        with self._write() as conn:
+            row = conn.execute(sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == exp_id)).first()
+            if row is None:
+                raise ResourceNotFoundError(f"No experiment with id {experiment_id!r}")
+            if exp_id == 0 and stage == LifecycleStage.DELETED:
+                raise InvalidParameterError("The Default experiment (id '0') cannot be deleted")
+            conn.execute(
+                experiments.update()
+                .where(experiments.c.experiment_id == exp_id)
+                .values(lifecycle_stage=stage, last_update_time=_now_ms())
+            )
+            # Runs follow their experiment, as in MLflow.
+            conn.execute(
+                runs.update()
+                .where(runs.c.experiment_id == exp_id)
+                .values(
+                    lifecycle_stage=stage,
+                    deleted_time=_now_ms() if stage == LifecycleStage.DELETED else None,
+                )
+            )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        import sqlalchemy as sa
+
+        from .schema import experiments
+
+        if not isinstance(new_name, str) or not new_name.strip():
+            raise InvalidParameterError(f"Invalid experiment name {new_name!r}: give a non-empty string")
+        exp_id = self._exp_id(experiment_id)
+        try:
+            with self._write() as conn:
+                res = conn.execute(
+                    experiments.update()
+                    .where(experiments.c.experiment_id == exp_id)
+                    .values(name=new_name, last_update_time=_now_ms())
+                )
+                if res.rowcount == 0:
+                    raise ResourceNotFoundError(f"No experiment with id {experiment_id!r}")
+        except sa.exc.IntegrityError as exc:
+            raise ResourceAlreadyExistsError(f"Experiment {new_name!r} already exists") from exc
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        exp_id = self._exp_id(experiment_id)
+        self.get_experiment(experiment_id)
+        with self._write() as conn:
+            conn.exec_driver_sql(
+                self._sql(
+                    "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"
+                ),
+                (exp_id, key, str(value)),
+            )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        from .schema import experiment_tags
+
+        exp_id = self._exp_id(experiment_id)
+        with self._write() as conn:
+            conn.execute(
+                experiment_tags.delete().where(
+                    (experiment_tags.c.experiment_id == exp_id) & (experiment_tags.c.key == key)
+                )
+            )
+
+    # ---- runs ----------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+        params: Sequence[Param] = (),
+        metrics: Sequence[Metric] = (),
+    ) -> Run:
+        import sqlalchemy as sa
+
+        from .schema import experiments, runs
+
+        exp_id = self._exp_id(experiment_id)
+        run_id = uuid.uuid4().hex
+        tag_map = {t.key: t.value for t in tags}
+        run_name = run_name or tag_map.get(RUN_NAME_TAG) or _random_run_name()
+        tag_map[RUN_NAME_TAG] = run_name
+        with self._write() as conn:
+            exp = conn.execute(
+                sa.select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
+                    experiments.c.experiment_id == exp_id
+                )
+            ).first()
+            if exp is None:
+                raise ResourceNotFoundError(
+                    f"No experiment with id {experiment_id!r}: create it with create_experiment() or "
+                    "set_experiment(name)"
+                )
+            if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidStateError(
+                    f"Experiment {experiment_id!r} is deleted: restore it with restore_experiment({experiment_id!r}) "
+                    "before starting runs in it"
+                )
+            artifact_uri = _join(exp.artifact_location, run_id, "artifacts")
+            conn.execute(
+                runs.insert().values(
+                    run_uuid=run_id,
+                    name=run_name,
+                    experiment_id=exp_id,
+                    user_id=user_id,
+                    status=RunStatus.RUNNING,
+                    start_time=start_time,
+                    end_time=None,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    artifact_uri=artifact_uri,
+                )
+            )
+            all_tags = [RunTag(k, v) for k, v in tag_map.items()]
+            self._log_batch_conn(conn, run_id, list(metrics), list(params), all_tags)
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=str(exp_id),
+            run_name=run_name,
+            user_id=user_id,
+            status=RunStatus.RUNNING,
+            start_time=start_time,
+            end_time=None,
+            artifact_uri=artifact_uri,
+        )
+        latest: dict[str, Metric] = {}
+        for m in metrics:
+            if m.key not in latest or m.step >= latest[m.key].step:
+                latest[m.key] = m
+        data = RunData(
+            metrics={k: m.value for k, m in latest.items()},
+            params={p.key: p.value for p in params},
+            tags=dict(tag_map),
+            _metric_objs=list(latest.values()),
+        )
+        return Run(info, data)
+
+    def _load_runs(self, conn: Connection, run_ids: list[str]) -> dict[str, Run]:
+        import sqlalchemy as sa
+
+        from .schema import latest_metrics, params, runs, tags
+
+        out: dict[str, Run] = {}
+        for i in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[i : i + _IN_CHUNK]
+            rows = conn.execute(sa.select(runs).where(runs.c.run_uuid.in_(chunk))).all()
+            datas: dict[str, RunData] = {}
+            for r in rows:
+                data = RunData()
+                datas[r.run_uuid] = data
+                out[r.run_uuid] = Run(
+                    RunInfo(
+                        run_id=r.run_uuid,
+                        experiment_id=str(r.experiment_id),
+                        run_name=r.name or "",
+                        user_id=r.user_id or "",
+                        status=r.status,
+                        start_time=r.start_time,
+                        end_time=r.end_time,
+                        artifact_uri=r.artifact_uri,
+                        lifecycle_stage=r.lifecycle_stage,
+                    ),
+                    data,
+                )
+            for run_uuid, key, value in conn.execute(
+                sa.select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(chunk))
+            ):
+                datas[run_uuid].params[key] = value
+            for run_uuid, key, value in conn.execute(
+                sa.select(tags.c.run_uuid, tags.c.key, tags.c.value).where(tags.c.run_uuid.in_(chunk))
+            ):
+                datas[run_uuid].tags[key] = value
+            lm = latest_metrics.c
+            for run_uuid, key, value, step, ts, is_nan in conn.execute(
+                sa.select(lm.run_uuid, lm.key, lm.value, lm.step, lm.timestamp, lm.is_nan).where(lm.run_uuid.in_(chunk))
+            ):
+                v = math.nan if is_nan else value
+                datas[run_uuid].metrics[key] = v
+                datas[run_uuid]._metric_objs.append(Metric(key, v, ts, step))
+        return out
+
+    def get_run(self, run_id: str) -> Run:
+        with self._read() as conn:
+            found = self._load_runs(conn, [run_id])
+        if run_id not in found:
+            raise ResourceNotFoundError(f"No run with id {run_id!r}")
+        return found[run_id]
+
+    def update_run_info(
+        self, run_id: str, run_status: str | None, end_time: int | None, run_name: str | None = None
+    ) -> RunInfo:
+        from .schema import runs
+
+        values: dict[str, Any] = {}
+        if run_status is not None:
+            values["status"] = RunStatus.validate(run_status)
+        if end_time is not None:
+            values["end_time"] = end_time
+        if run_name is not None:
+            values["name"] = run_name
+        with self._write() as conn:
+            self._check_run_active(conn, run_id)
+            if values:
+                conn.execute(runs.update().where(runs.c.run_uuid == run_id).values(**values))
+            if run_name is not None:
+                self._upsert_tags(conn, run_id, [RunTag(RUN_NAME_TAG, run_name)])
+        return self.get_run(run_id).info
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        from .schema import runs
+
+        with self._write() as conn:
+            res = conn.execute(
+                runs.update()
+                .where(runs.c.run_uuid == run_id)
+                .values(lifecycle_stage=stage, deleted_time=_now_ms() if stage == LifecycleStage.DELETED else None)
+            )
+            if res.rowcount == 0:
+                raise ResourceNotFoundError(f"No run with id {run_id!r}")
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    def deleted_run_ids(self, older_than_ms: int | None = None) -> list[str]:
+        import sqlalchemy as sa
+
+        from .schema import runs
+
+        stmt = sa.select(runs.c.run_uuid).where(runs.c.lifecycle_stage == LifecycleStage.DELETED)
+        if older_than_ms is not None:
+            stmt = stmt.where(runs.c.deleted_time <= _now_ms() - older_than_ms)
+        with self._read() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def hard_delete_run(self, run_id: str) -> None:
+        from .schema import latest_metrics, metrics, params, runs, tags
+
+        with self._write() as conn:
+            for table in (metrics, latest_metrics, params, tags):
+                conn.execute(table.delete().where(table.c.run_uuid == run_id))
+            conn.execute(runs.delete().where(runs.c.run_uuid == run_id))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        from .schema import tags
+
+        with self._write() as conn:
+            self._check_run_active(conn, run_id)
+            res = conn.execute(tags.delete().where((tags.c.run_uuid == run_id) & (tags.c.key == key)))
+            if res.rowcount == 0:
+                raise ResourceNotFoundError(f"No tag {key!r} on run {run_id!r}")
+
+    # ---- batched writes ------------------------------------------------------------------
+    def _check_run_active(self, conn: Connection, run_id: str) -> None:
+        row = conn.exec_driver_sql(
+            self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)
+        ).first()
+        if row is None:
+            raise ResourceNotFoundError(f"No run with id {run_id!r}")
+        if row[0] != LifecycleStage.ACTIVE:
+            raise InvalidStateError(
+                f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
+            )
+
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> None:
+        with self._write() as conn:
+            self._check_run_active(conn, run_id)
+            self._log_batch_conn(conn, run_id, list(metrics), list(params), list(tags))
+
+    def log_batches(self, batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]]) -> None:
+        with self._write() as conn:
+            for run_id, (metrics, params, tags) in batches.items():
+                self._check_run_active(conn, run_id)
+                self._log_batch_conn(conn, run_id, metrics, params, tags)
+
+    def _log_batch_conn(
+        self, conn: Connection, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+    ) -> None:
+        if params:
+            self._insert_params(conn, run_id, params)
+        if tags:
+            self._upsert_tags(conn, run_id, tags)
+        if metrics:
+            self._insert_metrics(conn, run_id, metrics)
+
+    def _insert_params(self, conn: Connection, run_id: str, params: list[Param]) -> None:
+        wanted: dict[str, str] = {}
+        for p in params:
+            if p.key in wanted and wanted[p.key] != p.value:
+                raise InvalidParameterError(_param_conflict(run_id, p.key, wanted[p.key], p.value))
+            wanted[p.key] = p.value
+        keys = list(wanted)
+        existing: dict[str, str] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i : i + _IN_CHUNK]
+            marks = ", ".join([self._ph] * len(chunk))
+            for key, value in conn.exec_driver_sql(
+                f"SELECT key, value FROM params WHERE run_uuid = {self._ph} AND key IN ({marks})",
+                (run_id, *chunk),
+            ):
+                existing[key] = value
+        for key, value in existing.items():
+            if wanted[key] != value:
+                raise InvalidParameterError(_param_conflict(run_id, key, value, wanted[key]))
+        new_rows = [(run_id, k, v) for k, v in wanted.items() if k not in existing]
+        if new_rows:
+            conn.exec_driver_sql(self._sql("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)"), new_rows)
+
+    def _upsert_tags(self, conn: Connection, run_id: str, tags: list[RunTag]) -> None:
+        rows = list({t.key: (run_id, t.key, t.value) for t in tags}.values())
+        conn.exec_driver_sql(
+            self._sql(
+                "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value"
+            ),
+            rows,
+        )
+        for t in tags:
+            if t.key == RUN_NAME_TAG:
+                conn.exec_driver_sql(self._sql("UPDATE runs SET name = ? WHERE run_uuid = ?"), (t.value, run_id))
+
+    def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
+        rows = []
+        latest: dict[str, tuple] = {}
+        for m in metrics:
+            value = m.value
+            is_nan = value != value  # NaN is the only value unequal to itself
+            row = (run_id, m.key, m.step, 0.0 if is_nan else value, m.timestamp, is_nan)
+            rows.append(row)
+            cur = latest.get(m.key)
+            # Later points at the same or a higher step win, matching replace-on-conflict.
+            if cur is None or m.step >= cur[2]:
+                latest[m.key] = row
+        conn.exec_driver_sql(
+            self._sql(
+                "INSERT INTO metrics (run_uuid, key, step, value, timestamp, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
+                "timestamp = excluded.timestamp, is_nan = excluded.is_nan"
+            ),
+            rows,
+        )
+        conn.exec_driver_sql(
+            self._sql(
+                "INSERT INTO latest_metrics (run_uuid, key, step, value, timestamp, is_nan) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_uuid, key) DO UPDATE SET "
+                "value = excluded.value, step = excluded.step, timestamp = excluded.timestamp, "
+                "is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step"
+            ),
+            list(latest.values()),
+        )
+
+    # ---- metric reads ----------------------------------------------------------------------
+    def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                self._sql(
+                    "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
+                    "WHERE run_uuid = ? AND key = ? ORDER BY step"
+                ),
+                (run_id, key),
+            ).fetchall()
+            if not rows:
+                self._check_run_exists(conn, run_id)
+        return MetricHistory(key, rows)
+
+    def _check_run_exists(self, conn: Connection, run_id: str) -> None:
+        if conn.exec_driver_sql(self._sql("SELECT 1 FROM runs WHERE run_uuid = ?"), (run_id,)).first() is None:
+            raise ResourceNotFoundError(f"No run with id {run_id!r}")
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        max_results: int,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> dict[str, list[Metric]]:
+        if max_results < 2:
+            raise InvalidParameterError(f"max_results={max_results} is too small: ask for at least 2 points per series")
+        out: dict[str, list[Metric]] = {}
+        with self._read() as conn:
+            for run_id in run_ids:
+                rows = downsample_select(conn, self._sql, run_id, key, max_results, start_step, end_step)
+                out[run_id] = list(MetricHistory(key, rows))
+        return out
+
+    # ---- search ----------------------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        from ...tracking.search import decode_page_token, encode_page_token, parse_order_by, parse_search_filter
+        from .search_sql import runs_select
+
+        _check_max_results(max_results, 1_000_000)
+        offset = decode_page_token(page_token)
+        stmt = runs_select(
+            [self._exp_id(e) for e in experiment_ids],
+            parse_search_filter(filter_string),
+            parse_order_by(list(order_by or [])),
+            ViewType.stages(ViewType.parse(run_view_type)),
+            max_results + 1,
+            offset,
+        )
+        with self._read() as conn:
+            ids = [r[0] for r in conn.execute(stmt)]
+            has_more = len(ids) > max_results
+            ids = ids[:max_results]
+            loaded = self._load_runs(conn, ids)
+        items = [loaded[i] for i in ids if i in loaded]
+        return PagedList(items, encode_page_token(offset + max_results) if has_more else None)
+
+
+def _check_max_results(max_results: int, limit: int) -> None:
+    if not isinstance(max_results, int) or isinstance(max_results, bool) or not 0 < max_results <= limit:
+        raise InvalidParameterError(f"Invalid max_results={max_results!r}: give an integer between 1 and {limit}")
+
+
+def _param_conflict(run_id: str, key: str, old: str, new: str) -> str:
+    return (
+        f"Param {key!r} of run {run_id!r} was already logged with value {old!r}; it cannot be changed to {new!r}. "
+        "Params are immutable: log the new value under another key, or start a new run"
+    )
+
+
+_ADJECTIVES = (
+    "amber", "bold", "brave", "bright", "calm", "clever", "crisp", "dapper", "eager", "fancy", "gentle",
+    "glad", "golden", "happy", "jolly", "keen", "lively", "lucky", "merry", "mighty", "nimble", "polite",
+    "proud", "quick", "quiet", "rare", "shiny", "silent", "smart", "sunny", "swift", "tidy", "vivid", "witty",
+)  # fmt: skip
+_NOUNS = (
+    "ant", "bear", "bee", "cat", "crow", "deer", "dove", "eagle", "finch", "fox", "frog", "goat", "hare",
+    "hawk", "heron", "horse", "koala", "lark", "lion", "lynx", "mole", "moth", "newt", "otter", "owl",
+    "panda", "quail", "robin", "seal", "shark", "slug", "snail", "swan", "tiger", "trout", "wolf", "wren",
+)  # fmt: skip
+
+
+def _random_run_name() -> str:
+    import random
+
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(100, 999)}"
+
+
+__all__ = ["SqlTrackingStore", "MlTrackException"]

@@ -1,0 +1,544 @@
+"""The fluent API: a current tracking URI, a current experiment and a stack of active runs.
+
+The run stack lives in a `ContextVar`, so asyncio tasks and threads started with a copied
+context see the run of their parent, and concurrent tasks can nest runs independently.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from .. import _env
+from ..entities import Experiment, LifecycleStage, Metric, Param, Run, RunStatus, RunTag, ViewType
+from ..exceptions import InvalidParameterError, InvalidStateError, MlTrackException, ResourceNotFoundError
+from ..utils import validation as v
+from . import _batcher
+from .client import MlTrackClient, _description_tags
+from .context import default_tags
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_DEFAULT_EXPERIMENT_ID = "0"
+SEARCH_MAX_RESULTS_PANDAS = 100_000
+
+_tracking_uri: str | None = None
+_active_experiment_id: str | None = None
+_run_stack: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("hf_mltrack_runs", default=())
+_last_active_run_id: str | None = None
+_clients: dict[str, MlTrackClient] = {}
+_lock = threading.Lock()
+
+
+class ActiveRun(Run):
+    """The run returned by `start_run`; as a context manager it ends the run on exit.
+
+    Leaving the ``with`` block normally marks the run FINISHED; an exception marks it FAILED
+    (KILLED for KeyboardInterrupt) and propagates unchanged.
+    """
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.info, run.data)
+        self._system_monitor: Any = None
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        if any(r.info.run_id == self.info.run_id for r in _run_stack.get()):
+            end_run(status)
+        return False
+
+
+def _reset_state() -> None:
+    """Forget the current URI, experiment and runs (tests use this between cases)."""
+    global _tracking_uri, _active_experiment_id, _last_active_run_id
+    try:
+        _batcher.flush(raise_errors=False)
+    except Exception:
+        pass
+    for run in reversed(_run_stack.get()):
+        if run._system_monitor is not None:
+            run._system_monitor.stop()
+    _run_stack.set(())
+    _tracking_uri = None
+    _active_experiment_id = None
+    _last_active_run_id = None
+    _clients.clear()
+    from ..store import _clear_cache
+
+    _clear_cache()
+
+
+# ---- tracking URI -------------------------------------------------------------------------
+def set_tracking_uri(uri: str | None) -> None:
+    """Set where runs are stored.
+
+    Args:
+        uri (`str`): a folder path, ``file:///path``, ``sqlite:///file.db``,
+            ``postgresql://user:pass@host:5432/db`` or ``http(s)://host:port`` of an hf-mltrack
+            server. ``None`` goes back to ``HF_MLTRACK_TRACKING_URI`` or the embedded default.
+    """
+    global _tracking_uri, _active_experiment_id
+    from ._uri import resolve_tracking_uri
+
+    if uri is not None and not isinstance(uri, str):
+        uri = str(uri)  # pathlib.Path
+    resolved = resolve_tracking_uri(uri) if uri else None
+    if resolved != _tracking_uri:
+        _batcher.flush(raise_errors=False)
+        _active_experiment_id = None
+    _tracking_uri = resolved
+
+
+def get_tracking_uri() -> str:
+    """The current tracking URI (set_tracking_uri > HF_MLTRACK_TRACKING_URI > ./mlruns)."""
+    from ._uri import resolve_tracking_uri
+
+    return _tracking_uri or resolve_tracking_uri(None)
+
+
+def is_tracking_uri_set() -> bool:
+    return _tracking_uri is not None or _env.TRACKING_URI.is_set()
+
+
+def _client() -> MlTrackClient:
+    uri = get_tracking_uri()
+    client = _clients.get(uri)
+    if client is None:
+        with _lock:
+            client = _clients.get(uri) or MlTrackClient(uri)
+            _clients[uri] = client
+    return client
+
+
+# ---- experiments --------------------------------------------------------------------------
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment current, creating it by name if it does not exist.
+
+    Args:
+        experiment_name (`str`, *optional*): the name; created when absent.
+        experiment_id (`str`, *optional*): an existing experiment's id (give one of the two).
+    """
+    global _active_experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidParameterError(
+            "set_experiment() needs exactly one of experiment_name or experiment_id, "
+            f"got experiment_name={experiment_name!r}, experiment_id={experiment_id!r}"
+        )
+    client = _client()
+    if experiment_id is not None:
+        experiment = client.get_experiment(str(experiment_id))
+    else:
+        experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
+        if experiment is None:
+            try:
+                client.create_experiment(experiment_name)  # type: ignore[arg-type]
+            except MlTrackException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process won the race
+                    raise
+            experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
+            assert experiment is not None
+    if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise InvalidStateError(
+            f"Experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted: restore it with "
+            f"MlTrackClient().restore_experiment({experiment.experiment_id!r}) or use another name"
+        )
+    _active_experiment_id = experiment.experiment_id
+    return experiment
+
+
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+    """Create an experiment and return its id (see `MlTrackClient.create_experiment`)."""
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment of that name, or None."""
+    return _client().get_experiment_by_name(name)
+
+
+def search_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[Experiment]:
+    """Experiments matching a filter such as ``"tags.team = 'nlp'"``, all pages."""
+    client = _client()
+    out: list[Experiment] = []
+    token = None
+    while True:
+        page_size = min(max_results - len(out), 1000) if max_results else 1000
+        if page_size <= 0:
+            break
+        page = client.search_experiments(view_type, page_size, filter_string, order_by, token)
+        out.extend(page)
+        token = page.token
+        if not token:
+            break
+    return out
+
+
+def delete_experiment(experiment_id: str) -> None:
+    _client().delete_experiment(experiment_id)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    _client().restore_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    _client().set_experiment_tag(_current_experiment_id(), key, value)
+
+
+def set_experiment_tags(tags: dict[str, Any]) -> None:
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def _current_experiment_id() -> str:
+    if _active_experiment_id is not None:
+        return _active_experiment_id
+    if _env.EXPERIMENT_ID.get():
+        return str(_env.EXPERIMENT_ID.get())
+    name = _env.EXPERIMENT_NAME.get()
+    if name:
+        return set_experiment(name).experiment_id
+    return _DEFAULT_EXPERIMENT_ID
+
+
+# ---- runs ---------------------------------------------------------------------------------
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a run (or resume one) and make it active; use it as a context manager.
+
+    Args:
+        run_id (`str`, *optional*): resume this existing run (also read from ``HF_MLTRACK_RUN_ID``).
+        experiment_id (`str`, *optional*): defaults to the current experiment (``set_experiment``),
+            else ``HF_MLTRACK_EXPERIMENT_ID``/``_NAME``, else the "Default" experiment ``"0"``.
+        run_name (`str`, *optional*): display name (tag ``hf_mltrack.runName``).
+        nested (`bool`, *optional*, defaults to `False`): start a child of the active run.
+        parent_run_id (`str`, *optional*): make the run a child of this run.
+        tags (`dict`, *optional*): run tags.
+        description (`str`, *optional*): Markdown description (tag ``hf_mltrack.note.content``).
+        log_system_metrics (`bool`, *optional*): sample CPU, memory and GPU while the run is active
+            (default from ``HF_MLTRACK_ENABLE_SYSTEM_METRICS_LOGGING``).
+    """
+    global _last_active_run_id
+    stack = _run_stack.get()
+    if stack and not nested and parent_run_id is None:
+        raise InvalidStateError(
+            f"Run {stack[-1].info.run_id} is already active. To start a nested run, call start_run with "
+            "nested=True; to start a new top-level run, call end_run() first"
+        )
+    if nested and stack and parent_run_id is None:
+        parent_run_id = stack[-1].info.run_id
+    client = _client()
+    existing_id = run_id or (_env.RUN_ID.get() if not stack else None)
+    if existing_id:
+        run = _resume_run(client, existing_id, experiment_id, run_name, tags, description, parent_run_id)
+    else:
+        all_tags = {**default_tags(), **(tags or {}), **_description_tags(description, run_name, parent_run_id)}
+        if parent_run_id is not None:
+            client.get_run(parent_run_id)  # fail early on a bad parent id
+        run = client.create_run(str(experiment_id or _current_experiment_id()), tags=all_tags, run_name=run_name)
+    active = ActiveRun(run)
+    _run_stack.set((*stack, active))
+    _last_active_run_id = active.info.run_id
+    if log_system_metrics if log_system_metrics is not None else _env.SYSTEM_METRICS.get():
+        from .system_metrics import SystemMetricsMonitor
+
+        active._system_monitor = SystemMetricsMonitor(client, active.info.run_id)
+        active._system_monitor.start()
+    return active
+
+
+def _resume_run(
+    client: MlTrackClient,
+    run_id: str,
+    experiment_id: str | None,
+    run_name: str | None,
+    tags: dict[str, Any] | None,
+    description: str | None,
+    parent_run_id: str | None,
+) -> Run:
+    try:
+        run = client.get_run(run_id)
+    except ResourceNotFoundError:
+        raise ResourceNotFoundError(
+            f"Cannot resume run {run_id!r}: no such run in {client.tracking_uri}. Check the run id "
+            "(and HF_MLTRACK_RUN_ID) or the tracking URI"
+        ) from None
+    if experiment_id is not None and str(experiment_id) != run.info.experiment_id:
+        raise InvalidParameterError(
+            f"Run {run_id!r} belongs to experiment {run.info.experiment_id!r}, not {experiment_id!r}: "
+            "drop experiment_id when resuming a run"
+        )
+    if run.info.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise InvalidStateError(f"Run {run_id!r} is deleted: restore it with MlTrackClient().restore_run({run_id!r})")
+    client.store.update_run_info(run_id, RunStatus.RUNNING, None, run_name)
+    extra = {**(tags or {}), **_description_tags(description, None, parent_run_id)}
+    if extra:
+        client.log_batch(run_id, tags=[RunTag(k, str(val)) for k, val in extra.items()], synchronous=True)
+    return client.get_run(run_id)
+
+
+def end_run(status: str = RunStatus.FINISHED) -> None:
+    """End the active run (FINISHED by default) after writing everything queued for it."""
+    stack = _run_stack.get()
+    if not stack:
+        return
+    run = stack[-1]
+    _run_stack.set(stack[:-1])
+    if run._system_monitor is not None:
+        run._system_monitor.stop()
+    _client().set_terminated(run.info.run_id, RunStatus.validate(status))
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run, or None."""
+    stack = _run_stack.get()
+    return stack[-1] if stack else None
+
+
+def last_active_run() -> Run | None:
+    """The active run, else the most recently started run of this process (as stored now)."""
+    current = active_run()
+    run_id = current.info.run_id if current else _last_active_run_id
+    return get_run(run_id) if run_id else None
+
+
+def get_run(run_id: str) -> Run:
+    return _client().get_run(run_id)
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    return _client().get_parent_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    _client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    _client().restore_run(run_id)
+
+
+def _get_or_start_run() -> ActiveRun:
+    stack = _run_stack.get()
+    return stack[-1] if stack else start_run()
+
+
+def _run_id(run_id: str | None) -> str:
+    if run_id:
+        return run_id
+    stack = _run_stack.get()
+    return (stack[-1] if stack else start_run()).info.run_id
+
+
+# ---- logging ------------------------------------------------------------------------------
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    """Log a param of the active run (a run is started if none is active); returns the value.
+
+    Values are str, int, float, bool or None. Logging the same value again is fine; a different
+    value is an error naming the key and both values.
+    """
+    log_params({key: value}, synchronous=synchronous)
+    return value
+
+
+_param_cache: dict[str, dict[str, str]] = {}
+
+
+def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
+    """Log several params at once (one write)."""
+    rid = _run_id(run_id)
+    seen = _param_cache.setdefault(rid, {})
+    objs: list[Param] = []
+    for key, value in params.items():
+        v.validate_key("param", key)
+        text = v.param_value_to_str(key, value)
+        old = seen.get(key)
+        if old is not None and old != text:
+            raise InvalidParameterError(
+                f"Param {key!r} of run {rid!r} was already logged with value {old!r}; it cannot be changed to "
+                f"{text!r}. Params are immutable: log the new value under another key, or start a new run"
+            )
+        objs.append(Param(key, text))
+    _client()._submit(rid, [], objs, [], synchronous)
+    for p in objs:
+        seen[p.key] = p.value
+
+
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Log one metric point to the active run; returns at once (written in the background).
+
+    Args:
+        key (`str`): metric name.
+        value (`float`): a number; NaN and +-inf are kept, None is an error.
+        step (`int`, *optional*, defaults to `0`): the step; a later value at the same step replaces
+            the earlier one.
+        synchronous (`bool`, *optional*): write before returning (default: asynchronous, unless
+            ``HF_MLTRACK_ENABLE_ASYNC_LOGGING=false``).
+        timestamp (`int`, *optional*): milliseconds since the epoch; defaults to now.
+    """
+    stack = _run_stack.get()
+    rid = run_id or (stack[-1] if stack else start_run()).info.run_id
+    if type(key) is not str or not key or len(key) > v.MAX_KEY_LENGTH or "\x00" in key or ".." in key or key[0] == "/":
+        v.validate_key("metric", key)
+    if type(value) is not float:
+        value = v.metric_value(key, value)
+    if step is None:
+        step = 0
+    elif type(step) is not int:
+        step = v.metric_step(key, step)
+    metric = Metric(key, value, timestamp or int(time.time() * 1000), step)
+    _client()._submit(rid, [metric], [], [], synchronous)
+
+
+def log_metrics(
+    metrics: dict[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Log several metrics at the same step (one queue entry, one write)."""
+    rid = _run_id(run_id)
+    ts = timestamp or int(time.time() * 1000)
+    step_ = v.metric_step("metrics", step)
+    objs = [Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, step_) for k, val in metrics.items()]
+    _client()._submit(rid, objs, [], [], synchronous)
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    """Set a tag on the active run (tags are mutable)."""
+    set_tags({key: value}, synchronous=synchronous)
+
+
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    rid = _run_id(None)
+    objs = [RunTag(v.validate_key("tag", k), v.tag_value_to_str(k, val)) for k, val in tags.items()]
+    _client()._submit(rid, [], [], objs, synchronous)
+
+
+def delete_tag(key: str) -> None:
+    _client().delete_tag(_run_id(None), key)
+
+
+def flush_async_logging() -> None:
+    """Write everything queued now; raise if the store rejected any logged data."""
+    _batcher.flush(raise_errors=True)
+
+
+# ---- search -------------------------------------------------------------------------------
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = SEARCH_MAX_RESULTS_PANDAS,
+    order_by: Sequence[str] | None = None,
+    output_format: Literal["pandas", "list"] = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> pd.DataFrame | list[Run]:
+    """Search runs; a pandas DataFrame (default) or a list of `Run`.
+
+    Args:
+        experiment_ids (`list[str]`, *optional*): where to search; defaults to the current experiment.
+        filter_string (`str`, *optional*): e.g. ``"metrics.eval_loss < 1.5 and params.model_name = 'x'"``.
+        order_by (`list[str]`, *optional*): e.g. ``["metrics.eval_loss ASC"]``.
+        output_format (`str`, *optional*, defaults to `"pandas"`): ``"pandas"`` or ``"list"``.
+        search_all_experiments (`bool`, *optional*): search every active experiment.
+        experiment_names (`list[str]`, *optional*): experiments by name (unknown names are skipped).
+    """
+    if output_format not in ("pandas", "list"):
+        raise InvalidParameterError(f"Invalid output_format {output_format!r}: use 'pandas' or 'list'")
+    client = _client()
+    ids = [str(e) for e in ([experiment_ids] if isinstance(experiment_ids, str) else experiment_ids or [])]
+    for name in experiment_names or []:
+        exp = client.get_experiment_by_name(name)
+        if exp is not None:
+            ids.append(exp.experiment_id)
+    if search_all_experiments:
+        ids = [e.experiment_id for e in search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    elif not ids and not experiment_names:
+        ids = [_current_experiment_id()]
+    runs: list[Run] = []
+    if ids:
+        token = None
+        while len(runs) < max_results:
+            page = client.search_runs(ids, filter_string, run_view_type, min(max_results - len(runs), 50_000), order_by, token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                break
+    if output_format == "list":
+        return runs
+    from ._dataframe import runs_to_dataframe
+
+    return runs_to_dataframe(runs)
+
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "flush_async_logging",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_parent_run",
+    "get_run",
+    "get_tracking_uri",
+    "is_tracking_uri_set",
+    "last_active_run",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "restore_experiment",
+    "restore_run",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
