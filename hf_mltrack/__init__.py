@@ -12,7 +12,7 @@ transformers, SQLAlchemy, pandas and FastAPI load only when a feature needs them
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -72,41 +72,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
-
-
-if TYPE_CHECKING:  # for type checkers and IDEs only
-    from . import entities, exceptions, tracking
-    from .exceptions import MlTrackException
-    from .tracking.client import MlTrackClient
-    from .tracking.fluent import (
-        ActiveRun,
-        active_run,
-        create_experiment,
-        delete_experiment,
-        delete_run,
-        delete_tag,
-        end_run,
-        flush_async_logging,
-        get_experiment,
-        get_experiment_by_name,
-        get_parent_run,
-        get_run,
-        get_tracking_uri,
-        is_tracking_uri_set,
-        last_active_run,
-        log_metric,
-        log_metrics,
-        log_param,
-        log_params,
-        restore_experiment,
-        restore_run,
-        search_experiments,
-        search_runs,
-        set_experiment,
-        set_experiment_tag,
-        set_experiment_tags,
-        set_tag,
-        set_tags,
-        set_tracking_uri,
-        start_run,
-    )

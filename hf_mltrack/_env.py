@@ -48,11 +48,19 @@ class EnvVar(Generic[T]):
 
 
 TRACKING_URI = EnvVar[str | None](
-    "HF_MLTRACK_TRACKING_URI", str, None, "Where runs are stored: a path, sqlite:///..., postgresql://..., http(s)://..."
+    "HF_MLTRACK_TRACKING_URI",
+    str,
+    None,
+    "Where runs are stored: a path, sqlite:///..., postgresql://..., http(s)://...",
 )
-REGISTRY_URI = EnvVar[str | None]("HF_MLTRACK_REGISTRY_URI", str, None, "Model registry store; defaults to the tracking URI.")
+REGISTRY_URI = EnvVar[str | None](
+    "HF_MLTRACK_REGISTRY_URI", str, None, "Model registry store; defaults to the tracking URI."
+)
 HOME = EnvVar[str | None](
-    "HF_MLTRACK_HOME", str, None, "Folder of the embedded default store (defaults to ./mlruns in the working directory)."
+    "HF_MLTRACK_HOME",
+    str,
+    None,
+    "Folder of the embedded default store (defaults to ./mlruns in the working directory).",
 )
 ARTIFACT_ROOT = EnvVar[str | None](
     "HF_MLTRACK_DEFAULT_ARTIFACT_ROOT", str, None, "Default artifact root for new experiments."
@@ -67,7 +75,10 @@ TRACKING_INSECURE_TLS = EnvVar[bool]("HF_MLTRACK_TRACKING_INSECURE_TLS", bool, F
 HTTP_REQUEST_TIMEOUT = EnvVar[float]("HF_MLTRACK_HTTP_REQUEST_TIMEOUT", float, 120.0, "Seconds per HTTP request.")
 HTTP_REQUEST_MAX_RETRIES = EnvVar[int]("HF_MLTRACK_HTTP_REQUEST_MAX_RETRIES", int, 5, "Retries per HTTP request.")
 ASYNC_LOGGING = EnvVar[bool](
-    "HF_MLTRACK_ENABLE_ASYNC_LOGGING", bool, True, "log_* calls enqueue and return; a background thread writes."
+    "HF_MLTRACK_ENABLE_ASYNC_LOGGING",
+    bool,
+    True,
+    "log_* calls enqueue and return; a background thread writes.",
 )
 ASYNC_FLUSH_INTERVAL = EnvVar[float](
     "HF_MLTRACK_ASYNC_FLUSH_INTERVAL", float, 0.2, "Seconds between background flushes of logged data."

@@ -89,6 +89,5 @@ class MissingDependencyError(MlTrackException, ImportError):
 def missing_extra(feature: str, package: str, extra: str) -> MissingDependencyError:
     """Build the error for a missing optional dependency, naming the install command."""
     return MissingDependencyError(
-        f"{feature} needs the '{extra}' extra ({package} is not installed): "
-        f"pip install 'hf_mltrack[{extra}]'"
+        f"{feature} needs the '{extra}' extra ({package} is not installed): pip install 'hf_mltrack[{extra}]'"
     )

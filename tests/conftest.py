@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +39,76 @@ def client(tracking_uri: str):
     from hf_mltrack.tracking import MlTrackClient
 
     return MlTrackClient(tracking_uri)
+
+
+# ---- the same suites on SQLite and on the real PostgreSQL server ----------------------------
+PG_ADMIN_URI = os.environ.get("HF_MLTRACK_TEST_POSTGRES_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(PG_ADMIN_URI, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # no server, no driver
+        return f"PostgreSQL not reachable at {PG_ADMIN_URI}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this session, dropped at the end."""
+    reason = _pg_available()
+    if reason:
+        pytest.skip(reason)
+    import sqlalchemy as sa
+
+    name = f"hf_mltrack_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URI, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URI.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    from hf_mltrack.store.sql import engine as engine_mod
+
+    for uri, eng in list(engine_mod._ENGINES.items()):
+        if name in uri:
+            eng.dispose()
+            engine_mod._ENGINES.pop(uri, None)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(uri: str) -> None:
+    from hf_mltrack.store.sql.engine import _create_default_experiment, get_engine
+
+    engine = get_engine(uri)
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            if r[0] != "alembic_version"
+        ]
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    _create_default_experiment(engine)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty tracking store URI on each backend, set as the current tracking URI."""
+    import hf_mltrack
+
+    if request.param == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'store' / 'mltrack.db'}"
+    else:
+        uri = request.getfixturevalue("pg_database")
+        _truncate_pg(uri)
+    hf_mltrack.set_tracking_uri(uri)
+    return uri

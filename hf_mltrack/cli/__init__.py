@@ -25,7 +25,10 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HF_MLTRACK"})
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HF_MLTRACK"},
+)
 @click.version_option(package_name="hf_mltrack")
 def cli() -> None:
     """hf-mltrack: experiment tracking and model registry for HuggingFace fine-tuning."""

@@ -81,7 +81,11 @@ class AbstractStore(abc.ABC):
 
     @abc.abstractmethod
     def log_batch(
-        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
     ) -> None: ...
 
     def log_batches(self, batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]]) -> None:

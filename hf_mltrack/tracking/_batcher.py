@@ -38,9 +38,13 @@ def _is_transient(exc: BaseException) -> bool:
             getattr(exc, "transient", False)
         )
     name = type(exc).__name__
-    return name in ("OperationalError", "ConnectionError", "TimeoutError", "ConnectError", "ReadTimeout") or isinstance(
-        exc, (OSError, ConnectionError)
-    )
+    return name in (
+        "OperationalError",
+        "ConnectionError",
+        "TimeoutError",
+        "ConnectError",
+        "ReadTimeout",
+    ) or isinstance(exc, (OSError, ConnectionError))
 
 
 class AsyncBatcher:
@@ -58,7 +62,12 @@ class AsyncBatcher:
 
     # ---- producer side --------------------------------------------------------------------
     def enqueue(
-        self, store: AbstractStore, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+        self,
+        store: AbstractStore,
+        run_id: str,
+        metrics: list[Metric],
+        params: list[Param],
+        tags: list[RunTag],
     ) -> None:
         if self._pid != os.getpid():  # forked child: start clean
             self.__init__()  # type: ignore[misc]
@@ -138,7 +147,7 @@ class AsyncBatcher:
                 raise
         for run_id, (metrics, params, tags) in batches.items():
             try:
-                self._with_retries(lambda: store.log_batch(run_id, metrics, params, tags))
+                self._with_retries(lambda r=run_id, m=metrics, p=params, t=tags: store.log_batch(r, m, p, t))
             except MlTrackException as exc:
                 self._report(exc)
             except Exception as exc:

@@ -78,9 +78,7 @@ class MlTrackClient(_ArtifactMixin):
             artifact_location (`str`, *optional*): where its runs store artifacts (a path or URI).
             tags (`dict`, *optional*): experiment tags.
         """
-        return self.store.create_experiment(
-            name, artifact_location, {k: str(val) for k, val in (tags or {}).items()}
-        )
+        return self.store.create_experiment(name, artifact_location, {k: str(val) for k, val in (tags or {}).items()})
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self.store.get_experiment(str(experiment_id))
@@ -138,8 +136,12 @@ class MlTrackClient(_ArtifactMixin):
         tag_objs = [RunTag(v.validate_key("tag", k), v.tag_value_to_str(k, val)) for k, val in (tags or {}).items()]
         user = (tags or {}).get("hf_mltrack.user") or current_user()
         ts = start_time or _now_ms()
-        param_objs = [Param(v.validate_key("param", k), v.param_value_to_str(k, val)) for k, val in (params or {}).items()]
-        metric_objs = [Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, 0) for k, val in (metrics or {}).items()]
+        param_objs = [
+            Param(v.validate_key("param", k), v.param_value_to_str(k, val)) for k, val in (params or {}).items()
+        ]
+        metric_objs = [
+            Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, 0) for k, val in (metrics or {}).items()
+        ]
         return self.store.create_run(
             str(experiment_id), user, ts, tag_objs, run_name, params=param_objs, metrics=metric_objs
         )
@@ -203,9 +205,7 @@ class MlTrackClient(_ArtifactMixin):
     ) -> None:
         """Log one metric point. The same key at the same step: the later value replaces the earlier."""
         v.validate_key("metric", key)
-        metric = Metric(
-            key, v.metric_value(key, value), timestamp or int(time.time() * 1000), v.metric_step(key, step)
-        )
+        metric = Metric(key, v.metric_value(key, value), timestamp or int(time.time() * 1000), v.metric_step(key, step))
         self._submit(run_id, [metric], [], [], synchronous)
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
@@ -226,7 +226,12 @@ class MlTrackClient(_ArtifactMixin):
     ) -> None:
         """Log metrics, params and tags of one run together (one transaction)."""
         metric_list = [
-            Metric(v.validate_key("metric", m.key), v.metric_value(m.key, m.value), m.timestamp, v.metric_step(m.key, m.step))
+            Metric(
+                v.validate_key("metric", m.key),
+                v.metric_value(m.key, m.value),
+                m.timestamp,
+                v.metric_step(m.key, m.step),
+            )
             for m in metrics
         ]
         param_list = [Param(v.validate_key("param", p.key), v.param_value_to_str(p.key, p.value)) for p in params]
@@ -253,7 +258,9 @@ class MlTrackClient(_ArtifactMixin):
         """At most ``max_results`` points per run for charts, keeping each bucket's min and max."""
         if isinstance(run_ids, str):
             run_ids = [run_ids]
-        return self._read().get_metric_history_bulk_interval(list(run_ids), metric_key, max_results, start_step, end_step)
+        return self._read().get_metric_history_bulk_interval(
+            list(run_ids), metric_key, max_results, start_step, end_step
+        )
 
     def search_runs(
         self,
@@ -271,7 +278,12 @@ class MlTrackClient(_ArtifactMixin):
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]
         return self._read().search_runs(
-            [str(e) for e in experiment_ids], filter_string or None, run_view_type, max_results, order_by, page_token
+            [str(e) for e in experiment_ids],
+            filter_string or None,
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
         )
 
 

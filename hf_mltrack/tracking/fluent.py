@@ -261,7 +261,11 @@ def start_run(
     if existing_id:
         run = _resume_run(client, existing_id, experiment_id, run_name, tags, description, parent_run_id)
     else:
-        all_tags = {**default_tags(), **(tags or {}), **_description_tags(description, run_name, parent_run_id)}
+        all_tags = {
+            **default_tags(),
+            **(tags or {}),
+            **_description_tags(description, run_name, parent_run_id),
+        }
         if parent_run_id is not None:
             client.get_run(parent_run_id)  # fail early on a bad parent id
         run = client.create_run(str(experiment_id or _current_experiment_id()), tags=all_tags, run_name=run_name)
@@ -498,7 +502,9 @@ def search_runs(
     if ids:
         token = None
         while len(runs) < max_results:
-            page = client.search_runs(ids, filter_string, run_view_type, min(max_results - len(runs), 50_000), order_by, token)
+            page = client.search_runs(
+                ids, filter_string, run_view_type, min(max_results - len(runs), 50_000), order_by, token
+            )
             runs.extend(page)
             token = page.token
             if not token:

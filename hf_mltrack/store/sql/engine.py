@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 # The newest migration; a database stamped with another revision must be upgraded first.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_registry"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 _ENGINES: dict[str, Engine] = {}
@@ -121,6 +121,7 @@ def ensure_schema(engine: Engine) -> None:
     """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
     import sqlalchemy as sa
 
+    from . import registry_schema  # noqa: F401  (registers the registry tables on metadata)
     from .schema import metadata
 
     try:
@@ -131,7 +132,9 @@ def ensure_schema(engine: Engine) -> None:
     if not has_experiments:
         with engine.begin() as conn:
             metadata.create_all(conn)
-            conn.execute(sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            conn.execute(
+                sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+            )
             conn.execute(sa.text("DELETE FROM alembic_version"))
             conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD_REVISION})
         _create_default_experiment(engine)
@@ -188,6 +191,7 @@ def upgrade(db_uri: str) -> str:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    _create_default_experiment(engine)
     rev = current_revision(engine) or "none"
     engine.dispose()
     _ENGINES.pop(db_uri, None)

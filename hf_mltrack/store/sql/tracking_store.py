@@ -221,7 +221,9 @@ class SqlTrackingStore(AbstractStore):
 
         exp_id = self._exp_id(experiment_id)
         with self._write() as conn:
-            row = conn.execute(sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == exp_id)).first()
+            row = conn.execute(
+                sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == exp_id)
+            ).first()
             if row is None:
                 raise ResourceNotFoundError(f"No experiment with id {experiment_id!r}")
             if exp_id == 0 and stage == LifecycleStage.DELETED:
@@ -483,9 +485,7 @@ class SqlTrackingStore(AbstractStore):
 
     # ---- batched writes ------------------------------------------------------------------
     def _check_run_active(self, conn: Connection, run_id: str) -> None:
-        row = conn.exec_driver_sql(
-            self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)
-        ).first()
+        row = conn.exec_driver_sql(self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)).first()
         if row is None:
             raise ResourceNotFoundError(f"No run with id {run_id!r}")
         if row[0] != LifecycleStage.ACTIVE:
@@ -494,7 +494,11 @@ class SqlTrackingStore(AbstractStore):
             )
 
     def log_batch(
-        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
     ) -> None:
         with self._write() as conn:
             self._check_run_active(conn, run_id)
@@ -627,7 +631,12 @@ class SqlTrackingStore(AbstractStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
-        from ...tracking.search import decode_page_token, encode_page_token, parse_order_by, parse_search_filter
+        from ...tracking.search import (
+            decode_page_token,
+            encode_page_token,
+            parse_order_by,
+            parse_search_filter,
+        )
         from .search_sql import runs_select
 
         _check_max_results(max_results, 1_000_000)

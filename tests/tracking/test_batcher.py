@@ -1,0 +1,128 @@
+"""Batched writes: drained by end_run, flush, atexit and SIGTERM; failures isolated and reported."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import hf_mltrack
+from hf_mltrack.exceptions import InvalidStateError
+from hf_mltrack.tracking import MlTrackClient, _batcher
+
+
+def _run_script(tmp_path: Path, body: str, **kwargs) -> subprocess.CompletedProcess:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(body))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_MLTRACK_")}
+    return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_log_returns_before_write_and_end_run_drains(tracking_uri: str) -> None:
+    with hf_mltrack.start_run() as run:
+        for i in range(1000):
+            hf_mltrack.log_metric("m", float(i), step=i)
+    assert _batcher.get_batcher().pending() == 0
+    assert len(MlTrackClient().get_metric_history(run.info.run_id, "m")) == 1000
+
+
+def test_atexit_drains_queue(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    proc = _run_script(
+        tmp_path,
+        f"""
+        import hf_mltrack
+        hf_mltrack.set_tracking_uri("sqlite:///{db}")
+        run = hf_mltrack.start_run()
+        for i in range(5000):
+            hf_mltrack.log_metric("loss", float(i), step=i)
+        print(run.info.run_id)
+        # no end_run, no flush: the interpreter exits with points still queued
+        """,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.strip()
+    assert len(MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")) == 5000
+
+
+def test_sigterm_drains_queue(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time
+            import hf_mltrack
+            hf_mltrack.set_tracking_uri("sqlite:///{db}")
+            import os
+            os.environ["HF_MLTRACK_ASYNC_FLUSH_INTERVAL"] = "3600"  # only a drain can write
+            run = hf_mltrack.start_run()
+            for i in range(3000):
+                hf_mltrack.log_metric("loss", float(i), step=i)
+            print(run.info.run_id, flush=True)
+            time.sleep(60)
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_MLTRACK_")}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert len(MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")) == 3000
+
+
+def test_rejected_points_isolated_and_reported(tracking_uri: str) -> None:
+    client = MlTrackClient()
+    good = client.create_run("0")
+    doomed = client.create_run("0")
+    client.delete_run(doomed.info.run_id)
+    client.log_metric(good.info.run_id, "ok", 1.0)
+    client.log_metric(doomed.info.run_id, "lost", 1.0)
+    with pytest.raises(InvalidStateError, match=doomed.info.run_id):
+        client.flush()
+    assert client.get_run(good.info.run_id).data.metrics == {"ok": 1.0}
+    client.flush()  # reported once, then cleared
+
+
+def test_background_thread_writes_without_flush(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_MLTRACK_ASYNC_FLUSH_INTERVAL", "0.05")
+    with hf_mltrack.start_run() as run:
+        hf_mltrack.log_metric("m", 1.0)
+        deadline = time.time() + 10
+        from hf_mltrack.store import get_tracking_store
+
+        store = get_tracking_store(hf_mltrack.get_tracking_uri())
+        while time.time() < deadline and not store.get_run(run.info.run_id).data.metrics:
+            time.sleep(0.05)
+        assert store.get_run(run.info.run_id).data.metrics == {"m": 1.0}
+
+
+def test_transient_store_failure_is_retried(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy.exc
+
+    client = MlTrackClient()
+    run = client.create_run("0")
+    store = client.store
+    real = store.log_batches
+    calls = {"n": 0}
+
+    def flaky(batches):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(batches)
+
+    monkeypatch.setattr(store, "log_batches", flaky)
+    client.log_metric(run.info.run_id, "m", 2.0)
+    client.flush()
+    assert calls["n"] == 3
+    assert client.get_run(run.info.run_id).data.metrics == {"m": 2.0}
