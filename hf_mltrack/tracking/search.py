@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -114,72 +116,40 @@ class _Grammar:
         return _STRING_OPS
 
 
+_ATTRIBUTE_PREFIXES = {"attributes": "attribute", "attribute": "attribute", "attr": "attribute"}
+
 _RUN_GRAMMAR = _Grammar(
     what="runs",
     prefixes={
-        "metrics": "metric",
-        "metric": "metric",
-        "params": "param",
-        "param": "param",
-        "parameters": "param",
-        "parameter": "param",
-        "tags": "tag",
-        "tag": "tag",
-        "attributes": "attribute",
-        "attribute": "attribute",
-        "attr": "attribute",
-        "run": "attribute",
+        "metrics": "metric", "metric": "metric",
+        "params": "param", "param": "param", "parameters": "param", "parameter": "param",
+        "tags": "tag", "tag": "tag",
+        **_ATTRIBUTE_PREFIXES, "run": "attribute",
     },
     attributes={
-        "run_id": "string",
-        "run_name": "string",
-        "status": "string",
-        "start_time": "number",
-        "end_time": "number",
-        "user_id": "string",
-        "artifact_uri": "string",
-        "lifecycle_stage": "string",
+        "run_id": "string", "run_name": "string", "status": "string", "start_time": "number",
+        "end_time": "number", "user_id": "string", "artifact_uri": "string", "lifecycle_stage": "string",
     },
     aliases={
-        "run_uuid": "run_id",
-        "created": "start_time",
-        "Created": "start_time",
-        "run name": "run_name",
-        "Run name": "run_name",
-        "Run Name": "run_name",
+        "run_uuid": "run_id", "created": "start_time", "Created": "start_time",
+        "run name": "run_name", "Run name": "run_name", "Run Name": "run_name",
     },
     order_attributes=(
-        "run_id",
-        "run_name",
-        "status",
-        "start_time",
-        "end_time",
-        "user_id",
-        "artifact_uri",
-        "lifecycle_stage",
-        "experiment_id",
+        "run_id", "run_name", "status", "start_time", "end_time", "user_id", "artifact_uri",
+        "lifecycle_stage", "experiment_id",
     ),
-)
+)  # fmt: skip
 
 _EXPERIMENT_GRAMMAR = _Grammar(
     what="experiments",
-    prefixes={
-        "tags": "tag",
-        "tag": "tag",
-        "attributes": "attribute",
-        "attribute": "attribute",
-        "attr": "attribute",
-    },
+    prefixes={"tags": "tag", "tag": "tag", **_ATTRIBUTE_PREFIXES},
     attributes={
-        "name": "string",
-        "experiment_id": "id",
-        "creation_time": "number",
-        "last_update_time": "number",
+        "name": "string", "experiment_id": "id", "creation_time": "number", "last_update_time": "number",
         "lifecycle_stage": "string",
     },
     aliases={},
     order_attributes=("name", "experiment_id", "creation_time", "last_update_time"),
-)
+)  # fmt: skip
 
 
 # ---- tokenizer --------------------------------------------------------------------------------
@@ -503,13 +473,16 @@ class _Parser:
             if tok.kind in ("op", "(", ")", ",", "end"):
                 raise self.src.unexpected(tok, "a value")
             raise self.src.unexpected(
-                tok, f"a quoted string for {shown} (e.g. {shown} {op} '{tok.text}'); {_kind_note(entity_type)}"
+                tok,
+                f"a quoted string for {shown} (e.g. {shown} {op} '{tok.text}'); {_kind_note(entity_type)}",
             )
         value: str = tok.value
         if op in ("LIKE", "ILIKE"):
             trailing = len(value) - len(value.rstrip("\\"))
             if trailing % 2:
-                raise self.src.error(tok.pos, f"the {op} pattern {tok.text} ends with an escape character '\\'")
+                raise self.src.error(
+                    tok.pos, f"the {op} pattern {tok.text} ends with an escape character '\\'"
+                )
         return value
 
     def id_value(self, tok: _Token, shown: str) -> str:
@@ -524,7 +497,9 @@ class _Parser:
     def value_list(self, entity_type: str, key: str, shown: str) -> tuple[str, ...]:
         tok = self.next()
         if tok.kind != "(":
-            raise self.src.unexpected(tok, f"a parenthesised list of quoted strings, e.g. {shown} IN ('a', 'b')")
+            raise self.src.unexpected(
+                tok, f"a parenthesised list of quoted strings, e.g. {shown} IN ('a', 'b')"
+            )
         is_id = entity_type == "attribute" and self.grammar.attributes[key] == "id"
         values: list[str] = []
         while True:
@@ -566,20 +541,20 @@ class _Parser:
         entity_type, key = self.key(order=True)
         tok = self.next()
         ascending = True
+        expected = "ASC, DESC or the end of the clause"
         if tok.keyword in ("ASC", "DESC"):
             ascending = tok.keyword == "ASC"
             tok = self.next()
+            expected = "the end of the clause"
         if tok.kind != "end":
-            raise self.src.unexpected(tok, "ASC, DESC or the end of the clause")
+            raise self.src.unexpected(tok, expected)
         return OrderBy(entity_type, key, ascending)
 
 
 def _kind_note(entity_type: str) -> str:
-    if entity_type == "param":
-        return "params are strings"
-    if entity_type == "tag":
-        return "tags are strings"
-    return "this attribute is a string"
+    return {"param": "params are strings", "tag": "tags are strings"}.get(
+        entity_type, "this attribute is a string"
+    )
 
 
 # ---- public parsers ---------------------------------------------------------------------------
@@ -587,7 +562,7 @@ def _kind_note(entity_type: str) -> str:
 
 def _check_text(value: Any, label: str) -> str:
     if not isinstance(value, str):
-        raise InvalidParameterError(f"Invalid {label} {value!r}: give a string, e.g. \"metrics.loss < 0.5\"")
+        raise InvalidParameterError(f'Invalid {label} {value!r}: give a string, e.g. "metrics.loss < 0.5"')
     return value
 
 
@@ -633,7 +608,9 @@ def _parse_order_by(order_by: Sequence[str] | None, grammar: _Grammar) -> list[O
         src = _Source(_check_text(clause, "order_by clause"), "order_by clause")
         parser = _Parser(src, grammar)
         if parser.peek().kind == "end":
-            raise src.error(0, f"empty clause; give a key such as {parser._example()}, optionally ASC or DESC")
+            raise src.error(
+                0, f"empty clause; give a key such as {parser._example()}, optionally ASC or DESC"
+            )
         ob = parser.order_by()
         if grammar is _EXPERIMENT_GRAMMAR and ob.entity_type != "attribute":
             raise src.error(
@@ -662,6 +639,7 @@ def parse_experiment_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
 # ---- evaluation in Python ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _like_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     """Translate a SQL LIKE pattern (`%`, `_`, backslash escape) into an anchored regex."""
     out: list[str] = []
@@ -677,28 +655,23 @@ def _like_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "LIKE": lambda actual, pattern: _like_regex(pattern, False).fullmatch(actual) is not None,
+    "ILIKE": lambda actual, pattern: _like_regex(pattern, True).fullmatch(actual) is not None,
+    "IN": lambda actual, values: actual in values,
+    "NOT IN": lambda actual, values: actual not in values,
+}
+
+
 def _compare(actual: Any, op: str, expected: Any) -> bool:
-    if actual is None:
-        return False
-    if op == "=":
-        return actual == expected
-    if op == "!=":
-        return actual != expected
-    if op == "<":
-        return actual < expected
-    if op == "<=":
-        return actual <= expected
-    if op == ">":
-        return actual > expected
-    if op == ">=":
-        return actual >= expected
-    if op in ("LIKE", "ILIKE"):
-        return _like_regex(expected, op == "ILIKE").fullmatch(actual) is not None
-    if op == "IN":
-        return actual in expected
-    if op == "NOT IN":
-        return actual not in expected
-    raise InvalidParameterError(f"Unknown comparison operator {op!r}")
+    """`actual <op> expected`; a missing (None) value never matches, as NULL in SQL."""
+    return actual is not None and _PY_OPS[op](actual, expected)
 
 
 def _run_attribute(run: Run, key: str) -> Any:

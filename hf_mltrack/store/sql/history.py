@@ -80,8 +80,14 @@ def downsample_select(
     """At most ``max_points`` rows of one series: per step bucket, the min and the max point.
 
     The first and last points are always kept, so a chart spans the whole range and no spike
-    (a min or max) is ever dropped, unlike uniform sampling.
+    (a min or max) is ever dropped, unlike uniform sampling. Reads the bucket summaries kept by
+    `buckets.update_buckets`, so the cost follows ``max_points``, not the series length.
     """
+    from .buckets import read_downsampled
+
+    rows = read_downsampled(conn, sql, run_id, key, max_points, start_step, end_step)
+    if rows is not None:
+        return rows
     where = "run_uuid = ? AND key = ?"
     args: list[Any] = [run_id, key]
     if start_step is not None:
@@ -90,38 +96,21 @@ def downsample_select(
     if end_step is not None:
         where += " AND step <= ?"
         args.append(end_step)
-    lo, hi, count = conn.exec_driver_sql(
-        sql(f"SELECT MIN(step), MAX(step), COUNT(*) FROM metrics WHERE {where}"), tuple(args)
-    ).one()
-    value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
-    if count <= max_points:
-        return conn.exec_driver_sql(
-            sql(f"SELECT step, {value_expr}, timestamp FROM metrics WHERE {where} ORDER BY step"), tuple(args)
-        ).fetchall()
-    buckets = max(1, (max_points - 2) // 2)
-    width = (hi - lo) // buckets + 1
-    bucket = f"((step - {int(lo)}) / {int(width)})"
-    if conn.dialect.name == "sqlite":
-        # SQLite returns the other columns of the row holding MIN()/MAX() (documented behaviour).
-        queries = [
-            f"SELECT step, {agg}(value), timestamp FROM metrics WHERE {where} AND NOT is_nan GROUP BY {bucket}"
-            for agg in ("MIN", "MAX")
-        ]
-    else:
-        queries = [
-            f"SELECT DISTINCT ON ({bucket}) step, value, timestamp FROM metrics WHERE {where} AND NOT is_nan "
-            f"ORDER BY {bucket}, value {direction}, step"
-            for direction in ("ASC", "DESC")
-        ]
-    points: dict[int, tuple] = {}
-    for q in queries:
-        for row in conn.exec_driver_sql(sql(q), tuple(args)):
-            points[row[0]] = tuple(row)
-    for edge in (lo, hi):
-        row = conn.exec_driver_sql(
-            sql(f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? AND step = ?"),
-            (run_id, key, edge),
-        ).first()
-        if row is not None:
-            points[row[0]] = tuple(row)
-    return [points[s] for s in sorted(points)]
+    return fetch_raw(
+        conn,
+        sql(
+            "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
+            f"WHERE {where} ORDER BY step"
+        ),
+        tuple(args),
+    )
+
+
+def fetch_raw(conn: Connection, statement: str, args: tuple) -> list[tuple]:
+    """Run a read on the driver's own cursor: plain tuples, no per-row wrapper objects."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement, args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

@@ -4,8 +4,8 @@ The statements select ids only, in their final order, with LIMIT/OFFSET applied;
 the rows it needs afterwards. They keep exactly the semantics of `hf_mltrack.tracking.search`
 (`matches_run`, `sort_runs`) on SQLite and PostgreSQL:
 
-- every metric/param/tag comparison is one correlated ``EXISTS`` on the table's primary key
-  (run_uuid, key), so a filter costs one index probe per candidate run;
+- every metric/param/tag comparison is ``run_uuid IN (SELECT run_uuid ... WHERE key = ? AND value
+  <op> ?)``, one range scan of the (key, value) index (``IS NULL`` is a ``NOT EXISTS``);
 - metrics compare `latest_metrics.value`; a NaN (stored as `is_nan`) only matches ``!=``;
 - ``LIKE`` is case-sensitive with a backslash escape on both backends (SQLite needs
   ``PRAGMA case_sensitive_like = ON`` on the connection, which the engine sets); ``ILIKE`` is
@@ -104,29 +104,33 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     raise ValueError(f"unsupported operator {op!r}")
 
 
-def _exists(table: sa.Table, owner: Any, owner_column: Any, key: str, *conditions: Any) -> Any:
-    """EXISTS (a row of `table` for this run/experiment and `key`, meeting `conditions`)."""
-    return (
-        sa.select(sa.literal(1))
-        .where(owner_column == owner, table.c.key == key, *conditions)
-        .correlate(owner.table)
-        .exists()
-    )
+def _having_key(table: sa.Table, owner: Any, owner_column: Any, key: str, *conditions: Any) -> Any:
+    """`owner IN (ids having a row of `table` for `key` that meets `conditions`)`.
+
+    An IN subquery rather than a correlated EXISTS: SQLite then runs it once, as a range scan of the
+    (key, value, ...) index, instead of probing once per run; PostgreSQL plans both as a semi-join.
+    """
+    return owner.in_(sa.select(owner_column).where(table.c.key == key, *conditions))
+
+
+def _lacking_key(table: sa.Table, owner: Any, owner_column: Any, key: str) -> Any:
+    """NOT EXISTS (a row of `table` for this owner and `key`): an anti-join on both backends."""
+    return ~sa.select(sa.literal(1)).where(owner_column == owner, table.c.key == key).correlate(owner.table).exists()
 
 
 def _keyed_condition(c: Comparison, table: sa.Table, owner: Any, owner_column: Any) -> Any:
     if c.op == "IS NULL":
-        return ~_exists(table, owner, owner_column, c.key)
+        return _lacking_key(table, owner, owner_column, c.key)
     if c.op == "IS NOT NULL":
-        return _exists(table, owner, owner_column, c.key)
+        return _having_key(table, owner, owner_column, c.key)
     if table is latest_metrics:
         value = float(c.value)  # type: ignore[arg-type]
         if c.op == "!=":
             cond = sa.or_(table.c.value != value, table.c.is_nan)
         else:
             cond = sa.and_(_compare(table.c.value, c.op, value), sa.not_(table.c.is_nan))
-        return _exists(table, owner, owner_column, c.key, cond)
-    return _exists(table, owner, owner_column, c.key, _compare(table.c.value, c.op, c.value))
+        return _having_key(table, owner, owner_column, c.key, cond)
+    return _having_key(table, owner, owner_column, c.key, _compare(table.c.value, c.op, c.value))
 
 
 def _run_condition(c: Comparison) -> Any:
@@ -137,13 +141,10 @@ def _run_condition(c: Comparison) -> Any:
 
 
 def _ordered(column: Any, ascending: bool) -> Any:
+    """ORDER BY term with NULLs (missing values) last in both directions, on both backends."""
     if isinstance(column.type, _STRING_COLUMN_TYPES):
         column = _CodePointOrder(column)
-    return column.asc() if ascending else column.desc()
-
-
-def _missing_last(column: Any) -> Any:
-    return sa.case((column.is_(None), 1), else_=0)
+    return (column.asc() if ascending else column.desc()).nulls_last()
 
 
 def _apply_limit(stmt: sa.Select, limit: int | None, offset: int) -> sa.Select:
@@ -188,21 +189,17 @@ def runs_select(
     for i, ob in enumerate(order_by):
         if ob.entity_type == "attribute":
             column = _RUN_COLUMNS[ob.key]
-            if column.nullable:
-                order.append(_missing_last(column))
             order.append(_ordered(column, ob.ascending))
             continue
         table = {"metric": latest_metrics, "param": params, "tag": tags}[ob.entity_type]
         joined = table.alias(f"order_{i}")
-        source = source.outerjoin(
-            joined, sa.and_(joined.c.run_uuid == runs.c.run_uuid, joined.c.key == ob.key)
-        )
+        source = source.outerjoin(joined, sa.and_(joined.c.run_uuid == runs.c.run_uuid, joined.c.key == ob.key))
         if ob.entity_type == "metric":
+            # missing last, NaN (stored as is_nan) just before them, in both directions
             order.append(sa.case((joined.c.run_uuid.is_(None), 2), (joined.c.is_nan, 1), else_=0))
-        else:
-            order.append(_missing_last(joined.c.value))
         order.append(_ordered(joined.c.value, ob.ascending))
-    order += [_missing_last(runs.c.start_time), runs.c.start_time.desc(), runs.c.run_uuid.asc()]
+    # ties: newest first, then by id; this tail alone walks ix_runs_experiment_start without a full sort
+    order += [runs.c.start_time.desc().nulls_last(), runs.c.run_uuid.asc()]
 
     stmt = stmt.select_from(source).where(*where).order_by(*order)
     return _apply_limit(stmt, limit, offset)
@@ -245,15 +242,13 @@ def experiments_select(
         where.append(experiments.c.lifecycle_stage.in_(list(stages)))
     where.extend(_experiment_condition(c) for c in comparisons)
 
-    clauses = [(ob.key, ob.ascending) for ob in order_by] or [("creation_time", False), ("experiment_id", True)]
+    clauses = [(ob.key, ob.ascending) for ob in order_by] or [
+        ("creation_time", False),
+        ("experiment_id", True),
+    ]
     if not any(key == "experiment_id" for key, _ in clauses):
         clauses.append(("experiment_id", False))
-    order: list[Any] = []
-    for key, ascending in clauses:
-        column = _EXPERIMENT_COLUMNS[key]
-        if column.nullable:
-            order.append(_missing_last(column))
-        order.append(_ordered(column, ascending))
+    order = [_ordered(_EXPERIMENT_COLUMNS[key], ascending) for key, ascending in clauses]
 
     stmt = sa.select(experiments.c.experiment_id).where(*where).order_by(*order)
     return _apply_limit(stmt, limit, offset)

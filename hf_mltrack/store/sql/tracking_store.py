@@ -33,7 +33,7 @@ from ...exceptions import (
     ResourceNotFoundError,
 )
 from ..base import AbstractStore
-from .history import MetricHistory, downsample_select
+from .history import MetricHistory, downsample_select, fetch_raw
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -420,6 +420,8 @@ class SqlTrackingStore(AbstractStore):
     def update_run_info(
         self, run_id: str, run_status: str | None, end_time: int | None, run_name: str | None = None
     ) -> RunInfo:
+        import sqlalchemy as sa
+
         from .schema import runs
 
         values: dict[str, Any] = {}
@@ -435,7 +437,18 @@ class SqlTrackingStore(AbstractStore):
                 conn.execute(runs.update().where(runs.c.run_uuid == run_id).values(**values))
             if run_name is not None:
                 self._upsert_tags(conn, run_id, [RunTag(RUN_NAME_TAG, run_name)])
-        return self.get_run(run_id).info
+            r = conn.execute(sa.select(runs).where(runs.c.run_uuid == run_id)).one()
+        return RunInfo(
+            run_id=r.run_uuid,
+            experiment_id=str(r.experiment_id),
+            run_name=r.name or "",
+            user_id=r.user_id or "",
+            status=r.status,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            artifact_uri=r.artifact_uri,
+            lifecycle_stage=r.lifecycle_stage,
+        )
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         from .schema import runs
@@ -467,10 +480,10 @@ class SqlTrackingStore(AbstractStore):
             return [r[0] for r in conn.execute(stmt)]
 
     def hard_delete_run(self, run_id: str) -> None:
-        from .schema import latest_metrics, metrics, params, runs, tags
+        from .schema import latest_metrics, metric_buckets, metrics, params, runs, tags
 
         with self._write() as conn:
-            for table in (metrics, latest_metrics, params, tags):
+            for table in (metric_buckets, metrics, latest_metrics, params, tags):
                 conn.execute(table.delete().where(table.c.run_uuid == run_id))
             conn.execute(runs.delete().where(runs.c.run_uuid == run_id))
 
@@ -557,8 +570,12 @@ class SqlTrackingStore(AbstractStore):
                 conn.exec_driver_sql(self._sql("UPDATE runs SET name = ? WHERE run_uuid = ?"), (t.value, run_id))
 
     def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
+        from .buckets import update_buckets
+
         rows = []
         latest: dict[str, tuple] = {}
+        first_step: dict[str, int] = {}
+        unique: dict[str, set[int] | None] = {}
         for m in metrics:
             value = m.value
             is_nan = value != value  # NaN is the only value unequal to itself
@@ -568,6 +585,21 @@ class SqlTrackingStore(AbstractStore):
             # Later points at the same or a higher step win, matching replace-on-conflict.
             if cur is None or m.step >= cur[2]:
                 latest[m.key] = row
+            steps = unique.get(m.key, set())
+            if steps is not None:
+                if m.step in steps:
+                    unique[m.key] = None  # the batch overwrites its own point
+                else:
+                    steps.add(m.step)
+                    unique[m.key] = steps
+            if m.key not in first_step or m.step < first_step[m.key]:
+                first_step[m.key] = m.step
+        stored_last = self._stored_last_steps(conn, run_id, list(latest))
+        appended = {
+            k
+            for k, steps in unique.items()
+            if steps is not None and (k not in stored_last or first_step[k] > stored_last[k])
+        }
         conn.exec_driver_sql(
             self._sql(
                 "INSERT INTO metrics (run_uuid, key, step, value, timestamp, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
@@ -585,17 +617,31 @@ class SqlTrackingStore(AbstractStore):
             ),
             list(latest.values()),
         )
+        update_buckets(conn, self._sql, run_id, rows, appended)
+
+    def _stored_last_steps(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i : i + _IN_CHUNK]
+            marks = ", ".join([self._ph] * len(chunk))
+            for key, step in conn.exec_driver_sql(
+                f"SELECT key, step FROM latest_metrics WHERE run_uuid = {self._ph} AND key IN ({marks})",
+                (run_id, *chunk),
+            ):
+                out[key] = step
+        return out
 
     # ---- metric reads ----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = fetch_raw(
+                conn,
                 self._sql(
                     "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
                     "WHERE run_uuid = ? AND key = ? ORDER BY step"
                 ),
                 (run_id, key),
-            ).fetchall()
+            )
             if not rows:
                 self._check_run_exists(conn, run_id)
         return MetricHistory(key, rows)

@@ -13,7 +13,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-_TABLES = ("experiments", "experiment_tags", "runs", "params", "tags", "metrics", "latest_metrics")
+_TABLES = ("experiments", "experiment_tags", "runs", "params", "tags", "metrics", "latest_metrics", "metric_buckets")
 
 
 def upgrade() -> None:

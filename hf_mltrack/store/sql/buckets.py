@@ -1,0 +1,254 @@
+"""Min/max bucket summaries of metric series, kept up to date on every metric batch.
+
+Level ``i`` groups steps by ``step >> SHIFTS[i]``; each level's bucket is the merge of 16 buckets
+of the level below. Appending points past a series' end (the usual case) merges the batch into
+the buckets incrementally; a batch that may overwrite stored steps recomputes the touched level-0
+buckets from the stored rows, then every parent from its children, so summaries are always exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+SHIFTS = (6, 10, 14, 18, 22)
+_FANOUT_SHIFT = 4  # SHIFTS[i + 1] - SHIFTS[i]
+
+# A bucket summary: [count, min_step, min_value, min_ts, max_step, max_value, max_ts]; NaN
+# points count but never become a min or max (their value slots stay None).
+Summary = list
+
+
+def _new() -> Summary:
+    return [0, None, None, None, None, None, None]
+
+
+def _add_point(s: Summary, step: int, value: float, ts: int, is_nan: bool) -> None:
+    s[0] += 1
+    if is_nan:
+        return
+    if s[2] is None or value < s[2]:
+        s[1], s[2], s[3] = step, value, ts
+    if s[5] is None or value > s[5]:
+        s[4], s[5], s[6] = step, value, ts
+
+
+def _merge(into: Summary, other: Any) -> None:
+    into[0] += other[0]
+    if other[2] is not None and (into[2] is None or other[2] < into[2]):
+        into[1], into[2], into[3] = other[1], other[2], other[3]
+    if other[5] is not None and (into[5] is None or other[5] > into[5]):
+        into[4], into[5], into[6] = other[4], other[5], other[6]
+
+
+_MIN_COLS = ("min_step", "min_value", "min_timestamp")
+_MAX_COLS = ("max_step", "max_value", "max_timestamp")
+_COLS = "count, min_step, min_value, min_timestamp, max_step, max_value, max_timestamp"
+
+
+def update_buckets(
+    conn: Connection,
+    sql: Callable[[str], str],
+    run_id: str,
+    rows: list[tuple],
+    appended_keys: set[str],
+) -> None:
+    """Fold a batch of metric rows ``(run, key, step, value, ts, is_nan)`` into the summaries.
+
+    ``appended_keys`` are keys whose batch steps all lie past the stored series and are unique in
+    the batch: those merge incrementally. Other keys have their touched buckets recomputed.
+    """
+    level0: dict[tuple[str, int], Summary] = {}
+    shift0 = SHIFTS[0]
+    recompute: dict[str, set[int]] = {}
+    for _, key, step, value, ts, is_nan in rows:
+        if key in appended_keys:
+            b = (key, step >> shift0)
+            s = level0.get(b)
+            if s is None:
+                s = level0[b] = _new()
+            _add_point(s, step, value, ts, is_nan)
+        else:
+            recompute.setdefault(key, set()).add(step >> shift0)
+    # Coarser levels merge the level-0 summaries (per point work happens once).
+    appended: dict[tuple[str, int, int], Summary] = {(key, 0, b): s for (key, b), s in level0.items()}
+    below = level0
+    for level in range(1, len(SHIFTS)):
+        current: dict[tuple[str, int], Summary] = {}
+        for (key, b), child in below.items():
+            s = current.get((key, b >> _FANOUT_SHIFT))
+            if s is None:
+                s = current[(key, b >> _FANOUT_SHIFT)] = _new()
+            _merge(s, child)
+        appended.update({(key, level, b): s for (key, b), s in current.items()})
+        below = current
+    if appended:
+        # New steps lie past the stored series, so merging min/max/count is exact: done in the upsert.
+        _merge_upsert(conn, sql, [(run_id, key, level, b, *s) for (key, level, b), s in appended.items()])
+    for key, buckets in recompute.items():
+        _recompute_level0(conn, sql, run_id, key, buckets)
+        # Parents: recomputed from their children (at most 16 rows each), level by level.
+        touched = buckets
+        for level in range(1, len(SHIFTS)):
+            touched = {b >> _FANOUT_SHIFT for b in touched}
+            _recompute_parents(conn, sql, run_id, key, level, touched)
+
+
+def _merge_upsert(conn: Connection, sql: Callable[[str], str], rows: list[tuple]) -> None:
+    better_min = "excluded.min_value IS NOT NULL AND (b.min_value IS NULL OR excluded.min_value < b.min_value)"
+    better_max = "excluded.max_value IS NOT NULL AND (b.max_value IS NULL OR excluded.max_value > b.max_value)"
+    sets = ", ".join(
+        ["count = b.count + excluded.count"]
+        + [
+            f"{c} = CASE WHEN {better_min} THEN excluded.{c} ELSE b.{c} END"
+            for c in ("min_step", "min_value", "min_timestamp")
+        ]
+        + [
+            f"{c} = CASE WHEN {better_max} THEN excluded.{c} ELSE b.{c} END"
+            for c in ("max_step", "max_value", "max_timestamp")
+        ]
+    )
+    conn.exec_driver_sql(
+        sql(
+            f"INSERT INTO metric_buckets AS b (run_uuid, key, level, bucket, {_COLS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET {sets}"
+        ),
+        rows,
+    )
+
+
+def _replace(conn: Connection, sql: Callable[[str], str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    conn.exec_driver_sql(
+        sql(
+            f"INSERT INTO metric_buckets (run_uuid, key, level, bucket, {_COLS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET count = excluded.count, "
+            "min_step = excluded.min_step, min_value = excluded.min_value, min_timestamp = excluded.min_timestamp, "
+            "max_step = excluded.max_step, max_value = excluded.max_value, max_timestamp = excluded.max_timestamp"
+        ),
+        rows,
+    )
+
+
+def _recompute_level0(conn: Connection, sql: Callable[[str], str], run_id: str, key: str, buckets: set[int]) -> None:
+    shift = SHIFTS[0]
+    out = []
+    for b in sorted(buckets):
+        s = _new()
+        for step, value, ts, is_nan in conn.exec_driver_sql(
+            sql(
+                "SELECT step, value, timestamp, is_nan FROM metrics "
+                "WHERE run_uuid = ? AND key = ? AND step >= ? AND step < ?"
+            ),
+            (run_id, key, b << shift, (b + 1) << shift),
+        ):
+            _add_point(s, step, value, ts, bool(is_nan))
+        out.append((run_id, key, 0, b, *s))
+    _replace(conn, sql, out)
+
+
+def _recompute_parents(
+    conn: Connection, sql: Callable[[str], str], run_id: str, key: str, level: int, parents: set[int]
+) -> None:
+    lo, hi = min(parents), max(parents)
+    sums: dict[int, Summary] = {p: _new() for p in parents}
+    for row in conn.exec_driver_sql(
+        sql(
+            f"SELECT bucket, {_COLS} FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
+            "AND bucket >= ? AND bucket < ?"
+        ),
+        (run_id, key, level - 1, lo << _FANOUT_SHIFT, (hi + 1) << _FANOUT_SHIFT),
+    ):
+        parent = row[0] >> _FANOUT_SHIFT
+        if parent in sums:
+            _merge(sums[parent], row[1:])
+    _replace(conn, sql, [(run_id, key, level, p, *s) for p, s in sums.items()])
+
+
+def read_downsampled(
+    conn: Connection,
+    sql: Callable[[str], str],
+    run_id: str,
+    key: str,
+    max_points: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[tuple] | None:
+    """Min/max points per bucket from the summaries, or None when a raw read is as cheap.
+
+    Returns ``(step, value, timestamp)`` rows sorted by step, at most ``max_points`` long.
+    """
+    # Two index seeks (one MIN(step), MAX(step) query would scan the series on SQLite).
+    bounds = [
+        conn.exec_driver_sql(
+            sql(f"SELECT step FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step {order} LIMIT 1"),
+            (run_id, key),
+        ).scalar()
+        for order in ("ASC", "DESC")
+    ]
+    if bounds[0] is None:
+        return []
+    lo = bounds[0] if start_step is None else max(start_step, bounds[0])
+    hi = bounds[1] if end_step is None else min(end_step, bounds[1])
+    if lo > hi:
+        return []
+    pairs = max(1, (max_points - 2) // 2)
+    # The finest level with at most ~4 buckets per output pair keeps the read small.
+    level = next((i for i, sh in enumerate(SHIFTS) if ((hi >> sh) - (lo >> sh) + 1) <= 4 * pairs), len(SHIFTS) - 1)
+    shift = SHIFTS[level]
+    rows = conn.exec_driver_sql(
+        sql(
+            f"SELECT bucket, {_COLS} FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
+            "AND bucket >= ? AND bucket <= ? ORDER BY bucket"
+        ),
+        (run_id, key, level, lo >> shift, hi >> shift),
+    ).fetchall()
+    total = sum(r[1] for r in rows)
+    if total <= max_points:
+        return None  # few points: the caller reads them all
+    # Edge buckets may stick out of [lo, hi]: summarize those from raw rows instead.
+    first_b, last_b = lo >> shift, hi >> shift
+    summaries: list[tuple[int, Any]] = []
+    for r in rows:
+        b = r[0]
+        if (b == first_b and lo > (b << shift)) or (b == last_b and hi < ((b + 1) << shift) - 1):
+            s = _new()
+            for step, value, ts, is_nan in conn.exec_driver_sql(
+                sql(
+                    "SELECT step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
+                    "AND step >= ? AND step <= ?"
+                ),
+                (run_id, key, max(lo, b << shift), min(hi, ((b + 1) << shift) - 1)),
+            ):
+                _add_point(s, step, value, ts, bool(is_nan))
+            summaries.append((b, s))
+        else:
+            summaries.append((b, r[1:]))
+    group = math.ceil(len(summaries) / pairs)
+    points: dict[int, tuple] = {}
+    for i in range(0, len(summaries), group):
+        s = _new()
+        for _, child in summaries[i : i + group]:
+            _merge(s, child)
+        if s[2] is not None:
+            points[s[1]] = (s[1], s[2], s[3])
+            points[s[4]] = (s[4], s[5], s[6])
+    value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
+    for order in ("ASC", "DESC"):  # the first and last points inside [lo, hi]
+        row = conn.exec_driver_sql(
+            sql(
+                f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
+                f"AND step >= ? AND step <= ? ORDER BY step {order} LIMIT 1"
+            ),
+            (run_id, key, lo, hi),
+        ).first()
+        if row is not None:
+            points[row[0]] = tuple(row)
+    return [points[s] for s in sorted(points)]

@@ -1,0 +1,96 @@
+"""Downsampled reads from the bucket summaries equal a brute-force min/max over the raw points."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from hf_mltrack.entities import Metric
+from hf_mltrack.tracking import MlTrackClient
+
+
+def _brute(points: dict[int, float], lo: int, hi: int) -> tuple[float, float]:
+    vals = [v for s, v in points.items() if lo <= s <= hi and not math.isnan(v)]
+    return min(vals), max(vals)
+
+
+def _check(client: MlTrackClient, run_id: str, points: dict[int, float], max_points: int, lo=None, hi=None) -> None:
+    got = client.get_metric_history_bulk_interval([run_id], "m", max_points, lo, hi)[run_id]
+    lo_, hi_ = lo if lo is not None else min(points), hi if hi is not None else max(points)
+    in_range = {s: v for s, v in points.items() if lo_ <= s <= hi_}
+    assert len(got) <= max_points
+    steps = [p.step for p in got]
+    assert steps == sorted(set(steps))
+    for p in got:  # every returned point is a real stored point
+        assert p.step in in_range and (p.value == in_range[p.step] or math.isnan(in_range[p.step]))
+    mn, mx = _brute(points, lo_, hi_)
+    assert min(p.value for p in got if not math.isnan(p.value)) == mn
+    assert max(p.value for p in got if not math.isnan(p.value)) == mx
+    assert steps[0] == min(in_range) and steps[-1] == max(in_range)
+
+
+def test_appends_in_many_batches_match_brute_force(store_uri: str) -> None:
+    rng = random.Random(0)
+    client = MlTrackClient()
+    run = client.create_run("0")
+    points: dict[int, float] = {}
+    step = 0
+    for _ in range(30):  # 30 flushes, like a training loop
+        batch = []
+        for _ in range(rng.randint(1, 700)):
+            step += rng.choice([1, 1, 1, 5, 40])
+            value = rng.gauss(0, 1)
+            points[step] = value
+            batch.append(Metric("m", value, 0, step))
+        client.log_batch(run.info.run_id, metrics=batch, synchronous=True)
+    for max_points in (10, 100, 1000):
+        _check(client, run.info.run_id, points, max_points)
+    _check(client, run.info.run_id, points, 50, lo=step // 3, hi=2 * step // 3)
+
+
+def test_overwrites_recompute_exactly(store_uri: str) -> None:
+    client = MlTrackClient()
+    run = client.create_run("0")
+    points = {s: float(s % 100) for s in range(20_000)}
+    points[12_345] = 10_000.0
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 0, s) for s, v in points.items()], synchronous=True)
+    # Overwrite the spike (it must disappear) and older steps with new extremes.
+    rewrites = {12_345: 1.0, 500: -50.0, 19_999: 3.0}
+    points.update(rewrites)
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 1, s) for s, v in rewrites.items()], synchronous=True)
+    _check(client, run.info.run_id, points, 200)
+    got = client.get_metric_history_bulk_interval([run.info.run_id], "m", 200)[run.info.run_id]
+    assert 10_000.0 not in [p.value for p in got]
+
+
+def test_duplicate_steps_inside_one_batch(store_uri: str) -> None:
+    client = MlTrackClient()
+    run = client.create_run("0")
+    batch = [Metric("m", float(s), 0, s) for s in range(5000)] + [Metric("m", 99_999.0, 0, 10), Metric("m", 1.0, 0, 10)]
+    client.log_batch(run.info.run_id, metrics=batch, synchronous=True)
+    points = {s: float(s) for s in range(5000)}
+    points[10] = 1.0
+    _check(client, run.info.run_id, points, 100)
+
+
+def test_nan_points_never_become_extremes(store_uri: str) -> None:
+    client = MlTrackClient()
+    run = client.create_run("0")
+    points = {s: (math.nan if s % 3 == 0 else float(s)) for s in range(1, 3000)}
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 0, s) for s, v in points.items()], synchronous=True)
+    _check(client, run.info.run_id, points, 64)
+
+
+@pytest.mark.parametrize("lo_hi", [(0, 63), (64, 64), (10, 5000), (4000, 100_000)], ids=str)
+def test_ranges_cutting_buckets(store_uri: str, lo_hi: tuple[int, int]) -> None:
+    client = MlTrackClient()
+    run = client.create_run("0")
+    points = {s: math.sin(s / 50) * s for s in range(0, 8000, 3)}
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 0, s) for s, v in points.items()], synchronous=True)
+    lo, hi = lo_hi
+    if not any(lo <= s <= hi for s in points):
+        assert client.get_metric_history_bulk_interval([run.info.run_id], "m", 10, lo, hi)[run.info.run_id] == []
+        return
+    _check(client, run.info.run_id, points, 20, lo, hi)
