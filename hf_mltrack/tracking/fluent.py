@@ -31,6 +31,8 @@ _active_experiment_id: str | None = None
 _run_stack: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("hf_mltrack_runs", default=())
 _last_active_run_id: str | None = None
 _clients: dict[str, MlTrackClient] = {}
+# params logged from this process per active run: a conflicting re-log fails at the call itself
+_param_cache: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
 
 
@@ -71,6 +73,7 @@ def _reset_state() -> None:
         if run._system_monitor is not None:
             run._system_monitor.stop()
     _run_stack.set(())
+    _param_cache.clear()
     _tracking_uri = None
     _active_experiment_id = None
     _last_active_run_id = None
@@ -317,6 +320,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
         return
     run = stack[-1]
     _run_stack.set(stack[:-1])
+    _param_cache.pop(run.info.run_id, None)
     if run._system_monitor is not None:
         run._system_monitor.stop()
     _client().set_terminated(run.info.run_id, RunStatus.validate(status))
@@ -372,9 +376,6 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     """
     log_params({key: value}, synchronous=synchronous)
     return value
-
-
-_param_cache: dict[str, dict[str, str]] = {}
 
 
 def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:

@@ -14,7 +14,12 @@ MAX_TAG_VALUE_LENGTH = 8000
 TRUNCATION_MARKER = "...[truncated]"
 
 
+_VALID_KEYS: set[str] = set()
+
+
 def validate_key(kind: str, key: object) -> str:
+    if key in _VALID_KEYS:  # keys repeat at every step: validate each once
+        return key  # type: ignore[return-value]
     if not isinstance(key, str) or not key:
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: give a non-empty string")
     if len(key) > MAX_KEY_LENGTH:
@@ -25,6 +30,8 @@ def validate_key(kind: str, key: object) -> str:
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: it contains a NUL character")
     if key.startswith("/") or ".." in key.split("/"):
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: it must not start with '/' or contain '..'")
+    if len(_VALID_KEYS) < 100_000:
+        _VALID_KEYS.add(key)
     return key
 
 
@@ -57,6 +64,11 @@ def tag_value_to_str(key: str, value: object) -> str:
 
 def metric_value(key: str, value: object) -> float:
     """Metric values are numbers (NaN and +-inf kept); None and non-numbers are errors."""
+    t = type(value)
+    if t is float:
+        return value  # type: ignore[return-value]
+    if t is int:
+        return float(value)  # type: ignore[arg-type]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         # numpy scalars and 0-d tensors are Real or convertible; try a float conversion for those.
         if value is not None and not isinstance(value, (str, bytes, bool)) and hasattr(value, "__float__"):

@@ -575,30 +575,27 @@ class SqlTrackingStore(AbstractStore):
         rows = []
         latest: dict[str, tuple] = {}
         first_step: dict[str, int] = {}
-        unique: dict[str, set[int] | None] = {}
+        last_step: dict[str, int] = {}
+        unordered: set[str] = set()  # keys whose batch steps do not strictly increase
         for m in metrics:
-            value = m.value
+            key, step, value = m.key, m.step, m.value
             is_nan = value != value  # NaN is the only value unequal to itself
-            row = (run_id, m.key, m.step, 0.0 if is_nan else value, m.timestamp, is_nan)
+            row = (run_id, key, step, 0.0 if is_nan else value, m.timestamp, is_nan)
             rows.append(row)
-            cur = latest.get(m.key)
+            prev = last_step.get(key)
+            if prev is None:
+                first_step[key] = step
+            elif step <= prev:
+                unordered.add(key)
+            last_step[key] = step
+            cur = latest.get(key)
             # Later points at the same or a higher step win, matching replace-on-conflict.
-            if cur is None or m.step >= cur[2]:
-                latest[m.key] = row
-            steps = unique.get(m.key, set())
-            if steps is not None:
-                if m.step in steps:
-                    unique[m.key] = None  # the batch overwrites its own point
-                else:
-                    steps.add(m.step)
-                    unique[m.key] = steps
-            if m.key not in first_step or m.step < first_step[m.key]:
-                first_step[m.key] = m.step
+            if cur is None or step >= cur[2]:
+                latest[key] = row
         stored_last = self._stored_last_steps(conn, run_id, list(latest))
+        # Keys appended past their stored end in increasing steps merge into the bucket summaries.
         appended = {
-            k
-            for k, steps in unique.items()
-            if steps is not None and (k not in stored_last or first_step[k] > stored_last[k])
+            k for k in first_step if k not in unordered and (k not in stored_last or first_step[k] > stored_last[k])
         }
         conn.exec_driver_sql(
             self._sql(
