@@ -41,6 +41,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "log_params": "hf_mltrack.tracking.fluent",
     "restore_experiment": "hf_mltrack.tracking.fluent",
     "restore_run": "hf_mltrack.tracking.fluent",
+    "run": "hf_mltrack.projects.launcher",
     "search_experiments": "hf_mltrack.tracking.fluent",
     "search_runs": "hf_mltrack.tracking.fluent",
     "set_experiment": "hf_mltrack.tracking.fluent",
@@ -53,7 +54,7 @@ _LAZY_ATTRS: dict[str, str] = {
 }
 
 # submodules reachable as attributes (hf_mltrack.tracking, hf_mltrack.entities, ...)
-_LAZY_SUBMODULES: tuple[str, ...] = ("entities", "exceptions", "tracking")
+_LAZY_SUBMODULES: tuple[str, ...] = ("entities", "exceptions", "projects", "tracking")
 
 __all__ = sorted([*_LAZY_ATTRS, *_LAZY_SUBMODULES])
 
