@@ -39,6 +39,8 @@ _LAZY_ATTRS: dict[str, str] = {
     "log_metrics": "hf_mltrack.tracking.fluent",
     "log_param": "hf_mltrack.tracking.fluent",
     "log_params": "hf_mltrack.tracking.fluent",
+    "get_registry_uri": "hf_mltrack.registry.fluent",
+    "register_model": "hf_mltrack.registry.fluent",
     "restore_experiment": "hf_mltrack.tracking.fluent",
     "restore_run": "hf_mltrack.tracking.fluent",
     "run": "hf_mltrack.projects.launcher",
@@ -47,6 +49,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "set_experiment": "hf_mltrack.tracking.fluent",
     "set_experiment_tag": "hf_mltrack.tracking.fluent",
     "set_experiment_tags": "hf_mltrack.tracking.fluent",
+    "set_registry_uri": "hf_mltrack.registry.fluent",
     "set_tag": "hf_mltrack.tracking.fluent",
     "set_tags": "hf_mltrack.tracking.fluent",
     "set_tracking_uri": "hf_mltrack.tracking.fluent",
@@ -54,7 +57,7 @@ _LAZY_ATTRS: dict[str, str] = {
 }
 
 # submodules reachable as attributes (hf_mltrack.tracking, hf_mltrack.entities, ...)
-_LAZY_SUBMODULES: tuple[str, ...] = ("entities", "exceptions", "projects", "tracking")
+_LAZY_SUBMODULES: tuple[str, ...] = ("entities", "exceptions", "projects", "registry", "tracking")
 
 __all__ = sorted([*_LAZY_ATTRS, *_LAZY_SUBMODULES])
 

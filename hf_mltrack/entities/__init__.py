@@ -6,6 +6,14 @@ from .enums import LifecycleStage, RunStatus, ViewType
 from .experiment import Experiment
 from .metric import ExperimentTag, Metric, Param, RunTag
 from .paged_list import PagedList
+from .registry import (
+    ModelVersion,
+    ModelVersionStage,
+    ModelVersionStatus,
+    RegisteredModel,
+    RegistryEvent,
+    RegistryEventType,
+)
 from .run import Run, RunData, RunInfo
 
 __all__ = [
@@ -13,8 +21,14 @@ __all__ = [
     "ExperimentTag",
     "LifecycleStage",
     "Metric",
+    "ModelVersion",
+    "ModelVersionStage",
+    "ModelVersionStatus",
     "PagedList",
     "Param",
+    "RegisteredModel",
+    "RegistryEvent",
+    "RegistryEventType",
     "Run",
     "RunData",
     "RunInfo",

@@ -37,7 +37,9 @@ class ModelVersionStage:
             `InvalidParameterError`: naming the bad stage and the valid ones.
         """
         if not isinstance(stage, str) or stage.strip().lower() not in cls._CANONICAL:
-            raise InvalidParameterError(f"Invalid model version stage {stage!r}: use one of {', '.join(cls.ALL)}")
+            raise InvalidParameterError(
+                f"Invalid model version stage {stage!r}: use one of {', '.join(cls.ALL)}"
+            )
         return cls._CANONICAL[stage.strip().lower()]
 
 
@@ -148,8 +150,8 @@ class RegistryEvent:
 
     Args:
         name (`str`): the registered model.
-        version (`str`, *optional*): for a stage transition, the version that moved; for an alias
-            event, the version the alias points to afterwards (None once deleted).
+        version (`str`): for a stage transition, the version that moved; for an alias set, the
+            version the alias points to now; for an alias deletion, the version it pointed to.
         event (`str`): one of `RegistryEventType.ALL`.
         from_value, to_value (`str`, *optional*): the stage before and after (``"None"`` is the
             stage None), or the version the alias pointed to before and after (None: no version).

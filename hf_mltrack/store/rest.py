@@ -386,17 +386,32 @@ class Journal:
     """
 
     PROBE_INTERVAL_S = 2.0
+    STAT_INTERVAL_S = 1.0
 
     def __init__(self, host: str) -> None:
         self.host = host
         digest = hashlib.sha256(host.encode()).hexdigest()[:16]
         self.path = os.path.join(_journal_dir(), f"{digest}.jsonl")
         self._lock = threading.RLock()
-        self._pending = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        self._pending = self._file_has_entries()
+        self._next_stat = time.monotonic() + self.STAT_INTERVAL_S
         self._next_probe = 0.0
         self._warned = False
 
+    def _file_has_entries(self) -> bool:
+        try:
+            return os.path.getsize(self.path) > 0
+        except OSError:
+            return False
+
     def pending(self) -> bool:
+        """Whether writes wait in the journal (also ones left by another process: the file is re-checked)."""
+        if self._pending:
+            return True
+        now = time.monotonic()
+        if now >= self._next_stat:
+            self._next_stat = now + self.STAT_INTERVAL_S
+            self._pending = self._file_has_entries()
         return self._pending
 
     def _locked_file(self, mode: str) -> IO[str]:
@@ -494,7 +509,7 @@ class RestStore(AbstractStore):
 
     def _call(self, method: str, endpoint: str, body: Any = None, params: Any = None) -> dict:
         if self.journal.pending():
-            self.journal.replay(self._send_once)  # keep read-your-writes once the server is back
+            self.journal.replay(self._send_once, force=True)  # read-your-writes once the server is back
         return self.http.call(method, endpoint, body, params)
 
     def _send_once(self, path: str, body: dict) -> None:

@@ -16,19 +16,15 @@ from .context import NOTE_TAG, PARENT_RUN_ID_TAG, RUN_NAME_TAG
 if TYPE_CHECKING:
     from ..store.base import AbstractStore
 
-try:  # the artifact API is mixed in when its package is present
-    from ..artifacts.client_mixin import ArtifactClientMixin as _ArtifactMixin
-except ImportError:  # pragma: no cover - only while the artifacts package is absent
-
-    class _ArtifactMixin:  # type: ignore[no-redef]
-        pass
+from ..artifacts.client_mixin import ArtifactClientMixin
+from ..registry.client_mixin import RegistryClientMixin
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class MlTrackClient(_ArtifactMixin):
+class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
     """Client for a tracking store, addressing runs and experiments by id.
 
     Args:
@@ -44,7 +40,11 @@ class MlTrackClient(_ArtifactMixin):
 
             tracking_uri = get_tracking_uri()
         self._tracking_uri = resolve_tracking_uri(tracking_uri)
-        self._registry_uri = registry_uri or _env.REGISTRY_URI.get() or self._tracking_uri
+        if registry_uri is None:
+            from ..registry import fluent as registry_fluent
+
+            registry_uri = registry_fluent._registry_uri
+        self._registry_uri = resolve_tracking_uri(registry_uri or _env.REGISTRY_URI.get() or self._tracking_uri)
         self._store: AbstractStore | None = None
 
     def __repr__(self) -> str:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from ...entities.paged_list import PagedList
 from ...entities.registry import (
     ModelVersion,
@@ -30,6 +32,14 @@ from ...exceptions import (
     ResourceNotFoundError,
 )
 from ...registry.base import AbstractRegistryStore
+from .registry_schema import (
+    model_version_tags,
+    model_versions,
+    registered_model_aliases,
+    registered_model_tags,
+    registered_models,
+    registry_events,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -46,7 +56,9 @@ def _now_ms() -> int:
 
 def _check_max_results(max_results: int, limit: int) -> None:
     if not isinstance(max_results, int) or isinstance(max_results, bool) or not 0 < max_results <= limit:
-        raise InvalidParameterError(f"Invalid max_results={max_results!r}: give an integer between 1 and {limit}")
+        raise InvalidParameterError(
+            f"Invalid max_results={max_results!r}: give an integer between 1 and {limit}"
+        )
 
 
 def _model_not_found(name: str) -> ResourceNotFoundError:
@@ -107,9 +119,6 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def _lock_model(self, conn: Connection, name: str) -> Any:
         """The model's row, locked for the rest of the transaction (or ResourceNotFoundError)."""
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_models
 
         row = conn.execute(
             sa.select(registered_models).where(registered_models.c.name == name).with_for_update()
@@ -119,16 +128,17 @@ class SqlRegistryStore(AbstractRegistryStore):
         return row
 
     def _version_row(self, conn: Connection, name: str, version: int) -> Any:
-        import sqlalchemy as sa
-
-        from .registry_schema import model_versions, registered_models
-
         row = conn.execute(
-            sa.select(model_versions).where(model_versions.c.name == name, model_versions.c.version == version)
+            sa.select(model_versions).where(
+                model_versions.c.name == name, model_versions.c.version == version
+            )
         ).first()
         if row is not None:
             return row
-        if conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first() is None:
+        if (
+            conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first()
+            is None
+        ):
             raise _model_not_found(name)
         existing = [
             r[0]
@@ -145,13 +155,11 @@ class SqlRegistryStore(AbstractRegistryStore):
         )
 
     def _touch_model(self, conn: Connection, name: str, now: int) -> None:
-        from .registry_schema import registered_models
-
-        conn.execute(registered_models.update().where(registered_models.c.name == name).values(last_updated_time=now))
+        conn.execute(
+            registered_models.update().where(registered_models.c.name == name).values(last_updated_time=now)
+        )
 
     def _touch_version(self, conn: Connection, name: str, version: int, now: int) -> None:
-        from .registry_schema import model_versions
-
         conn.execute(
             model_versions.update()
             .where(model_versions.c.name == name, model_versions.c.version == version)
@@ -170,8 +178,6 @@ class SqlRegistryStore(AbstractRegistryStore):
         now: int,
         alias: str | None = None,
     ) -> None:
-        from .registry_schema import registry_events
-
         conn.execute(
             registry_events.insert().values(
                 name=name,
@@ -188,9 +194,6 @@ class SqlRegistryStore(AbstractRegistryStore):
     # ---- loading entities --------------------------------------------------------------------
     def _versions(self, conn: Connection, rows: Sequence[Any]) -> list[ModelVersion]:
         """Entities for model_versions rows (in the given order), with tags and aliases."""
-        import sqlalchemy as sa
-
-        from .registry_schema import model_version_tags, registered_model_aliases
 
         if not rows:
             return []
@@ -233,14 +236,6 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def _models(self, conn: Connection, names: Sequence[str]) -> list[RegisteredModel]:
         """Entities for these model names (in the given order), with tags, aliases and latest versions."""
-        import sqlalchemy as sa
-
-        from .registry_schema import (
-            model_versions,
-            registered_model_aliases,
-            registered_model_tags,
-            registered_models,
-        )
 
         if not names:
             return []
@@ -253,7 +248,9 @@ class SqlRegistryStore(AbstractRegistryStore):
             chunk = unique[i : i + _IN_CHUNK]
             for r in conn.execute(sa.select(registered_models).where(registered_models.c.name.in_(chunk))):
                 rows[r.name] = r
-            for t in conn.execute(sa.select(registered_model_tags).where(registered_model_tags.c.name.in_(chunk))):
+            for t in conn.execute(
+                sa.select(registered_model_tags).where(registered_model_tags.c.name.in_(chunk))
+            ):
                 tag_map[t.name][t.key] = t.value
             aliases = conn.execute(
                 sa.select(registered_model_aliases)
@@ -275,7 +272,9 @@ class SqlRegistryStore(AbstractRegistryStore):
             latest_rows += conn.execute(
                 sa.select(model_versions).join(
                     newest,
-                    sa.and_(model_versions.c.name == newest.c.name, model_versions.c.version == newest.c.version),
+                    sa.and_(
+                        model_versions.c.name == newest.c.name, model_versions.c.version == newest.c.version
+                    ),
                 )
             ).all()
         latest_rows.sort(key=lambda r: (_STAGE_ORDER.get(r.current_stage, 99), r.version))
@@ -300,10 +299,6 @@ class SqlRegistryStore(AbstractRegistryStore):
     def create_registered_model(
         self, name: str, tags: dict[str, str] | None = None, description: str | None = None
     ) -> RegisteredModel:
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_model_tags, registered_models
-
         now = _now_ms()
         exists = ResourceAlreadyExistsError(
             f"Registered model {name!r} already exists: use get_registered_model({name!r}), register a new "
@@ -311,7 +306,9 @@ class SqlRegistryStore(AbstractRegistryStore):
         )
         try:
             with self._write() as conn:
-                if conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first():
+                if conn.execute(
+                    sa.select(registered_models.c.name).where(registered_models.c.name == name)
+                ).first():
                     raise exists
                 conn.execute(
                     registered_models.insert().values(
@@ -332,14 +329,11 @@ class SqlRegistryStore(AbstractRegistryStore):
         return self.get_registered_model(name)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_models, registry_events
-
         if new_name == name:
             return self.get_registered_model(name)
         taken = ResourceAlreadyExistsError(
-            f"Cannot rename registered model {name!r} to {new_name!r}: a model named {new_name!r} already exists"
+            f"Cannot rename registered model {name!r} to {new_name!r}: "
+            f"a model named {new_name!r} already exists"
         )
         try:
             with self._write() as conn:
@@ -354,14 +348,14 @@ class SqlRegistryStore(AbstractRegistryStore):
                     .where(registered_models.c.name == name)
                     .values(name=new_name, last_updated_time=_now_ms())
                 )
-                conn.execute(registry_events.update().where(registry_events.c.name == name).values(name=new_name))
+                conn.execute(
+                    registry_events.update().where(registry_events.c.name == name).values(name=new_name)
+                )
         except sa.exc.IntegrityError as exc:
             raise taken from exc
         return self.get_registered_model(new_name)
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
-        from .registry_schema import registered_models
-
         with self._write() as conn:
             self._lock_model(conn, name)
             conn.execute(
@@ -372,17 +366,6 @@ class SqlRegistryStore(AbstractRegistryStore):
         return self.get_registered_model(name)
 
     def delete_registered_model(self, name: str) -> None:
-        import sqlalchemy as sa
-
-        from .registry_schema import (
-            model_version_tags,
-            model_versions,
-            registered_model_aliases,
-            registered_model_tags,
-            registered_models,
-            registry_events,
-        )
-
         with self._write() as conn:
             self._lock_model(conn, name)
             in_use = conn.execute(
@@ -426,11 +409,8 @@ class SqlRegistryStore(AbstractRegistryStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[RegisteredModel]:
-        import sqlalchemy as sa
-
         from ...registry.search import REGISTERED_MODEL_GRAMMAR, parse_filter, parse_order_by
         from ...tracking.search import decode_page_token, encode_page_token
-        from .registry_schema import registered_model_tags, registered_models
 
         _check_max_results(max_results, 1000)
         comparisons = parse_filter(filter_string, REGISTERED_MODEL_GRAMMAR)
@@ -448,7 +428,13 @@ class SqlRegistryStore(AbstractRegistryStore):
             for c in comparisons
         ]
         order = self._order(orders, columns, [("name", True)])
-        stmt = sa.select(registered_models.c.name).where(*where).order_by(*order).limit(max_results + 1).offset(offset)
+        stmt = (
+            sa.select(registered_models.c.name)
+            .where(*where)
+            .order_by(*order)
+            .limit(max_results + 1)
+            .offset(offset)
+        )
         with self._read() as conn:
             names = [r[0] for r in conn.execute(stmt)]
             has_more = len(names) > max_results
@@ -456,16 +442,12 @@ class SqlRegistryStore(AbstractRegistryStore):
         return PagedList(items, encode_page_token(offset + max_results) if has_more else None)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
-        from .registry_schema import registered_model_tags
-
         with self._write() as conn:
             self._lock_model(conn, name)
             self._upsert_tag(conn, registered_model_tags, {"name": name}, key, value)
             self._touch_model(conn, name, _now_ms())
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        from .registry_schema import registered_model_tags
-
         with self._write() as conn:
             self._lock_model(conn, name)
             deleted = conn.execute(
@@ -479,8 +461,6 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     @staticmethod
     def _upsert_tag(conn: Connection, table: Any, owner: dict[str, Any], key: str, value: str) -> None:
-        import sqlalchemy as sa
-
         match = [table.c[col] == val for col, val in owner.items()] + [table.c.key == key]
         if conn.execute(sa.select(table.c.key).where(*match)).first():
             conn.execute(table.update().where(*match).values(value=value))
@@ -490,8 +470,6 @@ class SqlRegistryStore(AbstractRegistryStore):
     # ---- search SQL --------------------------------------------------------------------------
     @staticmethod
     def _condition(c: Comparison, columns: dict[str, Any], tag_table: Any, owner_match: list[Any]) -> Any:
-        import sqlalchemy as sa
-
         if c.entity_type == "attribute":
             value: Any = c.value
             if c.key == "version_number":
@@ -504,9 +482,10 @@ class SqlRegistryStore(AbstractRegistryStore):
             return exists.exists()
         return exists.where(_compare(tag_table.c.value, c.op, c.value)).exists()
 
-    def _order(self, orders: Sequence[OrderBy], columns: dict[str, Any], tail: list[tuple[str, bool]]) -> list[Any]:
+    def _order(
+        self, orders: Sequence[OrderBy], columns: dict[str, Any], tail: list[tuple[str, bool]]
+    ) -> list[Any]:
         """ORDER BY terms, NULLs last; strings by code point (``COLLATE "C"`` on PostgreSQL)."""
-        import sqlalchemy as sa
 
         clauses = [(ob.key, ob.ascending) for ob in orders]
         seen = {key for key, _ in clauses}
@@ -530,8 +509,6 @@ class SqlRegistryStore(AbstractRegistryStore):
         description: str | None = None,
         user_id: str | None = None,
     ) -> ModelVersion:
-        from .registry_schema import model_version_tags, model_versions, registered_models
-
         now = _now_ms()
         with self._write() as conn:
             row = self._lock_model(conn, name)
@@ -568,8 +545,6 @@ class SqlRegistryStore(AbstractRegistryStore):
             return self._versions(conn, [self._version_row(conn, name, version)])[0]
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
-        from .registry_schema import model_versions
-
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -583,10 +558,6 @@ class SqlRegistryStore(AbstractRegistryStore):
         return self.get_model_version(name, version)
 
     def delete_model_version(self, name: str, version: int, user_id: str | None = None) -> None:
-        import sqlalchemy as sa
-
-        from .registry_schema import model_version_tags, model_versions, registered_model_aliases
-
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -616,7 +587,9 @@ class SqlRegistryStore(AbstractRegistryStore):
             for table in (model_version_tags, registered_model_aliases):
                 conn.execute(table.delete().where(table.c.name == name, table.c.version == version))
             conn.execute(
-                model_versions.delete().where(model_versions.c.name == name, model_versions.c.version == version)
+                model_versions.delete().where(
+                    model_versions.c.name == name, model_versions.c.version == version
+                )
             )
             self._touch_model(conn, name, now)
 
@@ -627,11 +600,8 @@ class SqlRegistryStore(AbstractRegistryStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
-        import sqlalchemy as sa
-
         from ...registry.search import MODEL_VERSION_GRAMMAR, parse_filter, parse_order_by
         from ...tracking.search import decode_page_token, encode_page_token
-        from .registry_schema import model_version_tags, model_versions
 
         _check_max_results(max_results, 200_000)
         comparisons = parse_filter(filter_string, MODEL_VERSION_GRAMMAR)
@@ -674,10 +644,6 @@ class SqlRegistryStore(AbstractRegistryStore):
         archive_existing_versions: bool = False,
         user_id: str | None = None,
     ) -> ModelVersion:
-        import sqlalchemy as sa
-
-        from .registry_schema import model_versions
-
         stage = ModelVersionStage.canonical(stage)
         if archive_existing_versions and stage not in ModelVersionStage.ACTIVE:
             raise InvalidParameterError(
@@ -731,8 +697,6 @@ class SqlRegistryStore(AbstractRegistryStore):
         return self.get_model_version(name, version)
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        from .registry_schema import model_version_tags
-
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -741,8 +705,6 @@ class SqlRegistryStore(AbstractRegistryStore):
             self._touch_version(conn, name, version, now)
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        from .registry_schema import model_version_tags
-
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -752,23 +714,19 @@ class SqlRegistryStore(AbstractRegistryStore):
                 model_version_tags.delete().where(t.name == name, t.version == version, t.key == key)
             ).rowcount
             if not deleted:
-                raise ResourceNotFoundError(f"Model version {version} of registered model {name!r} has no tag {key!r}")
+                raise ResourceNotFoundError(
+                    f"Model version {version} of registered model {name!r} has no tag {key!r}"
+                )
             self._touch_version(conn, name, version, now)
 
     # ---- aliases -------------------------------------------------------------------------------
     def _alias_row(self, conn: Connection, name: str, alias: str) -> Any:
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_model_aliases
-
         a = registered_model_aliases.c
-        return conn.execute(sa.select(registered_model_aliases).where(a.name == name, a.alias == alias)).first()
+        return conn.execute(
+            sa.select(registered_model_aliases).where(a.name == name, a.alias == alias)
+        ).first()
 
     def _alias_not_found(self, conn: Connection, name: str, alias: str) -> ResourceNotFoundError:
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_model_aliases
-
         a = registered_model_aliases.c
         known = [r[0] for r in conn.execute(sa.select(a.alias).where(a.name == name).order_by(a.alias))]
         hint = f"its aliases are {', '.join(known)}" if known else "it has no aliases"
@@ -777,9 +735,9 @@ class SqlRegistryStore(AbstractRegistryStore):
             f"set_registered_model_alias({name!r}, {alias!r}, version)"
         )
 
-    def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str | None = None) -> None:
-        from .registry_schema import registered_model_aliases
-
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: int, user_id: str | None = None
+    ) -> None:
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -787,10 +745,14 @@ class SqlRegistryStore(AbstractRegistryStore):
             old = self._alias_row(conn, name, alias)
             a = registered_model_aliases.c
             if old is None:
-                conn.execute(registered_model_aliases.insert().values(name=name, alias=alias, version=version))
+                conn.execute(
+                    registered_model_aliases.insert().values(name=name, alias=alias, version=version)
+                )
             elif old.version != version:
                 conn.execute(
-                    registered_model_aliases.update().where(a.name == name, a.alias == alias).values(version=version)
+                    registered_model_aliases.update()
+                    .where(a.name == name, a.alias == alias)
+                    .values(version=version)
                 )
             if old is None or old.version != version:
                 self._event(
@@ -807,8 +769,6 @@ class SqlRegistryStore(AbstractRegistryStore):
                 self._touch_model(conn, name, now)
 
     def delete_registered_model_alias(self, name: str, alias: str, user_id: str | None = None) -> None:
-        from .registry_schema import registered_model_aliases
-
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -831,10 +791,6 @@ class SqlRegistryStore(AbstractRegistryStore):
             self._touch_model(conn, name, now)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_models
-
         with self._read() as conn:
             row = self._alias_row(conn, name, alias)
             if row is None:
@@ -848,10 +804,6 @@ class SqlRegistryStore(AbstractRegistryStore):
     def get_registry_events(
         self, name: str, version: int | None = None, event: str | None = None, alias: str | None = None
     ) -> list[RegistryEvent]:
-        import sqlalchemy as sa
-
-        from .registry_schema import registered_models, registry_events
-
         e = registry_events.c
         where = [e.name == name]
         if version is not None:
@@ -872,7 +824,9 @@ class SqlRegistryStore(AbstractRegistryStore):
             where.append(e.alias == alias)
         with self._read() as conn:
             if (
-                conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first()
+                conn.execute(
+                    sa.select(registered_models.c.name).where(registered_models.c.name == name)
+                ).first()
                 is None
             ):
                 raise _model_not_found(name)
