@@ -57,7 +57,17 @@ _LAZY_ATTRS: dict[str, str] = {
 }
 
 # submodules reachable as attributes (hf_mltrack.tracking, hf_mltrack.entities, ...)
-_LAZY_SUBMODULES: tuple[str, ...] = ("entities", "exceptions", "projects", "registry", "tracking")
+_LAZY_SUBMODULES: tuple[str, ...] = (
+    "entities",
+    "exceptions",
+    "models",
+    "projects",
+    "pyfunc",
+    "pytorch",
+    "registry",
+    "tracking",
+    "types",
+)
 
 __all__ = sorted([*_LAZY_ATTRS, *_LAZY_SUBMODULES])
 

@@ -59,6 +59,7 @@ CORE_REQUIREMENTS = (
     "pandas>=2.0",
     "numpy>=1.24",
     "packaging>=23",
+    "cloudpickle>=2.2",
 )
 _SELF_NAMES = {"hf_mltrack", "hf-mltrack", "hf.mltrack"}
 
