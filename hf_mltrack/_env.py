@@ -92,6 +92,27 @@ SYSTEM_METRICS = EnvVar[bool](
 SYSTEM_METRICS_INTERVAL = EnvVar[float](
     "HF_MLTRACK_SYSTEM_METRICS_SAMPLING_INTERVAL", float, 10.0, "Seconds between system metric samples."
 )
+ARTIFACT_LINK_MODE = EnvVar[str](
+    "HF_MLTRACK_ARTIFACT_LINK_MODE",
+    str,
+    "auto",
+    "How local artifacts are stored: auto (copy-on-write clone, hardlink only read-only files, else copy), "
+    "hardlink (fast; the artifact changes if the source file is edited in place) or copy.",
+)
+ARTIFACT_PROGRESS_BAR = EnvVar[bool](
+    "HF_MLTRACK_ENABLE_ARTIFACTS_PROGRESS_BAR", bool, True, "Show tqdm bars for large artifact transfers."
+)
+ARTIFACT_PROGRESS_THRESHOLD_MB = EnvVar[float](
+    "HF_MLTRACK_ARTIFACTS_PROGRESS_THRESHOLD_MB", float, 100.0, "Transfers above this size show a progress bar."
+)
+ARTIFACT_MAX_WORKERS = EnvVar[int](
+    "HF_MLTRACK_ARTIFACTS_MAX_WORKERS", int, 10, "Threads for parallel artifact uploads and downloads."
+)
+S3_MULTIPART_THRESHOLD_MB = EnvVar[int](
+    "HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB", int, 8, "Files above this size upload to S3 in parts."
+)
+S3_MULTIPART_CHUNKSIZE_MB = EnvVar[int]("HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB", int, 8, "Size of each S3 part.")
+S3_IGNORE_TLS = EnvVar[bool]("HF_MLTRACK_S3_IGNORE_TLS", bool, False, "Skip TLS verification for S3 endpoints.")
 S3_ENDPOINT_URL = EnvVar[str | None]("HF_MLTRACK_S3_ENDPOINT_URL", str, None, "Endpoint of an S3-compatible store.")
 SQLALCHEMY_POOL_SIZE = EnvVar[int]("HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE", int, 5, "Connection pool size.")
 PARAM_VALUE_MAX_LENGTH = EnvVar[int](

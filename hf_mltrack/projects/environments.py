@@ -60,6 +60,7 @@ CORE_REQUIREMENTS = (
     "numpy>=1.24",
     "packaging>=23",
     "cloudpickle>=2.2",
+    "tqdm>=4.60",
 )
 _SELF_NAMES = {"hf_mltrack", "hf-mltrack", "hf.mltrack"}
 
