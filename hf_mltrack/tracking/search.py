@@ -10,8 +10,8 @@ other special characters is quoted in backticks or double quotes (``metrics.`my 
 error is a `SearchFilterParseError` naming the character position (0-based) and the token it could
 not read.
 
-The same module evaluates parsed filters and order_by clauses in pure Python (`matches_run`,
-`sort_runs`), with exactly the semantics of the SQL store (`hf_mltrack.store.sql.search_sql`):
+`hf_mltrack.tracking.search_eval` evaluates parsed filters and order_by clauses in pure Python
+(`matches_run`, `sort_runs`), with exactly the semantics of the SQL store (`hf_mltrack.store.sql.search_sql`):
 
 - a run without the key never matches a comparison, except ``IS NULL``;
 - a NaN metric only matches ``!=``; when ordering, NaN comes after every number and missing values
@@ -26,31 +26,25 @@ import base64
 import binascii
 import functools
 import json
-import math
-import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidParameterError, SearchFilterParseError
 
 if TYPE_CHECKING:
-    from ..entities import Experiment, Run
+    pass
 
 __all__ = [
     "Comparison",
     "OrderBy",
     "decode_page_token",
     "encode_page_token",
-    "matches_experiment",
-    "matches_run",
     "parse_experiment_filter",
     "parse_experiment_order_by",
     "parse_order_by",
     "parse_search_filter",
-    "sort_experiments",
-    "sort_runs",
 ]
 
 
@@ -480,9 +474,7 @@ class _Parser:
         if op in ("LIKE", "ILIKE"):
             trailing = len(value) - len(value.rstrip("\\"))
             if trailing % 2:
-                raise self.src.error(
-                    tok.pos, f"the {op} pattern {tok.text} ends with an escape character '\\'"
-                )
+                raise self.src.error(tok.pos, f"the {op} pattern {tok.text} ends with an escape character '\\'")
         return value
 
     def id_value(self, tok: _Token, shown: str) -> str:
@@ -497,9 +489,7 @@ class _Parser:
     def value_list(self, entity_type: str, key: str, shown: str) -> tuple[str, ...]:
         tok = self.next()
         if tok.kind != "(":
-            raise self.src.unexpected(
-                tok, f"a parenthesised list of quoted strings, e.g. {shown} IN ('a', 'b')"
-            )
+            raise self.src.unexpected(tok, f"a parenthesised list of quoted strings, e.g. {shown} IN ('a', 'b')")
         is_id = entity_type == "attribute" and self.grammar.attributes[key] == "id"
         values: list[str] = []
         while True:
@@ -552,9 +542,7 @@ class _Parser:
 
 
 def _kind_note(entity_type: str) -> str:
-    return {"param": "params are strings", "tag": "tags are strings"}.get(
-        entity_type, "this attribute is a string"
-    )
+    return {"param": "params are strings", "tag": "tags are strings"}.get(entity_type, "this attribute is a string")
 
 
 # ---- public parsers ---------------------------------------------------------------------------
@@ -608,14 +596,10 @@ def _parse_order_by(order_by: Sequence[str] | None, grammar: _Grammar) -> list[O
         src = _Source(_check_text(clause, "order_by clause"), "order_by clause")
         parser = _Parser(src, grammar)
         if parser.peek().kind == "end":
-            raise src.error(
-                0, f"empty clause; give a key such as {parser._example()}, optionally ASC or DESC"
-            )
+            raise src.error(0, f"empty clause; give a key such as {parser._example()}, optionally ASC or DESC")
         ob = parser.order_by()
         if grammar is _EXPERIMENT_GRAMMAR and ob.entity_type != "attribute":
-            raise src.error(
-                0, f"experiments can only be ordered by {', '.join(grammar.order_attributes)}, not by tags"
-            )
+            raise src.error(0, f"experiments can only be ordered by {', '.join(grammar.order_attributes)}, not by tags")
         out.append(ob)
     return out
 
@@ -640,169 +624,6 @@ def parse_experiment_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
 
 
 @functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    """Translate a SQL LIKE pattern (`%`, `_`, backslash escape) into an anchored regex."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        i += 1
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "LIKE": lambda actual, pattern: _like_regex(pattern, False).fullmatch(actual) is not None,
-    "ILIKE": lambda actual, pattern: _like_regex(pattern, True).fullmatch(actual) is not None,
-    "IN": lambda actual, values: actual in values,
-    "NOT IN": lambda actual, values: actual not in values,
-}
-
-
-def _compare(actual: Any, op: str, expected: Any) -> bool:
-    """`actual <op> expected`; a missing (None) value never matches, as NULL in SQL."""
-    return actual is not None and _PY_OPS[op](actual, expected)
-
-
-def _run_attribute(run: Run, key: str) -> Any:
-    info = run.info
-    if key == "run_id":
-        return info.run_id
-    if key == "experiment_id":
-        return int(info.experiment_id) if str(info.experiment_id).isdigit() else info.experiment_id
-    return getattr(info, key)
-
-
-def _matches(lookup: Callable[[str, str], tuple[bool, Any]], comparisons: Iterable[Comparison]) -> bool:
-    for c in comparisons:
-        present, actual = lookup(c.entity_type, c.key)
-        if c.op == "IS NULL":
-            if present:
-                return False
-            continue
-        if c.op == "IS NOT NULL":
-            if not present:
-                return False
-            continue
-        if not present:
-            return False
-        if c.entity_type == "metric":
-            actual = float(actual)
-            if math.isnan(actual):
-                if c.op != "!=":
-                    return False
-                continue
-        if not _compare(actual, c.op, c.value):
-            return False
-    return True
-
-
-def matches_run(run: Run, comparisons: Iterable[Comparison]) -> bool:
-    """Whether `run` satisfies every comparison, with the SQL store's semantics.
-
-    Args:
-        run (`Run`): the run, with `data.metrics` holding the latest value of each metric.
-        comparisons (`list[Comparison]`): from `parse_search_filter`.
-    """
-
-    def lookup(entity_type: str, key: str) -> tuple[bool, Any]:
-        if entity_type == "attribute":
-            return True, _run_attribute(run, key)
-        values = {"metric": run.data.metrics, "param": run.data.params, "tag": run.data.tags}[entity_type]
-        return key in values, values.get(key)
-
-    return _matches(lookup, comparisons)
-
-
-def _experiment_attribute(experiment: Experiment, key: str) -> Any:
-    if key == "experiment_id":
-        return str(experiment.experiment_id)
-    return getattr(experiment, key)
-
-
-def matches_experiment(experiment: Experiment, comparisons: Iterable[Comparison]) -> bool:
-    """Whether `experiment` satisfies every comparison from `parse_experiment_filter`."""
-
-    def lookup(entity_type: str, key: str) -> tuple[bool, Any]:
-        if entity_type == "attribute":
-            return True, _experiment_attribute(experiment, key)
-        return key in experiment.tags, experiment.tags.get(key)
-
-    return _matches(lookup, comparisons)
-
-
-def _stable_sort(items: list, value: Callable[[Any], Any], ascending: bool) -> list:
-    """Sort by one key: present values in the given direction, then NaN, then missing (stable)."""
-    present, nans, missing = [], [], []
-    for item in items:
-        v = value(item)
-        if v is None:
-            missing.append(item)
-        elif isinstance(v, float) and math.isnan(v):
-            nans.append(item)
-        else:
-            present.append(item)
-    present.sort(key=value, reverse=not ascending)
-    return present + nans + missing
-
-
-def sort_runs(runs: Iterable[Run], order_by: Sequence[OrderBy]) -> list[Run]:
-    """Sort runs as the SQL store does: by each clause in turn (missing values last), then
-    `start_time DESC`, then `run_id`.
-
-    Args:
-        runs (`Iterable[Run]`): the runs.
-        order_by (`list[OrderBy]`): from `parse_order_by`.
-    """
-
-    def getter(ob: OrderBy) -> Callable[[Run], Any]:
-        if ob.entity_type == "attribute":
-            return lambda r: _run_attribute(r, ob.key)
-        if ob.entity_type == "metric":
-            return lambda r: None if r.data.metrics.get(ob.key) is None else float(r.data.metrics[ob.key])
-        attr = "params" if ob.entity_type == "param" else "tags"
-        return lambda r: getattr(r.data, attr).get(ob.key)
-
-    items = sorted(runs, key=lambda r: r.info.run_id)
-    items = _stable_sort(items, lambda r: r.info.start_time, ascending=False)
-    for ob in reversed(order_by):
-        items = _stable_sort(items, getter(ob), ob.ascending)
-    return items
-
-
-def sort_experiments(experiments: Iterable[Experiment], order_by: Sequence[OrderBy]) -> list[Experiment]:
-    """Sort experiments as the SQL store does (default `creation_time DESC, experiment_id ASC`; with
-    an explicit order_by and no `experiment_id` clause, ties go by `experiment_id DESC`, as MLflow)."""
-
-    def eid(e: Experiment) -> Any:
-        return int(e.experiment_id) if str(e.experiment_id).isdigit() else e.experiment_id
-
-    clauses = list(order_by) or [
-        OrderBy("attribute", "creation_time", False),
-        OrderBy("attribute", "experiment_id", True),
-    ]
-    if not any(ob.entity_type == "attribute" and ob.key == "experiment_id" for ob in clauses):
-        clauses.append(OrderBy("attribute", "experiment_id", False))
-    items = list(experiments)
-    for ob in reversed(clauses):
-        get = eid if ob.key == "experiment_id" else (lambda e, k=ob.key: getattr(e, k))
-        items = _stable_sort(items, get, ob.ascending)
-    return items
-
-
-# ---- page tokens ------------------------------------------------------------------------------
-
-
 def encode_page_token(offset: int) -> str:
     """The page token of the result page starting at `offset` (urlsafe base64 of JSON)."""
     return base64.urlsafe_b64encode(json.dumps({"offset": int(offset)}).encode()).decode()

@@ -21,14 +21,12 @@ from hf_mltrack.entities import Experiment, Run, RunData, RunInfo  # noqa: E402
 from hf_mltrack.store.sql import schema  # noqa: E402
 from hf_mltrack.store.sql.search_sql import experiments_select, runs_select  # noqa: E402
 from hf_mltrack.tracking.search import (  # noqa: E402
-    matches_run,
     parse_experiment_filter,
     parse_experiment_order_by,
     parse_order_by,
     parse_search_filter,
-    sort_experiments,
-    sort_runs,
 )
+from hf_mltrack.tracking.search_eval import matches_run, sort_experiments, sort_runs  # noqa: E402
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAN = math.nan
@@ -269,9 +267,7 @@ def test_experiments_and_stages(engine: Any) -> None:
     assert set(_search(engine, "params.model = 'bert-base'", experiment_ids=[1, 2])) == {"f6"}
     assert set(_search(engine, "params.model = 'bert-base'", experiment_ids=None)) == {"f6"}
     assert set(_search(engine, "params.model = 'bert-base'", stages=("deleted",))) == {"g7"}
-    assert set(
-        _search(engine, "params.model = 'bert-base'", stages=("active", "deleted"), experiment_ids=None)
-    ) == {
+    assert set(_search(engine, "params.model = 'bert-base'", stages=("active", "deleted"), experiment_ids=None)) == {
         "f6",
         "g7",
     }
@@ -294,9 +290,7 @@ EXPERIMENT_FILTERS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"), list(EXPERIMENT_FILTERS.values()), ids=list(EXPERIMENT_FILTERS)
-)
+@pytest.mark.parametrize(("text", "expected"), list(EXPERIMENT_FILTERS.values()), ids=list(EXPERIMENT_FILTERS))
 def test_experiment_filter(engine: Any, text: str, expected: set[int]) -> None:
     stmt = experiments_select(parse_experiment_filter(text), [], ("active",), None, 0)
     assert set(_ids(engine, stmt)) == expected
@@ -312,29 +306,19 @@ EXPERIMENT_ORDERS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("order_by", "expected"), list(EXPERIMENT_ORDERS.values()), ids=list(EXPERIMENT_ORDERS)
-)
+@pytest.mark.parametrize(("order_by", "expected"), list(EXPERIMENT_ORDERS.values()), ids=list(EXPERIMENT_ORDERS))
 def test_experiment_order_by(engine: Any, order_by: list[str], expected: list[int]) -> None:
     stmt = experiments_select([], parse_experiment_order_by(order_by), ("active",), None, 0)
     assert _ids(engine, stmt) == expected
-    exps = [
-        Experiment(str(i), n, "file:///x", st, t, ct, ut)
-        for i, n, st, ct, ut, t in EXPERIMENTS
-        if st == "active"
-    ]
-    assert [
-        int(e.experiment_id) for e in sort_experiments(exps, parse_experiment_order_by(order_by))
-    ] == expected
+    exps = [Experiment(str(i), n, "file:///x", st, t, ct, ut) for i, n, st, ct, ut, t in EXPERIMENTS if st == "active"]
+    assert [int(e.experiment_id) for e in sort_experiments(exps, parse_experiment_order_by(order_by))] == expected
 
 
 def test_experiment_default_order_ties_by_id_ascending(engine: Any) -> None:
     stmt = experiments_select([], [], ("active", "deleted"), None, 0)
     assert _ids(engine, stmt) == [2, 1, 3, 4]
     # an explicit order without experiment_id breaks ties by experiment_id DESC, as MLflow
-    stmt = experiments_select(
-        [], parse_experiment_order_by(["creation_time"]), ("active", "deleted"), None, 0
-    )
+    stmt = experiments_select([], parse_experiment_order_by(["creation_time"]), ("active", "deleted"), None, 0)
     assert _ids(engine, stmt) == [3, 1, 2, 4]
 
 
@@ -363,8 +347,7 @@ def test_timing_10k_runs_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[st
             [(rid, f"p{j}", f"v{(i * 7 + j) % 13}") for i, rid in enumerate(ids) for j in range(10)],
         )
         cur.executemany(
-            "INSERT INTO latest_metrics (run_uuid, key, value, step, timestamp, is_nan) "
-            "VALUES (?, ?, ?, 0, 0, 0)",
+            "INSERT INTO latest_metrics (run_uuid, key, value, step, timestamp, is_nan) VALUES (?, ?, ?, 0, 0, 0)",
             [(rid, f"m{j}", ((i * 31 + j * 17) % 1000) / 100) for i, rid in enumerate(ids) for j in range(5)],
         )
         raw.commit()

@@ -13,15 +13,12 @@ from hf_mltrack.tracking.search import (
     OrderBy,
     decode_page_token,
     encode_page_token,
-    matches_experiment,
-    matches_run,
     parse_experiment_filter,
     parse_experiment_order_by,
     parse_order_by,
     parse_search_filter,
-    sort_experiments,
-    sort_runs,
 )
+from hf_mltrack.tracking.search_eval import matches_experiment, matches_run, sort_experiments, sort_runs
 
 C = Comparison
 
@@ -71,8 +68,7 @@ VALID_FILTERS = {
         ],
     ),
     "attribute-prefixes": (
-        "attributes.status = 'RUNNING' and attribute.user_id = 'u' and attr.run_name = 'r' "
-        "and run.end_time > 0",
+        "attributes.status = 'RUNNING' and attribute.user_id = 'u' and attr.run_name = 'r' and run.end_time > 0",
         [
             C("attribute", "status", "=", "RUNNING"),
             C("attribute", "user_id", "=", "u"),
@@ -201,9 +197,7 @@ INVALID_FILTERS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("text", "position", "fragment"), list(INVALID_FILTERS.values()), ids=list(INVALID_FILTERS)
-)
+@pytest.mark.parametrize(("text", "position", "fragment"), list(INVALID_FILTERS.values()), ids=list(INVALID_FILTERS))
 def test_parse_invalid_filter(text: str, position: int, fragment: str) -> None:
     with pytest.raises(SearchFilterParseError) as info:
         parse_search_filter(text)
@@ -294,9 +288,7 @@ EXPERIMENT_FILTERS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"), list(EXPERIMENT_FILTERS.values()), ids=list(EXPERIMENT_FILTERS)
-)
+@pytest.mark.parametrize(("text", "expected"), list(EXPERIMENT_FILTERS.values()), ids=list(EXPERIMENT_FILTERS))
 def test_parse_experiment_filter(text: str, expected: list[Comparison]) -> None:
     assert parse_experiment_filter(text) == expected
 
@@ -347,9 +339,7 @@ def test_parse_experiment_order_by() -> None:
 # ---- evaluation in Python ---------------------------------------------------------------------
 
 
-def _run(
-    run_id: str, start: int | None, *, metrics=None, params=None, tags=None, name="r", status="FINISHED"
-) -> Run:
+def _run(run_id: str, start: int | None, *, metrics=None, params=None, tags=None, name="r", status="FINISHED") -> Run:
     info = RunInfo(run_id, "1", name, "alice", status, start, None, f"file:///a/{run_id}")
     return Run(info, RunData(metrics=dict(metrics or {}), params=dict(params or {}), tags=dict(tags or {})))
 
@@ -424,22 +414,18 @@ def test_experiment_matching_and_sorting() -> None:
     ]
     picked = [e.name for e in exps if matches_experiment(e, parse_experiment_filter("name LIKE 'bert%'"))]
     assert picked == ["bert-a", "bert-b"]
+    assert [e.experiment_id for e in exps if matches_experiment(e, parse_experiment_filter("tags.team = 'nlp'"))] == [
+        "1"
+    ]
     assert [
-        e.experiment_id for e in exps if matches_experiment(e, parse_experiment_filter("tags.team = 'nlp'"))
-    ] == ["1"]
-    assert [
-        e.experiment_id
-        for e in exps
-        if matches_experiment(e, parse_experiment_filter("experiment_id IN (2, 3)"))
+        e.experiment_id for e in exps if matches_experiment(e, parse_experiment_filter("experiment_id IN (2, 3)"))
     ] == [
         "2",
         "3",
     ]
     assert [e.experiment_id for e in sort_experiments(exps, [])] == ["2", "1", "3"]
     # explicit order: ties go by experiment_id DESC, as MLflow
-    assert [
-        e.experiment_id for e in sort_experiments(exps, parse_experiment_order_by(["creation_time"]))
-    ] == [
+    assert [e.experiment_id for e in sort_experiments(exps, parse_experiment_order_by(["creation_time"]))] == [
         "3",
         "1",
         "2",
