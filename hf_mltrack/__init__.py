@@ -74,7 +74,9 @@ _LAZY_SUBMODULES: tuple[str, ...] = (
     "projects",
     "pyfunc",
     "pytorch",
+    "recipes",
     "registry",
+    "sklearn",
     "tracking",
     "types",
 )
