@@ -78,6 +78,7 @@ _LAZY_SUBMODULES: tuple[str, ...] = (
     "registry",
     "sklearn",
     "tracking",
+    "transformers",
     "types",
 )
 
