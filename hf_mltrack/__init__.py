@@ -68,8 +68,10 @@ _LAZY_ATTRS: dict[str, str] = {
 # submodules reachable as attributes (hf_mltrack.tracking, hf_mltrack.entities, ...)
 _LAZY_SUBMODULES: tuple[str, ...] = (
     "artifacts",
+    "autolog",
     "entities",
     "exceptions",
+    "integrations",
     "models",
     "projects",
     "pyfunc",
@@ -83,6 +85,10 @@ _LAZY_SUBMODULES: tuple[str, ...] = (
 )
 
 __all__ = sorted([*_LAZY_ATTRS, *_LAZY_SUBMODULES])
+
+# Registers report_to="hf_mltrack" with transformers when (and only when) transformers' integrations
+# are imported; the import itself is standard library only.
+from . import integrations as _integrations  # noqa: E402, F401
 
 
 def __getattr__(name: str) -> Any:

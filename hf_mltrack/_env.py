@@ -122,4 +122,24 @@ PARAM_VALUE_MAX_LENGTH = EnvVar[int](
     "HF_MLTRACK_PARAM_VALUE_MAX_LENGTH", int, 6000, "Longer param values are truncated with a warning."
 )
 
+# The Trainer integration
+LOG_CHECKPOINTS = EnvVar[bool](
+    "HF_MLTRACK_LOG_CHECKPOINTS", bool, False, "Log Trainer checkpoints as run artifacts (in the background)."
+)
+KEEP_LAST_CHECKPOINTS = EnvVar[int | None](
+    "HF_MLTRACK_KEEP_LAST_CHECKPOINTS", int, None, "Keep only the last N logged checkpoints of a run."
+)
+LOG_MODEL = EnvVar[bool](
+    "HF_MLTRACK_LOG_MODEL",
+    bool,
+    True,
+    "Log the final model with the transformers flavor at the end of training.",
+)
+DISABLE_STARTUP_HOOK = EnvVar[bool](
+    "HF_MLTRACK_DISABLE_STARTUP_HOOK",
+    bool,
+    False,
+    "Do not register report_to='hf_mltrack' at interpreter start-up.",
+)
+
 ALL: tuple[EnvVar, ...] = tuple(v for v in list(globals().values()) if isinstance(v, EnvVar))

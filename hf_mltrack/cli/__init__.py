@@ -10,6 +10,7 @@ import click
 _COMMANDS: dict[str, str] = {
     "db": "hf_mltrack.cli.db:db",
     "experiments": "hf_mltrack.cli.experiments:experiments",
+    "integrations": "hf_mltrack.integrations.cli:integrations",
     "recipes": "hf_mltrack.recipes.cli:recipes",
     "run": "hf_mltrack.cli.projects:run",
     "runs": "hf_mltrack.cli.runs:runs",

@@ -25,6 +25,7 @@ from hf_mltrack.pytorch._pyfunc import _load_pyfunc  # noqa: F401 - the python_f
 
 __all__ = [
     "FLAVOR_NAME",
+    "autolog",
     "get_default_pip_requirements",
     "load_model",
     "load_state_dict",
@@ -33,6 +34,25 @@ __all__ = [
     "save_model",
     "save_state_dict",
 ]
+
+
+def autolog(
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    silent: bool = False,
+    registered_model_name: str | None = None,
+) -> None:
+    """Autolog PyTorch training loops (see `hf_mltrack.autolog.pytorch.autolog`)."""
+    from hf_mltrack.autolog.pytorch import autolog as _autolog
+
+    _autolog(
+        log_models=log_models,
+        log_datasets=log_datasets,
+        disable=disable,
+        silent=silent,
+        registered_model_name=registered_model_name,
+    )
 
 
 def save_state_dict(state_dict: dict[str, Any], path: str) -> None:

@@ -1,0 +1,700 @@
+"""`MlTrackCallback`: HF Trainer runs tracked in hf_mltrack (``report_to="hf_mltrack"``).
+
+```python
+from transformers import Trainer, TrainingArguments
+import hf_mltrack
+
+args = TrainingArguments("out", report_to="hf_mltrack", run_name="lora-sft", logging_steps=10)
+trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=val)
+trainer.train()                      # params, metrics, system metrics, final model -> one run
+trainer.train(resume_from_checkpoint=True)   # in a new process: continues the same run
+```
+
+What it records, and how it differs from transformers' ``MLflowCallback``:
+
+- train begin: starts a run (name from ``TrainingArguments.run_name``) or joins the active one, or
+  resumes the run recorded in the checkpoint; logs every `TrainingArguments` field (flattened), the
+  model config (``model.``), the PEFT config (``peft.``), parameter counts, dataset sizes, library
+  versions, GPU names and world size. Long values are truncated with a marker, never dropped; secrets
+  are redacted.
+- ``on_log``: every numeric entry at ``step=global_step`` (``epoch`` included), queued and written by
+  a background thread; ``eval_perplexity = exp(eval_loss)`` for language models.
+- ``on_save`` (``log_checkpoints``): checkpoints logged in the background, zero-copy on local stores,
+  adapter files only for PEFT models, the last N kept.
+- train end: the final model logged with the transformers flavor; the run FINISHED. A crash marks it
+  FAILED (KILLED on Ctrl-C) after draining queued points.
+- distributed training: only the world-process-zero logs; other ranks do nothing costly.
+- hyperparameter search: a parent run and one nested run per trial (its params and objective).
+
+Our own errors never break training: the first becomes one warning, later ones go to the
+``hf_mltrack.integrations`` logger.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import math
+import os
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from transformers.trainer_callback import TrainerCallback
+
+try:  # transformers >= 4.41 saves callback state in checkpoints (used to resume into the same run)
+    from transformers.trainer_callback import ExportableState
+except ImportError:  # pragma: no cover - older transformers
+
+    class ExportableState:  # type: ignore[no-redef]
+        pass
+
+
+from ..entities import Metric, Param, RunStatus, RunTag
+from . import _guard, _params, _settings
+from ._model_logging import FlavorUnavailable, infer_task, input_example, is_language_model, log_final_model
+
+logger = logging.getLogger("hf_mltrack.integrations")
+
+_RESUME_ATTRIBUTE = "_resume_run_id"
+_open_callbacks: weakref.WeakSet[MlTrackCallback] = weakref.WeakSet()
+_atexit_registered = False
+_flavor_notice_shown = False
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., None]:
+    """Run a hook; an exception in our code becomes one warning and never reaches the Trainer."""
+
+    @functools.wraps(method)
+    def hook(self: MlTrackCallback, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except Exception as exc:
+            self._hook_failed(method.__name__, exc)
+
+    return hook
+
+
+class MlTrackCallback(TrainerCallback, ExportableState):
+    """A `TrainerCallback` that records a Trainer run in hf_mltrack.
+
+    Args:
+        tracking_uri (`str`, *optional*): where to log; defaults to the current tracking URI.
+        experiment_name (`str`, *optional*): experiment of new runs (created if missing); defaults to the
+            current experiment (``set_experiment`` / ``HF_MLTRACK_EXPERIMENT_NAME``).
+        run_name (`str`, *optional*): name of a new run; defaults to ``TrainingArguments.run_name``.
+        run_id (`str`, *optional*): log into this existing run instead of starting one.
+        tags (`dict`, *optional*): tags set on the run.
+        log_params (`bool`, *optional*, defaults to `True`): log arguments, configs and counts as params.
+        log_model (`bool`, *optional*): log the final model with the transformers flavor at train end;
+            defaults to ``HF_MLTRACK_LOG_MODEL`` (on).
+        model_name (`str`, *optional*, defaults to `"model"`): artifact name of the final model.
+        registered_model_name (`str`, *optional*): also register the final model under this name.
+        task (`str`, *optional*): pipeline task of the final model; inferred from the model when not given.
+        log_input_example (`bool`, *optional*, defaults to `False`): log a decoded training row as the
+            input example.
+        log_model_signature (`bool`, *optional*, defaults to `True`): let the flavor infer a signature.
+        log_checkpoints (`bool`, *optional*): log checkpoints as artifacts (``checkpoints/checkpoint-N``);
+            defaults to ``HF_MLTRACK_LOG_CHECKPOINTS`` (off).
+        keep_last_checkpoints (`int`, *optional*): keep only the newest N logged checkpoints; defaults to
+            ``HF_MLTRACK_KEEP_LAST_CHECKPOINTS``, else ``TrainingArguments.save_total_limit``.
+        log_system_metrics (`bool`, *optional*): sample CPU/GPU/memory as ``system/...`` metrics for runs
+            this callback starts; defaults to ``HF_MLTRACK_ENABLE_SYSTEM_METRICS_LOGGING`` when set, else on.
+        log_perplexity (`bool`, *optional*): add ``eval_perplexity = exp(eval_loss)``; defaults to on for
+            language models (causal, masked, seq2seq).
+        log_datasets (`bool`, *optional*, defaults to `True`): log dataset sizes (and fingerprints of
+            `datasets.Dataset` objects as tags).
+        max_param_length (`int`, *optional*): longest param value kept whole; defaults to
+            ``HF_MLTRACK_PARAM_VALUE_MAX_LENGTH``.
+    """
+
+    _hf_mltrack_callback = True
+
+    def __init__(
+        self,
+        *,
+        tracking_uri: str | None = None,
+        experiment_name: str | None = None,
+        run_name: str | None = None,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        log_params: bool = True,
+        log_model: bool | None = None,
+        model_name: str = "model",
+        registered_model_name: str | None = None,
+        task: str | None = None,
+        log_input_example: bool = False,
+        log_model_signature: bool = True,
+        log_checkpoints: bool | None = None,
+        keep_last_checkpoints: int | None = None,
+        log_system_metrics: bool | None = None,
+        log_perplexity: bool | None = None,
+        log_datasets: bool = True,
+        max_param_length: int | None = None,
+        autolog: str | None = None,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.run_name = run_name
+        self.run_id = run_id
+        self.tags = dict(tags or {})
+        self.log_params = log_params
+        self.log_model = log_model
+        self.model_name = model_name
+        self.registered_model_name = registered_model_name
+        self.task = task
+        self.log_input_example = log_input_example
+        self.log_model_signature = log_model_signature
+        self.log_checkpoints = log_checkpoints
+        self.keep_last_checkpoints = keep_last_checkpoints
+        self.log_system_metrics = log_system_metrics
+        self.log_perplexity = log_perplexity
+        self.log_datasets = log_datasets
+        self.max_param_length = max_param_length
+        self.autolog = autolog
+        # runtime state
+        self._resume_run_id: str | None = None  # restored by transformers from a checkpoint's state
+        self._run_id: str | None = None
+        self._owns_run = False
+        self._active = False  # log events of this process to the run (also after train end: evaluate())
+        self._open = False  # training in progress: the run still has to be ended
+        self._client: Any = None
+        self._trainer_ref: weakref.ReferenceType | None = None
+        self._warned = False
+        self._perplexity = False
+        self._checkpoints: Any = None
+        self._hpo_parent: tuple[str, bool] | None = None
+        self._trial_run_id: str | None = None
+        self._trial_pending = False
+
+    # ---- ExportableState: the run id travels with each checkpoint's trainer_state.json --------
+    def state(self) -> dict[str, Any]:
+        args = {
+            k: getattr(self, k)
+            for k in (
+                "tracking_uri", "experiment_name", "run_name", "run_id", "tags", "log_params", "log_model",
+                "model_name", "registered_model_name", "task", "log_input_example", "log_model_signature",
+                "log_checkpoints", "keep_last_checkpoints", "log_system_metrics", "log_perplexity",
+                "log_datasets", "max_param_length", "autolog",
+            )
+        }  # fmt: skip
+        run_id = None if self._trial_run_id else self._run_id
+        return {"args": args, "attributes": {_RESUME_ATTRIBUTE: run_id}}
+
+    # ---- error handling ------------------------------------------------------------------------
+    def _hook_failed(self, where: str, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"hf_mltrack: the Trainer callback failed in {where} ({exc!r}); training continues. "
+                "Further errors of this callback go to the 'hf_mltrack.integrations' logger.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        logger.debug("hf_mltrack callback error in %s", where, exc_info=exc)
+
+    def _safe_call(self, where: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self._hook_failed(where, exc)
+            return None
+
+    # ---- trainer discovery ---------------------------------------------------------------------
+    @property
+    def trainer(self) -> Any:
+        return self._trainer_ref() if self._trainer_ref is not None else None
+
+    def _set_trainer(self, trainer: Any) -> None:
+        if trainer is not None and self.trainer is not trainer:
+            self._trainer_ref = weakref.ref(trainer)
+            _guard.attach(trainer)
+
+    def _before_train(self, trainer: Any) -> None:
+        self._set_trainer(trainer)
+        if self._trial_pending:  # the previous trial's objective is logged: close it
+            self._finish_trial("COMPLETE", RunStatus.FINISHED)
+
+    @_guarded
+    def on_init_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._set_trainer(_guard.find_trainer(self))
+
+    # ---- train begin ---------------------------------------------------------------------------
+    @_guarded
+    def on_train_begin(
+        self,
+        args: Any,
+        state: Any,
+        control: Any,
+        model: Any = None,
+        processing_class: Any = None,
+        train_dataloader: Any = None,
+        eval_dataloader: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self._active = False
+        if not state.is_world_process_zero:
+            return  # other ranks: no run, no imports, no I/O
+        if self.trainer is None:
+            self._set_trainer(_guard.find_trainer(self))
+        from ..tracking import MlTrackClient, fluent
+
+        if self.tracking_uri:
+            fluent.set_tracking_uri(self.tracking_uri)
+        if self.experiment_name:
+            fluent.set_experiment(self.experiment_name)
+        self._client = MlTrackClient()
+        if getattr(state, "is_hyper_param_search", False) and self.trainer is not None:
+            run, fresh = self._start_trial_run(args, state), True
+        else:
+            run, fresh = self._start_or_join(args, state)
+        self._run_id = run.info.run_id
+        self._active = self._open = True
+        _register_open(self)
+        self._perplexity = (
+            self.log_perplexity if self.log_perplexity is not None else is_language_model(model)
+        )
+        self._log_run_info(args, state, model, train_dataloader, eval_dataloader, fresh)
+        self._checkpoints = None
+        if self._checkpoint_logging_enabled():
+            from ._checkpoints import CheckpointLogger
+
+            keep = (
+                self.keep_last_checkpoints or _settings.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
+            )
+            self._checkpoints = CheckpointLogger(
+                run.info.artifact_uri,
+                keep_last=keep,
+                adapter_only=bool(_params.peft_config_params(model)),
+                on_error=lambda exc: self._hook_failed("on_save", exc),
+            )
+
+    def _system_metrics(self) -> bool:
+        if self.log_system_metrics is not None:
+            return self.log_system_metrics
+        from .. import _env
+
+        return _env.SYSTEM_METRICS.get() if _env.SYSTEM_METRICS.is_set() else True
+
+    def _checkpoint_logging_enabled(self) -> bool:
+        return self.log_checkpoints if self.log_checkpoints is not None else _settings.LOG_CHECKPOINTS.get()
+
+    def _model_logging_enabled(self) -> bool:
+        return self.log_model if self.log_model is not None else _settings.LOG_MODEL.get()
+
+    def _new_run_tags(self) -> dict[str, Any]:
+        tags = dict(self.tags)
+        trainer = self.trainer
+        if trainer is not None:
+            tags.setdefault("hf_mltrack.trainer.class", type(trainer).__name__)
+        if self.autolog:
+            tags.setdefault("hf_mltrack.autologging", self.autolog)
+        return tags
+
+    def _start_or_join(self, args: Any, state: Any) -> tuple[Any, bool]:
+        """(run, fresh): the explicit run, the active run, the checkpoint's run, or a new run."""
+        from ..exceptions import MlTrackException
+        from ..tracking import fluent
+
+        active = fluent.active_run()
+        if self.run_id:
+            if active is not None:  # log into the given run; the active run stays the active one
+                self._owns_run = False
+                return (
+                    active if active.info.run_id == self.run_id else self._client.get_run(self.run_id)
+                ), False
+            self._owns_run = True
+            return fluent.start_run(run_id=self.run_id, log_system_metrics=self._system_metrics()), False
+        if active is not None:
+            self._owns_run = False
+            return active, False
+        recorded = self._recorded_run_id(state) if state.global_step > 0 else None
+        if recorded:
+            try:
+                run = fluent.start_run(run_id=recorded, log_system_metrics=self._system_metrics())
+                self._owns_run = True
+                logger.info("hf_mltrack: resuming run %s from the checkpoint", recorded)
+                return run, False
+            except MlTrackException as exc:
+                logger.warning("hf_mltrack: cannot resume run %s (%s); starting a new run", recorded, exc)
+        from .. import _env
+
+        self._owns_run = True
+        run = fluent.start_run(
+            run_name=self.run_name or getattr(args, "run_name", None) or None,
+            tags=self._new_run_tags(),
+            log_system_metrics=self._system_metrics(),
+        )
+        return run, not _env.RUN_ID.get()  # HF_MLTRACK_RUN_ID resumes an existing run
+
+    def _recorded_run_id(self, state: Any) -> str | None:
+        if self._resume_run_id:
+            return self._resume_run_id
+        entry = (getattr(state, "stateful_callbacks", None) or {}).get(type(self).__name__)
+        if isinstance(entry, list):
+            entry = entry[0] if entry else None
+        if isinstance(entry, dict):
+            value = (entry.get("attributes") or {}).get(_RESUME_ATTRIBUTE)
+            return str(value) if value else None
+        return None
+
+    def _log_run_info(
+        self, args: Any, state: Any, model: Any, train_dl: Any, eval_dl: Any, fresh: bool
+    ) -> None:
+        trainer = self.trainer
+        raw: dict[str, Any] = {}
+        tags: dict[str, Any] = {} if fresh else self._new_run_tags()
+        if self.log_params:
+            train_ds = getattr(trainer, "train_dataset", None) if trainer is not None else None
+            eval_ds = getattr(trainer, "eval_dataset", None) if trainer is not None else None
+            if train_ds is None and train_dl is not None:
+                train_ds = getattr(train_dl, "dataset", None)
+            if eval_ds is None and eval_dl is not None:
+                eval_ds = getattr(eval_dl, "dataset", None)
+            raw = _params.merge(
+                _params.training_args_params(args),
+                _params.model_config_params(model),
+                _params.peft_config_params(model),
+                _params.parameter_count_params(model),
+                _params.dataset_params(train_ds, eval_ds) if self.log_datasets else None,
+                _params.library_version_params(),
+                _params.hardware_params(args),
+                {
+                    "total_train_batch_size": args.train_batch_size
+                    * args.gradient_accumulation_steps
+                    * args.world_size
+                },
+            )
+            if self._trial_run_id is not None:
+                raw.update({f"trial.{k}": v for k, v in (getattr(state, "trial_params", None) or {}).items()})
+            if self.log_datasets:
+                tags.update(_dataset_tags(train_ds, eval_ds))
+        base = _params.base_model(model)
+        if base is not None:
+            tags.setdefault("hf_mltrack.model.class", type(base).__name__)
+        params = _params.sanitize_params(raw, self.max_param_length)
+        if not fresh:  # params are immutable: keep what a resumed or joined run already has
+            params = _params.drop_keys(params, self._client.get_run(self._current_run_id()).data.params)
+        self._client.log_batch(
+            self._current_run_id(),
+            params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()],
+            synchronous=False,
+        )
+
+    def _current_run_id(self) -> str:
+        return self._trial_run_id or self._run_id  # type: ignore[return-value]
+
+    # ---- metrics -------------------------------------------------------------------------------
+    @_guarded
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if not self._active or not logs:
+            return
+        ts = int(time.time() * 1000)
+        step = state.global_step
+        metrics: list[Metric] = []
+        for key, value in logs.items():
+            if type(value) is not float:
+                if type(value) is int:
+                    value = float(value)
+                elif value is None or isinstance(value, (str, bool, bytes, dict, list, tuple)):
+                    continue  # not a metric
+                else:
+                    try:
+                        value = float(value)  # numpy scalars, 0-d tensors
+                    except (TypeError, ValueError):
+                        continue
+            if key.startswith("/") or ".." in key or len(key) > 250:
+                key = _params._short_key(key)
+            metrics.append(Metric(key, value, ts, step))
+            if self._perplexity and key.startswith("eval_") and key.endswith("loss"):
+                try:
+                    ppl = math.exp(value)
+                except OverflowError:
+                    ppl = math.inf
+                metrics.append(Metric(key[: -len("loss")] + "perplexity", ppl, ts, step))
+        if metrics:
+            self._client.log_batch(self._current_run_id(), metrics=metrics, synchronous=False)
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    @_guarded
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self._active or self._checkpoints is None:
+            return
+        trainer = self.trainer
+        output_dir = args.output_dir
+        if trainer is not None and hasattr(trainer, "_get_output_dir"):
+            output_dir = trainer._get_output_dir(trial=getattr(trainer, "_trial", None))
+        folder = os.path.join(output_dir, f"checkpoint-{state.global_step}")
+        if os.path.isdir(folder):
+            self._checkpoints.submit(folder)
+
+    # ---- train end -----------------------------------------------------------------------------
+    @_guarded
+    def on_train_end(
+        self,
+        args: Any,
+        state: Any,
+        control: Any,
+        model: Any = None,
+        processing_class: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if not self._open:
+            return
+        if self._trial_run_id is not None:
+            # The trial stays open: optuna may evaluate after train() returns; the objective is
+            # logged when computed, and the run ends when the next trial or the search starts/ends.
+            self._wait_checkpoints()
+            self._trial_pending = True
+            return
+        try:
+            self._log_artifacts_at_end(state, model, processing_class)
+        finally:
+            self._finish(RunStatus.FINISHED)
+
+    def _log_artifacts_at_end(self, state: Any, model: Any, processing_class: Any) -> None:
+        global _flavor_notice_shown
+        from ._model_logging import trainer_state_json
+
+        self._wait_checkpoints()
+        try:
+            from ._checkpoints import artifact_repository
+
+            run = self._client.get_run(self._run_id)
+            artifact_repository(run.info.artifact_uri).write_text(
+                trainer_state_json(state), "trainer_state.json"
+            )
+        except ImportError:
+            pass
+        if not self._model_logging_enabled() or model is None:
+            return
+        trainer = self.trainer
+        example = None
+        if self.log_input_example:
+            example = input_example(getattr(trainer, "train_dataset", None), processing_class)
+        try:
+            log_final_model(
+                model,
+                processing_class,
+                name=self.model_name,
+                task=self.task or infer_task(model),
+                registered_model_name=self.registered_model_name,
+                example=example,
+                log_signature=self.log_model_signature,
+                run_id=self._run_id,
+            )
+        except FlavorUnavailable as exc:
+            if not _flavor_notice_shown:
+                _flavor_notice_shown = True
+                logger.warning("hf_mltrack: the final model was not logged (%s)", exc)
+
+    def _wait_checkpoints(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.wait()
+
+    def _finish(self, status: str) -> None:
+        """End the run this callback owns (joined runs stay open) after queued points are written.
+
+        Later ``trainer.evaluate()`` calls still log to the run (at the final step).
+        """
+        self._open = False
+        self._trial_pending = False
+        _open_callbacks.discard(self)
+        try:
+            self._wait_checkpoints()
+        finally:
+            if self._trial_run_id is not None:
+                run_id, self._trial_run_id = self._trial_run_id, None
+                self._end_run(run_id, status)
+            elif self._owns_run and self._run_id is not None:
+                self._end_run(self._run_id, status)
+            else:
+                from ..tracking import _batcher
+
+                _batcher.flush(raise_errors=False)
+            self._owns_run = False
+
+    def _end_run(self, run_id: str, status: str) -> None:
+        from ..tracking import MlTrackClient, fluent
+
+        active = fluent.active_run()
+        if active is not None and active.info.run_id == run_id:
+            fluent.end_run(status)
+        else:
+            _drop_from_stack(run_id)
+            (self._client or MlTrackClient()).set_terminated(run_id, status)
+
+    def _train_failed(self, exc: BaseException) -> None:
+        """Called by the train() guard: the run ends FAILED, or KILLED for Ctrl-C / SystemExit."""
+        if not self._open:
+            return
+        status = RunStatus.KILLED if isinstance(exc, (KeyboardInterrupt, SystemExit)) else RunStatus.FAILED
+        if self._trial_run_id is not None:
+            if type(exc).__name__ == "TrialPruned":
+                self._finish_trial("PRUNED", RunStatus.FINISHED)
+            else:
+                self._finish_trial(status, status)
+            return
+        self._finish(status)
+
+    def _finish_trial(self, trial_state: str, status: str) -> None:
+        if self._trial_run_id is not None:
+            self._client.set_tag(self._trial_run_id, "hf_mltrack.hpo.trial_state", trial_state)
+        self._finish(status)
+
+    # ---- hyperparameter search -------------------------------------------------------------------
+    def _start_trial_run(self, args: Any, state: Any) -> Any:
+        from ..tracking import fluent
+
+        trainer = self.trainer
+        if self._trial_run_id is not None:  # the previous trial, kept open for its objective
+            self._finish_trial("COMPLETE", RunStatus.FINISHED)
+        if self._hpo_parent is None:
+            active = fluent.active_run()
+            if active is not None:
+                self._hpo_parent = (active.info.run_id, False)
+            else:
+                backend = getattr(trainer, "hp_search_backend", None)
+                parent = fluent.start_run(
+                    run_name=self.run_name or getattr(args, "run_name", None) or "hyperparameter-search",
+                    tags={
+                        **self._new_run_tags(),
+                        "hf_mltrack.hpo.backend": str(getattr(backend, "value", backend)),
+                    },
+                )
+                self._hpo_parent = (parent.info.run_id, True)
+        trial = getattr(trainer, "_trial", None)
+        number = getattr(trial, "number", None)
+        name = getattr(state, "trial_name", None) or (f"trial-{number}" if number is not None else None)
+        tags = {**self._new_run_tags(), "hf_mltrack.hpo.trial_state": "RUNNING"}
+        if number is not None:
+            tags["hf_mltrack.hpo.trial_number"] = number
+        run = fluent.start_run(
+            nested=True,
+            parent_run_id=self._hpo_parent[0],
+            run_name=name,
+            tags=tags,
+            log_system_metrics=self._system_metrics(),
+        )
+        self._trial_run_id = run.info.run_id
+        self._owns_run = True
+        self._wrap_compute_objective(trainer)
+        return run
+
+    def _wrap_compute_objective(self, trainer: Any) -> None:
+        original = getattr(trainer, "compute_objective", None)
+        if original is None or getattr(original, "_hf_mltrack", False):
+            return
+        ref = weakref.ref(self)
+
+        @functools.wraps(original)
+        def compute_objective(metrics: dict[str, float]) -> Any:
+            value = original(metrics)
+            cb = ref()
+            if cb is not None:
+                cb._safe_call("compute_objective", cb._log_objective, value)
+            return value
+
+        compute_objective._hf_mltrack = True  # type: ignore[attr-defined]
+        trainer.compute_objective = compute_objective
+
+    def _log_objective(self, value: Any) -> None:
+        if self._trial_run_id is None:
+            return
+        trainer = self.trainer
+        step = trainer.state.global_step if trainer is not None else 0
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        ts = int(time.time() * 1000)
+        keys = ["objective"] if len(values) == 1 else [f"objective_{i}" for i in range(len(values))]
+        metrics = [Metric(k, float(v), ts, step) for k, v in zip(keys, values, strict=True)]
+        self._client.log_batch(self._trial_run_id, metrics=metrics, synchronous=False)
+
+    def _hpo_end(self, best: Any, exc: BaseException | None) -> None:
+        """Called by the hyperparameter_search() guard: close the last trial and the parent run."""
+        if exc is None:
+            status = RunStatus.FINISHED
+        elif isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        if self._trial_run_id is not None:
+            self._finish_trial("COMPLETE" if exc is None else status, status)
+        if self._hpo_parent is None:
+            return
+        parent_id, owned = self._hpo_parent
+        self._hpo_parent = None
+        if best is not None and not isinstance(best, list):
+            ts = int(time.time() * 1000)
+            metrics = (
+                [] if best.objective is None else [Metric("best_objective", float(best.objective), ts, 0)]
+            )
+            params = _params.sanitize_params(
+                {
+                    "best_trial": best.run_id,
+                    **{f"best.{k}": v for k, v in (best.hyperparameters or {}).items()},
+                }
+            )
+            self._client.log_batch(
+                parent_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()], synchronous=False
+            )
+        if owned:
+            self._end_run(parent_id, status)
+
+
+def _dataset_tags(train_ds: Any, eval_ds: Any) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for name, ds in (("train", train_ds), ("eval", eval_ds)):
+        fingerprint = getattr(ds, "_fingerprint", None)
+        if isinstance(fingerprint, str):
+            tags[f"hf_mltrack.dataset.{name}.fingerprint"] = fingerprint
+    return tags
+
+
+def _drop_from_stack(run_id: str) -> None:
+    """Remove a run that is not on top from the fluent run stack (it ends under someone else's run)."""
+    from ..tracking import fluent
+
+    stack = fluent._run_stack.get()
+    for run in stack:
+        if run.info.run_id == run_id and run._system_monitor is not None:
+            run._system_monitor.stop()
+    fluent._run_stack.set(tuple(r for r in stack if r.info.run_id != run_id))
+
+
+def _register_open(callback: MlTrackCallback) -> None:
+    global _atexit_registered
+    _open_callbacks.add(callback)
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_end_open_runs)
+
+
+def _end_open_runs() -> None:
+    """At exit, a run still open by a callback (training never ended) is marked FAILED."""
+    for callback in list(_open_callbacks):
+        try:
+            callback._finish(RunStatus.FAILED)
+        except Exception:
+            pass
+
+
+def _register_if_transformers_ready() -> None:
+    # When this module is what imported transformers' integrations, the post-import hook had to wait.
+    import sys
+
+    utils = sys.modules.get("transformers.integrations.integration_utils")
+    if utils is not None and hasattr(utils, "INTEGRATION_TO_CALLBACK"):
+        from .report_to import register_report_to
+
+        register_report_to(utils)
+
+
+_register_if_transformers_ready()
+
+__all__ = ["MlTrackCallback"]

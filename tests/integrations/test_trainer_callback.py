@@ -1,0 +1,274 @@
+"""MlTrackCallback on real tiny Trainer runs: params, metrics, run lifecycle, crash handling, resume."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+
+import pytest
+from integrations_helpers import metric_steps, only_run
+
+import hf_mltrack
+from hf_mltrack.integrations import MlTrackCallback
+from hf_mltrack.integrations._params import REDACTED
+from hf_mltrack.utils.validation import TRUNCATION_MARKER
+
+
+def _trainer(model, args, train, eval_ds=None, **kwargs):
+    from transformers import Trainer
+
+    return Trainer(model=model, args=args, train_dataset=train, eval_dataset=eval_ds, **kwargs)
+
+
+def test_report_to_logs_params_metrics_and_finishes(
+    tracked, client, make_gpt2, make_args, lm_dataset, tokenizer
+):
+    args = make_args(
+        run_name="tiny-gpt2",
+        eval_strategy="steps",
+        eval_steps=2,
+        hub_token="hf_" + "a" * 34,
+        hub_model_id="m" * 7000,
+    )
+    trainer = _trainer(make_gpt2(), args, lm_dataset, lm_dataset[:4], processing_class=tokenizer)
+    assert any(isinstance(cb, MlTrackCallback) for cb in trainer.callback_handler.callbacks)
+    trainer.train()
+
+    run = only_run(client)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["hf_mltrack.runName"] == "tiny-gpt2"
+    assert run.data.tags["hf_mltrack.trainer.class"] == "Trainer"
+    params = run.data.params
+    # TrainingArguments, flattened; model config under "model."
+    assert params["learning_rate"] == "0.001"
+    assert params["max_steps"] == "4"
+    assert params["accelerator_config.even_batches"] == "True"
+    assert params["model.n_layer"] == "2" and params["model.n_embd"] == "32"
+    # counts, sizes, environment
+    assert int(params["num_parameters"]) == sum(p.numel() for p in trainer.model.parameters())
+    assert params["num_trainable_parameters"] == params["num_parameters"]
+    assert float(params["trainable_parameters_pct"]) == 100.0
+    assert params["train_dataset_size"] == str(len(lm_dataset)) and params["eval_dataset_size"] == "4"
+    assert params["world_size"] == "1" and params["gpu.count"] == "0"
+    assert params["versions.torch"] and params["versions.transformers"]
+    # secrets redacted; a long value truncated with the marker, not dropped
+    assert params["hub_token"] == REDACTED
+    assert params["hub_model_id"].endswith(TRUNCATION_MARKER) and params["hub_model_id"].startswith("mmmm")
+    assert len(params["hub_model_id"]) == 6000
+
+    # every logged step, at step=global_step, with epoch; eval perplexity for a language model
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "loss")] == [1, 2, 3, 4]
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "epoch")][-1] == 4
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "learning_rate")] == [1, 2, 3, 4]
+    evals = dict(metric_steps(client, run.info.run_id, "eval_loss"))
+    ppl = dict(metric_steps(client, run.info.run_id, "eval_perplexity"))
+    assert sorted(evals) == [2, 4] and sorted(ppl) == [2, 4]
+    assert ppl[4] == pytest.approx(math.exp(evals[4]))
+    assert "train_runtime" in run.data.metrics and "total_flos" in run.data.metrics
+
+
+def test_classifier_has_no_perplexity_and_logs_model_config(
+    tracked, client, make_args, cls_dataset, tokenizer
+):
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=16, num_labels=2,
+    )  # fmt: skip
+    model = BertForSequenceClassification(config)
+    trainer = _trainer(model, make_args(eval_strategy="steps", eval_steps=4), cls_dataset, cls_dataset[:4])
+    trainer.train()
+    run = only_run(client)
+    assert "eval_loss" in run.data.metrics
+    assert "eval_perplexity" not in run.data.metrics
+    assert run.data.params["model.num_hidden_layers"] == "1"
+    assert run.data.params["model.hidden_size"] == "16"
+    assert run.data.tags["hf_mltrack.model.class"] == "BertForSequenceClassification"
+
+
+def test_peft_lora_config_and_trainable_counts(tracked, client, make_gpt2, make_args, lm_dataset):
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(
+        make_gpt2(),
+        LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["c_attn"], task_type="CAUSAL_LM"),
+    )
+    trainer = _trainer(model, make_args(max_steps=2), lm_dataset)
+    trainer.train()
+    params = only_run(client).data.params
+    assert params["peft.r"] == "4" and params["peft.lora_alpha"] == "8"
+    assert params["peft.peft_type"] == "LORA" and params["peft.task_type"] == "CAUSAL_LM"
+    assert json.loads(params["peft.target_modules"]) == ["c_attn"]
+    assert params["peft.adapter_name"] == "default"
+    trainable, total = model.get_nb_trainable_parameters()
+    assert params["num_trainable_parameters"] == str(trainable) and params["num_parameters"] == str(total)
+    assert 0 < float(params["trainable_parameters_pct"]) < 100
+    assert params["model.n_layer"] == "2"  # the base model's config
+
+
+def test_joins_the_active_run_and_leaves_it_open(tracked, client, make_gpt2, make_args, lm_dataset):
+    with hf_mltrack.start_run(run_name="outer") as run:
+        hf_mltrack.log_param("learning_rate", "0.001")  # same value as TrainingArguments: no conflict
+        hf_mltrack.log_param("max_steps", 99)  # different value: the user's stays
+        _trainer(make_gpt2(), make_args(), lm_dataset).train()
+        assert client.get_run(run.info.run_id).info.status == "RUNNING"
+        hf_mltrack.log_metric("after_training", 1.0)
+    stored = only_run(client)
+    assert stored.info.run_id == run.info.run_id
+    assert stored.info.status == "FINISHED"
+    assert stored.data.params["max_steps"] == "99"
+    assert stored.data.params["model.n_layer"] == "2"
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "loss")] == [1, 2, 3, 4]
+
+
+class _StepError(RuntimeError):
+    pass
+
+
+def _failing_trainer_class(fail_at: int, exc: BaseException):
+    from transformers import Trainer
+
+    class FailingTrainer(Trainer):
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            if self.state.global_step == fail_at:
+                raise exc
+            return super().training_step(model, inputs, num_items_in_batch)
+
+    return FailingTrainer
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [(_StepError("user bug at step 2"), "FAILED"), (KeyboardInterrupt(), "KILLED")],
+    ids=["exception-failed", "ctrl-c-killed"],
+)
+def test_crash_marks_run_and_propagates_unchanged(
+    tracked, client, make_gpt2, make_args, lm_dataset, exc, status
+):
+    trainer = _failing_trainer_class(2, exc)(model=make_gpt2(), args=make_args(), train_dataset=lm_dataset)
+    with pytest.raises(type(exc)) as info:
+        trainer.train()
+    assert info.value is exc  # the very same exception object
+    run = only_run(client)
+    assert run.info.status == status
+    assert run.info.end_time is not None
+    # points logged before the crash were drained, not lost
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "loss")] == [1, 2]
+    assert hf_mltrack.active_run() is None
+
+
+def test_error_in_callback_is_one_warning_and_training_completes(
+    tracked, client, make_gpt2, make_args, lm_dataset
+):
+    class BrokenCallback(MlTrackCallback):
+        def _current_run_id(self):  # every logging hook fails
+            raise RuntimeError("broken store routing")
+
+    args = make_args(report_to="none", max_steps=3)
+    trainer = _trainer(make_gpt2(), args, lm_dataset, callbacks=[BrokenCallback()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        output = trainer.train()
+    ours = [w for w in caught if "hf_mltrack" in str(w.message)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    assert "broken store routing" in str(ours[0].message)
+    assert output.global_step == 3
+    assert only_run(client).info.status == "FINISHED"
+
+
+def test_explicit_callback_options(tracked, client, make_gpt2, make_args, lm_dataset):
+    callback = MlTrackCallback(
+        experiment_name="tiny-experiments", run_name="explicit", tags={"team": "nlp"}, log_params=False
+    )
+    _trainer(make_gpt2(), make_args(report_to="none"), lm_dataset, callbacks=[callback]).train()
+    experiment = client.get_experiment_by_name("tiny-experiments")
+    run = only_run(client, experiment.experiment_id)
+    assert run.data.tags["team"] == "nlp" and run.data.tags["hf_mltrack.runName"] == "explicit"
+    assert run.data.params == {}
+    assert "loss" in run.data.metrics
+
+
+def test_system_metrics_for_trainer_runs(tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch):
+    monkeypatch.setenv("HF_MLTRACK_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.05")
+    from transformers import TrainerCallback
+
+    class Slow(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            import time
+
+            time.sleep(0.1)
+
+    callback = MlTrackCallback(log_system_metrics=True)
+    _trainer(make_gpt2(), make_args(report_to="none"), lm_dataset, callbacks=[callback, Slow()]).train()
+    run = only_run(client)
+    assert "system/cpu_utilization_percentage" in run.data.metrics
+    assert "system/process_memory_rss_megabytes" in run.data.metrics
+
+
+@pytest.mark.parametrize("restore_state", [False, True], ids=["default", "restore-callback-states"])
+def test_resume_from_checkpoint_continues_the_same_run(
+    tracked, tracking_uri, client, make_gpt2, make_args, lm_dataset, tmp_path, restore_state
+):
+    from hf_mltrack.tracking import fluent
+
+    options = {"save_strategy": "steps", "save_steps": 2, "max_steps": 4}
+    options["restore_callback_states_from_checkpoint"] = restore_state
+    _trainer(make_gpt2(), make_args(**options), lm_dataset).train()
+    first = only_run(client)
+    state = json.loads((tmp_path / "out" / "checkpoint-2" / "trainer_state.json").read_text())
+    assert state["stateful_callbacks"]["MlTrackCallback"]["attributes"]["_resume_run_id"] == first.info.run_id
+
+    fluent._reset_state()  # as in a new process
+    hf_mltrack.set_tracking_uri(tracking_uri)
+    trainer = _trainer(make_gpt2(), make_args(**options), lm_dataset)
+    trainer.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
+
+    run = only_run(client)
+    assert run.info.run_id == first.info.run_id
+    assert run.info.status == "FINISHED"
+    history = metric_steps(client, run.info.run_id, "loss")
+    assert [s for s, _ in history] == [1, 2, 3, 4]  # steps 3-4 re-logged: replaced, not duplicated
+    assert len([cb for cb in trainer.callback_handler.callbacks if isinstance(cb, MlTrackCallback)]) == 1
+
+
+def test_only_world_process_zero_logs(tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch):
+    from transformers import Trainer
+
+    monkeypatch.setattr(Trainer, "is_world_process_zero", lambda self: False)
+    _trainer(make_gpt2(), make_args(), lm_dataset).train()
+    assert client.search_runs(["0"]) == []
+
+
+def test_trainer_state_artifact_and_final_model(tracked, client, make_gpt2, make_args, lm_dataset, tokenizer):
+    pytest.importorskip("hf_mltrack.transformers")
+    from hf_mltrack.artifacts import get_artifact_repository
+
+    callback = MlTrackCallback(log_model=True, log_input_example=True)
+    args = make_args(max_steps=2, report_to="none")
+    trainer = _trainer(make_gpt2(), args, lm_dataset, processing_class=tokenizer, callbacks=[callback])
+    trainer.train()
+    run = only_run(client)
+    repo = get_artifact_repository(run.info.artifact_uri)
+    state = json.loads(repo.read_text("trainer_state.json"))
+    assert state["global_step"] == 2
+    names = {os.path.basename(f.path) for f in repo.list_artifacts("model")}
+    assert "MLmodel" in names
+    mlmodel = repo.read_text("model/MLmodel")
+    assert "text-generation" in mlmodel
+    assert any(name.startswith("input_example") for name in names), names  # a decoded training row
+    assert "signature" in mlmodel
+
+
+def test_evaluate_after_training_logs_to_the_training_run(tracked, client, make_gpt2, make_args, lm_dataset):
+    trainer = _trainer(make_gpt2(), make_args(max_steps=2), lm_dataset, lm_dataset[:4])
+    trainer.train()
+    metrics = trainer.evaluate()
+    run = only_run(client)
+    assert run.info.status == "FINISHED"
+    assert metric_steps(client, run.info.run_id, "eval_loss") == [(2, pytest.approx(metrics["eval_loss"]))]
+    assert "eval_perplexity" in run.data.metrics
