@@ -122,6 +122,44 @@ PARAM_VALUE_MAX_LENGTH = EnvVar[int](
     "HF_MLTRACK_PARAM_VALUE_MAX_LENGTH", int, 6000, "Longer param values are truncated with a warning."
 )
 
+# The tracking server and its HTTP clients
+AUTH_ADMIN_USERNAME = EnvVar[str](
+    "HF_MLTRACK_AUTH_ADMIN_USERNAME",
+    str,
+    "admin",
+    "Name of the admin user of basic-auth.",
+)
+AUTH_ADMIN_PASSWORD = EnvVar[str | None](
+    "HF_MLTRACK_AUTH_ADMIN_PASSWORD",
+    str,
+    None,
+    "Password of the admin user, required when a basic-auth server starts on a database without one.",
+)
+AUTH_DEFAULT_PERMISSION = EnvVar[str](
+    "HF_MLTRACK_AUTH_DEFAULT_PERMISSION",
+    str,
+    "READ",
+    "Permission of users on experiments and models they were given nothing on: READ, EDIT, MANAGE or NO_PERMISSIONS.",
+)
+SERVER_CONFIG = EnvVar[str | None](
+    "HF_MLTRACK_SERVER_CONFIG",
+    str,
+    None,
+    "JSON configuration handed by `hf-mltrack server` to its worker processes (internal).",
+)
+HTTP_REQUEST_BACKOFF_FACTOR = EnvVar[float](
+    "HF_MLTRACK_HTTP_REQUEST_BACKOFF_FACTOR",
+    float,
+    0.25,
+    "Seconds of the first retry delay of a failed HTTP request; each retry doubles it.",
+)
+HTTP_JOURNAL_DIR = EnvVar[str | None](
+    "HF_MLTRACK_HTTP_JOURNAL_DIR",
+    str,
+    None,
+    "Folder of the client journal that keeps logged data while the tracking server is unreachable "
+    "(defaults to <HF_MLTRACK_HOME or ~/.cache/hf_mltrack>/journal).",
+)
 # The Trainer integration
 LOG_CHECKPOINTS = EnvVar[bool](
     "HF_MLTRACK_LOG_CHECKPOINTS", bool, False, "Log Trainer checkpoints as run artifacts (in the background)."

@@ -84,7 +84,7 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate_pg(uri: str) -> None:
-    from hf_mltrack.store.sql.engine import _create_default_experiment, get_engine
+    from hf_mltrack.store.sql.engine import get_engine
 
     engine = get_engine(uri)
     import sqlalchemy as sa
@@ -97,7 +97,7 @@ def _truncate_pg(uri: str) -> None:
         ]
         if tables:
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    _create_default_experiment(engine)
+    # the tracking store recreates the Default experiment when it is next opened
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -37,6 +37,7 @@ _REPOSITORIES: dict[str, str] = {
     "": "hf_mltrack.artifacts.local:LocalArtifactRepository",
     "file": "hf_mltrack.artifacts.local:LocalArtifactRepository",
     "s3": "hf_mltrack.artifacts.s3:S3ArtifactRepository",
+    "mlflow-artifacts": "hf_mltrack.store.rest_artifacts:HttpArtifactRepository",
     **{
         scheme: _FSSPEC
         for scheme in (

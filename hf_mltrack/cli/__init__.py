@@ -10,10 +10,14 @@ import click
 _COMMANDS: dict[str, str] = {
     "db": "hf_mltrack.cli.db:db",
     "experiments": "hf_mltrack.cli.experiments:experiments",
+    "gc": "hf_mltrack.cli.server:gc",
     "integrations": "hf_mltrack.integrations.cli:integrations",
+    "quickstart": "hf_mltrack.cli.quickstart:quickstart",
     "recipes": "hf_mltrack.recipes.cli:recipes",
     "run": "hf_mltrack.cli.projects:run",
     "runs": "hf_mltrack.cli.runs:runs",
+    "server": "hf_mltrack.cli.server:server",
+    "ui": "hf_mltrack.cli.server:ui",
 }
 
 

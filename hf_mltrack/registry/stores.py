@@ -12,7 +12,15 @@ if TYPE_CHECKING:
     from .base import AbstractRegistryStore
 
 _SQL = "hf_mltrack.store.sql.registry_store:SqlRegistryStore"
-_REGISTRY_STORES: dict[str, str] = {"sqlite": _SQL, "postgresql": _SQL, "postgres": _SQL, "mysql": _SQL}
+_REST = "hf_mltrack.store.rest_registry:RestRegistryStore"
+_REGISTRY_STORES: dict[str, str] = {
+    "sqlite": _SQL,
+    "postgresql": _SQL,
+    "postgres": _SQL,
+    "mysql": _SQL,
+    "http": _REST,
+    "https": _REST,
+}
 
 _CACHE: dict[str, AbstractRegistryStore] = {}
 _LOCK = threading.Lock()

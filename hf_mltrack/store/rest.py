@@ -10,32 +10,27 @@ server, fsynced) with a single warning; they are sent, in order, as soon as the 
 again (by this process or the next one using the same server), so training never fails because the
 tracking server is down.
 
-Also here: `HttpArtifactRepository`, the artifact store behind ``mlflow-artifacts:/`` URIs (the
-server's artifact proxy), sharing the same connection pool and credentials.
+`hf_mltrack.store.rest_artifacts.HttpArtifactRepository`, the artifact store behind
+``mlflow-artifacts:/`` URIs (the server's artifact proxy), shares the connection pool and credentials.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import logging
 import math
 import os
-import posixpath
 import random
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import quote, urlsplit
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import _env
-from ..artifacts.base import ArtifactRepository, FileInfo
-from ..artifacts.registry import register_artifact_repository
+from ..artifacts.base import FileInfo
 from ..entities import Experiment, Metric, PagedList, Param, Run, RunData, RunInfo, RunTag, ViewType
 from ..exceptions import (
     InvalidParameterError,
@@ -52,7 +47,6 @@ from .base import AbstractStore
 if TYPE_CHECKING:
     import httpx
 
-    from ..artifacts._progress import ProgressCallback
 
 _logger = logging.getLogger(__name__)
 
@@ -66,7 +60,11 @@ MAX_BATCH_TAGS = 100
 MAX_BATCH_ITEMS = 1000
 
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
-_VIEW_NAMES = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
+_VIEW_NAMES = {
+    ViewType.ACTIVE_ONLY: "ACTIVE_ONLY",
+    ViewType.DELETED_ONLY: "DELETED_ONLY",
+    ViewType.ALL: "ALL",
+}
 _ERRORS: dict[str, type[MlTrackException]] = {
     "RESOURCE_DOES_NOT_EXIST": ResourceNotFoundError,
     "INVALID_PARAMETER_VALUE": InvalidParameterError,
@@ -76,7 +74,12 @@ _ERRORS: dict[str, type[MlTrackException]] = {
     "PERMISSION_DENIED": PermissionDeniedError,
     "UNAUTHENTICATED": UnauthenticatedError,
 }
-_STATUS_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "ENDPOINT_NOT_FOUND"}
+_STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+}
 
 
 class TrackingServerUnavailableError(ConnectionError):
@@ -172,16 +175,21 @@ class HttpClient:
             body = _dumps(json_body)
             hdrs["Content-Type"] = "application/json"
         attempt = 0
+        stale_retried = False
         while True:
             try:
                 payload = body if body is not None else (content() if callable(content) else content)
                 req = self.client.build_request(method, path, content=payload, params=params, headers=hdrs)
                 response = self.client.send(req, stream=stream)
             except httpx.TransportError as exc:
+                if not stale_retried and not isinstance(exc, (httpx.ConnectError, httpx.TimeoutException)):
+                    # A pooled keep-alive connection the server closed (e.g. it restarted): retry at once.
+                    stale_retried = True
+                    continue
                 if attempt >= max_retries:
                     raise TrackingServerUnavailableError(
-                        f"Cannot reach the tracking server at {self.host} ({type(exc).__name__}: {exc}). Check that "
-                        "it runs and the address (HF_MLTRACK_TRACKING_URI)"
+                        f"Cannot reach the tracking server at {self.host} ({type(exc).__name__}: {exc}). "
+                        "Check that it runs and the address (HF_MLTRACK_TRACKING_URI)"
                     ) from exc
             else:
                 if response.status_code < 400:
@@ -211,7 +219,8 @@ class HttpClient:
             return response.json()  # type: ignore[no-any-return]
         except ValueError as exc:
             raise MlTrackException(
-                f"The tracking server at {self.host} answered {method} {endpoint} with something that is not JSON: "
+                f"The tracking server at {self.host} answered {method} {endpoint} with something "
+                "that is not JSON: "
                 f"{response.text[:200]!r}. Is HF_MLTRACK_TRACKING_URI the address of an hf-mltrack server?"
             ) from exc
 
@@ -232,8 +241,10 @@ class HttpClient:
             user = _env.TRACKING_USERNAME.get()
             who = f" of user {user!r}" if user else ""
             return UnauthenticatedError(
-                f"The tracking server at {self.host} rejected the credentials{who} ({message or 'unauthenticated'}). "
-                "Set HF_MLTRACK_TRACKING_USERNAME and HF_MLTRACK_TRACKING_PASSWORD (or HF_MLTRACK_TRACKING_TOKEN) "
+                f"The tracking server at {self.host} rejected the credentials{who} "
+                f"({message or 'unauthenticated'}). "
+                "Set HF_MLTRACK_TRACKING_USERNAME and HF_MLTRACK_TRACKING_PASSWORD (or "
+                "HF_MLTRACK_TRACKING_TOKEN) "
                 "to valid credentials"
             )
         code = code or _STATUS_CODES.get(status, "INTERNAL_ERROR")
@@ -256,7 +267,15 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _dumps(obj: Any) -> bytes:
+    if _orjson_dumps is not None:
+        return _orjson_dumps(obj)  # type: ignore[no-any-return]
     return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+
+
+try:  # optional: several times faster for large log-batch bodies (non-finite values are strings already)
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson_dumps = None
 
 
 _CLIENTS: dict[str, HttpClient] = {}
@@ -335,7 +354,9 @@ def run_from_json(d: dict) -> Run:
 
 
 def _metric_from_json(m: dict) -> Metric:
-    return Metric(m["key"], _float(m.get("value", "NaN")), int(m.get("timestamp") or 0), int(m.get("step") or 0))
+    return Metric(
+        m["key"], _float(m.get("value", "NaN")), int(m.get("timestamp") or 0), int(m.get("step") or 0)
+    )
 
 
 def _metric_json(m: Metric) -> dict:
@@ -386,7 +407,6 @@ class Journal:
     """
 
     PROBE_INTERVAL_S = 2.0
-    STAT_INTERVAL_S = 1.0
 
     def __init__(self, host: str) -> None:
         self.host = host
@@ -394,7 +414,6 @@ class Journal:
         self.path = os.path.join(_journal_dir(), f"{digest}.jsonl")
         self._lock = threading.RLock()
         self._pending = self._file_has_entries()
-        self._next_stat = time.monotonic() + self.STAT_INTERVAL_S
         self._next_probe = 0.0
         self._warned = False
 
@@ -405,12 +424,8 @@ class Journal:
             return False
 
     def pending(self) -> bool:
-        """Whether writes wait in the journal (also ones left by another process: the file is re-checked)."""
-        if self._pending:
-            return True
-        now = time.monotonic()
-        if now >= self._next_stat:
-            self._next_stat = now + self.STAT_INTERVAL_S
+        """Whether writes wait in the journal, also ones left by another process (one ``stat``, ~1 us)."""
+        if not self._pending:
             self._pending = self._file_has_entries()
         return self._pending
 
@@ -437,7 +452,8 @@ class Journal:
             if not self._warned:
                 self._warned = True
                 warnings.warn(
-                    f"hf_mltrack: the tracking server at {self.host} is unreachable ({reason}). Logged data is kept "
+                    f"hf_mltrack: the tracking server at {self.host} is unreachable ({reason}). "
+                    "Logged data is kept "
                     f"in {self.path} and sent when the server is back; training continues.",
                     stacklevel=2,
                 )
@@ -464,7 +480,8 @@ class Journal:
                             send(entry["path"], entry["body"])
                         except MlTrackException as exc:  # the server refused it for good: report, move on
                             warnings.warn(
-                                f"hf_mltrack: the tracking server rejected journaled data: {exc.message}", stacklevel=2
+                                f"hf_mltrack: the tracking server rejected journaled data: {exc.message}",
+                                stacklevel=2,
                             )
                         done += 1
                 except TrackingServerUnavailableError:
@@ -474,7 +491,11 @@ class Journal:
                 _rewrite(f, [])
             self._pending = False
             if self._warned:
-                _logger.warning("hf_mltrack: the tracking server at %s is back; sent %d journaled requests", self.host, done)
+                _logger.warning(
+                    "hf_mltrack: the tracking server at %s is back; sent %d journaled requests",
+                    self.host,
+                    done,
+                )
             self._warned = False
             return True
 
@@ -496,7 +517,8 @@ class RestStore(AbstractStore):
 
     Args:
         store_uri (`str`): ``http(s)://host:port`` of the server. Credentials come from
-            ``HF_MLTRACK_TRACKING_USERNAME``/``HF_MLTRACK_TRACKING_PASSWORD`` or ``HF_MLTRACK_TRACKING_TOKEN``.
+            ``HF_MLTRACK_TRACKING_USERNAME``/``HF_MLTRACK_TRACKING_PASSWORD`` or
+            ``HF_MLTRACK_TRACKING_TOKEN``.
     """
 
     def __init__(self, store_uri: str) -> None:
@@ -532,7 +554,10 @@ class RestStore(AbstractStore):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
     ) -> str:
-        body: dict[str, Any] = {"name": name, "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()]}
+        body: dict[str, Any] = {
+            "name": name,
+            "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
+        }
         if artifact_location:
             body["artifact_location"] = artifact_location
         return str(self._call("POST", "/experiments/create", body)["experiment_id"])
@@ -566,7 +591,9 @@ class RestStore(AbstractStore):
         if page_token:
             body["page_token"] = page_token
         out = self._call("POST", "/experiments/search", body)
-        return PagedList([experiment_from_json(e) for e in out.get("experiments", [])], out.get("next_page_token") or None)
+        return PagedList(
+            [experiment_from_json(e) for e in out.get("experiments", [])], out.get("next_page_token") or None
+        )
 
     def delete_experiment(self, experiment_id: str) -> None:
         self._call("POST", "/experiments/delete", {"experiment_id": str(experiment_id)})
@@ -578,10 +605,16 @@ class RestStore(AbstractStore):
         self._call("POST", "/experiments/update", {"experiment_id": str(experiment_id), "new_name": new_name})
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        self._call("POST", "/experiments/set-experiment-tag", {"experiment_id": str(experiment_id), "key": key, "value": value})
+        self._call(
+            "POST",
+            "/experiments/set-experiment-tag",
+            {"experiment_id": str(experiment_id), "key": key, "value": value},
+        )
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self._call("POST", "/experiments/delete-experiment-tag", {"experiment_id": str(experiment_id), "key": key})
+        self._call(
+            "POST", "/experiments/delete-experiment-tag", {"experiment_id": str(experiment_id), "key": key}
+        )
 
     # ---- runs ----------------------------------------------------------------------------------
     def create_run(
@@ -641,7 +674,11 @@ class RestStore(AbstractStore):
 
     # ---- logging -------------------------------------------------------------------------------
     def log_batch(
-        self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
     ) -> None:
         self._write([("/runs/log-batch", body) for body in batch_requests(run_id, metrics, params, tags)])
 
@@ -664,7 +701,9 @@ class RestStore(AbstractStore):
         token = out.get("next_page_token")
         while token:  # servers that page on their own
             out = self._call(
-                "GET", "/metrics/get-history", params={"run_id": run_id, "metric_key": key, "page_token": token}
+                "GET",
+                "/metrics/get-history",
+                params={"run_id": run_id, "metric_key": key, "page_token": token},
             )
             points.extend(_metric_from_json(m) for m in out.get("metrics", []))
             token = out.get("next_page_token")
@@ -721,154 +760,4 @@ class RestStore(AbstractStore):
         return [FileInfo(f["path"], bool(f.get("is_dir")), f.get("file_size")) for f in out.get("files", [])]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Artifacts through the server's proxy
-# ---------------------------------------------------------------------------------------------------
-def _proxy_base(artifact_uri: str, tracking_uri: str | None) -> tuple[str, str]:
-    """(server base URL, root path under the proxy) for an ``mlflow-artifacts:`` or proxy ``http(s)`` URI."""
-    parts = urlsplit(artifact_uri)
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        marker = parts.path.find(ARTIFACTS_API)
-        if marker < 0:
-            raise InvalidParameterError(
-                f"{artifact_uri!r} is not an artifact proxy URL: expected http(s)://host{ARTIFACTS_API}/<path>"
-            )
-        base = f"{parts.scheme}://{parts.netloc}{parts.path[:marker]}"
-        return base, parts.path[marker + len(ARTIFACTS_API) :].strip("/")
-    if tracking_uri is None:
-        from ..tracking.fluent import get_tracking_uri
-
-        tracking_uri = get_tracking_uri()
-    tracking = urlsplit(tracking_uri)
-    if parts.netloc:
-        web_scheme = tracking.scheme if tracking.scheme in ("http", "https") else "http"
-        return f"{web_scheme}://{parts.netloc}", parts.path.strip("/")
-    if tracking.scheme not in ("http", "https"):
-        raise InvalidParameterError(
-            f"{artifact_uri!r} lives on a tracking server's artifact proxy, but the tracking URI is {tracking_uri!r}: "
-            "set_tracking_uri('http://host:port') (or HF_MLTRACK_TRACKING_URI) to that server"
-        )
-    return tracking_uri.rstrip("/"), parts.path.strip("/")
-
-
-class HttpArtifactRepository(ArtifactRepository):
-    """Artifacts behind a tracking server's proxy (``hf-mltrack server --serve-artifacts``).
-
-    Args:
-        artifact_uri (`str`): ``mlflow-artifacts:/<path>`` (server taken from the tracking URI),
-            ``mlflow-artifacts://host:port/<path>`` or ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/<path>``.
-        tracking_uri (`str`, *optional*): the server, for URIs without a host.
-    """
-
-    def __init__(self, artifact_uri: str, *, tracking_uri: str | None = None) -> None:
-        super().__init__(artifact_uri)
-        base, self.root = _proxy_base(artifact_uri, tracking_uri)
-        self.http = http_client(base)
-
-    def _url(self, rel: str) -> str:
-        path = "/".join(p for p in (self.root, rel) if p)
-        return f"{ARTIFACTS_API}/{quote(path, safe='/')}"
-
-    def _put(self, fileobj: BinaryIO, dest: str, progress: ProgressCallback | None = None) -> None:
-        spool = None
-        if not _seekable(fileobj):  # a retry must resend everything: buffer one-shot streams
-            spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 - closed below
-            while chunk := fileobj.read(1024 * 1024):
-                spool.write(chunk)
-            spool.seek(0)
-            fileobj = spool  # type: ignore[assignment]
-        try:
-            start = fileobj.tell()
-            size = fileobj.seek(0, os.SEEK_END) - start
-
-            def content() -> Iterator[bytes]:
-                fileobj.seek(start)
-                return _iter_chunks(_ProgressReader(fileobj, progress) if progress is not None else fileobj)
-
-            self.http.request(
-                "PUT",
-                self._url(dest),
-                content=content,
-                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            )
-        finally:
-            if spool is not None:
-                spool.close()
-
-    def _upload_file(self, local_file: str, dest: str, progress: ProgressCallback) -> None:
-        with open(local_file, "rb") as f:
-            self._put(f, dest, progress)
-
-    def _upload_stream(self, fileobj: BinaryIO, dest: str) -> None:
-        self._put(fileobj, dest)
-
-    def _list_dir(self, path: str) -> list[FileInfo]:
-        full = "/".join(p for p in (self.root, path) if p)
-        response = self.http.request("GET", ARTIFACTS_API, params={"path": full})
-        files = response.json().get("files", []) if response.content else []
-        return [
-            FileInfo(posixpath.join(path, f["path"]) if path else f["path"], bool(f.get("is_dir")), f.get("file_size"))
-            for f in files
-        ]
-
-    def _stat(self, path: str) -> FileInfo | None:
-        parent, name = posixpath.split(path)
-        for info in self._list_dir(parent):
-            if posixpath.basename(info.path) == name:
-                return info
-        return None
-
-    def _download_file(self, path: str, local_file: str, progress: ProgressCallback) -> None:
-        folder = os.path.dirname(os.path.abspath(local_file))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".hfmltrack-partial-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                response = self.http.request("GET", self._url(path), stream=True)
-                try:
-                    for chunk in response.iter_bytes(1024 * 1024):
-                        out.write(chunk)
-                        progress(len(chunk))
-                finally:
-                    response.close()
-            os.replace(tmp, local_file)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    def _open_read(self, path: str) -> BinaryIO:
-        return io.BytesIO(self.http.request("GET", self._url(path)).content)
-
-    def _delete(self, path: str) -> None:
-        self.http.request("DELETE", self._url(path))
-
-
-def _seekable(f: Any) -> bool:
-    try:
-        return bool(f.seekable()) and f.tell() >= 0
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-def _iter_chunks(f: Any) -> Iterator[bytes]:
-    while chunk := f.read(1024 * 1024):
-        yield chunk
-
-
-class _ProgressReader:
-    def __init__(self, f: BinaryIO, progress: ProgressCallback) -> None:
-        self._f = f
-        self._progress = progress
-
-    def read(self, n: int = -1) -> bytes:
-        chunk = self._f.read(n)
-        if chunk:
-            self._progress(len(chunk))
-        return chunk
-
-
-register_artifact_repository("mlflow-artifacts", "hf_mltrack.store.rest:HttpArtifactRepository")
-
-__all__ = ["HttpArtifactRepository", "HttpClient", "Journal", "RestStore", "TrackingServerUnavailableError"]
+__all__ = ["HttpClient", "Journal", "RestStore", "TrackingServerUnavailableError", "http_client"]

@@ -33,18 +33,13 @@ _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
 
 
 def _is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: the store is busy or unreachable, not that the data is wrong."""
     if isinstance(exc, MlTrackException):
-        return exc.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INTERNAL_ERROR") and (
-            getattr(exc, "transient", False)
-        )
+        return exc.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED")
     name = type(exc).__name__
-    return name in (
-        "OperationalError",
-        "ConnectionError",
-        "TimeoutError",
-        "ConnectError",
-        "ReadTimeout",
-    ) or isinstance(exc, (OSError, ConnectionError))
+    return name in ("OperationalError", "ConnectError", "ReadTimeout", "WriteTimeout", "PoolTimeout") or isinstance(
+        exc, (OSError, ConnectionError, TimeoutError)
+    )
 
 
 class AsyncBatcher:
@@ -132,8 +127,6 @@ class AsyncBatcher:
         try:
             self._with_retries(lambda: store.log_batches(batches))
             return
-        except MlTrackException:
-            pass  # a permanent error somewhere: isolate it below
         except Exception as exc:
             if _is_transient(exc):
                 # Still failing after retries: keep the points queued for the next flush.
@@ -145,6 +138,7 @@ class AsyncBatcher:
                     stacklevel=1,
                 )
                 raise
+            # A permanent error somewhere (a deleted run, a param conflict): isolate it per run.
         for run_id, (metrics, params, tags) in batches.items():
             try:
                 self._with_retries(lambda r=run_id, m=metrics, p=params, t=tags: store.log_batch(r, m, p, t))
@@ -158,8 +152,6 @@ class AsyncBatcher:
             try:
                 fn()
                 return
-            except MlTrackException:
-                raise
             except Exception as exc:
                 if delay is None or not _is_transient(exc):
                     raise

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 # The newest migration; a database stamped with another revision must be upgraded first.
-HEAD_REVISION = "0002_registry"
+HEAD_REVISION = "0003_tracing"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 _ENGINES: dict[str, Engine] = {}
@@ -122,6 +122,7 @@ def ensure_schema(engine: Engine) -> None:
     import sqlalchemy as sa
 
     from . import registry_schema  # noqa: F401  (registers the registry tables on metadata)
+    from . import tracing_schema  # noqa: F401  (registers the trace tables on metadata)
     from .schema import metadata
 
     try:
@@ -137,7 +138,6 @@ def ensure_schema(engine: Engine) -> None:
             )
             conn.execute(sa.text("DELETE FROM alembic_version"))
             conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD_REVISION})
-        _create_default_experiment(engine)
         return
     revision = current_revision(engine)
     if revision != HEAD_REVISION:
@@ -148,30 +148,31 @@ def ensure_schema(engine: Engine) -> None:
         )
 
 
-def _create_default_experiment(engine: Engine) -> None:
+def create_default_experiment(engine: Engine, artifact_root: str) -> None:
+    """Create the "Default" experiment (id 0) under ``artifact_root`` unless it exists."""
+    import time
+
     import sqlalchemy as sa
 
     from .schema import experiments
 
     with engine.begin() as conn:
-        exists = conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)).first()
-        if exists is None:
-            from ...tracking._uri import default_artifact_root_for
-
-            root = default_artifact_root_for(str(engine.url.render_as_string(hide_password=False)))
-            import time
-
-            now = int(time.time() * 1000)
+        if conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)).first():
+            return
+        now = int(time.time() * 1000)
+        try:
             conn.execute(
                 experiments.insert().values(
                     experiment_id=0,
                     name="Default",
-                    artifact_location=_join_uri(root, "0"),
+                    artifact_location=_join_uri(artifact_root, "0"),
                     lifecycle_stage="active",
                     creation_time=now,
                     last_update_time=now,
                 )
             )
+        except sa.exc.IntegrityError:
+            pass  # another process created it first
 
 
 def _join_uri(root: str, *parts: str) -> str:
@@ -191,7 +192,6 @@ def upgrade(db_uri: str) -> str:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-    _create_default_experiment(engine)
     rev = current_revision(engine) or "none"
     engine.dispose()
     _ENGINES.pop(db_uri, None)

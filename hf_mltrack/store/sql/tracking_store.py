@@ -61,7 +61,7 @@ class SqlTrackingStore(AbstractStore):
 
     def __init__(self, db_uri: str, default_artifact_root: str | None = None) -> None:
         from ...tracking._uri import default_artifact_root_for, to_artifact_uri
-        from .engine import get_engine
+        from .engine import create_default_experiment, get_engine
 
         self.db_uri = db_uri
         self.engine = get_engine(db_uri)
@@ -70,6 +70,7 @@ class SqlTrackingStore(AbstractStore):
             to_artifact_uri(default_artifact_root) if default_artifact_root else default_artifact_root_for(db_uri)
         )
         self._ph = "?" if self.dialect == "sqlite" else "%s"
+        create_default_experiment(self.engine, self.default_artifact_root)
 
     # ---- helpers --------------------------------------------------------------------------
     def _write(self):  # type: ignore[no-untyped-def]

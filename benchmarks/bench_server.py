@@ -1,0 +1,346 @@
+"""Tracking-server throughput over loopback: hf_mltrack's server and client, side by side with MLflow's.
+
+    python benchmarks/bench_server.py                       # hf_mltrack only
+    # + MLflow (its server and its client), from an interpreter that has the full `mlflow` package:
+    python benchmarks/bench_server.py --mlflow-python /path/to/venv/bin/python
+
+Every server runs in its own subprocess on a free loopback port with a fresh SQLite database. Measured:
+
+1. sync ``log_metric``: one HTTP round trip per call (ms/call, calls/s);
+2. async ``log_metric``: points logged as fast as the client accepts them, then flushed (points/s end to end);
+3. 32 concurrent clients, each sending log-batch requests of 1000 points for its own run (points/s
+   ingested, and a check that every point arrived).
+
+The MLflow column uses the official client against ``mlflow server`` (both from ``--mlflow-python``);
+the "mlflow client -> hf_mltrack server" column isolates the server. Ratios are printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+def start_ours(tmp: str, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "hf_mltrack.cli.server",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{tmp}/ours/mltrack.db",
+        "--artifacts-destination",
+        f"{tmp}/ours/art",
+        "--workers",
+        str(workers),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc)
+    return proc, url
+
+
+def start_mlflow(python: str, tmp: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    os.makedirs(f"{tmp}/mlflow", exist_ok=True)
+    cmd = [
+        python,
+        "-m",
+        "mlflow",
+        "server",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{tmp}/mlflow/mlflow.db",
+        "--artifacts-destination",
+        f"{tmp}/mlflow/art",
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=f"{tmp}/mlflow")
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc, timeout=240)
+    return proc, url
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# ---- hf_mltrack client -------------------------------------------------------------------------------
+def ours_sync(url: str, calls: int) -> float:
+    from hf_mltrack.tracking import MlTrackClient
+
+    client = MlTrackClient(url)
+    run_id = client.create_run("0").info.run_id
+    client.log_metric(run_id, "warmup", 0.0, synchronous=True)
+    start = time.perf_counter()
+    for i in range(calls):
+        client.log_metric(run_id, "loss", 1.0 / (i + 1), step=i, synchronous=True)
+    return (time.perf_counter() - start) / calls
+
+
+def ours_async(url: str, points: int) -> tuple[float, float]:
+    """(points/s accepted by log_metric, points/s end to end including the final flush)."""
+    from hf_mltrack.tracking import MlTrackClient
+
+    client = MlTrackClient(url)
+    run_id = client.create_run("0").info.run_id
+    start = time.perf_counter()
+    for i in range(points):
+        client.log_metric(run_id, "loss", 1.0 / (i + 1), step=i)
+    accepted = time.perf_counter() - start
+    client.flush()
+    total = time.perf_counter() - start
+    got = len(client.get_metric_history(run_id, "loss"))
+    assert got == points, f"lost points: {got} of {points}"
+    return points / accepted, points / total
+
+
+def concurrent_clients(url: str, clients: int = 32, batches: int = 10, size: int = 1000) -> float:
+    """Raw log-batch requests from ``clients`` threads, one keep-alive connection each; points/s."""
+    import httpx
+
+    from hf_mltrack.tracking import MlTrackClient
+
+    run_ids = [MlTrackClient(url).create_run("0").info.run_id for _ in range(clients)]
+    errors: list[str] = []
+    barrier = threading.Barrier(clients + 1)
+
+    def work(run_id: str) -> None:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            barrier.wait()
+            for b in range(batches):
+                body = {
+                    "run_id": run_id,
+                    "metrics": [
+                        {"key": "loss", "value": 0.5, "timestamp": 1_700_000_000_000, "step": b * size + i}
+                        for i in range(size)
+                    ],
+                }
+                r = http.post("/api/2.0/mlflow/runs/log-batch", json=body)
+                if r.status_code != 200:
+                    errors.append(r.text[:200])
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in run_ids]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert not errors, errors[:3]
+    client = MlTrackClient(url)
+    for run_id in run_ids:
+        n = len(client.get_metric_history(run_id, "loss"))
+        assert n == batches * size, f"run {run_id}: {n} of {batches * size} points"
+    return clients * batches * size / elapsed
+
+
+# ---- mlflow client (in its own interpreter) --------------------------------------------------------------
+MLFLOW_BENCH = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+    calls, points = int(sys.argv[1]), int(sys.argv[2])
+    client = MlflowClient()
+    run = client.create_run("0")
+    rid = run.info.run_id
+    client.log_metric(rid, "warmup", 0.0)
+    t = time.perf_counter()
+    for i in range(calls):
+        client.log_metric(rid, "loss", 1.0 / (i + 1), step=i)
+    sync = (time.perf_counter() - t) / calls
+    run2 = client.create_run("0").info.run_id
+    t = time.perf_counter()
+    for i in range(points):
+        client.log_metric(run2, "loss", 1.0 / (i + 1), step=i, synchronous=False)
+    accepted = time.perf_counter() - t
+    mlflow.flush_async_logging()
+    total = time.perf_counter() - t
+    got = len(client.get_metric_history(run2, "loss"))
+    print(json.dumps({"sync_s": sync, "async_accept": points / accepted, "async_total": points / total,
+                      "got": got}))
+    """
+)
+
+
+def mlflow_client(python: str, url: str, calls: int, points: int) -> dict:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+    out = subprocess.run(
+        [python, "-c", MLFLOW_BENCH, str(calls), str(points)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sync-calls", type=int, default=300)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument(
+        "--mlflow-points", type=int, default=5_000, help="async points for the (slow) MLflow client"
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--mlflow-python", default=None, help="interpreter with `mlflow` installed (full package)"
+    )
+    args = parser.parse_args()
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("HF_MLTRACK_HOME", os.path.join(tmp, "home"))
+        proc, url = start_ours(tmp)
+        try:
+            results["ours_sync_ms"] = ours_sync(url, args.sync_calls) * 1000
+            accept, total = ours_async(url, args.points)
+            results["ours_async_accept"], results["ours_async_total"] = accept, total
+            results["ours_concurrent"] = concurrent_clients(url, args.clients)
+            if args.mlflow_python:
+                m = mlflow_client(args.mlflow_python, url, args.sync_calls, args.mlflow_points)
+                results["mlflowclient_ours_sync_ms"] = m["sync_s"] * 1000
+                results["mlflowclient_ours_async_total"] = m["async_total"]
+        finally:
+            stop(proc)
+        if args.mlflow_python:
+            mproc, murl = start_mlflow(args.mlflow_python, tmp)
+            try:
+                m = mlflow_client(args.mlflow_python, murl, args.sync_calls, args.mlflow_points)
+                results["mlflow_sync_ms"] = m["sync_s"] * 1000
+                results["mlflow_async_total"] = m["async_total"]
+                results["mlflow_concurrent"] = concurrent_clients_mlflow(murl, args.clients)
+            finally:
+                stop(mproc)
+
+    print("\n== tracking server over loopback (SQLite backend, 1 worker) ==")
+    print(
+        f"hf_mltrack sync log_metric:          {results['ours_sync_ms']:8.2f} ms/call "
+        f"({1000 / results['ours_sync_ms']:,.0f} calls/s)"
+    )
+    print(
+        f"hf_mltrack async log_metric:         {results['ours_async_total']:10,.0f} points/s end to end "
+        f"({results['ours_async_accept']:,.0f}/s accepted)"
+    )
+    print(
+        f"hf_mltrack server, {args.clients} clients:      {results['ours_concurrent']:10,.0f} "
+        "points/s, no errors, no lost points"
+    )
+    if "mlflow_sync_ms" in results:
+        print(
+            f"mlflow client -> hf_mltrack server:  {results['mlflowclient_ours_sync_ms']:8.2f} ms/call sync, "
+            f"{results['mlflowclient_ours_async_total']:,.0f} points/s async"
+        )
+        print(
+            f"mlflow client -> mlflow server:      {results['mlflow_sync_ms']:8.2f} ms/call sync, "
+            f"{results['mlflow_async_total']:,.0f} points/s async"
+        )
+        print(
+            f"mlflow server, {args.clients} clients:          {results['mlflow_concurrent']:10,.0f} points/s"
+        )
+        print("\nratios (higher is better for hf_mltrack):")
+        print(
+            "  sync latency, mlflow stack / hf_mltrack stack:     "
+            f"{results['mlflow_sync_ms'] / results['ours_sync_ms']:6.1f}x"
+        )
+        print(
+            f"  sync latency, mlflow server / hf_mltrack server:   "
+            f"{results['mlflow_sync_ms'] / results['mlflowclient_ours_sync_ms']:6.1f}x (same mlflow client)"
+        )
+        print(
+            "  async throughput, hf_mltrack / mlflow:             "
+            f"{results['ours_async_total'] / results['mlflow_async_total']:6.1f}x"
+        )
+        print(
+            f"  {args.clients}-client ingest, hf_mltrack / mlflow server:    "
+            f"{results['ours_concurrent'] / results['mlflow_concurrent']:6.1f}x"
+        )
+    print(json.dumps({k: round(v, 3) for k, v in results.items()}))
+
+
+def concurrent_clients_mlflow(url: str, clients: int) -> float:
+    """The same raw log-batch load against an MLflow server (its limits are the same)."""
+    import httpx
+
+    run_ids = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for _ in range(clients):
+            r = http.post("/api/2.0/mlflow/runs/create", json={"experiment_id": "0", "start_time": 1})
+            run_ids.append(r.json()["run"]["info"]["run_id"])
+    errors: list[str] = []
+    batches, size = 3, 1000
+    barrier = threading.Barrier(clients + 1)
+
+    def work(run_id: str) -> None:
+        with httpx.Client(base_url=url, timeout=600) as http:
+            barrier.wait()
+            for b in range(batches):
+                body = {
+                    "run_id": run_id,
+                    "metrics": [
+                        {"key": "loss", "value": 0.5, "timestamp": 1_700_000_000_000, "step": b * size + i}
+                        for i in range(size)
+                    ],
+                }
+                r = http.post("/api/2.0/mlflow/runs/log-batch", json=body)
+                if r.status_code != 200:
+                    errors.append(r.text[:200])
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in run_ids]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        print(f"mlflow server errors under load: {len(errors)}, e.g. {errors[0]}")
+    return clients * batches * size / elapsed
+
+
+if __name__ == "__main__":
+    main()

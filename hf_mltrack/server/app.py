@@ -1,0 +1,180 @@
+"""`create_app`: build the FastAPI app of one tracking server (no module globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ..exceptions import missing_extra
+from .config import LOOPBACK_HOSTS, ServerConfig
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+_API_PREFIXES = (("/api/2.0", True), ("/ajax-api/2.0", False))  # (prefix, in the OpenAPI schema)
+
+
+def create_app(
+    backend_store_uri: str,
+    default_artifact_root: str | None = None,
+    serve_artifacts: bool = True,
+    artifacts_destination: str | None = None,
+    auth: str | None = None,
+    allowed_hosts: Iterable[str] | str | None = None,
+    cors_allowed_origins: Iterable[str] | str | None = None,
+    **options: object,
+) -> FastAPI:
+    """The tracking server as an ASGI app, serving MLflow's REST API 2.0.
+
+    Args:
+        backend_store_uri (`str`): the tracking database (``sqlite:///path.db``, ``postgresql://...``) or
+            a folder holding ``mltrack.db``.
+        default_artifact_root (`str`, *optional*): artifact root of new experiments; defaults to the
+            proxy ``mlflow-artifacts:/`` when ``serve_artifacts``, else the store's default.
+        serve_artifacts (`bool`, *optional*, defaults to `True`): serve the artifact proxy.
+        artifacts_destination (`str`, *optional*): storage behind the proxy; defaults to ``./mlartifacts``.
+        auth (`str`, *optional*): ``"basic-auth"`` to require users and per-resource permissions.
+        allowed_hosts (`list[str]` or `str`, *optional*): extra names accepted in the ``Host`` header
+            (loopback names always are); ``"*"`` accepts any (not recommended).
+        cors_allowed_origins (`list[str]` or `str`, *optional*): origins allowed cross-origin requests.
+        **options: other `ServerConfig` fields (``max_request_bytes``, ``max_artifact_bytes``,
+            ``allowed_artifact_roots``, ``auth_default_permission``).
+
+    Returns:
+        `fastapi.FastAPI`: the app; run it with ``uvicorn.run(app, host=..., port=...)``.
+    """
+    config = ServerConfig(
+        backend_store_uri=backend_store_uri,
+        default_artifact_root=default_artifact_root,
+        serve_artifacts=serve_artifacts,
+        artifacts_destination=artifacts_destination,
+        auth=auth,
+        allowed_hosts=_as_tuple(allowed_hosts),
+        cors_allowed_origins=_as_tuple(cors_allowed_origins),
+        **options,  # type: ignore[arg-type]
+    )
+    return create_app_from_config(config)
+
+
+def _as_tuple(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(value)
+
+
+def create_app_from_config(config: ServerConfig) -> FastAPI:
+    """Build the app from a `ServerConfig` (what `create_app` and the worker processes call)."""
+    try:
+        from fastapi import APIRouter, FastAPI
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise missing_extra("The tracking server", "fastapi", "server") from exc
+
+    from .. import __version__
+    from ._json import JSONResponse
+    from .errors import install_error_handlers
+    from .routers import artifact_proxy, artifacts, experiments, health, logged_models, metrics, runs
+    from .routes import RouteTable
+    from .security import SecurityMiddleware
+    from .state import ServerState
+
+    state = ServerState(config)
+    app = FastAPI(
+        title="hf_mltrack tracking server",
+        version=__version__,
+        description="MLflow-compatible REST API 2.0 (experiments, runs, metrics, artifacts, registry).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        default_response_class=JSONResponse,
+    )
+    app.state.server = state
+    install_error_handlers(app)
+
+    table = RouteTable()
+    app.state.routes = table
+
+    def include(router: APIRouter, prefix: str, in_schema: bool = True) -> None:
+        app.include_router(router, prefix=prefix, include_in_schema=in_schema)
+        table.add_router(router, prefix)
+
+    resources = [experiments.router, runs.router, metrics.router, artifacts.router, logged_models.router]
+    registry_router = _registry_router()
+    if registry_router is not None:
+        resources.append(registry_router)
+    if config.auth is not None:
+        from .routers import permissions, users
+
+        resources += [users.router, permissions.router]
+    for prefix, in_schema in _API_PREFIXES:
+        for router in resources:
+            include(router, f"{prefix}/mlflow", in_schema)
+        if config.serve_artifacts:
+            include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
+    include(health.router, "")
+    table.add("/openapi.json", {"GET", "HEAD"})
+    _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
+
+    # Middleware: the last added runs first. Order of a request: security -> CORS -> auth -> routes.
+    if config.auth is not None:
+        from ._settings import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
+        from .auth import AuthManager, AuthMiddleware
+
+        state.auth = AuthManager(
+            state,
+            default_permission=config.auth_default_permission or AUTH_DEFAULT_PERMISSION.get(),
+            admin_username=AUTH_ADMIN_USERNAME.get(),
+            admin_password=AUTH_ADMIN_PASSWORD.get(),
+        )
+        app.add_middleware(AuthMiddleware, manager=state.auth, routes=table)
+    if config.cors_allowed_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_allowed_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+        )
+    app.add_middleware(
+        SecurityMiddleware,
+        allowed_hosts=(*LOOPBACK_HOSTS, *config.allowed_hosts),
+        cors_allowed_origins=config.cors_allowed_origins,
+        max_request_bytes=config.max_request_bytes,
+        max_artifact_bytes=config.max_artifact_bytes,
+    )
+    return app
+
+
+def _registry_router():  # type: ignore[no-untyped-def]
+    """The registry endpoints, when the registry package is present."""
+    try:
+        from .routers import registry
+    except ImportError:
+        return None
+    return registry.router if registry.available() else None
+
+
+def _mount_ui(app: FastAPI) -> None:
+    """Serve the web UI (``hf_mltrack.server.ui``) when that package is installed."""
+    try:
+        from .ui import mount_ui
+    except ImportError:  # pragma: no cover - a build without the UI
+        return
+    mount_ui(app)
+
+
+def app_from_env() -> FastAPI:
+    """App factory for worker processes: reads the config `hf-mltrack server` put in the environment."""
+    from ..exceptions import MlTrackException
+    from ._settings import SERVER_CONFIG
+
+    text = SERVER_CONFIG.get()
+    if not text:
+        raise MlTrackException(
+            f"{SERVER_CONFIG.name} is not set: start workers with `hf-mltrack server --workers N`, or call "
+            "hf_mltrack.server.create_app(...) yourself"
+        )
+    return create_app_from_config(ServerConfig.from_json(text))

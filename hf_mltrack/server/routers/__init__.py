@@ -1,0 +1,1 @@
+"""One router per resource; Pydantic request and response models live beside their router."""

@@ -1,0 +1,137 @@
+"""``/api/2.0/mlflow/artifacts/list``: a run's artifact listing, read through the server."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from starlette.responses import FileResponse, StreamingResponse
+
+from ...exceptions import InvalidParameterError
+from .._json import JSONResponse
+from ..state import State
+
+router = APIRouter(prefix="/artifacts", tags=["artifacts"])
+
+_CHUNK = 1024 * 1024
+# Types a browser may render inline; everything else downloads as bytes (no HTML/SVG/JS on our origin).
+_INLINE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/json", "application/pdf"}
+)
+_TEXT_SUFFIXES = (
+    ".txt",
+    ".log",
+    ".csv",
+    ".tsv",
+    ".md",
+    ".yaml",
+    ".yml",
+    ".py",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".jsonl",
+)
+#: Headers on every artifact download: even if a browser renders one, it runs no script and loads nothing.
+ARTIFACT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, max-age=0",
+}
+
+
+class FileInfoModel(BaseModel):
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+class ListArtifactsResponse(BaseModel):
+    root_uri: str | None = None
+    files: list[FileInfoModel] = Field(default_factory=list)
+    next_page_token: str | None = None
+
+
+def safe_server_path(path: str | None, *, allow_empty: bool = True) -> str:
+    """A request's artifact path, validated after repeated URL-decoding (``..``, ``#``, ``;``, NUL...)."""
+    from ...artifacts.paths import validate_artifact_path
+
+    rel = validate_artifact_path(path, allow_empty=allow_empty)
+    decoded = path or ""
+    for _ in range(4):
+        nxt = unquote(decoded)
+        if nxt == decoded:
+            break
+        decoded = nxt
+    for bad in ("#", ";"):
+        if bad in decoded:
+            raise InvalidParameterError(
+                f"Invalid artifact path {path!r}: it contains {bad!r}, which some storage layers treat as a "
+                "separator. Rename the artifact without it"
+            )
+    return rel
+
+
+def media_type_for(path: str) -> str:
+    guessed, _ = mimetypes.guess_type(path)
+    if guessed in _INLINE_TYPES:
+        return guessed  # type: ignore[return-value]
+    if path.lower().endswith(_TEXT_SUFFIXES) or (guessed or "").startswith("text/"):
+        return "text/plain; charset=utf-8"
+    return "application/octet-stream"
+
+
+def _iter_file(f: BinaryIO) -> Iterator[bytes]:
+    with f:
+        while chunk := f.read(_CHUNK):
+            yield chunk
+
+
+def file_response(repo: object, rel: str) -> FileResponse | StreamingResponse:
+    """Stream the artifact file ``rel`` of ``repo``; local stores use sendfile."""
+    from ...artifacts.local import LocalArtifactRepository
+
+    headers = dict(ARTIFACT_HEADERS)
+    headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote_filename(os.path.basename(rel))}"
+    media = media_type_for(rel)
+    if isinstance(repo, LocalArtifactRepository):
+        full = repo._path(rel)
+        if not os.path.isfile(full):
+            repo.open(rel).close()  # raises the store's own not-found / is-a-folder error
+        return FileResponse(full, media_type=media, headers=headers)
+    return StreamingResponse(_iter_file(repo.open(rel)), media_type=media, headers=headers)  # type: ignore[attr-defined]
+
+
+def _quote_filename(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@router.get("/list", response_model=ListArtifactsResponse)
+def list_artifacts(
+    state: State,
+    run_id: str | None = None,
+    run_uuid: str | None = None,
+    path: str | None = None,
+    page_token: str | None = None,
+) -> JSONResponse:
+    rid = run_id or run_uuid
+    if not rid:
+        raise InvalidParameterError("Missing query parameter run_id: ?run_id=<id>&path=<folder>")
+    rel = safe_server_path(path)
+    run = state.store.get_run(rid)
+    repo, prefix = state.repo_for(run.info.artifact_uri)
+    full = "/".join(p for p in (prefix, rel) if p)
+    files = []
+    for info in repo.list_artifacts(full):
+        entry = info.to_dict()
+        if prefix:
+            entry["path"] = info.path[len(prefix) + 1 :]
+        files.append(entry)
+    return JSONResponse({"root_uri": run.info.artifact_uri, "files": files})

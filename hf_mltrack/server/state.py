@@ -1,0 +1,189 @@
+"""Per-app state: the tracking store, artifact locations and (optionally) the auth manager.
+
+One `ServerState` lives on ``app.state.server``; nothing is kept in module globals, so several apps
+(with different stores) can run in one process, as the tests do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import unquote, urlsplit
+
+from fastapi import Depends, Request
+
+from ..exceptions import InvalidParameterError, MlTrackException, PermissionDeniedError
+from .config import ServerConfig
+
+if TYPE_CHECKING:
+    from ..artifacts.base import ArtifactRepository
+    from ..store.sql.tracking_store import SqlTrackingStore
+
+PROXY_SCHEME = "mlflow-artifacts"
+PROXY_ROOT = "mlflow-artifacts:/"
+# Schemes the server never reads from or writes to on a client's behalf (no server-side request forgery).
+_REMOTE_FETCH_SCHEMES = frozenset(
+    {"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"}
+)
+
+
+def _scheme(uri: str) -> str:
+    scheme = urlsplit(uri).scheme.lower()
+    return "" if len(scheme) <= 1 else scheme
+
+
+def proxy_path(uri: str) -> str:
+    """``mlflow-artifacts:/1/<run>/artifacts/x`` (or ``mlflow-artifacts://host/1/...``) -> ``1/<run>/...``."""
+    from ..artifacts.paths import validate_artifact_path
+
+    return validate_artifact_path(urlsplit(uri).path.lstrip("/"), what="proxied artifact path")
+
+
+def _decoded(text: str) -> str:
+    for _ in range(4):
+        nxt = unquote(text)
+        if nxt == text:
+            break
+        text = nxt
+    return text
+
+
+class ServerState:
+    """What the routers share.
+
+    Args:
+        config (`ServerConfig`): the server configuration.
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        from ..tracking._uri import default_artifact_root_for, resolve_tracking_uri, to_artifact_uri
+
+        self.config = config
+        db_uri = resolve_tracking_uri(config.backend_store_uri)
+        if _scheme(db_uri) in ("http", "https"):
+            raise InvalidParameterError(
+                f"--backend-store-uri {db_uri!r} is a server address: give a database "
+                "(sqlite:///path/mltrack.db, "
+                "postgresql://user:pass@host:5432/db) or a folder"
+            )
+        self.backend_store_uri = db_uri
+        if config.default_artifact_root:
+            root = to_artifact_uri(config.default_artifact_root)
+        elif config.serve_artifacts:
+            root = PROXY_ROOT
+        else:
+            root = default_artifact_root_for(db_uri)
+        self.default_artifact_root = root
+        destination = config.artifacts_destination or os.path.join(os.getcwd(), "mlartifacts")
+        self.artifacts_destination = to_artifact_uri(destination)
+        self.store = self._make_store(db_uri, root)
+        self._dest_repo: ArtifactRepository | None = None
+        self._lock = threading.Lock()
+        self.auth: Any = None  # an AuthManager when --app-name basic-auth
+        self._registry: Any = None
+        allowed = [root, self.store.default_artifact_root, *config.allowed_artifact_roots]
+        if config.serve_artifacts:
+            allowed += [PROXY_ROOT, self.artifacts_destination]
+        self.allowed_artifact_roots = tuple(dict.fromkeys(allowed))
+
+    @staticmethod
+    def _make_store(db_uri: str, root: str) -> SqlTrackingStore:
+        from ..store.sql.tracking_store import SqlTrackingStore
+
+        # A new database creates the Default experiment (id 0) under the server's root too.
+        return SqlTrackingStore(db_uri, default_artifact_root=root)
+
+    # ---- artifact locations ------------------------------------------------------------------
+    def location_allowed(self, uri: str) -> bool:
+        """Whether the server may read or write under ``uri`` for clients."""
+        from ..artifacts.uri import is_local_uri, local_path_from_uri
+
+        scheme = _scheme(uri)
+        if scheme in _REMOTE_FETCH_SCHEMES:
+            return False
+        decoded = _decoded(uri)
+        if "\x00" in decoded or "\\" in decoded:
+            return False
+        if "*" in self.allowed_artifact_roots:
+            return True
+        if scheme == PROXY_SCHEME:
+            try:
+                proxy_path(uri)
+            except InvalidParameterError:
+                return False
+            return self.config.serve_artifacts
+        if is_local_uri(uri):
+            try:
+                path = os.path.realpath(local_path_from_uri(uri))
+            except InvalidParameterError:
+                return False
+            for root in self.allowed_artifact_roots:
+                if not is_local_uri(root):
+                    continue
+                base = os.path.realpath(local_path_from_uri(root))
+                if path == base or path.startswith(base.rstrip(os.sep) + os.sep):
+                    return True
+            return False
+        if any(seg in ("..", ".") for seg in urlsplit(decoded).path.split("/")):
+            return False
+        for root in self.allowed_artifact_roots:
+            if _scheme(root) != scheme:
+                continue
+            prefix = root.rstrip("/")
+            if uri == prefix or uri.startswith(prefix + "/"):
+                return True
+        return False
+
+    def check_artifact_location(self, location: str) -> str:
+        """Validate a client-given experiment ``artifact_location`` (it must lie under a configured root)."""
+        if not self.location_allowed(location):
+            roots = ", ".join(r for r in self.allowed_artifact_roots if r != "*")
+            raise PermissionDeniedError(
+                f"artifact_location {location!r} is outside this server's artifact roots ({roots}). Leave it "
+                "empty to use the default, or start the server with --allowed-artifact-roots to permit it"
+            )
+        return location
+
+    def destination_repo(self) -> ArtifactRepository:
+        if not self.config.serve_artifacts:
+            raise MlTrackException(
+                "This server does not serve artifacts: restart it with --serve-artifacts",
+                error_code="ENDPOINT_NOT_FOUND",
+            )
+        with self._lock:
+            if self._dest_repo is None:
+                from ..artifacts.registry import get_artifact_repository
+
+                self._dest_repo = get_artifact_repository(self.artifacts_destination)
+            return self._dest_repo
+
+    def repo_for(self, artifact_uri: str) -> tuple[ArtifactRepository, str]:
+        """(repository, path prefix) holding a run's artifacts; proxied URIs map to the destination."""
+        from ..artifacts.registry import get_artifact_repository
+
+        if _scheme(artifact_uri) == PROXY_SCHEME:
+            return self.destination_repo(), proxy_path(artifact_uri)
+        if not self.location_allowed(artifact_uri):
+            raise PermissionDeniedError(
+                f"The artifact location {artifact_uri!r} is outside this server's artifact roots; the server "
+                "does not access it"
+            )
+        return get_artifact_repository(artifact_uri), ""
+
+    # ---- registry ------------------------------------------------------------------------------
+    def registry(self) -> Any:
+        with self._lock:
+            if self._registry is None:
+                from .routers.registry import make_registry_store
+
+                self._registry = make_registry_store(self)
+            return self._registry
+
+
+def get_state(request: Request) -> ServerState:
+    return request.app.state.server  # type: ignore[no-any-return]
+
+
+#: A route parameter receiving the app's `ServerState`: ``def handler(state: State): ...``.
+State = Annotated[ServerState, Depends(get_state)]

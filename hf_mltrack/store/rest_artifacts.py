@@ -1,0 +1,178 @@
+"""`HttpArtifactRepository`: artifacts through a tracking server's proxy (``--serve-artifacts``).
+
+``mlflow-artifacts:/<experiment>/<run>/artifacts/...`` URIs name files the server stores under its
+``--artifacts-destination``; clients upload and download them over HTTP with the tracking server's
+credentials, needing no object-store credentials of their own. Uploads stream from disk; downloads
+stream to a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tempfile
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import quote, urlsplit
+
+from ..artifacts.base import ArtifactRepository, FileInfo
+from ..exceptions import InvalidParameterError
+from .rest import ARTIFACTS_API, http_client
+
+if TYPE_CHECKING:
+    from ..artifacts._progress import ProgressCallback
+
+
+# ---------------------------------------------------------------------------------------------------
+def _proxy_base(artifact_uri: str, tracking_uri: str | None) -> tuple[str, str]:
+    """(server base URL, root path under the proxy) for an ``mlflow-artifacts:`` or proxy ``http(s)`` URI."""
+    parts = urlsplit(artifact_uri)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        marker = parts.path.find(ARTIFACTS_API)
+        if marker < 0:
+            raise InvalidParameterError(
+                f"{artifact_uri!r} is not an artifact proxy URL: expected http(s)://host{ARTIFACTS_API}/<path>"
+            )
+        base = f"{parts.scheme}://{parts.netloc}{parts.path[:marker]}"
+        return base, parts.path[marker + len(ARTIFACTS_API) :].strip("/")
+    if tracking_uri is None:
+        from ..tracking.fluent import get_tracking_uri
+
+        tracking_uri = get_tracking_uri()
+    tracking = urlsplit(tracking_uri)
+    if parts.netloc:
+        web_scheme = tracking.scheme if tracking.scheme in ("http", "https") else "http"
+        return f"{web_scheme}://{parts.netloc}", parts.path.strip("/")
+    if tracking.scheme not in ("http", "https"):
+        raise InvalidParameterError(
+            f"{artifact_uri!r} lives on a tracking server's artifact proxy, but the tracking URI is "
+            f"{tracking_uri!r}: "
+            "set_tracking_uri('http://host:port') (or HF_MLTRACK_TRACKING_URI) to that server"
+        )
+    return tracking_uri.rstrip("/"), parts.path.strip("/")
+
+
+class HttpArtifactRepository(ArtifactRepository):
+    """Artifacts behind a tracking server's proxy (``hf-mltrack server --serve-artifacts``).
+
+    Args:
+        artifact_uri (`str`): ``mlflow-artifacts:/<path>`` (server taken from the tracking URI),
+            ``mlflow-artifacts://host:port/<path>`` or ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/<path>``.
+        tracking_uri (`str`, *optional*): the server, for URIs without a host.
+    """
+
+    def __init__(self, artifact_uri: str, *, tracking_uri: str | None = None) -> None:
+        super().__init__(artifact_uri)
+        base, self.root = _proxy_base(artifact_uri, tracking_uri)
+        self.http = http_client(base)
+
+    def _url(self, rel: str) -> str:
+        path = "/".join(p for p in (self.root, rel) if p)
+        return f"{ARTIFACTS_API}/{quote(path, safe='/')}"
+
+    def _put(self, fileobj: BinaryIO, dest: str, progress: ProgressCallback | None = None) -> None:
+        spool = None
+        if not _seekable(fileobj):  # a retry must resend everything: buffer one-shot streams
+            spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 - closed below
+            while chunk := fileobj.read(1024 * 1024):
+                spool.write(chunk)
+            spool.seek(0)
+            fileobj = spool  # type: ignore[assignment]
+        try:
+            start = fileobj.tell()
+            size = fileobj.seek(0, os.SEEK_END) - start
+
+            def content() -> Iterator[bytes]:
+                fileobj.seek(start)
+                return _iter_chunks(_ProgressReader(fileobj, progress) if progress is not None else fileobj)
+
+            self.http.request(
+                "PUT",
+                self._url(dest),
+                content=content,
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            )
+        finally:
+            if spool is not None:
+                spool.close()
+
+    def _upload_file(self, local_file: str, dest: str, progress: ProgressCallback) -> None:
+        with open(local_file, "rb") as f:
+            self._put(f, dest, progress)
+
+    def _upload_stream(self, fileobj: BinaryIO, dest: str) -> None:
+        self._put(fileobj, dest)
+
+    def _list_dir(self, path: str) -> list[FileInfo]:
+        full = "/".join(p for p in (self.root, path) if p)
+        response = self.http.request("GET", ARTIFACTS_API, params={"path": full})
+        files = response.json().get("files", []) if response.content else []
+        return [
+            FileInfo(
+                posixpath.join(path, f["path"]) if path else f["path"],
+                bool(f.get("is_dir")),
+                f.get("file_size"),
+            )
+            for f in files
+        ]
+
+    def _stat(self, path: str) -> FileInfo | None:
+        parent, name = posixpath.split(path)
+        for info in self._list_dir(parent):
+            if posixpath.basename(info.path) == name:
+                return info
+        return None
+
+    def _download_file(self, path: str, local_file: str, progress: ProgressCallback) -> None:
+        folder = os.path.dirname(os.path.abspath(local_file))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".hfmltrack-partial-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                response = self.http.request("GET", self._url(path), stream=True)
+                try:
+                    for chunk in response.iter_bytes(1024 * 1024):
+                        out.write(chunk)
+                        progress(len(chunk))
+                finally:
+                    response.close()
+            os.replace(tmp, local_file)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def _open_read(self, path: str) -> BinaryIO:
+        return io.BytesIO(self.http.request("GET", self._url(path)).content)
+
+    def _delete(self, path: str) -> None:
+        self.http.request("DELETE", self._url(path))
+
+
+def _seekable(f: Any) -> bool:
+    try:
+        return bool(f.seekable()) and f.tell() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _iter_chunks(f: Any) -> Iterator[bytes]:
+    while chunk := f.read(1024 * 1024):
+        yield chunk
+
+
+class _ProgressReader:
+    def __init__(self, f: BinaryIO, progress: ProgressCallback) -> None:
+        self._f = f
+        self._progress = progress
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self._f.read(n)
+        if chunk:
+            self._progress(len(chunk))
+        return chunk
+
+
+__all__ = ["HttpArtifactRepository"]

@@ -1,0 +1,174 @@
+"""Fixtures of the browser tests: a real server on a loopback port, seeded data, headless Chromium.
+
+Chromium is Debian's (``apt-get install chromium``, ``/usr/bin/chromium``) driven by Python Playwright;
+``playwright install`` is never needed. Tests skip with the reason when either is missing.
+Screenshots go to ``$HF_MLTRACK_UI_SCREENSHOTS`` (default: a folder under pytest's temp dir).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("HF_MLTRACK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A uvicorn server running an app in a background thread of this process."""
+
+    def __init__(self, app: object) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the UI test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def make_app(root: Path, **kwargs: object) -> object:
+    """The tracking server's app on a fresh SQLite store, with the UI mounted."""
+    pytest.importorskip("fastapi")
+    pytest.importorskip("uvicorn")
+    from hf_mltrack.server import create_app
+    from hf_mltrack.server.ui import mount_ui, ui_available
+
+    if not ui_available():
+        pytest.skip("the UI assets are not built: run `npm ci && npm run build` in ui/")
+    root.mkdir(parents=True, exist_ok=True)
+    app = create_app(
+        f"sqlite:///{root / 'mltrack.db'}", artifacts_destination=str(root / "mlartifacts"), **kwargs
+    )
+    if not any(getattr(r, "name", None) == "ui" for r in app.routes):  # type: ignore[attr-defined]
+        mount_ui(app)  # create_app does not mount it (yet): test the UI anyway; test_ui_assets flags it
+    return app
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="pip install playwright (no `playwright install`)"
+    )
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = Path(os.environ.get("HF_MLTRACK_UI_SCREENSHOTS") or tmp_path_factory.mktemp("ui-screenshots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator[object]:
+    """A live server with the seed data of `seed_ui` (shared by a test module; tests only add to it)."""
+    import seed_ui
+
+    root = tmp_path_factory.mktemp("ui-server")
+    server = LiveServer(make_app(root)).start()
+    try:
+        data = seed_ui.seed(server.url)
+        yield data
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class PageProbe:
+    """A page plus what it reported: uncaught errors, console errors, dialogs."""
+
+    def __init__(self, page: object) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))  # type: ignore[attr-defined]
+        page.on("console", self._console)  # type: ignore[attr-defined]
+        page.on("dialog", self._dialog)  # type: ignore[attr-defined]
+
+    def _console(self, msg: object) -> None:
+        if msg.type != "error":  # type: ignore[attr-defined]
+            return
+        url = (msg.location or {}).get("url", "")  # type: ignore[attr-defined]
+        # A server without auth or tracing answers these probes with 404: the UI handles it.
+        if url.endswith("/users/current") or "/traces" in url or "get-trace-artifact" in url:
+            return
+        self.console_errors.append(f"{msg.text} ({url})")  # type: ignore[attr-defined]
+
+    def _dialog(self, dialog: object) -> None:
+        self.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    def assert_clean(self) -> None:
+        assert not self.errors, f"uncaught page errors: {self.errors}"
+        assert not self.console_errors, f"console errors: {self.console_errors}"
+        assert not self.dialogs, f"dialogs opened: {self.dialogs}"
+
+
+@pytest.fixture
+def open_page(
+    browser: object, screenshot_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., PageProbe]]:
+    """``open_page(url, credentials=None)``: a fresh browser context and page, checked for errors."""
+    contexts: list[object] = []
+    probes: list[PageProbe] = []
+
+    def factory(url: str | None = None, credentials: dict[str, str] | None = None) -> PageProbe:
+        ctx = browser.new_context(viewport=VIEWPORT, http_credentials=credentials)  # type: ignore[attr-defined]
+        ctx.set_default_timeout(10_000)
+        contexts.append(ctx)
+        probe = PageProbe(ctx.new_page())
+        probes.append(probe)
+        if url:
+            probe.page.goto(url)  # type: ignore[attr-defined]
+        return probe
+
+    yield factory
+    for i, probe in enumerate(probes):
+        try:
+            probe.page.screenshot(path=str(screenshot_dir / f"{request.node.name}-{i}.png"))  # type: ignore[attr-defined]
+        except Exception:  # a closed page has nothing to show
+            pass
+    for ctx in contexts:
+        ctx.close()  # type: ignore[attr-defined]

@@ -1,0 +1,69 @@
+// Builds the web UI into hf_mltrack/server/ui/static/ (committed, so `pip install` needs no Node.js).
+//   npm ci && npm run build
+// The output is deterministic for a given package-lock.json; build-info.json records a hash of every
+// source file so a Python test can tell when the committed assets are older than their sources.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const out = path.resolve(here, "../hf_mltrack/server/ui/static");
+const watch = process.argv.includes("--watch");
+
+/** Files whose content defines the build, in a fixed order (tests/ui/test_ui_assets.py hashes the same). */
+export function sourceFiles() {
+  const files = ["build.mjs", "index.html", "package-lock.json", "package.json", "tsconfig.json"];
+  const walk = (dir) => {
+    for (const name of fs.readdirSync(path.join(here, dir)).sort()) {
+      const rel = `${dir}/${name}`;
+      if (fs.statSync(path.join(here, rel)).isDirectory()) walk(rel);
+      else files.push(rel);
+    }
+  };
+  walk("src");
+  return files.sort();
+}
+
+function sourcesHash() {
+  const hash = createHash("sha256");
+  for (const rel of sourceFiles()) {
+    hash.update(rel);
+    hash.update("\0");
+    hash.update(fs.readFileSync(path.join(here, rel)));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
+}
+
+const common = {
+  bundle: true,
+  minify: !watch,
+  sourcemap: false,
+  target: ["es2020", "chrome100", "firefox100", "safari15"],
+  legalComments: "eof",
+  logLevel: "info",
+  charset: "utf8",
+};
+
+fs.mkdirSync(out, { recursive: true });
+const js = { ...common, entryPoints: [path.join(here, "src/main.ts")], outfile: path.join(out, "app.js"), format: "esm" };
+const css = { ...common, entryPoints: [path.join(here, "src/style.css")], outfile: path.join(out, "app.css") };
+
+for (const name of ["index.html", "src/favicon.svg"]) {
+  fs.copyFileSync(path.join(here, name), path.join(out, path.basename(name)));
+}
+if (watch) {
+  for (const opts of [js, css]) await (await esbuild.context(opts)).watch();
+} else {
+  await esbuild.build(js);
+  await esbuild.build(css);
+  const lock = JSON.parse(fs.readFileSync(path.join(here, "package-lock.json"), "utf8"));
+  const info = {
+    sources_sha256: sourcesHash(),
+    esbuild: lock.packages["node_modules/esbuild"].version,
+    uplot: lock.packages["node_modules/uplot"].version,
+  };
+  fs.writeFileSync(path.join(out, "build-info.json"), JSON.stringify(info, null, 2) + "\n");
+}

@@ -1,0 +1,450 @@
+// The REST client of the UI: MLflow's REST API 2.0 paths and JSON shapes, relative to the page so the
+// UI also works behind a path prefix. Basic-auth credentials are the browser's (same origin).
+
+export const API = "api/2.0/mlflow/";
+export const ARTIFACTS_API = "api/2.0/mlflow-artifacts/artifacts";
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type QueryValue = string | number | boolean | undefined | null | (string | number)[];
+export type Query = Record<string, QueryValue>;
+
+export function queryString(query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) for (const item of v) params.append(k, String(item));
+    else params.append(k, String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  opts: { query?: Query; body?: unknown; signal?: AbortSignal; base?: string } = {},
+): Promise<T> {
+  const url = (opts.base ?? API) + path + queryString(opts.query);
+  const init: RequestInit = { method, signal: opts.signal, credentials: "same-origin", headers: {} };
+  if (opts.body !== undefined) {
+    init.body = JSON.stringify(opts.body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  let resp: Response;
+  try {
+    resp = await fetch(url, init);
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, "NETWORK_ERROR", `Cannot reach the tracking server (${(err as Error).message})`);
+  }
+  const text = await resp.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!resp.ok) {
+    const d = (data ?? {}) as { error_code?: string; message?: string; detail?: unknown };
+    let message = d.message ?? "";
+    if (!message && d.detail !== undefined) {
+      message = Array.isArray(d.detail)
+        ? d.detail.map((x: { loc?: unknown[]; msg?: string }) => `${(x.loc ?? []).join(".")}: ${x.msg}`).join("; ")
+        : String(d.detail);
+    }
+    throw new ApiError(resp.status, d.error_code ?? `HTTP_${resp.status}`, message || `${resp.status} ${resp.statusText}`);
+  }
+  return (data ?? {}) as T;
+}
+
+export const get = <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", path, { query, signal });
+export const post = <T>(path: string, body: unknown) => request<T>("POST", path, { body });
+export const patch = <T>(path: string, body: unknown) => request<T>("PATCH", path, { body });
+export const del = <T>(path: string, body: unknown) => request<T>("DELETE", path, { body });
+
+// ---- shapes ----------------------------------------------------------------------------------
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  artifact_location?: string;
+  lifecycle_stage: string;
+  creation_time?: number;
+  last_update_time?: number;
+  tags?: KeyValue[];
+}
+
+export interface RunInfo {
+  run_id: string;
+  run_uuid?: string;
+  run_name?: string;
+  experiment_id: string;
+  user_id?: string;
+  status: string;
+  start_time?: number;
+  end_time?: number;
+  artifact_uri?: string;
+  lifecycle_stage: string;
+}
+
+export interface MetricJson {
+  key: string;
+  value: number | string;
+  timestamp: number;
+  step: number;
+  run_id?: string;
+}
+
+export interface RunJson {
+  info: RunInfo;
+  data: { metrics?: MetricJson[]; params?: KeyValue[]; tags?: KeyValue[] };
+}
+
+/** A run as the UI uses it: maps for quick column lookups. */
+export interface Run {
+  id: string;
+  name: string;
+  experimentId: string;
+  status: string;
+  user: string;
+  start?: number;
+  end?: number;
+  lifecycle: string;
+  artifactUri?: string;
+  params: Map<string, string>;
+  metrics: Map<string, { value: number; step: number; timestamp: number }>;
+  tags: Map<string, string>;
+}
+
+export function num(v: number | string): number {
+  return typeof v === "number" ? v : Number(v); // "NaN", "Infinity", "-Infinity" as protobuf JSON writes them
+}
+
+export function toRun(r: RunJson): Run {
+  const tags = new Map((r.data.tags ?? []).map((t) => [t.key, t.value] as [string, string]));
+  return {
+    id: r.info.run_id ?? r.info.run_uuid,
+    name: r.info.run_name || tags.get("hf_mltrack.runName") || tags.get("mlflow.runName") || r.info.run_id,
+    experimentId: r.info.experiment_id,
+    status: r.info.status,
+    user: r.info.user_id || tags.get("hf_mltrack.user") || tags.get("mlflow.user") || "",
+    start: r.info.start_time,
+    end: r.info.end_time,
+    lifecycle: r.info.lifecycle_stage,
+    artifactUri: r.info.artifact_uri,
+    params: new Map((r.data.params ?? []).map((p) => [p.key, p.value] as [string, string])),
+    metrics: new Map(
+      (r.data.metrics ?? []).map((m) => [m.key, { value: num(m.value), step: m.step, timestamp: m.timestamp }]),
+    ),
+    tags,
+  };
+}
+
+export const PARENT_TAGS = ["hf_mltrack.parentRunId", "mlflow.parentRunId"];
+export const NOTE_TAGS = ["hf_mltrack.note.content", "mlflow.note.content"];
+
+export function tagOf(run: Run, keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = run.tags.get(k);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+export function isSystemTag(key: string): boolean {
+  return key.startsWith("hf_mltrack.") || key.startsWith("mlflow.");
+}
+
+// ---- experiments -----------------------------------------------------------------------------
+export async function searchExperiments(opts: {
+  filter?: string;
+  viewType?: string;
+  maxResults?: number;
+  pageToken?: string;
+  orderBy?: string[];
+}): Promise<{ experiments: Experiment[]; next_page_token?: string }> {
+  const r = await post<{ experiments?: Experiment[]; next_page_token?: string }>("experiments/search", {
+    filter: opts.filter || undefined,
+    view_type: opts.viewType ?? "ACTIVE_ONLY",
+    max_results: opts.maxResults ?? 1000,
+    page_token: opts.pageToken,
+    order_by: opts.orderBy ?? [],
+  });
+  return { experiments: r.experiments ?? [], next_page_token: r.next_page_token };
+}
+
+export async function getExperiment(id: string): Promise<Experiment> {
+  return (await get<{ experiment: Experiment }>("experiments/get", { experiment_id: id })).experiment;
+}
+
+export async function createExperiment(name: string): Promise<string> {
+  return (await post<{ experiment_id: string }>("experiments/create", { name })).experiment_id;
+}
+
+export const renameExperiment = (id: string, newName: string) =>
+  post("experiments/update", { experiment_id: id, new_name: newName });
+export const deleteExperiment = (id: string) => post("experiments/delete", { experiment_id: id });
+export const restoreExperiment = (id: string) => post("experiments/restore", { experiment_id: id });
+
+// ---- runs ------------------------------------------------------------------------------------
+export interface SearchRunsOpts {
+  experimentIds: string[];
+  filter?: string;
+  orderBy?: string[];
+  maxResults?: number;
+  pageToken?: string;
+  viewType?: string;
+}
+
+export async function searchRuns(o: SearchRunsOpts, signal?: AbortSignal): Promise<{ runs: Run[]; next?: string }> {
+  const r = await request<{ runs?: RunJson[]; next_page_token?: string }>("POST", "runs/search", {
+    body: {
+      experiment_ids: o.experimentIds,
+      filter: o.filter || undefined,
+      order_by: o.orderBy ?? ["attributes.start_time DESC"],
+      max_results: o.maxResults ?? 1000,
+      page_token: o.pageToken,
+      run_view_type: o.viewType ?? "ACTIVE_ONLY",
+    },
+    signal,
+  });
+  return { runs: (r.runs ?? []).map(toRun), next: r.next_page_token };
+}
+
+/** Every run matching, page by page (`onPage` sees the growing list), up to `limit`. */
+export async function searchAllRuns(
+  o: SearchRunsOpts,
+  onPage: (runs: Run[], done: boolean) => void,
+  signal?: AbortSignal,
+  limit = 50_000,
+): Promise<Run[]> {
+  const all: Run[] = [];
+  let token: string | undefined;
+  do {
+    const page = await searchRuns({ ...o, pageToken: token, maxResults: o.maxResults ?? 1000 }, signal);
+    all.push(...page.runs);
+    token = page.next;
+    onPage(all, !token || all.length >= limit);
+  } while (token && all.length < limit);
+  return all;
+}
+
+export async function getRun(id: string): Promise<Run> {
+  return toRun((await get<{ run: RunJson }>("runs/get", { run_id: id })).run);
+}
+
+export const setRunTag = (runId: string, key: string, value: string) => post("runs/set-tag", { run_id: runId, key, value });
+export const deleteRun = (runId: string) => post("runs/delete", { run_id: runId });
+export const restoreRun = (runId: string) => post("runs/restore", { run_id: runId });
+export const renameRun = (runId: string, name: string) => post("runs/update", { run_id: runId, run_name: name });
+
+// ---- metrics ---------------------------------------------------------------------------------
+export interface Point {
+  step: number;
+  timestamp: number;
+  value: number;
+}
+
+export const MAX_RUNS_PER_BULK = 100;
+
+/** Downsampled (min/max per bucket) history of one metric for many runs: run id -> points by step. */
+export async function bulkHistory(
+  runIds: string[],
+  key: string,
+  maxResults: number,
+  range?: [number, number] | null,
+  signal?: AbortSignal,
+): Promise<Map<string, Point[]>> {
+  const out = new Map<string, Point[]>(runIds.map((id) => [id, []]));
+  const chunks: string[][] = [];
+  for (let i = 0; i < runIds.length; i += MAX_RUNS_PER_BULK) chunks.push(runIds.slice(i, i + MAX_RUNS_PER_BULK));
+  await Promise.all(
+    chunks.map(async (ids) => {
+      const r = await get<{ metrics?: MetricJson[] }>(
+        "metrics/get-history-bulk-interval",
+        {
+          metric_key: key,
+          run_ids: ids,
+          max_results: Math.max(2, Math.min(2500, Math.round(maxResults))),
+          start_step: range ? Math.floor(range[0]) : undefined,
+          end_step: range ? Math.ceil(range[1]) : undefined,
+        },
+        signal,
+      );
+      for (const m of r.metrics ?? []) {
+        out.get(m.run_id ?? ids[0])?.push({ step: m.step, timestamp: m.timestamp, value: num(m.value) });
+      }
+    }),
+  );
+  return out;
+}
+
+// ---- artifacts -------------------------------------------------------------------------------
+export interface FileInfo {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+
+export async function listArtifacts(runId: string, path?: string): Promise<{ root_uri?: string; files: FileInfo[] }> {
+  const r = await get<{ root_uri?: string; files?: FileInfo[] }>("artifacts/list", { run_id: runId, path });
+  return { root_uri: r.root_uri, files: r.files ?? [] };
+}
+
+/** The URL that downloads one artifact file of a run. */
+export function artifactUrl(run: Run, path: string): string {
+  const root = run.artifactUri ?? "";
+  const enc = path.split("/").map(encodeURIComponent).join("/");
+  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(root);
+  if (m) {
+    const prefix = m[1].replace(/\/+$/, "").split("/").map(encodeURIComponent).join("/");
+    return `${ARTIFACTS_API}/${prefix ? `${prefix}/` : ""}${enc}`;
+  }
+  // MLflow's own download endpoint for artifacts the server reads from its stores.
+  return `get-artifact${queryString({ path, run_uuid: run.id })}`;
+}
+
+// ---- registry --------------------------------------------------------------------------------
+export interface ModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  user_id?: string;
+  current_stage?: string;
+  source?: string;
+  run_id?: string;
+  status?: string;
+  tags?: KeyValue[];
+  aliases?: string[];
+}
+
+export interface RegisteredModel {
+  name: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  latest_versions?: ModelVersion[];
+  tags?: KeyValue[];
+  aliases?: { alias: string; version: string }[];
+}
+
+export interface RegistryEvent {
+  id?: number;
+  name: string;
+  version?: string | null;
+  event: string;
+  alias?: string | null;
+  from?: string | null;
+  to?: string | null;
+  user_id?: string | null;
+  timestamp: number;
+}
+
+export async function searchRegisteredModels(
+  filter?: string,
+  pageToken?: string,
+): Promise<{ models: RegisteredModel[]; next?: string }> {
+  const r = await get<{ registered_models?: RegisteredModel[]; next_page_token?: string }>("registered-models/search", {
+    filter,
+    max_results: 1000,
+    page_token: pageToken,
+    order_by: ["name ASC"],
+  });
+  return { models: r.registered_models ?? [], next: r.next_page_token };
+}
+
+export async function getRegisteredModel(name: string): Promise<RegisteredModel> {
+  return (await get<{ registered_model: RegisteredModel }>("registered-models/get", { name })).registered_model;
+}
+
+function quoted(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+export async function searchModelVersions(name: string): Promise<ModelVersion[]> {
+  const out: ModelVersion[] = [];
+  let token: string | undefined;
+  do {
+    const r = await get<{ model_versions?: ModelVersion[]; next_page_token?: string }>("model-versions/search", {
+      filter: `name=${quoted(name)}`,
+      max_results: 1000,
+      page_token: token,
+    });
+    out.push(...(r.model_versions ?? []));
+    token = r.next_page_token;
+  } while (token);
+  return out.sort((a, b) => Number(b.version) - Number(a.version));
+}
+
+export const transitionStage = (name: string, version: string, stage: string, archive: boolean) =>
+  post<{ model_version: ModelVersion }>("model-versions/transition-stage", {
+    name,
+    version,
+    stage,
+    archive_existing_versions: archive,
+  });
+export const updateRegisteredModel = (name: string, description: string) =>
+  patch("registered-models/update", { name, description });
+export const updateModelVersion = (name: string, version: string, description: string) =>
+  patch("model-versions/update", { name, version, description });
+export const setModelTag = (name: string, key: string, value: string) =>
+  post("registered-models/set-tag", { name, key, value });
+export const deleteModelTag = (name: string, key: string) => del("registered-models/delete-tag", { name, key });
+export const setVersionTag = (name: string, version: string, key: string, value: string) =>
+  post("model-versions/set-tag", { name, version, key, value });
+export const deleteVersionTag = (name: string, version: string, key: string) =>
+  del("model-versions/delete-tag", { name, version, key });
+export const setAlias = (name: string, alias: string, version: string) =>
+  post("registered-models/alias", { name, alias, version });
+export const deleteAlias = (name: string, alias: string) => del("registered-models/alias", { name, alias });
+
+/** Stage transitions and alias moves of a model (hf_mltrack's audit trail; absent on MLflow servers). */
+export async function registryHistory(name: string, version?: string): Promise<RegistryEvent[] | null> {
+  try {
+    const r = await get<{ events?: RegistryEvent[]; history?: RegistryEvent[] }>("model-versions/history", {
+      name,
+      version,
+    });
+    return r.events ?? r.history ?? [];
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+    throw err;
+  }
+}
+
+// ---- auth ------------------------------------------------------------------------------------
+export interface User {
+  username: string;
+  is_admin: boolean;
+  experiment_permissions?: { experiment_id: string; permission: string }[];
+  registered_model_permissions?: { name: string; permission: string }[];
+  /** The server's default permission for resources without a grant, when the server says it. */
+  default_permission?: string;
+}
+
+/** The signed-in user, or `null` when the server runs without authentication. */
+export async function currentUser(): Promise<User | null> {
+  try {
+    return (await get<{ user: User }>("users/current")).user;
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+    throw err;
+  }
+}

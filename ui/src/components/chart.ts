@@ -1,0 +1,548 @@
+// Metric charts on canvas (uPlot). Each chart asks the server for a min/max-preserving downsampled
+// series with about one point per pixel (get-history-bulk-interval); zooming on the step axis asks
+// again for just the visible range, so detail appears as you zoom (1M-point series stay instant).
+// Charts are built when they scroll into view, so a page with hundreds of metrics stays responsive.
+
+import uPlot from "uplot";
+
+import { bulkHistory, type Point } from "../api";
+import { append, h, icon } from "../dom";
+import { fmtNum, fmtSeconds, fmtTime } from "../format";
+import { showError } from "./widgets";
+
+export type XAxis = "step" | "time" | "relative";
+
+export interface ChartSettings {
+  x: XAxis;
+  smoothing: number;
+  logY: boolean;
+}
+
+export interface ChartRun {
+  id: string;
+  label: string;
+  color: string;
+  /** Run start (ms): the origin of the relative-time axis. */
+  start?: number;
+}
+
+export const PALETTE = [
+  "#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#9333ea", "#65a30d", "#db2777",
+  "#2563eb", "#ea580c", "#0d9488", "#7c3aed", "#ca8a04", "#dc2626", "#16a34a", "#475569",
+];
+
+export function colorFor(i: number): string {
+  return PALETTE[i % PALETTE.length];
+}
+
+/** Shared chart settings with change listeners, persisted in localStorage. */
+export class ChartSettingsStore {
+  value: ChartSettings;
+  private listeners = new Set<(s: ChartSettings, changed: (keyof ChartSettings)[]) => void>();
+
+  constructor(private storageKey = "hf_mltrack.chartSettings") {
+    let saved: Partial<ChartSettings> = {};
+    try {
+      saved = JSON.parse(localStorage.getItem(storageKey) ?? "{}");
+    } catch {
+      saved = {};
+    }
+    this.value = {
+      x: saved.x === "time" || saved.x === "relative" ? saved.x : "step",
+      smoothing: typeof saved.smoothing === "number" ? Math.min(0.99, Math.max(0, saved.smoothing)) : 0,
+      logY: saved.logY === true,
+    };
+  }
+
+  set(partial: Partial<ChartSettings>): void {
+    const changed = (Object.keys(partial) as (keyof ChartSettings)[]).filter((k) => partial[k] !== this.value[k]);
+    if (!changed.length) return;
+    this.value = { ...this.value, ...partial };
+    try {
+      localStorage.setItem(this.storageKey, JSON.stringify(this.value));
+    } catch {
+      /* private mode */
+    }
+    for (const fn of this.listeners) fn(this.value, changed);
+  }
+
+  subscribe(fn: (s: ChartSettings, changed: (keyof ChartSettings)[]) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}
+
+/** Exponential moving average with TensorBoard's debiasing (the first points are not pulled to 0). */
+export function ema(values: (number | null | undefined)[], alpha: number): (number | null)[] {
+  const out: (number | null)[] = new Array(values.length);
+  let last = 0;
+  let weight = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) {
+      out[i] = null;
+      continue;
+    }
+    last = last * alpha + (1 - alpha) * v;
+    weight = weight * alpha + (1 - alpha);
+    out[i] = last / weight;
+  }
+  return out;
+}
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function withAlpha(hex: string, alpha: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+function fmtTick(v: number | null): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return ""; // log axes skip some splits
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(1);
+  if (a >= 1000) return `${Number((v / 1000).toPrecision(3))}k`;
+  return String(Number(v.toPrecision(4)));
+}
+
+// Charts load through a small queue: the server sees a few requests at a time, visible ones first.
+const queue: (() => Promise<void>)[] = [];
+let active = 0;
+const MAX_ACTIVE = 4;
+
+function enqueue(job: () => Promise<void>): void {
+  queue.push(job);
+  pump();
+}
+
+function pump(): void {
+  while (active < MAX_ACTIVE && queue.length) {
+    const job = queue.shift()!;
+    active++;
+    void job().finally(() => {
+      active--;
+      pump();
+    });
+  }
+}
+
+export class MetricChart {
+  readonly el: HTMLElement;
+  private body: HTMLElement;
+  private tooltip: HTMLElement;
+  private status: HTMLElement;
+  private plot: uPlot | null = null;
+  private raw = new Map<string, Point[]>();
+  private zoom: [number, number] | null = null;
+  private loaded = false;
+  private destroyed = false;
+  private controller: AbortController | null = null;
+  private resizeObserver: ResizeObserver;
+  private unsubscribe: () => void;
+  private seriesRuns: ChartRun[] = [];
+  private hovering = false;
+  private bars: HTMLElement | null = null;
+
+  constructor(
+    readonly metricKey: string,
+    private runs: ChartRun[],
+    private settings: ChartSettingsStore,
+    private opts: { height?: number; syncKey?: string; title?: string } = {},
+  ) {
+    this.status = h("span", { class: "chart-status" });
+    this.tooltip = h("div", { class: "chart-tooltip", hidden: true });
+    this.body = h("div", { class: "chart-body", style: { height: `${opts.height ?? 220}px` } }, this.tooltip);
+    const title = opts.title ?? metricKey;
+    this.el = h(
+      "div",
+      { class: "chart-card", dataset: { metric: metricKey, points: "0" } },
+      h(
+        "div",
+        { class: "chart-head" },
+        h("span", { class: "chart-title", title }, title),
+        this.status,
+        h(
+          "button",
+          { type: "button", class: "icon-btn", title: "Reset zoom (or double-click the chart)", onclick: () => this.resetZoom() },
+          icon("reset", 14),
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "icon-btn",
+            title: "Widen",
+            onclick: () => {
+              this.el.classList.toggle("wide");
+              requestAnimationFrame(() => this.resize());
+            },
+          },
+          icon("expand", 14),
+        ),
+      ),
+      this.body,
+    );
+    this.body.addEventListener("mouseenter", () => (this.hovering = true));
+    this.body.addEventListener("mouseleave", () => {
+      this.hovering = false;
+      this.tooltip.hidden = true;
+    });
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.unsubscribe = settings.subscribe((_, changed) => {
+      if (!this.loaded) return;
+      if (changed.includes("x")) {
+        this.zoom = null;
+        void this.fetch(); // the step range of a zoomed fetch means nothing on a time axis
+      } else this.build();
+    });
+  }
+
+  /** Start loading (called when the chart scrolls into view). */
+  load(): void {
+    if (this.loaded || this.destroyed) return;
+    this.loaded = true;
+    this.resizeObserver.observe(this.body);
+    this.status.textContent = "loading…";
+    enqueue(() => this.fetch());
+  }
+
+  setRuns(runs: ChartRun[]): void {
+    this.runs = runs;
+    if (this.loaded) void this.fetch();
+  }
+
+  /** Fetch again (a live run), keeping the zoom. */
+  refresh(): void {
+    if (this.loaded && !this.destroyed) enqueue(() => this.fetch());
+  }
+
+  private width(): number {
+    return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
+  }
+
+  private async fetch(): Promise<void> {
+    if (this.destroyed) return;
+    this.controller?.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    const range = this.settings.value.x === "step" ? this.zoom : null;
+    try {
+      const ids = this.runs.map((r) => r.id);
+      this.raw = ids.length ? await bulkHistory(ids, this.metricKey, this.width(), range, controller.signal) : new Map();
+      if (controller.signal.aborted || this.destroyed) return;
+      this.build();
+    } catch (err) {
+      if ((err as Error).name === "AbortError") return;
+      this.status.textContent = "failed";
+      showError(err);
+    }
+  }
+
+  private xOf(run: ChartRun, p: Point): number {
+    const x = this.settings.value.x;
+    if (x === "step") return p.step;
+    if (x === "time") return p.timestamp / 1000;
+    const origin = run.start ?? this.raw.get(run.id)?.[0]?.timestamp ?? 0;
+    return (p.timestamp - origin) / 1000;
+  }
+
+  private build(): void {
+    if (this.destroyed) return;
+    const s = this.settings.value;
+    const smoothing = s.smoothing > 0;
+    const tables: uPlot.AlignedData[] = [];
+    const series: uPlot.Series[] = [{}];
+    let total = 0;
+    this.seriesRuns = [];
+    for (const run of this.runs) {
+      const pts = this.raw.get(run.id) ?? [];
+      if (!pts.length) continue;
+      total += pts.length;
+      // sorted, unique x (wall-clock time may repeat or go backwards)
+      const pairs = pts.map((p) => [this.xOf(run, p), p.value] as [number, number]);
+      if (s.x !== "step") pairs.sort((a, b) => a[0] - b[0]);
+      const xs: number[] = [];
+      const ys: (number | null)[] = [];
+      for (const [x, y] of pairs) {
+        const v = Number.isFinite(y) && (!s.logY || y > 0) ? y : null;
+        if (xs.length && xs[xs.length - 1] === x) ys[ys.length - 1] = v;
+        else {
+          xs.push(x);
+          ys.push(v);
+        }
+      }
+      const label = this.runs.length > 1 ? run.label : (this.opts.title ?? this.metricKey);
+      if (smoothing) {
+        tables.push([xs, ys, ema(ys, s.smoothing)] as uPlot.AlignedData);
+        series.push(
+          { label: `${label} (raw)`, stroke: withAlpha(run.color, 0.22), width: 1, spanGaps: true, points: { show: false } },
+          { label, stroke: run.color, width: 1.75, spanGaps: true, points: { show: xs.length < 3 } },
+        );
+        this.seriesRuns.push(run, run);
+      } else {
+        tables.push([xs, ys] as uPlot.AlignedData);
+        series.push({ label, stroke: run.color, width: 1.5, spanGaps: true, points: { show: xs.length < 3 } });
+        this.seriesRuns.push(run);
+      }
+    }
+    this.el.dataset.points = String(total);
+    this.status.textContent = total ? "" : "no data";
+    this.plot?.destroy();
+    this.plot = null;
+    this.bars?.remove();
+    this.bars = null;
+    if (!tables.length) return;
+    if (total === this.seriesRuns.length / (smoothing ? 2 : 1)) {
+      this.renderBars(); // one value per run: a bar per run reads better than a lone dot
+      return;
+    }
+    const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    const grid = cssVar("--chart-grid", "#e5e7eb");
+    const axisColor = cssVar("--muted", "#6b7280");
+    const font = "11px system-ui, sans-serif";
+    const xAxis: uPlot.Axis = { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font };
+    if (s.x === "relative") xAxis.values = (_u, splits) => splits.map((v) => (v === null || v === undefined ? "" : fmtSeconds(v)));
+    else if (s.x === "step") xAxis.values = (_u, splits) => splits.map((v) => fmtTick(v));
+    const opts: uPlot.Options = {
+      width: this.width(),
+      height: this.opts.height ?? 220,
+      legend: { show: false },
+      scales: {
+        x: { time: s.x === "time" },
+        y: s.logY ? { distr: 3 } : {},
+      },
+      axes: [
+        xAxis,
+        { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 52, values: (_u, splits) => splits.map(fmtTick) },
+      ],
+      series,
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        sync: this.opts.syncKey ? { key: this.opts.syncKey, scales: ["x", null] } : undefined,
+        bind: {
+          dblclick: () => () => {
+            this.resetZoom();
+            return null;
+          },
+        },
+        points: { size: 6 },
+      },
+      hooks: {
+        setSelect: [(u) => this.onSelect(u)],
+        setCursor: [(u) => this.onCursor(u)],
+      },
+    };
+    this.plot = new uPlot(opts, data, this.body);
+    if (this.zoom && s.x !== "step") this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
+  }
+
+  private renderBars(): void {
+    const items = this.runs
+      .map((r) => ({ run: r, value: this.raw.get(r.id)?.[0]?.value }))
+      .filter((x): x is { run: ChartRun; value: number } => x.value !== undefined);
+    const max = Math.max(...items.map((x) => (Number.isFinite(x.value) ? Math.abs(x.value) : 0)), 1e-300);
+    this.bars = h(
+      "div",
+      { class: "bars", "data-testid": "value-bars" },
+      items.map((x) =>
+        h(
+          "div",
+          { class: "bar-row", title: `${x.run.label}: ${x.value}` },
+          this.runs.length > 1 ? h("span", { class: "bar-label" }, x.run.label) : null,
+          h(
+            "span",
+            { class: "bar-track" },
+            h("span", { class: "bar", style: { width: `${Number.isFinite(x.value) ? (Math.abs(x.value) / max) * 100 : 0}%`, background: x.run.color } }),
+          ),
+          h("b", { class: "bar-value" }, fmtNum(x.value)),
+        ),
+      ),
+    );
+    this.body.appendChild(this.bars);
+  }
+
+  private onSelect(u: uPlot): void {
+    const sel = u.select;
+    if (sel.width < 3) return;
+    const lo = u.posToVal(sel.left, "x");
+    const hi = u.posToVal(sel.left + sel.width, "x");
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    this.zoomTo([lo, hi]);
+  }
+
+  zoomTo(range: [number, number]): void {
+    this.zoom = range;
+    this.plot?.setScale("x", { min: range[0], max: range[1] });
+    if (this.settings.value.x === "step") {
+      this.status.textContent = "refining…";
+      void this.fetch(); // the server returns full detail for just this step range
+    }
+  }
+
+  resetZoom(): void {
+    if (!this.zoom) return;
+    this.zoom = null;
+    if (this.settings.value.x === "step") void this.fetch();
+    else this.build();
+  }
+
+  private onCursor(u: uPlot): void {
+    const idx = u.cursor.idx;
+    if (!this.hovering || idx === null || idx === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    const smoothing = this.settings.value.smoothing > 0;
+    const x = u.data[0][idx];
+    const rows: { label: string; color: string; value: number }[] = [];
+    for (let i = 1; i < u.series.length; i++) {
+      if (smoothing && i % 2 === 1) continue; // show the smoothed value, not the raw one
+      const j = u.cursor.idxs?.[i] ?? idx;
+      const v = j === null || j === undefined ? null : (u.data[i][j] as number | null | undefined);
+      if (v === null || v === undefined) continue;
+      const run = this.seriesRuns[i - 1];
+      rows.push({ label: String(u.series[i].label ?? ""), color: run?.color ?? "#888", value: v });
+    }
+    if (!rows.length) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    rows.sort((a, b) => b.value - a.value);
+    const s = this.settings.value.x;
+    const xLabel = s === "step" ? `step ${fmtNum(x)}` : s === "time" ? fmtTime(x * 1000) : fmtSeconds(x);
+    this.tooltip.replaceChildren();
+    append(
+      this.tooltip,
+      h("div", { class: "tt-x" }, xLabel),
+      rows.slice(0, 12).map((r) =>
+        h("div", { class: "tt-row" }, h("span", { class: "swatch", style: { background: r.color } }), h("span", { class: "tt-label" }, r.label), h("b", null, fmtNum(r.value))),
+      ),
+      rows.length > 12 ? h("div", { class: "muted" }, `+${rows.length - 12} more`) : null,
+    );
+    this.tooltip.hidden = false;
+    const left = u.cursor.left + u.over.offsetLeft;
+    const w = this.tooltip.offsetWidth;
+    this.tooltip.style.left = `${left + 14 + w > this.body.clientWidth ? left - w - 14 : left + 14}px`;
+    this.tooltip.style.top = `${Math.max(0, (u.cursor.top ?? 0) - 10)}px`;
+  }
+
+  private resize(): void {
+    if (!this.plot) return;
+    const w = this.width();
+    if (Math.abs(w - this.plot.width) > 2) this.plot.setSize({ width: w, height: this.opts.height ?? 220 });
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.controller?.abort();
+    this.resizeObserver.disconnect();
+    this.unsubscribe();
+    this.plot?.destroy();
+    this.plot = null;
+    this.bars?.remove();
+  }
+}
+
+/** The toolbar that edits shared chart settings: x axis, smoothing and log scale. */
+export function chartToolbar(store: ChartSettingsStore): HTMLElement {
+  const s = store.value;
+  const xSel = h(
+    "select",
+    { class: "input input-sm", "aria-label": "X axis", "data-testid": "x-axis", onchange: () => store.set({ x: xSel.value as XAxis }) },
+    h("option", { value: "step", selected: s.x === "step" }, "Step"),
+    h("option", { value: "time", selected: s.x === "time" }, "Wall time"),
+    h("option", { value: "relative", selected: s.x === "relative" }, "Relative time"),
+  );
+  const out = h("output", { class: "mono" }, s.smoothing.toFixed(2));
+  const slider = h("input", {
+    type: "range",
+    min: 0,
+    max: 0.99,
+    step: 0.01,
+    value: String(s.smoothing),
+    "aria-label": "Smoothing",
+    "data-testid": "smoothing",
+    oninput: () => {
+      out.textContent = Number(slider.value).toFixed(2);
+      store.set({ smoothing: Number(slider.value) });
+    },
+  });
+  const log = h("input", { type: "checkbox", checked: s.logY, "data-testid": "log-y", onchange: () => store.set({ logY: log.checked }) });
+  return h(
+    "div",
+    { class: "chart-toolbar" },
+    h("label", null, "X axis ", xSel),
+    h("label", null, "Smoothing ", slider, out),
+    h("label", null, log, " Log scale"),
+  );
+}
+
+/** A filterable grid of charts, one per metric key, built lazily as they scroll into view. */
+export class ChartGrid {
+  readonly el: HTMLElement;
+  private charts: MetricChart[] = [];
+  private observer: IntersectionObserver;
+
+  constructor(
+    keys: string[],
+    runs: ChartRun[],
+    settings: ChartSettingsStore,
+    opts: { syncKey?: string; emptyText?: string } = {},
+  ) {
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) {
+          if (!e.isIntersecting) continue;
+          const chart = this.charts.find((c) => c.el === e.target);
+          chart?.load();
+          this.observer.unobserve(e.target);
+        }
+      },
+      { rootMargin: "300px 0px" },
+    );
+    const filter = h("input", { type: "search", class: "input input-sm", placeholder: "Filter metrics…", "aria-label": "Filter metrics" });
+    const sections: HTMLElement[] = [];
+    const groups: [string, string[]][] = [
+      ["Metrics", keys.filter((k) => !k.startsWith("system/"))],
+      ["System metrics", keys.filter((k) => k.startsWith("system/"))],
+    ];
+    for (const [title, group] of groups) {
+      if (!group.length) continue;
+      const grid = h("div", { class: "chart-grid" });
+      for (const key of group) {
+        const chart = new MetricChart(key, runs, settings, { syncKey: opts.syncKey });
+        this.charts.push(chart);
+        grid.appendChild(chart.el);
+        this.observer.observe(chart.el);
+      }
+      sections.push(h("section", { class: "chart-section" }, h("h3", { class: "section-title" }, title, h("span", { class: "count" }, String(group.length))), grid));
+    }
+    filter.addEventListener("input", () => {
+      const q = filter.value.toLowerCase();
+      for (const c of this.charts) c.el.hidden = !!q && !c.metricKey.toLowerCase().includes(q);
+    });
+    this.el = h(
+      "div",
+      { class: "charts" },
+      h("div", { class: "charts-bar" }, keys.length > 6 ? filter : null, chartToolbar(settings)),
+      keys.length ? sections : h("div", { class: "empty" }, opts.emptyText ?? "No metrics logged."),
+    );
+  }
+
+  setRuns(runs: ChartRun[]): void {
+    for (const c of this.charts) c.setRuns(runs);
+  }
+
+  refresh(): void {
+    for (const c of this.charts) c.refresh();
+  }
+
+  destroy(): void {
+    this.observer.disconnect();
+    for (const c of this.charts) c.destroy();
+  }
+}

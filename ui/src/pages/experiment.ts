@@ -1,0 +1,381 @@
+// One experiment: the runs table (columns, sort, filter with the search grammar, selection) and a
+// charts workspace overlaying the selected runs.
+
+import * as api from "../api";
+import { h, icon, replace } from "../dom";
+import { fmtAgo, fmtDuration, fmtNum, fmtTime, runDuration } from "../format";
+import { href, navigate, replaceQuery, type PageContext } from "../router";
+import { canExperiment } from "../session";
+import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
+import { VirtualTable, type Column } from "../components/vtable";
+import { attempt, button, confirmDialog, errorBox, errorMessage, loading, pageHeader, popover, tagChip } from "../components/widgets";
+
+type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
+
+const MAX_CHART_RUNS = 20;
+
+function columnsKey(expId: string): string {
+  return `hf_mltrack.columns.${expId}`;
+}
+
+function loadColumns(expId: string): ColumnId[] | null {
+  try {
+    const v = JSON.parse(localStorage.getItem(columnsKey(expId)) ?? "null");
+    return Array.isArray(v) ? v.filter((x) => typeof x === "string") : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveColumns(expId: string, cols: ColumnId[]): void {
+  try {
+    localStorage.setItem(columnsKey(expId), JSON.stringify(cols));
+  } catch {
+    /* private mode */
+  }
+}
+
+export function runLink(run: api.Run): HTMLElement {
+  return h("a", { href: href(`/runs/${encodeURIComponent(run.id)}`), class: "run-link", title: run.name }, run.name);
+}
+
+function baseColumns(): Column<api.Run>[] {
+  return [
+    {
+      id: "name",
+      title: "Run",
+      width: 240,
+      kind: "attr",
+      sortValue: (r) => r.name.toLowerCase(),
+      render: (r) => [
+        h("span", { class: `status-dot status-${r.status.toLowerCase()}`, title: r.status }),
+        api.tagOf(r, api.PARENT_TAGS) ? h("span", { class: "child-mark", title: "child run" }, "↳ ") : null,
+        runLink(r),
+      ],
+    },
+    { id: "start", title: "Created", width: 120, kind: "attr", sortValue: (r) => r.start, render: (r) => h("span", { title: fmtTime(r.start) }, fmtAgo(r.start)) },
+    {
+      id: "duration",
+      title: "Duration",
+      width: 96,
+      kind: "attr",
+      align: "right",
+      sortValue: (r) => runDuration(r.start, r.end, r.status),
+      render: (r) => fmtDuration(runDuration(r.start, r.end, r.status)),
+    },
+    { id: "user", title: "User", width: 110, kind: "attr", sortValue: (r) => r.user, render: (r) => r.user },
+    {
+      id: "source",
+      title: "Source",
+      width: 140,
+      kind: "attr",
+      sortValue: (r) => r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name"),
+      render: (r) => (r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name") ?? "").split(/[\\/]/).pop(),
+    },
+  ];
+}
+
+function dynamicColumn(id: ColumnId): Column<api.Run> {
+  const [kind, ...rest] = id.split(":");
+  const key = rest.join(":");
+  if (kind === "metric") {
+    return {
+      id,
+      title: key,
+      width: 120,
+      kind: "metric",
+      align: "right",
+      tooltip: `metrics.${key} (latest value)`,
+      sortValue: (r) => r.metrics.get(key)?.value,
+      render: (r) => {
+        const m = r.metrics.get(key);
+        return m ? h("span", { class: "num", title: `step ${m.step}` }, fmtNum(m.value)) : "";
+      },
+    };
+  }
+  const get = kind === "param" ? (r: api.Run) => r.params.get(key) : (r: api.Run) => r.tags.get(key);
+  return {
+    id,
+    title: key,
+    width: 130,
+    kind: kind === "param" ? "param" : "tag",
+    tooltip: `${kind}s.${key}`,
+    sortValue: (r) => {
+      const v = get(r);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      return v.trim() !== "" && Number.isFinite(n) ? n : v.toLowerCase();
+    },
+    render: (r) => get(r) ?? "",
+  };
+}
+
+function discoverKeys(runs: api.Run[]): { metrics: string[]; params: string[]; tags: string[] } {
+  const metrics = new Set<string>();
+  const params = new Set<string>();
+  const tags = new Set<string>();
+  for (const r of runs) {
+    for (const k of r.metrics.keys()) metrics.add(k);
+    for (const k of r.params.keys()) params.add(k);
+    for (const k of r.tags.keys()) if (!api.isSystemTag(k)) tags.add(k);
+  }
+  const sort = (s: Set<string>) => [...s].sort((a, b) => a.localeCompare(b));
+  return { metrics: sort(metrics), params: sort(params), tags: sort(tags) };
+}
+
+export async function experimentPage(root: HTMLElement, ctx: PageContext): Promise<void> {
+  const expId = ctx.params.id;
+  root.append(loading());
+  let exp: api.Experiment;
+  try {
+    exp = await api.getExperiment(expId);
+  } catch (err) {
+    replace(root, errorBox(err));
+    return;
+  }
+  root.replaceChildren();
+
+  let runs: api.Run[] = [];
+  let chosen: ColumnId[] | null = loadColumns(expId);
+  let keys = { metrics: [] as string[], params: [] as string[], tags: [] as string[] };
+  let loadController: AbortController | null = null;
+  let tab = ctx.query.get("tab") === "charts" ? "charts" : "table";
+  let grid: ChartGrid | null = null;
+  const settings = new ChartSettingsStore();
+
+  const filter = h("input", {
+    type: "search",
+    class: "input mono",
+    placeholder: "metrics.loss < 0.5 and params.lr = '0.001' and tags.team = 'nlp'",
+    value: ctx.query.get("filter") ?? "",
+    "aria-label": "Filter runs",
+    "data-testid": "run-filter",
+    spellcheck: "false",
+  });
+  const filterError = h("div", { class: "filter-error", role: "alert", hidden: true, "data-testid": "filter-error" });
+  const lifecycle = h(
+    "select",
+    { class: "input", "aria-label": "Lifecycle", "data-testid": "run-view" },
+    h("option", { value: "ACTIVE_ONLY" }, "Active runs"),
+    h("option", { value: "DELETED_ONLY" }, "Deleted runs"),
+    h("option", { value: "ALL" }, "All runs"),
+  );
+  lifecycle.value = ctx.query.get("view") ?? "ACTIVE_ONLY";
+  const count = h("span", { class: "count-label", "data-testid": "run-count" }, "");
+  const selCount = h("span", { class: "sel-count" });
+  const compareBtn = button("Compare", () => {
+    const ids = [...table.selected];
+    navigate("/compare", { runs: ids.join(","), experiment: expId });
+  }, { kind: "primary", icon: "compare", testid: "compare-selected" });
+  const deleteBtn = button("Delete", async () => {
+    const ids = [...table.selected];
+    if (!(await confirmDialog(`Delete ${ids.length} run(s)?`, "Deleted runs can be restored until garbage collection."))) return;
+    if (await attempt(() => Promise.all(ids.map((id) => api.deleteRun(id))), `Deleted ${ids.length} run(s)`)) {
+      table.clearSelection();
+      void load();
+    }
+  }, { kind: "danger-ghost", icon: "trash", testid: "delete-selected" });
+  const restoreBtn = button("Restore", async () => {
+    const ids = [...table.selected];
+    if (await attempt(() => Promise.all(ids.map((id) => api.restoreRun(id))), `Restored ${ids.length} run(s)`)) {
+      table.clearSelection();
+      void load();
+    }
+  }, { kind: "ghost", testid: "restore-selected" });
+  const canManage = canExperiment(expId, "MANAGE");
+
+  const updateSelection = () => {
+    const n = table.selected.size;
+    selCount.textContent = n ? `${n} selected` : "";
+    compareBtn.disabled = n < 2;
+    deleteBtn.hidden = !canManage || n === 0 || lifecycle.value === "DELETED_ONLY";
+    restoreBtn.hidden = !canManage || n === 0 || lifecycle.value === "ACTIVE_ONLY";
+    if (tab === "charts") renderCharts();
+  };
+
+  const table = new VirtualTable<api.Run>({
+    selectable: true,
+    testid: "runs-table",
+    emptyText: "No runs match.",
+    onSelection: updateSelection,
+    rowClass: (r) => (r.lifecycle === "deleted" ? "deleted" : ""),
+  });
+
+  const columnsBtn = button("Columns", () => {
+    const box = h("div", { class: "col-picker", "data-testid": "column-picker" });
+    const q = h("input", { type: "search", class: "input input-sm", placeholder: "Find a column…" });
+    const lists = h("div", { class: "col-lists" });
+    const current = new Set(currentColumns());
+    const renderLists = () => {
+      const needle = q.value.toLowerCase();
+      replace(
+        lists,
+        (["metric", "param", "tag"] as const).map((kind) => {
+          const all = kind === "metric" ? keys.metrics : kind === "param" ? keys.params : keys.tags;
+          const shown = all.filter((k) => k.toLowerCase().includes(needle)).slice(0, 300);
+          return h(
+            "div",
+            { class: "col-group" },
+            h("h4", null, `${kind === "metric" ? "Metrics" : kind === "param" ? "Params" : "Tags"} (${all.length})`),
+            shown.length
+              ? shown.map((k) => {
+                  const id = `${kind}:${k}`;
+                  const cb = h("input", {
+                    type: "checkbox",
+                    checked: current.has(id),
+                    onchange: () => {
+                      if (cb.checked) current.add(id);
+                      else current.delete(id);
+                      chosen = [...current];
+                      saveColumns(expId, chosen);
+                      applyColumns();
+                    },
+                  });
+                  return h("label", { class: "col-item", title: k }, cb, h("span", null, k));
+                })
+              : h("p", { class: "muted" }, "none"),
+          );
+        }),
+      );
+    };
+    q.addEventListener("input", renderLists);
+    renderLists();
+    box.append(q, lists);
+    popover(columnsBtn, box);
+    q.focus();
+  }, { kind: "ghost", icon: "columns", testid: "columns-button" });
+
+  // Until the user picks columns: the first metrics and params of the loaded runs.
+  const currentColumns = (): ColumnId[] =>
+    chosen ?? [...keys.metrics.slice(0, 5).map((k) => `metric:${k}`), ...keys.params.slice(0, 5).map((k) => `param:${k}`)];
+  const applyColumns = () => table.setColumns([...baseColumns(), ...currentColumns().map(dynamicColumn)]);
+
+  const chartHost = h("div", { class: "exp-charts" });
+  const tableHost = h("div", { class: "table-host" }, table.el);
+  const renderCharts = () => {
+    grid?.destroy();
+    const picked = table.selected.size ? table.visibleRows.filter((r) => table.selected.has(r.id)) : table.visibleRows;
+    const chartRuns: ChartRun[] = picked.slice(0, MAX_CHART_RUNS).map((r, i) => ({ id: r.id, label: r.name, color: colorFor(i), start: r.start }));
+    const metricKeys = [...new Set(picked.slice(0, MAX_CHART_RUNS).flatMap((r) => [...r.metrics.keys()]))].sort();
+    grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics." });
+    replace(
+      chartHost,
+      h(
+        "p",
+        { class: "muted hint" },
+        table.selected.size ? `Charts of the ${Math.min(picked.length, MAX_CHART_RUNS)} selected runs` : `Charts of the first ${Math.min(picked.length, MAX_CHART_RUNS)} runs in table order; select runs to choose`,
+        picked.length > MAX_CHART_RUNS ? ` (the first ${MAX_CHART_RUNS} of ${picked.length})` : "",
+        ".",
+      ),
+      h("div", { class: "legend" }, chartRuns.map((r) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: { background: r.color } }), r.label))),
+      grid.el,
+    );
+  };
+
+  const tabBar = h(
+    "div",
+    { class: "seg" },
+    h("button", { type: "button", class: "seg-btn", dataset: { tab: "table" }, "data-testid": "tab-table", onclick: () => showTab("table") }, icon("table", 14), " Table"),
+    h("button", { type: "button", class: "seg-btn", dataset: { tab: "charts" }, "data-testid": "tab-charts", onclick: () => showTab("charts") }, icon("chart", 14), " Charts"),
+  );
+  const showTab = (t: string) => {
+    tab = t;
+    for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === t);
+    tableHost.hidden = t !== "table";
+    chartHost.hidden = t !== "charts";
+    syncQuery();
+    if (t === "charts") renderCharts();
+    else {
+      grid?.destroy();
+      grid = null;
+      chartHost.replaceChildren();
+    }
+  };
+
+  const syncQuery = () =>
+    replaceQuery({
+      filter: filter.value.trim() || undefined,
+      view: lifecycle.value !== "ACTIVE_ONLY" ? lifecycle.value : undefined,
+      tab: tab !== "table" ? tab : undefined,
+    });
+
+  const load = async () => {
+    loadController?.abort();
+    const controller = new AbortController();
+    loadController = controller;
+    ctx.signal.addEventListener("abort", () => controller.abort());
+    filterError.hidden = true;
+    count.textContent = "Loading…";
+    syncQuery();
+    try {
+      await api.searchAllRuns(
+        { experimentIds: [expId], filter: filter.value.trim(), viewType: lifecycle.value },
+        (page, done) => {
+          if (controller.signal.aborted) return;
+          runs = page;
+          keys = discoverKeys(runs);
+          applyColumns();
+          table.setRows(runs);
+          count.textContent = `${runs.length.toLocaleString("en-US")} run${runs.length === 1 ? "" : "s"}${done ? "" : " (loading…)"}`;
+        },
+        controller.signal,
+      );
+      updateSelection();
+    } catch (err) {
+      if ((err as Error).name === "AbortError") return;
+      filterError.textContent = errorMessage(err);
+      filterError.hidden = false;
+      count.textContent = "";
+      runs = [];
+      table.setRows(runs);
+    }
+  };
+
+  filter.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") void load();
+  });
+  lifecycle.addEventListener("change", () => {
+    table.clearSelection();
+    void load();
+  });
+
+  const tags = (exp.tags ?? []).filter((t) => !api.isSystemTag(t.key));
+  root.append(
+    pageHeader(exp.name, {
+      crumbs: [h("a", { href: href("/") }, "Experiments"), h("span", null, exp.name)],
+      actions: [
+        h("a", { class: "btn btn-ghost", href: href("/traces", { experiment: expId }) }, icon("trace"), " Traces"),
+      ],
+      sub: [
+        h("span", { class: "mono muted" }, `ID ${exp.experiment_id}`),
+        exp.artifact_location ? h("span", { class: "mono muted", title: "Artifact location" }, exp.artifact_location) : null,
+        tags.length ? h("span", { class: "chips" }, tags.map((t) => tagChip(t.key, t.value))) : null,
+      ],
+    }),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("div", { class: "search-box grow" }, icon("search"), filter),
+      button("Search", () => void load(), { kind: "secondary", testid: "run-search" }),
+      lifecycle,
+      columnsBtn,
+      tabBar,
+    ),
+    filterError,
+    h("div", { class: "toolbar slim" }, count, selCount, compareBtn, deleteBtn, restoreBtn),
+    tableHost,
+    chartHost,
+  );
+  ctx.onCleanup(() => {
+    loadController?.abort();
+    grid?.destroy();
+  });
+  applyColumns();
+  updateSelection();
+  const initialTab = tab;
+  tab = "table";
+  for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === "table");
+  chartHost.hidden = true;
+  await load();
+  if (initialTab === "charts") showTab("charts");
+}
