@@ -118,8 +118,7 @@ def bench_history(tmp: Path, points: int, max_points: int) -> dict[str, float]:
     raw_t = min(_timed(raw_read) for _ in range(3))
     ours_t = min(_timed(ours_read) for _ in range(3))
     down_t = min(
-        _timed(lambda: client.get_metric_history_bulk_interval([run.info.run_id], "loss", max_points))
-        for _ in range(3)
+        _timed(lambda: client.get_metric_history_bulk_interval([run.info.run_id], "loss", max_points)) for _ in range(3)
     )
     return {"points": float(points), "raw_s": raw_t, "ours_s": ours_t, "downsample_s": down_t}
 
@@ -190,20 +189,63 @@ def bench_import() -> dict[str, float]:
     return {"import_s": ours, "process_with_import_s": total, "bare_process_s": bare}
 
 
-def bench_mlflow(tmp: Path, points: int) -> dict[str, float] | None:
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
-        return None
-    import mlflow
-
-    mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
+_MLFLOW_SCRIPT = """
+import json, sys, time, statistics
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri("sqlite:///" + sys.argv[1])
+points = int(sys.argv[2])
+with mlflow.start_run() as run:
+    t0 = time.perf_counter()
+    for step in range(points):
+        mlflow.log_metric("loss", 0.5, step=step)
+    log_s = time.perf_counter() - t0
+client = MlflowClient()
+t0 = time.perf_counter()
+history = client.get_metric_history(run.info.run_id, "loss")
+hist_s = time.perf_counter() - t0
+params = {f"param_{k}": k * 0.1 for k in range(10)}
+metrics = {f"metric_{k}": k * 0.5 for k in range(5)}
+samples = []
+for _ in range(20):
+    t0 = time.perf_counter()
     with mlflow.start_run():
-        t0 = time.perf_counter()
-        for step in range(points):
-            mlflow.log_metric("loss", 0.5, step=step)
-        elapsed = time.perf_counter() - t0
-    return {"points_per_s": points / elapsed}
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+    samples.append(time.perf_counter() - t0)
+print(json.dumps({"points_per_s": points / log_s, "history_points": len(history), "history_s": hist_s,
+                  "create_run_ms": statistics.median(samples) * 1000}))
+"""
+
+_TRACKIO_SCRIPT = """
+import json, os, sys, time
+os.environ["TRACKIO_DIR"] = sys.argv[1]
+import trackio
+points = int(sys.argv[2])
+trackio.init(project="bench", embed=False)
+t0 = time.perf_counter()
+for step in range(points):
+    trackio.log({"loss": 0.5}, step=step)
+call_s = time.perf_counter() - t0
+trackio.finish()
+total_s = time.perf_counter() - t0
+print(json.dumps({"call_us": call_s / points * 1e6, "points_per_s": points / total_s}))
+"""
+
+
+def bench_other(python: str | None, script: str, tmp: Path, name: str, points: int) -> dict[str, float] | None:
+    """Run a competitor's workload in its own interpreter (kept out of our environment)."""
+    if not python:
+        return None
+    import json
+
+    out = subprocess.run(
+        [python, "-c", script, str(tmp / name), str(points)], capture_output=True, text=True, timeout=1800
+    )
+    if out.returncode != 0:
+        print(f"{name}: failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -215,6 +257,8 @@ def _timed(fn) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--mlflow-python", default=None, help="an interpreter with mlflow installed")
+    parser.add_argument("--trackio-python", default=None, help="an interpreter with trackio installed")
     args = parser.parse_args()
     q = args.quick
     with tempfile.TemporaryDirectory() as d:
@@ -257,14 +301,27 @@ def main() -> None:
         )
         cr = bench_create_run(tmp, 50 if q else 200)
         print(
-            f"start_run + 10 params + 5 metrics + end_run: median {cr['median_ms']:.2f} ms   (limit 2 ms; "
-            "MLflow 14 ms)"
+            f"start_run + 10 params + 5 metrics + end_run: median {cr['median_ms']:.2f} ms   (limit 2 ms; MLflow 14 ms)"
         )
-        ml = bench_mlflow(tmp, 2000)
+        ml = bench_other(args.mlflow_python, _MLFLOW_SCRIPT, tmp, "mlflow.db", 2000)
         if ml:
-            print(f"MLflow log_metric on its sqlite store: {ml['points_per_s']:,.0f} points/s")
+            print(
+                f"MLflow {'(same machine, same run)'}: log_metric {ml['points_per_s']:,.0f} points/s "
+                f"(ours {call['calls'] / (call['drain_s'] + call['median_us'] * call['calls'] / 1e6):,.0f}/s end to "
+                f"end per call); history of {ml['history_points']:,.0f} points {ml['history_s'] * 1000:.0f} ms; "
+                f"run with 10 params + 5 metrics {ml['create_run_ms']:.1f} ms (ours {cr['median_ms']:.2f} ms, "
+                f"{ml['create_run_ms'] / cr['median_ms']:.1f}x faster)"
+            )
         else:
-            print("MLflow not installed: MLflow figures are the ones measured in ../shared/DESIGN.md")
+            print("MLflow: pass --mlflow-python to measure it side by side (DESIGN.md: 421 points/s, 14 ms/run)")
+        tr = bench_other(args.trackio_python, _TRACKIO_SCRIPT, tmp, "trackio", 20_000)
+        if tr:
+            print(
+                f"trackio: log {tr['call_us']:.1f} us/call, {tr['points_per_s']:,.0f} points/s end to end "
+                f"(ours: {call['median_us']:.2f} us/call, {ours_rate:,.0f} points/s)"
+            )
+        else:
+            print("trackio: pass --trackio-python to measure it side by side (DESIGN.md: 8 us/call, 50,000 points/s)")
 
 
 if __name__ == "__main__":
