@@ -112,3 +112,10 @@ def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         _truncate_pg(uri)
     hf_mltrack.set_tracking_uri(uri)
     return uri
+
+
+@pytest.fixture
+def empty_pg_database(pg_database: str) -> str:
+    """The session's PostgreSQL database with every table emptied (no Default experiment yet)."""
+    _truncate_pg(pg_database)
+    return pg_database

@@ -100,17 +100,35 @@ class ArtifactClientMixin:
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
-        """Log the contents of a local folder under `artifact_path` (files uploaded in parallel)."""
+        """Log the contents of a local folder under `artifact_path` (files uploaded in parallel).
+
+        Args:
+            run_id (`str`): the run's id.
+            local_dir (`str` or `os.PathLike`): the folder whose contents to log.
+            artifact_path (`str`, *optional*): folder under the run's artifact root; the root when not given.
+        """
         self._artifact_repo(run_id).log_artifacts(local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        """Log `text` as the artifact file `artifact_file`."""
+        """Log `text` as the artifact file `artifact_file`.
+
+        Args:
+            run_id (`str`): the run's id.
+            text (`str`): the content, written as UTF-8.
+            artifact_file (`str`): its path in the run's artifacts.
+        """
         from .content import log_text
 
         log_text(self._artifact_repo(run_id), text, artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
-        """Log a dictionary as JSON, or YAML when `artifact_file` ends in `.yaml`/`.yml`."""
+        """Log a dictionary as JSON, or YAML when `artifact_file` ends in `.yaml`/`.yml`.
+
+        Args:
+            run_id (`str`): the run's id.
+            dictionary (`dict`): a JSON/YAML-serializable mapping.
+            artifact_file (`str`): its path in the run's artifacts.
+        """
         from .content import log_dict
 
         log_dict(self._artifact_repo(run_id), dictionary, artifact_file)
@@ -118,7 +136,14 @@ class ArtifactClientMixin:
     def log_figure(
         self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
     ) -> None:
-        """Log a matplotlib or plotly figure; the extension of `artifact_file` picks the format."""
+        """Log a matplotlib or plotly figure; the extension of `artifact_file` picks the format.
+
+        Args:
+            run_id (`str`): the run's id.
+            figure (`matplotlib.figure.Figure` or `plotly.graph_objects.Figure`): the figure.
+            artifact_file (`str`): its path in the run's artifacts, e.g. `"plots/loss.png"`.
+            save_kwargs (`dict`, *optional*): passed to ``savefig`` / ``write_image``.
+        """
         from .media import log_figure
 
         log_figure(self._artifact_repo(run_id), figure, artifact_file, save_kwargs=save_kwargs)
@@ -132,7 +157,20 @@ class ArtifactClientMixin:
         step: int | None = None,
         timestamp: int | None = None,
     ) -> str:
-        """Log an image as `artifact_file`, or as step `step` of the image series `key`; returns its path."""
+        """Log an image as `artifact_file`, or as step `step` of the image series `key`; returns its path.
+
+        Args:
+            run_id (`str`): the run's id.
+            image (`numpy.ndarray`, `torch.Tensor` or `PIL.Image.Image`): `(H, W)` or `(H, W, 1|3|4)`, integers
+                in [0, 255] or floats in [0, 1].
+            artifact_file (`str`, *optional*): e.g. `"sample.png"`; exclusive with `key`.
+            key (`str`, *optional*): image series name; images go to `images/<key>/step_<step>.png`.
+            step (`int`, *optional*, defaults to `0`): step in the series.
+            timestamp (`int`, *optional*): milliseconds since the epoch for a series image.
+
+        Returns:
+            `str`: the image's path in the run's artifacts.
+        """
         from .media import log_image
 
         return log_image(
@@ -140,7 +178,13 @@ class ArtifactClientMixin:
         )
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
-        """Log a DataFrame or dict of lists as a JSON table (appending to an existing one)."""
+        """Log a DataFrame or dict of lists as a JSON table (appending to an existing one).
+
+        Args:
+            run_id (`str`): the run's id.
+            data (`pandas.DataFrame` or `dict[str, list]`): the rows.
+            artifact_file (`str`): its path in the run's artifacts; must end in `.json`.
+        """
         from .content import log_table
 
         log_table(self._artifact_repo(run_id), data, artifact_file)
@@ -173,7 +217,15 @@ class ArtifactClientMixin:
         return tables_of_runs(runs, artifact_file, extra_columns)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        """The files and folders directly under `path` of the run's artifacts, as `FileInfo`s."""
+        """The files and folders directly under `path` of the run's artifacts, as `FileInfo`s.
+
+        Args:
+            run_id (`str`): the run's id.
+            path (`str`, *optional*): a folder in the run's artifacts; the root when not given.
+
+        Returns:
+            `list[FileInfo]`: ``path`` (relative to the artifact root), ``is_dir`` and ``file_size``.
+        """
         return self._artifact_repo(run_id).list_artifacts(path)
 
     def download_artifacts(

@@ -162,7 +162,17 @@ def load_text(
 def load_dict(
     artifact_uri: RepoOrUri, artifact_file: str | None = None, *, tracking_uri: str | None = None
 ) -> Any:
-    """The object stored by [`log_dict`] (YAML for `.yaml`/`.yml` files, JSON otherwise)."""
+    """The object stored by [`log_dict`] (YAML for `.yaml`/`.yml` files, JSON otherwise).
+
+    Args:
+        artifact_uri (`str` or `ArtifactRepository`): the file's full URI (``runs:/<run_id>/config.json``,
+            ``s3://...``, a local path), or a run's artifact root / repository with ``artifact_file``.
+        artifact_file (`str`, *optional*): the file's path under ``artifact_uri``.
+        tracking_uri (`str`, *optional*): the tracking store that resolves ``runs:/`` URIs.
+
+    Returns:
+        The parsed object (usually a `dict`).
+    """
     repo, name = resolve_file(artifact_uri, artifact_file, tracking_uri=tracking_uri)
     text = repo.read_text(name)
     if name.lower().endswith(_YAML_EXTENSIONS):
@@ -243,7 +253,17 @@ def log_table(repo_or_uri: RepoOrUri, data: Any, artifact_file: str) -> None:
 def load_table(
     artifact_uri: RepoOrUri, artifact_file: str | None = None, *, tracking_uri: str | None = None
 ) -> pd.DataFrame:
-    """The table stored by [`log_table`], as a pandas DataFrame."""
+    """The table stored by [`log_table`], as a pandas DataFrame.
+
+    Args:
+        artifact_uri (`str` or `ArtifactRepository`): the file's full URI, or a run's artifact root /
+            repository with ``artifact_file``.
+        artifact_file (`str`, *optional*): the file's path under ``artifact_uri``; must end in `.json`.
+        tracking_uri (`str`, *optional*): the tracking store that resolves ``runs:/`` URIs.
+
+    Returns:
+        `pandas.DataFrame`
+    """
     if artifact_file is not None:
         _check_table_file(artifact_file)
     repo, name = resolve_file(artifact_uri, artifact_file, tracking_uri=tracking_uri)

@@ -93,14 +93,26 @@ def log_artifacts(
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    """Log `text` as the artifact file `artifact_file` (no local file needed)."""
+    """Log `text` as the artifact file `artifact_file` (no local file needed).
+
+    Args:
+        text (`str`): the content, written as UTF-8.
+        artifact_file (`str`): its path in the run's artifacts, e.g. `"notes/prompt.txt"`.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+    """
     from .content import log_text as _log_text
 
     _log_text(_repo(run_id), text, artifact_file)
 
 
 def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Log a dictionary as JSON, or YAML when `artifact_file` ends in `.yaml`/`.yml`."""
+    """Log a dictionary as JSON, or YAML when `artifact_file` ends in `.yaml`/`.yml`.
+
+    Args:
+        dictionary (`dict`): a JSON/YAML-serializable mapping.
+        artifact_file (`str`): its path in the run's artifacts, e.g. `"config/lora.json"`.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+    """
     from .content import log_dict as _log_dict
 
     _log_dict(_repo(run_id), dictionary, artifact_file)
@@ -109,7 +121,15 @@ def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> 
 def log_figure(
     figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None, run_id: str | None = None
 ) -> None:
-    """Log a matplotlib or plotly figure; the extension of `artifact_file` picks the format."""
+    """Log a matplotlib or plotly figure; the extension of `artifact_file` picks the format.
+
+    Args:
+        figure (`matplotlib.figure.Figure` or `plotly.graph_objects.Figure`): the figure.
+        artifact_file (`str`): its path in the run's artifacts, e.g. `"plots/loss.png"` (plotly: `.html`
+            too).
+        save_kwargs (`dict`, *optional*): passed to ``savefig`` / ``write_image``.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+    """
     from .media import log_figure as _log_figure
 
     _log_figure(_repo(run_id), figure, artifact_file, save_kwargs=save_kwargs)
@@ -140,7 +160,15 @@ def log_image(
 
 
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Log a DataFrame or dict of lists as a JSON table; rows are appended if the table exists."""
+    """Log a DataFrame or dict of lists as a JSON table; rows are appended if the table exists.
+
+    `load_table` reads it back (from several runs at once).
+
+    Args:
+        data (`pandas.DataFrame` or `dict[str, list]`): the rows.
+        artifact_file (`str`): its path in the run's artifacts; must end in `.json`.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+    """
     from .content import log_table as _log_table
 
     _log_table(_repo(run_id), data, artifact_file)

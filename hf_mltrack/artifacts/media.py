@@ -198,7 +198,17 @@ def load_image(
 def load_images(
     repo_or_uri: RepoOrUri, key: str, *, tracking_uri: str | None = None
 ) -> dict[int, Image.Image]:
-    """All steps of the image series `key`, as `{step: PIL image}` in increasing step order."""
+    """All steps of the image series `key`, as `{step: PIL image}` in increasing step order.
+
+    Args:
+        repo_or_uri (`str` or `ArtifactRepository`): a run's artifact root (``runs:/<run_id>``, a URI or a
+            repository).
+        key (`str`): the series name given to ``log_image(..., key=...)``.
+        tracking_uri (`str`, *optional*): the tracking store that resolves ``runs:/`` URIs.
+
+    Returns:
+        `dict[int, PIL.Image.Image]`
+    """
     key = validate_artifact_path(key, what="image key", allow_empty=False)
     repo = as_repository(repo_or_uri, tracking_uri=tracking_uri)
     folder = join_artifact_path(IMAGE_SERIES_ROOT, key)

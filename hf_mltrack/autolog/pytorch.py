@@ -198,8 +198,10 @@ def _patch_accelerator(module: ModuleType) -> None:
 
 
 def _routes(accelerator: Any) -> bool:
-    """Log for this Accelerator: main process, and no hf_mltrack tracker already doing it."""
-    if not getattr(accelerator, "is_main_process", True):
+    """Log for this Accelerator: main process, no hf_mltrack tracker or Trainer callback already doing it."""
+    from ..integrations._guard import TRAINER_ACTIVE
+
+    if TRAINER_ACTIVE.get() or not getattr(accelerator, "is_main_process", True):
         return False
     return not any(getattr(t, "name", None) == "hf_mltrack" for t in getattr(accelerator, "trackers", ()))
 
@@ -227,7 +229,7 @@ def _accelerator_save_model(
 ) -> Any:
     result = original(self, model, save_directory, *args, **kwargs)
     config = _patching.get_config(INTEGRATION) or {}
-    if config.get("log_models") and getattr(self, "is_main_process", True):
+    if config.get("log_models") and _routes(self):
         _patching.call_safely(
             INTEGRATION, "Accelerator.save_model", _log_saved_model, os.fspath(save_directory)
         )
@@ -245,7 +247,7 @@ def _log_saved_model(folder: str) -> None:
 def _accelerator_prepare(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     result = original(self, *args, **kwargs)
     config = _patching.get_config(INTEGRATION) or {}
-    if config.get("log_datasets") and getattr(self, "is_main_process", True):
+    if config.get("log_datasets") and _routes(self):
         _patching.call_safely(INTEGRATION, "Accelerator.prepare", _log_dataloaders, args)
     return result
 

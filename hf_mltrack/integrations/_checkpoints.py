@@ -28,7 +28,11 @@ _STEP = re.compile(r"checkpoint-(\d+)$")
 
 
 def is_local_artifact_uri(uri: str) -> bool:
-    return uri.startswith("file:") or "://" not in uri
+    """A ``file:`` URI or a plain path (``mlflow-artifacts:/...`` has a scheme but no ``//``)."""
+    if uri.startswith("file:"):
+        return True
+    head = uri.split("/", 1)[0]
+    return not (head.endswith(":") and len(head) > 2)  # "C:" is a Windows drive, not a scheme
 
 
 def artifact_repository(artifact_uri: str, zero_copy: bool = True) -> Any:

@@ -15,12 +15,17 @@ for runs still open when the process ends.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import sys
 import types
 from typing import Any
 
 _MARK = "_hf_mltrack_guarded"
+
+# True while a guarded Trainer trains: the Trainer callback owns the run then, so the PyTorch-level
+# autolog (Accelerator hooks the Trainer calls internally) stays out of its way.
+TRAINER_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("hf_mltrack_trainer_active", default=False)
 
 
 def find_trainer(callback: Any, max_depth: int = 25) -> Any | None:
@@ -45,12 +50,15 @@ def our_callbacks(trainer: Any) -> list[Any]:
 def _guarded_train(self: Any, *args: Any, **kwargs: Any) -> Any:
     for cb in our_callbacks(self):
         cb._safe_call("train", cb._before_train, self)
+    token = TRAINER_ACTIVE.set(True)
     try:
         return type(self).train(self, *args, **kwargs)
     except BaseException as exc:
         for cb in our_callbacks(self):
             cb._safe_call("train", cb._train_failed, exc)
         raise
+    finally:
+        TRAINER_ACTIVE.reset(token)
 
 
 def _guarded_hyperparameter_search(self: Any, *args: Any, **kwargs: Any) -> Any:

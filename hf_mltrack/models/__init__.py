@@ -21,12 +21,24 @@ __all__ = [
 
 
 def get_model_info(model_uri: str) -> ModelInfo:
-    """The `ModelInfo` of the model at ``model_uri`` (only its ``MLmodel`` file is read)."""
+    """The `ModelInfo` of the model at ``model_uri`` (only its ``MLmodel`` file is read).
+
+    Args:
+        model_uri (`str`): any model URI (``runs:/``, ``models:/``, a folder, an artifact URI).
+
+    Returns:
+        `ModelInfo`: flavors, signature, run id, artifact path, ...
+    """
     return Model.load(model_uri).get_model_info(model_uri)
 
 
 def set_signature(model_uri: str, signature: ModelSignature) -> None:
-    """Replace the signature in the ``MLmodel`` of a model stored on the local filesystem."""
+    """Replace the signature in the ``MLmodel`` of a model stored on the local filesystem.
+
+    Args:
+        model_uri (`str`): a model whose files are local (``runs:/`` of a local store, a folder, ...).
+        signature (`ModelSignature`): the new signature (e.g. from `infer_signature`).
+    """
     import os
 
     from hf_mltrack.exceptions import InvalidParameterError

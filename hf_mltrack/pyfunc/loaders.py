@@ -133,6 +133,14 @@ class PyFuncModel:
         The input is checked against the signature: a missing column or an incompatible type raises an
         `InvalidParameterError` naming the column and the expected type; safe widening is applied. ``params``
         are checked against the signature's params and filled with their defaults.
+
+        Args:
+            data (`pandas.DataFrame`, `dict`, `list`, `str` or `numpy.ndarray`): the inputs.
+            params (`dict`, *optional*): inference parameters declared by the signature (e.g.
+                ``{"max_new_tokens": 64}`` for a text-generation model).
+
+        Returns:
+            The flavor's predictions (a DataFrame, an array, a list or a Series, per the signature).
         """
         from hf_mltrack.models._enforce import _enforce_params, _enforce_schema
 
@@ -251,7 +259,15 @@ def _warn_python_version(saved: Any, suppress: bool) -> None:
 
 
 def get_model_dependencies(model_uri: str, format: str = "pip") -> str:  # noqa: A002 - MLflow's name
-    """Local path of the model's ``requirements.txt`` (``format="pip"``) or ``conda.yaml`` (``"conda"``)."""
+    """Local path of the model's ``requirements.txt`` (``format="pip"``) or ``conda.yaml`` (``"conda"``).
+
+    Args:
+        model_uri (`str`): any model URI (``runs:/``, ``models:/``, a folder, an artifact URI).
+        format (`str`, *optional*, defaults to `"pip"`): ``"pip"`` or ``"conda"``.
+
+    Returns:
+        `str`: a file path, e.g. for ``pip install -r``.
+    """
     from hf_mltrack.models.requirements import CONDA_ENV_FILE_NAME, REQUIREMENTS_FILE_NAME
     from hf_mltrack.models.uri import download_model
 

@@ -74,11 +74,25 @@ class PythonModel:
     """
 
     def load_context(self, context: PythonModelContext) -> None:
-        """Called once when the model is loaded: build heavy objects from ``context.artifacts`` here."""
+        """Called once when the model is loaded: build heavy objects from ``context.artifacts`` here.
+
+        Args:
+            context (`PythonModelContext`): ``artifacts`` (name -> local path) and ``model_config``.
+        """
 
     def predict(
         self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None
     ) -> Any:
+        """Compute predictions; every subclass implements it.
+
+        Args:
+            context (`PythonModelContext`): as given to `load_context`.
+            model_input: the input, already checked against the signature.
+            params (`dict`, *optional*): inference parameters declared by the signature.
+
+        Returns:
+            The predictions.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must implement predict(self, context, model_input, params=None)"
         )

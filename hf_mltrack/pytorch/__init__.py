@@ -56,7 +56,13 @@ def autolog(
 
 
 def save_state_dict(state_dict: dict[str, Any], path: str) -> None:
-    """Save a (possibly nested) state dict into folder ``path`` as ``state_dict.safetensors`` (no pickle)."""
+    """Save a (possibly nested) state dict into folder ``path`` as ``state_dict.safetensors`` (no pickle).
+
+    Args:
+        state_dict (`dict[str, Any]`): tensors, possibly in nested dicts (e.g. a model's and an
+            optimizer's state).
+        path (`str`): the folder (created if missing).
+    """
     from hf_mltrack.pytorch._state_dict import STATE_DICT_FILE, save_state_dict_file
 
     os.makedirs(path, exist_ok=True)
@@ -65,6 +71,11 @@ def save_state_dict(state_dict: dict[str, Any], path: str) -> None:
 
 def log_state_dict(state_dict: dict[str, Any], artifact_path: str, run_id: str | None = None) -> str:
     """Save a state dict and log it under ``artifact_path`` of the active run (or ``run_id``).
+
+    Args:
+        state_dict (`dict[str, Any]`): as in `save_state_dict`.
+        artifact_path (`str`): the folder in the run's artifacts, e.g. ``"checkpoint"``.
+        run_id (`str`, *optional*): log to this run instead of the active one.
 
     Returns:
         `str`: the ``runs:/<run_id>/<artifact_path>`` URI to pass to `load_state_dict`.
@@ -93,6 +104,16 @@ def load_state_dict(
     """Load a state dict saved by `save_state_dict`/`log_state_dict` (any model URI form).
 
     A ``state_dict.pth`` written by MLflow is a pickle and needs ``allow_pickle=True``.
+
+    Args:
+        state_dict_uri (`str`): ``runs:/...``, ``models:/...``, a folder or an artifact URI.
+        map_location (`str` or `torch.device`, *optional*): where to put the tensors; CPU by default.
+        allow_pickle (`bool`, *optional*, defaults to `False`): accept a pickled ``state_dict.pth`` (only from
+            a source you trust: unpickling runs code).
+        dst_path (`str`, *optional*): where to download a remote state dict.
+
+    Returns:
+        `dict[str, Any]`
     """
     from hf_mltrack.exceptions import MlTrackException
     from hf_mltrack.models.uri import download_model

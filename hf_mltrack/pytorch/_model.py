@@ -235,8 +235,18 @@ def log_model(
 ) -> ModelInfo:
     """Save an ``nn.Module`` and log it to the active run; returns a `ModelInfo`.
 
-    Takes the arguments of `save_model` plus ``artifact_path`` (or ``name``), ``registered_model_name``,
-    ``await_registration_for`` and ``run_id``.
+    Takes the arguments of `save_model` (``pytorch_model``, ``serialization``, ``init_kwargs``,
+    ``signature``, ``input_example``, ...), plus:
+
+    Args:
+        artifact_path (`str`, *optional*): where in the run's artifacts (default ``"model"``); MLflow 3's
+            ``name=`` is accepted too.
+        registered_model_name (`str`, *optional*): also register the model under this name.
+        await_registration_for (`int`, *optional*, defaults to 300): seconds to wait for the registration.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+
+    Returns:
+        `ModelInfo`: ``model_uri`` (``runs:/<run_id>/<artifact_path>``), ``flavors``, ``signature``, ...
     """
     import hf_mltrack.pytorch._model as flavor
 

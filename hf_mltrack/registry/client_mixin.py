@@ -60,23 +60,53 @@ class RegistryClientMixin:
         )
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        """Rename a model; its versions, tags, aliases and history follow."""
+        """Rename a model; its versions, tags, aliases and history follow.
+
+        Args:
+            name (`str`): the registered model.
+            new_name (`str`): its new name (unused by any other model).
+
+        Returns:
+            `RegisteredModel`: the renamed model.
+        """
         return self._registry_store.rename_registered_model(
             rv.validate_model_name(name), rv.validate_model_name(new_name, "new registered model name")
         )
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
-        """Set a model's description."""
+        """Set a model's description.
+
+        Args:
+            name (`str`): the registered model.
+            description (`str`, *optional*): Markdown text; None clears it.
+
+        Returns:
+            `RegisteredModel`: the updated model.
+        """
         return self._registry_store.update_registered_model(
             rv.validate_model_name(name), rv.validate_description(description)
         )
 
     def delete_registered_model(self, name: str) -> None:
-        """Delete a model with all its versions. Refused while a version is in Staging or Production."""
+        """Delete a model with all its versions. Refused while a version is in Staging or Production.
+
+        Args:
+            name (`str`): the registered model.
+        """
         self._registry_store.delete_registered_model(rv.validate_model_name(name))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        """The model with its tags, aliases and the newest version in each stage (`latest_versions`)."""
+        """The model with its tags, aliases and the newest version in each stage (`latest_versions`).
+
+        Args:
+            name (`str`): the registered model.
+
+        Returns:
+            `RegisteredModel`
+
+        Raises:
+            [`~hf_mltrack.exceptions.ResourceNotFoundError`]: no model has that name.
+        """
         return self._registry_store.get_registered_model(rv.validate_model_name(name))
 
     def search_registered_models(
@@ -98,10 +128,23 @@ class RegistryClientMixin:
         return self._registry_store.search_registered_models(filter_string, max_results, order_by, page_token)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a registered model (the value is stored as a string).
+
+        Args:
+            name (`str`): the registered model.
+            key (`str`): the tag name.
+            value (`Any`): the tag value.
+        """
         key, text = rv.validate_tag(key, value)
         self._registry_store.set_registered_model_tag(rv.validate_model_name(name), key, text)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a registered model.
+
+        Args:
+            name (`str`): the registered model.
+            key (`str`): the tag name.
+        """
         self._registry_store.delete_registered_model_tag(rv.validate_model_name(name), key)
 
     # ---- versions ----------------------------------------------------------------------------
@@ -167,7 +210,18 @@ class RegistryClientMixin:
         )
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
-        """Register the version a ``models:/`` URI names as a new version of ``dst_name``."""
+        """Register the version a ``models:/`` URI names as a new version of ``dst_name``.
+
+        The files are not copied: the new version has the same source. ``dst_name`` is created if needed,
+        e.g. to promote from a "staging" registered model to a "production" one.
+
+        Args:
+            src_model_uri (`str`): ``models:/<name>/<version>`` (or a stage, or ``@alias``).
+            dst_name (`str`): the registered model receiving the new version.
+
+        Returns:
+            `ModelVersion`: the new version.
+        """
         from ..exceptions import ResourceAlreadyExistsError
 
         if not isinstance(src_model_uri, str) or not src_model_uri.startswith("models:"):
@@ -183,21 +237,43 @@ class RegistryClientMixin:
         return self.create_model_version(dst_name, source, run_id=run_id)
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
-        """One version, e.g. ``get_model_version("llama2-lora-sft", "1")``."""
+        """One version, e.g. ``get_model_version("llama2-lora-sft", "1")``.
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+
+        Returns:
+            `ModelVersion`: its stage, aliases, tags, description, source and run id.
+        """
         name = rv.validate_model_name(name)
         return self._registry_store.get_model_version(name, rv.parse_version(version, name))
 
     def update_model_version(
         self, name: str, version: int | str, description: str | None = None
     ) -> ModelVersion:
-        """Set a version's description."""
+        """Set a version's description.
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+            description (`str`, *optional*): Markdown text; None clears it.
+
+        Returns:
+            `ModelVersion`: the updated version.
+        """
         name = rv.validate_model_name(name)
         return self._registry_store.update_model_version(
             name, rv.parse_version(version, name), rv.validate_description(description)
         )
 
     def delete_model_version(self, name: str, version: int | str) -> None:
-        """Delete a version (its number is not reused). Refused while it is in Staging or Production."""
+        """Delete a version (its number is not reused). Refused while it is in Staging or Production.
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+        """
         name = rv.validate_model_name(name)
         self._registry_store.delete_model_version(
             name, rv.parse_version(version, name), self._registry_user()
@@ -213,11 +289,28 @@ class RegistryClientMixin:
         """Versions matching a filter such as ``"name='llama2-lora-sft'"``, ``"run_id='...'"`` or
         ``"tags.approved_by = 'team-lead'"``; by name, newest version first unless ``order_by`` says
         otherwise.
+
+        Args:
+            filter_string (`str`, *optional*): the filter; every version when not given.
+            max_results (`int`, *optional*, defaults to 10000): the page size.
+            order_by (`list[str]`, *optional*): e.g. ``["version_number DESC"]``.
+            page_token (`str`, *optional*): the ``token`` of the previous page.
+
+        Returns:
+            `PagedList[ModelVersion]`
         """
         return self._registry_store.search_model_versions(filter_string, max_results, order_by, page_token)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
-        """The newest version in each of ``stages`` (any case; all stages when not given)."""
+        """The newest version in each of ``stages`` (any case; all stages when not given).
+
+        Args:
+            name (`str`): the registered model.
+            stages (`list[str]`, *optional*): e.g. ``["Production"]``; one stage as a `str` is accepted too.
+
+        Returns:
+            `list[ModelVersion]`: at most one per stage.
+        """
         if isinstance(stages, str):
             stages = [stages]
         return self._registry_store.get_latest_versions(rv.validate_model_name(name), stages)
@@ -246,37 +339,89 @@ class RegistryClientMixin:
         )
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        """Set a tag on a version (the value is stored as a string), e.g. ``approved_by``.
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+            key (`str`): the tag name.
+            value (`Any`): the tag value.
+        """
         name = rv.validate_model_name(name)
         key, text = rv.validate_tag(key, value)
         self._registry_store.set_model_version_tag(name, rv.parse_version(version, name), key, text)
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        """Remove a tag from a version.
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+            key (`str`): the tag name.
+        """
         name = rv.validate_model_name(name)
         self._registry_store.delete_model_version_tag(name, rv.parse_version(version, name), key)
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
-        """Where the version's files are (its source, an artifact URI)."""
+        """Where the version's files are (its source, an artifact URI).
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+
+        Returns:
+            `str`: e.g. ``file:///.../artifacts/model`` or ``s3://bucket/.../model``.
+        """
         return self.get_model_version(name, version).source or ""
 
     # ---- aliases -------------------------------------------------------------------------------
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
-        """Point ``alias`` at a version (moving it if it points elsewhere), for ``models:/name@alias``."""
+        """Point ``alias`` at a version (moving it if it points elsewhere), for ``models:/name@alias``.
+
+        Args:
+            name (`str`): the registered model.
+            alias (`str`): e.g. ``"champion"`` (not a number, not ``latest``).
+            version (`int` or `str`): the version number.
+        """
         name = rv.validate_model_name(name)
         self._registry_store.set_registered_model_alias(
             name, rv.validate_alias(alias), rv.parse_version(version, name), self._registry_user()
         )
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias from a registered model (the move is kept in its history).
+
+        Args:
+            name (`str`): the registered model.
+            alias (`str`): the alias.
+        """
         self._registry_store.delete_registered_model_alias(
             rv.validate_model_name(name), alias, self._registry_user()
         )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at.
+
+        Args:
+            name (`str`): the registered model.
+            alias (`str`): the alias.
+
+        Returns:
+            `ModelVersion`
+        """
         return self._registry_store.get_model_version_by_alias(rv.validate_model_name(name), alias)
 
     # ---- history -------------------------------------------------------------------------------
     def get_model_version_stage_history(self, name: str, version: int | str) -> list[RegistryEvent]:
-        """Every stage transition of one version, oldest first (``from_stage``, ``to_stage``, user, time)."""
+        """Every stage transition of one version, oldest first (``from_stage``, ``to_stage``, user, time).
+
+        Args:
+            name (`str`): the registered model.
+            version (`int` or `str`): the version number.
+
+        Returns:
+            `list[RegistryEvent]`
+        """
         name = rv.validate_model_name(name)
         number = rv.parse_version(version, name)
         self._registry_store.get_model_version(name, number)  # a clear error for an unknown version

@@ -20,7 +20,11 @@ _registry_uri: str | None = None
 
 
 def set_registry_uri(uri: str | None) -> None:
-    """Use another store for the model registry than the tracking store (None: follow the tracking URI)."""
+    """Use another store for the model registry than the tracking store (None: follow the tracking URI).
+
+    Args:
+        uri (`str`, *optional*): a store URI, as for `set_tracking_uri`.
+    """
     global _registry_uri
     _registry_uri = uri
 

@@ -81,10 +81,28 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
         return self.store.create_experiment(name, artifact_location, {k: str(val) for k, val in (tags or {}).items()})
 
     def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with that id.
+
+        Args:
+            experiment_id (`str`): the experiment's id (``"0"`` is the "Default" experiment).
+
+        Returns:
+            `Experiment`: its name, artifact location, lifecycle stage and tags.
+
+        Raises:
+            [`~hf_mltrack.exceptions.ResourceNotFoundError`]: no experiment has that id.
+        """
         return self.store.get_experiment(str(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """The experiment of that name, or None if there is none."""
+        """The experiment of that name, or None if there is none.
+
+        Args:
+            name (`str`): the experiment's name.
+
+        Returns:
+            `Experiment` or `None`.
+        """
         return self.store.get_experiment_by_name(name)
 
     def search_experiments(
@@ -95,22 +113,64 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
+        """One page of experiments matching a filter such as ``"tags.team = 'nlp'"`` or ``"name LIKE 'llm-%'"``.
+
+        Args:
+            view_type (`int`, *optional*, defaults to `ViewType.ACTIVE_ONLY`): ``ACTIVE_ONLY``, ``DELETED_ONLY``
+                or ``ALL``.
+            max_results (`int`, *optional*, defaults to 1000): the page size.
+            filter_string (`str`, *optional*): the filter; all experiments when not given.
+            order_by (`list[str]`, *optional*): e.g. ``["name ASC"]`` or ``["creation_time DESC"]``.
+            page_token (`str`, *optional*): the ``token`` of the previous page.
+
+        Returns:
+            `PagedList[Experiment]`: the page; its ``token`` fetches the next one (None on the last page).
+        """
         return self.store.search_experiments(view_type, max_results, filter_string, order_by, page_token)
 
     def delete_experiment(self, experiment_id: str) -> None:
+        """Delete an experiment and its runs (soft: `restore_experiment` brings them back).
+
+        Args:
+            experiment_id (`str`): the experiment's id.
+        """
         self.store.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
+        """Restore a deleted experiment and its runs.
+
+        Args:
+            experiment_id (`str`): the experiment's id.
+        """
         self.store.restore_experiment(str(experiment_id))
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename an experiment.
+
+        Args:
+            experiment_id (`str`): the experiment's id.
+            new_name (`str`): its new name (unique among experiments).
+        """
         self.store.rename_experiment(str(experiment_id), new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set a tag on an experiment (tags are mutable; the value is stored as a string).
+
+        Args:
+            experiment_id (`str`): the experiment's id.
+            key (`str`): the tag name.
+            value (`Any`): the tag value.
+        """
         v.validate_key("tag", key)
         self.store.set_experiment_tag(str(experiment_id), key, v.tag_value_to_str(key, value))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment.
+
+        Args:
+            experiment_id (`str`): the experiment's id.
+            key (`str`): the tag name.
+        """
         self.store.delete_experiment_tag(str(experiment_id), key)  # type: ignore[attr-defined]
 
     # ---- runs ----------------------------------------------------------------------------
@@ -130,6 +190,11 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
             start_time (`int`, *optional*): milliseconds since the epoch; defaults to now.
             tags (`dict`, *optional*): run tags (system tags such as ``hf_mltrack.user`` included).
             run_name (`str`, *optional*): display name; a random one when not given.
+            params (`dict`, *optional*): params to log with the run (in the same write).
+            metrics (`dict[str, float]`, *optional*): metrics to log at step 0 with the run.
+
+        Returns:
+            `Run`: the new run.
         """
         from .context import current_user
 
@@ -147,28 +212,71 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
         )
 
     def get_run(self, run_id: str) -> Run:
-        """The run with its latest metrics, params and tags."""
+        """The run with its latest metrics, params and tags.
+
+        Queued log calls are written first, so a run always shows what was logged to it.
+
+        Args:
+            run_id (`str`): the run's id.
+
+        Returns:
+            `Run`: ``info`` (ids, status, times, artifact URI) and ``data`` (``metrics``, ``params``, ``tags``).
+
+        Raises:
+            [`~hf_mltrack.exceptions.ResourceNotFoundError`]: no run has that id.
+        """
         return self._read().get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
+        """The parent of a nested run (from its ``hf_mltrack.parentRunId`` tag), or None for a top-level run.
+
+        Args:
+            run_id (`str`): the child run's id.
+
+        Returns:
+            `Run` or `None`.
+        """
         parent = self.get_run(run_id).data.tags.get(PARENT_RUN_ID_TAG)
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Change a run's status and/or name; a terminal status also sets its end time.
+
+        Args:
+            run_id (`str`): the run's id.
+            status (`str`, *optional*): ``"RUNNING"``, ``"SCHEDULED"``, ``"FINISHED"``, ``"FAILED"`` or ``"KILLED"``.
+            name (`str`, *optional*): the new run name.
+        """
         end_time = _now_ms() if status and RunStatus.is_terminated(status) else None
         self.store.update_run_info(run_id, status, end_time, name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
-        """Mark a run ended (default FINISHED) after writing everything queued for it."""
+        """Mark a run ended (default FINISHED) after writing everything queued for it.
+
+        Args:
+            run_id (`str`): the run's id.
+            status (`str`, *optional*, defaults to `"FINISHED"`): ``"FINISHED"``, ``"FAILED"`` or ``"KILLED"``.
+            end_time (`int`, *optional*): milliseconds since the epoch; now when not given.
+        """
         status = RunStatus.validate(status or RunStatus.FINISHED)
         _batcher.flush(raise_errors=False)
         self.store.update_run_info(run_id, status, end_time or _now_ms())
 
     def delete_run(self, run_id: str) -> None:
+        """Delete a run (soft: `restore_run` brings it back; ``hf-mltrack gc`` removes it for good).
+
+        Args:
+            run_id (`str`): the run's id.
+        """
         _batcher.flush(raise_errors=False)
         self.store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
+        """Restore a deleted run.
+
+        Args:
+            run_id (`str`): the run's id.
+        """
         self.store.restore_run(run_id)
 
     # ---- logging ---------------------------------------------------------------------------
@@ -189,7 +297,19 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
             _batcher.get_batcher().enqueue(self.store, run_id, metrics, params, tags)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        """Log a param (str, int, float, bool or None). Re-logging the same value is fine."""
+        """Log a param (str, int, float, bool or None). Re-logging the same value is fine.
+
+        Args:
+            run_id (`str`): the run's id.
+            key (`str`): the param name.
+            value (`Any`): the value, stored as a string (longer than ``HF_MLTRACK_PARAM_VALUE_MAX_LENGTH``:
+                truncated with a warning).
+            synchronous (`bool`, *optional*): write before returning; defaults to the opposite of
+                ``HF_MLTRACK_ENABLE_ASYNC_LOGGING``.
+
+        Returns:
+            `Any`: ``value``.
+        """
         v.validate_key("param", key)
         self._submit(run_id, [], [Param(key, v.param_value_to_str(key, value))], [], synchronous)
         return value
@@ -203,16 +323,40 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
         step: int | None = None,
         synchronous: bool | None = None,
     ) -> None:
-        """Log one metric point. The same key at the same step: the later value replaces the earlier."""
+        """Log one metric point. The same key at the same step: the later value replaces the earlier.
+
+        Args:
+            run_id (`str`): the run's id.
+            key (`str`): the metric name.
+            value (`float`): the value (NaN and infinities are kept).
+            timestamp (`int`, *optional*): milliseconds since the epoch; now when not given.
+            step (`int`, *optional*, defaults to 0): the training step.
+            synchronous (`bool`, *optional*): write before returning; by default the point is queued and a
+                background thread writes it.
+        """
         v.validate_key("metric", key)
         metric = Metric(key, v.metric_value(key, value), timestamp or int(time.time() * 1000), v.metric_step(key, step))
         self._submit(run_id, [metric], [], [], synchronous)
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        """Set a tag on a run (tags are mutable; the value is stored as a string).
+
+        Args:
+            run_id (`str`): the run's id.
+            key (`str`): the tag name (``hf_mltrack.*`` names are system tags, e.g. ``hf_mltrack.runName``).
+            value (`Any`): the tag value.
+            synchronous (`bool`, *optional*): write before returning.
+        """
         v.validate_key("tag", key)
         self._submit(run_id, [], [], [RunTag(key, v.tag_value_to_str(key, value))], synchronous)
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag from a run.
+
+        Args:
+            run_id (`str`): the run's id.
+            key (`str`): the tag name.
+        """
         _batcher.flush(raise_errors=False)
         self.store.delete_tag(run_id, key)
 
@@ -224,7 +368,15 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
         tags: Iterable[RunTag] = (),
         synchronous: bool | None = None,
     ) -> None:
-        """Log metrics, params and tags of one run together (one transaction)."""
+        """Log metrics, params and tags of one run together (one transaction).
+
+        Args:
+            run_id (`str`): the run's id.
+            metrics (`Iterable[Metric]`, *optional*): metric points.
+            params (`Iterable[Param]`, *optional*): params.
+            tags (`Iterable[RunTag]`, *optional*): tags.
+            synchronous (`bool`, *optional*): write before returning.
+        """
         metric_list = [
             Metric(
                 v.validate_key("metric", m.key),
@@ -244,7 +396,15 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
 
     # ---- reads -----------------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> Sequence[Metric]:
-        """Every point of a metric, ordered by step (one per step)."""
+        """Every point of a metric, ordered by step (one per step).
+
+        Args:
+            run_id (`str`): the run's id.
+            key (`str`): the metric name.
+
+        Returns:
+            `list[Metric]`: ``key``, ``value``, ``timestamp`` and ``step`` of each point.
+        """
         return self._read().get_metric_history(run_id, key)
 
     def get_metric_history_bulk_interval(
@@ -255,7 +415,18 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
         start_step: int | None = None,
         end_step: int | None = None,
     ) -> dict[str, list[Metric]]:
-        """At most ``max_results`` points per run for charts, keeping each bucket's min and max."""
+        """At most ``max_results`` points per run for charts, keeping each bucket's min and max.
+
+        Args:
+            run_ids (`list[str]`): the runs (one id is accepted too).
+            metric_key (`str`): the metric name.
+            max_results (`int`, *optional*, defaults to 2000): points per run at most.
+            start_step (`int`, *optional*): the first step to include.
+            end_step (`int`, *optional*): the last step to include.
+
+        Returns:
+            `dict[str, list[Metric]]`: run id -> its points, in step order.
+        """
         if isinstance(run_ids, str):
             run_ids = [run_ids]
         return self._read().get_metric_history_bulk_interval(
@@ -273,7 +444,18 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
     ) -> PagedList[Run]:
         """Runs matching a filter such as ``"metrics.eval_loss < 1.5 and params.model = 'x'"``.
 
-        Returns a `PagedList`; pass its ``token`` as ``page_token`` for the next page.
+        Args:
+            experiment_ids (`str` or `list[str]`): the experiments to search.
+            filter_string (`str`, *optional*, defaults to `""`): MLflow's search grammar over ``metrics.*``,
+                ``params.*``, ``tags.*`` and ``attributes.*`` (``status``, ``run_name``, ``start_time``, ...).
+            run_view_type (`int`, *optional*, defaults to `ViewType.ACTIVE_ONLY`): ``ACTIVE_ONLY``,
+                ``DELETED_ONLY`` or ``ALL``.
+            max_results (`int`, *optional*, defaults to 1000): the page size.
+            order_by (`list[str]`, *optional*): e.g. ``["metrics.eval_loss ASC", "start_time DESC"]``.
+            page_token (`str`, *optional*): the ``token`` of the previous page.
+
+        Returns:
+            `PagedList[Run]`: pass its ``token`` as ``page_token`` for the next page.
         """
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]

@@ -112,6 +112,11 @@ def get_tracking_uri() -> str:
 
 
 def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen (`set_tracking_uri` or ``HF_MLTRACK_TRACKING_URI``), rather than the default.
+
+    Returns:
+        `bool`
+    """
     return _tracking_uri is not None or _env.TRACKING_URI.is_set()
 
 
@@ -162,16 +167,41 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
-    """Create an experiment and return its id (see `MlTrackClient.create_experiment`)."""
+    """Create an experiment and return its id (see `MlTrackClient.create_experiment`).
+
+    Args:
+        name (`str`): a unique name.
+        artifact_location (`str`, *optional*): where its runs store artifacts (a folder, ``s3://...``);
+            under the store's default artifact root when not given.
+        tags (`dict`, *optional*): experiment tags.
+
+    Returns:
+        `str`: the new experiment's id.
+    """
     return _client().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
+    """The experiment with that id.
+
+    Args:
+        experiment_id (`str`): the experiment's id.
+
+    Returns:
+        `Experiment`
+    """
     return _client().get_experiment(experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    """The experiment of that name, or None."""
+    """The experiment of that name, or None.
+
+    Args:
+        name (`str`): the experiment's name.
+
+    Returns:
+        `Experiment` or `None`.
+    """
     return _client().get_experiment_by_name(name)
 
 
@@ -181,7 +211,18 @@ def search_experiments(
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
 ) -> list[Experiment]:
-    """Experiments matching a filter such as ``"tags.team = 'nlp'"``, all pages."""
+    """Experiments matching a filter such as ``"tags.team = 'nlp'"``, all pages.
+
+    Args:
+        view_type (`int`, *optional*, defaults to `ViewType.ACTIVE_ONLY`): ``ACTIVE_ONLY``, ``DELETED_ONLY``
+            or ``ALL``.
+        max_results (`int`, *optional*): at most this many; all when not given.
+        filter_string (`str`, *optional*): the filter; all experiments when not given.
+        order_by (`list[str]`, *optional*): e.g. ``["name ASC"]``.
+
+    Returns:
+        `list[Experiment]`
+    """
     client = _client()
     out: list[Experiment] = []
     token = None
@@ -198,18 +239,39 @@ def search_experiments(
 
 
 def delete_experiment(experiment_id: str) -> None:
+    """Delete an experiment and its runs (soft: `restore_experiment` brings them back).
+
+    Args:
+        experiment_id (`str`): the experiment's id.
+    """
     _client().delete_experiment(experiment_id)
 
 
 def restore_experiment(experiment_id: str) -> None:
+    """Restore a deleted experiment and its runs.
+
+    Args:
+        experiment_id (`str`): the experiment's id.
+    """
     _client().restore_experiment(experiment_id)
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
+    """Set a tag on the current experiment (`set_experiment`, else the default one).
+
+    Args:
+        key (`str`): the tag name.
+        value (`Any`): the tag value (stored as a string).
+    """
     _client().set_experiment_tag(_current_experiment_id(), key, value)
 
 
 def set_experiment_tags(tags: dict[str, Any]) -> None:
+    """Set several tags on the current experiment.
+
+    Args:
+        tags (`dict[str, Any]`): tag name -> value.
+    """
     for key, value in tags.items():
         set_experiment_tag(key, value)
 
@@ -314,7 +376,13 @@ def _resume_run(
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
-    """End the active run (FINISHED by default) after writing everything queued for it."""
+    """End the active run (FINISHED by default) after writing everything queued for it.
+
+    Does nothing when no run is active. A nested run ends first; its parent becomes the active run.
+
+    Args:
+        status (`str`, *optional*, defaults to `"FINISHED"`): ``"FINISHED"``, ``"FAILED"`` or ``"KILLED"``.
+    """
     stack = _run_stack.get()
     if not stack:
         return
@@ -340,18 +408,44 @@ def last_active_run() -> Run | None:
 
 
 def get_run(run_id: str) -> Run:
+    """The run with that id, with its latest metrics, params and tags.
+
+    Args:
+        run_id (`str`): the run's id.
+
+    Returns:
+        `Run`
+    """
     return _client().get_run(run_id)
 
 
 def get_parent_run(run_id: str) -> Run | None:
+    """The parent of a nested run, or None for a top-level run.
+
+    Args:
+        run_id (`str`): the child run's id.
+
+    Returns:
+        `Run` or `None`.
+    """
     return _client().get_parent_run(run_id)
 
 
 def delete_run(run_id: str) -> None:
+    """Delete a run (soft: `restore_run` brings it back).
+
+    Args:
+        run_id (`str`): the run's id.
+    """
     _client().delete_run(run_id)
 
 
 def restore_run(run_id: str) -> None:
+    """Restore a deleted run.
+
+    Args:
+        run_id (`str`): the run's id.
+    """
     _client().restore_run(run_id)
 
 
@@ -373,13 +467,30 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 
     Values are str, int, float, bool or None. Logging the same value again is fine; a different
     value is an error naming the key and both values.
+
+    Args:
+        key (`str`): the param name.
+        value (`Any`): the value (stored as a string).
+        synchronous (`bool`, *optional*): write before returning; by default it is queued.
+
+    Returns:
+        `Any`: ``value``.
     """
     log_params({key: value}, synchronous=synchronous)
     return value
 
 
 def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
-    """Log several params at once (one write)."""
+    """Log several params at once (one write).
+
+    Args:
+        params (`dict[str, Any]`): param name -> value; each value as in `log_param`.
+        synchronous (`bool`, *optional*): write before returning; by default they are queued.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+
+    Raises:
+        [`~hf_mltrack.exceptions.InvalidParameterError`]: a param was already logged with another value.
+    """
     rid = _run_id(run_id)
     seen = _param_cache.setdefault(rid, {})
     objs: list[Param] = []
@@ -416,6 +527,7 @@ def log_metric(
         synchronous (`bool`, *optional*): write before returning (default: asynchronous, unless
             ``HF_MLTRACK_ENABLE_ASYNC_LOGGING=false``).
         timestamp (`int`, *optional*): milliseconds since the epoch; defaults to now.
+        run_id (`str`, *optional*): log to this run instead of the active one.
     """
     stack = _run_stack.get()
     rid = run_id or (stack[-1] if stack else start_run()).info.run_id
@@ -438,7 +550,15 @@ def log_metrics(
     timestamp: int | None = None,
     run_id: str | None = None,
 ) -> None:
-    """Log several metrics at the same step (one queue entry, one write)."""
+    """Log several metrics at the same step (one queue entry, one write).
+
+    Args:
+        metrics (`dict[str, float]`): metric name -> value.
+        step (`int`, *optional*, defaults to 0): the training step of every value.
+        synchronous (`bool`, *optional*): write before returning; by default they are queued.
+        timestamp (`int`, *optional*): milliseconds since the epoch; now when not given.
+        run_id (`str`, *optional*): log to this run instead of the active one.
+    """
     rid = _run_id(run_id)
     ts = timestamp or int(time.time() * 1000)
     step_ = v.metric_step("metrics", step)
@@ -447,17 +567,34 @@ def log_metrics(
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    """Set a tag on the active run (tags are mutable)."""
+    """Set a tag on the active run (tags are mutable).
+
+    Args:
+        key (`str`): the tag name.
+        value (`Any`): the tag value (stored as a string).
+        synchronous (`bool`, *optional*): write before returning.
+    """
     set_tags({key: value}, synchronous=synchronous)
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    """Set several tags on the active run (a run is started if none is active).
+
+    Args:
+        tags (`dict[str, Any]`): tag name -> value.
+        synchronous (`bool`, *optional*): write before returning.
+    """
     rid = _run_id(None)
     objs = [RunTag(v.validate_key("tag", k), v.tag_value_to_str(k, val)) for k, val in tags.items()]
     _client()._submit(rid, [], [], objs, synchronous)
 
 
 def delete_tag(key: str) -> None:
+    """Remove a tag from the active run.
+
+    Args:
+        key (`str`): the tag name.
+    """
     _client().delete_tag(_run_id(None), key)
 
 
@@ -482,10 +619,17 @@ def search_runs(
     Args:
         experiment_ids (`list[str]`, *optional*): where to search; defaults to the current experiment.
         filter_string (`str`, *optional*): e.g. ``"metrics.eval_loss < 1.5 and params.model_name = 'x'"``.
+        run_view_type (`int`, *optional*, defaults to `ViewType.ACTIVE_ONLY`): ``ACTIVE_ONLY``,
+            ``DELETED_ONLY`` or ``ALL``.
+        max_results (`int`, *optional*, defaults to 100000): at most this many runs (all pages are read).
         order_by (`list[str]`, *optional*): e.g. ``["metrics.eval_loss ASC"]``.
         output_format (`str`, *optional*, defaults to `"pandas"`): ``"pandas"`` or ``"list"``.
         search_all_experiments (`bool`, *optional*): search every active experiment.
         experiment_names (`list[str]`, *optional*): experiments by name (unknown names are skipped).
+
+    Returns:
+        `pandas.DataFrame` (one row per run: ``run_id``, ``status``, ``start_time``, ...,
+        ``metrics.*``, ``params.*``, ``tags.*``) or `list[Run]`.
     """
     if output_format not in ("pandas", "list"):
         raise InvalidParameterError(f"Invalid output_format {output_format!r}: use 'pandas' or 'list'")

@@ -165,6 +165,8 @@ class TransformersPyfuncModel:
         task = self.task
         if task == _tasks.TEXT_GENERATION:
             call.setdefault("return_full_text", False)
+            if call.get("max_new_tokens") is None and call.get("max_length") is None:
+                call["max_new_tokens"] = self._default_new_tokens(inputs)
         raw = self.pipeline(
             inputs if len(inputs) > 1 or task == _tasks.QUESTION_ANSWERING else inputs[0], **call
         )
@@ -173,6 +175,23 @@ class TransformersPyfuncModel:
         if task == _tasks.QUESTION_ANSWERING and isinstance(raw, dict):
             raw = [raw]
         return [self._one(r) for r in raw]
+
+    def _default_new_tokens(self, inputs: list[Any], cap: int = 256) -> int:
+        """Tokens to generate when nothing says: at most ``cap``, and never past the model's positions."""
+        config = getattr(getattr(self.pipeline, "model", None), "config", None)
+        limit = next(
+            (
+                getattr(config, name)
+                for name in ("n_positions", "max_position_embeddings", "n_ctx")
+                if isinstance(getattr(config, name, None), int)
+            ),
+            None,
+        )
+        tokenizer = getattr(self.pipeline, "tokenizer", None)
+        if limit is None or tokenizer is None:
+            return cap
+        longest = max((len(tokenizer(str(t))["input_ids"]) for t in inputs), default=0)
+        return max(1, min(cap, limit - longest))
 
     def _one(self, out: Any) -> Any:
         """One input's pipeline output -> the wrapper's value for it."""

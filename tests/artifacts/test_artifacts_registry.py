@@ -50,7 +50,7 @@ def test_missing_fsspec_plugin_names_the_package(uri: str, package: str) -> None
 
 
 @pytest.mark.parametrize(
-    "uri", ["foo://x/y", "http://server/x", "mlflow-artifacts:/x"], ids=["unknown", "http", "proxy"]
+    "uri", ["foo://x/y", "http://server/x"], ids=["unknown", "http"]
 )
 def test_unsupported_schemes_list_the_choices(uri: str) -> None:
     with pytest.raises(InvalidParameterError, match=r"Unsupported artifact URI.*s3://"):

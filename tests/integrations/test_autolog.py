@@ -39,9 +39,23 @@ def test_trainer_autolog_tracks_an_unmodified_trainer(tracked, client, make_gpt2
     assert [s for s, _ in metric_steps(client, run.info.run_id, "loss")] == [1, 2, 3, 4]
 
 
-def test_autolog_with_report_to_and_manual_logging_has_no_duplicates(
-    tracked, client, make_gpt2, make_args, lm_dataset
-):
+def test_generic_autolog_lets_the_trainer_own_its_run(tracked, client, make_gpt2, make_args, lm_dataset):
+    """hf_mltrack.autolog() patches Accelerator too; inside Trainer.train() the callback owns the run."""
+    from transformers import Trainer
+
+    autolog_pkg(log_models=False)
+    trainer = Trainer(
+        model=make_gpt2(), args=make_args(report_to="none", run_name="named-run"), train_dataset=lm_dataset
+    )
+    trainer.train()
+    assert hf_mltrack.active_run() is None
+    run = only_run(client)  # exactly one run: no extra run started by the Accelerator hooks
+    assert run.info.run_name == "named-run"
+    assert run.info.status == "FINISHED"
+    assert "dataloader_0.dataset_size" not in run.data.params  # the Accelerator hook stayed out
+
+
+def test_autolog_with_report_to_and_manual_logging_has_no_duplicates(tracked, client, make_gpt2, make_args, lm_dataset):
     from transformers import Trainer
 
     tf_autolog.autolog(log_models=False)

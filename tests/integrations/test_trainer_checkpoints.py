@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from integrations_helpers import files_under, only_run
 
 from hf_mltrack.artifacts import get_artifact_repository
@@ -88,3 +89,21 @@ def test_snapshot_survives_deletion_of_the_checkpoint(tracking_uri, client, tmp_
     root = _local_root(run.info.artifact_uri)
     assert files_under(os.path.join(root, "checkpoints", "checkpoint-7")) == {"weights.bin", "sub/a.json"}
     assert logger.logged_paths == ["checkpoints/checkpoint-7"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "local"),
+    [
+        ("file:///tmp/a", True),
+        ("/tmp/a", True),
+        ("relative/dir", True),
+        ("mlflow-artifacts:/0/abc/artifacts", False),
+        ("s3://bucket/key", False),
+        ("http://host/x", False),
+    ],
+    ids=["file", "abs", "relative", "proxy", "s3", "http"],
+)
+def test_is_local_artifact_uri(uri: str, local: bool) -> None:
+    from hf_mltrack.integrations._checkpoints import is_local_artifact_uri
+
+    assert is_local_artifact_uri(uri) is local

@@ -63,7 +63,7 @@ def _load(url: str, clients: int, batches: int, size: int) -> tuple[list[str], f
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_workers_on_postgres_and_s3_with_32_clients(server_process, pg_database, moto_endpoint, capsys):
+def test_workers_on_postgres_and_s3_with_32_clients(server_process, empty_pg_database, moto_endpoint, capsys):
     import boto3
 
     bucket = f"bkt-{uuid.uuid4().hex[:12]}"
@@ -79,7 +79,7 @@ def test_workers_on_postgres_and_s3_with_32_clients(server_process, pg_database,
     server = server_process(
         [
             "--backend-store-uri",
-            pg_database,
+            empty_pg_database,
             "--artifacts-destination",
             f"s3://{bucket}/art",
             "--workers",

@@ -56,6 +56,16 @@ def test_model_config_applies_and_params_override(gpt2_pyfunc):
     assert params["max_new_tokens"].dtype.name == "long" and params["max_new_tokens"].default is None
 
 
+def test_generation_without_a_length_stays_inside_the_model_positions(gpt2, tmp_path):
+    model, tok = gpt2
+    hft.save_model({"model": model, "tokenizer": tok}, tmp_path / "nolen", model_config={"do_sample": False})
+    loaded = pyfunc.load_model(str(tmp_path / "nolen"))
+    prompt = "deep learning " * 10
+    out = loaded.predict(prompt)[0]  # no max_new_tokens anywhere: must not run past n_positions=64
+    room = model.config.n_positions - len(tok(prompt)["input_ids"])
+    assert out == _generate(model, tok, prompt, max_new_tokens=room)
+
+
 def test_model_config_overridden_at_load(gpt2, tmp_path):
     model, tok = gpt2
     config = {"max_new_tokens": 2, "do_sample": False}

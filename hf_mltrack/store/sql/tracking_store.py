@@ -7,6 +7,7 @@ driver's ``executemany`` in one transaction, no per-row ORM or type-processing o
 from __future__ import annotations
 
 import math
+import random
 import time
 import uuid
 from collections.abc import Sequence
@@ -726,10 +727,12 @@ _NOUNS = (
 )  # fmt: skip
 
 
-def _random_run_name() -> str:
-    import random
+_NAME_RANDOM = random.SystemRandom()  # unaffected by training code that seeds `random`
 
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(100, 999)}"
+
+def _random_run_name() -> str:
+    rng = _NAME_RANDOM
+    return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{rng.randint(100, 999)}"
 
 
 __all__ = ["SqlTrackingStore", "MlTrackException"]
