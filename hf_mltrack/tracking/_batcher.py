@@ -92,15 +92,25 @@ class AsyncBatcher:
     def pending(self) -> int:
         return len(self._queue)
 
-    def flush(self, raise_errors: bool = True, run_id: str | None = None) -> None:
-        """Write everything queued so far; raise the first permanent error if any occurred."""
+    def flush(self, raise_errors: bool = True, terminate: tuple[AbstractStore, str, str, int] | None = None) -> None:
+        """Write everything queued so far; raise the first permanent error if any occurred.
+
+        ``terminate = (store, run_id, status, end_time)`` ends that run after its queued points are
+        written, in the same transaction where the store supports it (one commit per ``end_run``).
+        """
         with self._flush_lock:
             while self._queue:
                 entries: list[Entry] = []
                 q = self._queue
                 while q and len(entries) < 50_000:
                     entries.append(q.popleft())
-                self._write(entries)
+                last = not q
+                self._write(entries, terminate if last else None)
+                if last:
+                    terminate = None
+            if terminate is not None:
+                store, run_id, status, end_time = terminate
+                store.update_run_info(run_id, status, end_time)
         if raise_errors and self._errors:
             errors, self._errors = self._errors, []
             if len(errors) == 1:
@@ -109,7 +119,7 @@ class AsyncBatcher:
                 f"{len(errors)} logging calls failed: " + "; ".join(e.message for e in errors[:5])
             ) from errors[0]
 
-    def _write(self, entries: list[Entry]) -> None:
+    def _write(self, entries: list[Entry], terminate: tuple[AbstractStore, str, str, int] | None = None) -> None:
         by_store: dict[int, tuple[AbstractStore, dict[str, tuple[list, list, list]]]] = {}
         for store, run_id, metrics, params, tags in entries:
             batches = by_store.setdefault(id(store), (store, {}))[1]
@@ -120,8 +130,21 @@ class AsyncBatcher:
                 acc[0].extend(metrics)
                 acc[1].extend(params)
                 acc[2].extend(tags)
+        if terminate is not None and id(terminate[0]) not in by_store:
+            terminate[0].update_run_info(terminate[1], terminate[2], terminate[3])
+            terminate = None
         for store, batches in by_store.values():
+            mine = terminate if terminate is not None and terminate[0] is store else None
+            combined = getattr(store, "log_batches_and_terminate", None)
+            if mine is not None and combined is not None:
+                try:
+                    self._with_retries(lambda b=batches, t=mine, f=combined: f(b, t[1:]))
+                    continue
+                except Exception:
+                    pass  # fall back: write (isolating errors), then end the run on its own
             self._write_store(store, batches)
+            if mine is not None:
+                store.update_run_info(mine[1], mine[2], mine[3])
 
     def _write_store(self, store: AbstractStore, batches: dict[str, tuple[list, list, list]]) -> None:
         try:
@@ -138,14 +161,29 @@ class AsyncBatcher:
                     stacklevel=1,
                 )
                 raise
-            # A permanent error somewhere (a deleted run, a param conflict): isolate it per run.
+            # A permanent error somewhere (a deleted run, a param conflict): isolate it, so that one
+            # bad value costs only itself: per run, then metrics and tags apart from each param.
         for run_id, (metrics, params, tags) in batches.items():
-            try:
-                self._with_retries(lambda r=run_id, m=metrics, p=params, t=tags: store.log_batch(r, m, p, t))
-            except MlTrackException as exc:
+            parts = [(metrics, params, tags)]
+            if not self._try_write(store, run_id, *parts[0], report=False):
+                parts = [(metrics, [], tags)] + [([], [p], []) for p in params]
+                for m, p, t in parts:
+                    if m or p or t:
+                        self._try_write(store, run_id, m, p, t, report=True)
+
+    def _try_write(
+        self, store: AbstractStore, run_id: str, metrics: list, params: list, tags: list, report: bool
+    ) -> bool:
+        try:
+            self._with_retries(lambda: store.log_batch(run_id, metrics, params, tags))
+            return True
+        except MlTrackException as exc:
+            if report:
                 self._report(exc)
-            except Exception as exc:
+        except Exception as exc:
+            if report:
                 self._report(MlTrackException(f"Logging to run {run_id!r} failed: {exc}"))
+        return False
 
     def _with_retries(self, fn: Callable[[], None]) -> None:
         for delay in (*_RETRY_DELAYS, None):

@@ -259,8 +259,13 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
             end_time (`int`, *optional*): milliseconds since the epoch; now when not given.
         """
         status = RunStatus.validate(status or RunStatus.FINISHED)
-        _batcher.flush(raise_errors=False)
-        self.store.update_run_info(run_id, status, end_time or _now_ms())
+        end_time = end_time or _now_ms()
+        batcher = _batcher._BATCHER
+        if batcher is not None and batcher.pending():
+            # The run's last points and its status go to the store together (one commit).
+            batcher.flush(raise_errors=False, terminate=(self.store, run_id, status, end_time))
+        else:
+            self.store.update_run_info(run_id, status, end_time)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run (soft: `restore_run` brings it back; ``hf-mltrack gc`` removes it for good).

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import hf_mltrack
-from hf_mltrack.exceptions import InvalidStateError
+from hf_mltrack.exceptions import InvalidParameterError, InvalidStateError
 from hf_mltrack.tracking import MlTrackClient, _batcher
 
 
@@ -126,3 +126,27 @@ def test_transient_store_failure_is_retried(tracking_uri: str, monkeypatch: pyte
     client.flush()
     assert calls["n"] == 3
     assert client.get_run(run.info.run_id).data.metrics == {"m": 2.0}
+
+
+def test_end_run_writes_last_points_and_status_together(tracking_uri: str) -> None:
+    with hf_mltrack.start_run() as run:
+        hf_mltrack.log_params({"a": 1})
+        hf_mltrack.log_metrics({"m": 1.0, "n": 2.0}, step=3)
+        assert _batcher.get_batcher().pending() > 0
+    assert _batcher.get_batcher().pending() == 0
+    stored = MlTrackClient().get_run(run.info.run_id)
+    assert stored.info.status == "FINISHED" and stored.info.end_time is not None
+    assert stored.data.metrics == {"m": 1.0, "n": 2.0} and stored.data.params == {"a": "1"}
+
+
+def test_end_run_still_ends_the_run_when_queued_data_is_rejected(tracking_uri: str) -> None:
+    client = MlTrackClient()
+    with hf_mltrack.start_run() as run:
+        client.log_param(run.info.run_id, "lr", "0.1", synchronous=True)
+        hf_mltrack.log_metric("kept", 1.0)
+        client.log_param(run.info.run_id, "lr", "0.2")  # conflicts: rejected at the flush
+    stored = client.get_run(run.info.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.data.metrics == {"kept": 1.0} and stored.data.params == {"lr": "0.1"}
+    with pytest.raises(InvalidParameterError, match="'0.2'"):
+        client.flush()

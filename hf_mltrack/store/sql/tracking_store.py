@@ -71,12 +71,14 @@ class SqlTrackingStore(AbstractStore):
             to_artifact_uri(default_artifact_root) if default_artifact_root else default_artifact_root_for(db_uri)
         )
         self._ph = "?" if self.dialect == "sqlite" else "%s"
+        # Built once: execution_options() makes a new engine proxy on every call.
+        self._write_engine = self.engine.execution_options(hf_write=True)
         create_default_experiment(self.engine, self.default_artifact_root)
 
     # ---- helpers --------------------------------------------------------------------------
     def _write(self):  # type: ignore[no-untyped-def]
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        return self.engine.execution_options(hf_write=True).begin()
+        return self._write_engine.begin()
 
     def _read(self):  # type: ignore[no-untyped-def]
         return self.engine.connect()
@@ -305,44 +307,34 @@ class SqlTrackingStore(AbstractStore):
         params: Sequence[Param] = (),
         metrics: Sequence[Metric] = (),
     ) -> Run:
-        import sqlalchemy as sa
-
-        from .schema import experiments, runs
-
         exp_id = self._exp_id(experiment_id)
         run_id = uuid.uuid4().hex
         tag_map = {t.key: t.value for t in tags}
         run_name = run_name or tag_map.get(RUN_NAME_TAG) or _random_run_name()
         tag_map[RUN_NAME_TAG] = run_name
         with self._write() as conn:
-            exp = conn.execute(
-                sa.select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
-                    experiments.c.experiment_id == exp_id
-                )
+            # Plain driver SQL on this hot path (a run per trial in sweeps): no statement compilation.
+            exp = conn.exec_driver_sql(
+                self._sql("SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?"),
+                (exp_id,),
             ).first()
             if exp is None:
                 raise ResourceNotFoundError(
                     f"No experiment with id {experiment_id!r}: create it with create_experiment() or "
                     "set_experiment(name)"
                 )
-            if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+            if exp[1] != LifecycleStage.ACTIVE:
                 raise InvalidStateError(
                     f"Experiment {experiment_id!r} is deleted: restore it with restore_experiment({experiment_id!r}) "
                     "before starting runs in it"
                 )
-            artifact_uri = _join(exp.artifact_location, run_id, "artifacts")
-            conn.execute(
-                runs.insert().values(
-                    run_uuid=run_id,
-                    name=run_name,
-                    experiment_id=exp_id,
-                    user_id=user_id,
-                    status=RunStatus.RUNNING,
-                    start_time=start_time,
-                    end_time=None,
-                    lifecycle_stage=LifecycleStage.ACTIVE,
-                    artifact_uri=artifact_uri,
-                )
+            artifact_uri = _join(exp[0], run_id, "artifacts")
+            conn.exec_driver_sql(
+                self._sql(
+                    "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, "
+                    "lifecycle_stage, artifact_uri) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"
+                ),
+                (run_id, run_name, exp_id, user_id, RunStatus.RUNNING, start_time, LifecycleStage.ACTIVE, artifact_uri),
             )
             all_tags = [RunTag(k, v) for k, v in tag_map.items()]
             self._log_batch_conn(conn, run_id, list(metrics), list(params), all_tags)
@@ -520,10 +512,28 @@ class SqlTrackingStore(AbstractStore):
             self._log_batch_conn(conn, run_id, list(metrics), list(params), list(tags))
 
     def log_batches(self, batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]]) -> None:
+        self.log_batches_and_terminate(batches, None)
+
+    def log_batches_and_terminate(
+        self,
+        batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]],
+        terminate: tuple[str, str, int] | None,
+    ) -> None:
+        """Write batches and, in the same transaction, end run ``terminate = (run_id, status, end_time)``.
+
+        ``end_run`` uses it to write a run's last points and its final status with one commit.
+        """
         with self._write() as conn:
             for run_id, (metrics, params, tags) in batches.items():
                 self._check_run_active(conn, run_id)
                 self._log_batch_conn(conn, run_id, metrics, params, tags)
+            if terminate is not None:
+                run_id, status, end_time = terminate
+                self._check_run_active(conn, run_id)
+                conn.exec_driver_sql(
+                    self._sql("UPDATE runs SET status = ?, end_time = ? WHERE run_uuid = ?"),
+                    (RunStatus.validate(status), end_time, run_id),
+                )
 
     def _log_batch_conn(
         self, conn: Connection, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
