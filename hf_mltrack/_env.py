@@ -160,6 +160,41 @@ HTTP_JOURNAL_DIR = EnvVar[str | None](
     "Folder of the client journal that keeps logged data while the tracking server is unreachable "
     "(defaults to <HF_MLTRACK_HOME or ~/.cache/hf_mltrack>/journal).",
 )
+# Tracing
+TRACING_ENABLED = EnvVar[bool](
+    "HF_MLTRACK_TRACING_ENABLED",
+    bool,
+    True,
+    "Record traces from @hf_mltrack.trace, start_span and pipeline tracing (false: they cost nothing).",
+)
+TRACE_EXPORT_INTERVAL = EnvVar[float](
+    "HF_MLTRACK_TRACE_EXPORT_INTERVAL",
+    float,
+    0.5,
+    "Seconds the background trace exporter waits to gather finished traces into one write.",
+)
+TRACE_EXPORT_MAX_QUEUE = EnvVar[int](
+    "HF_MLTRACK_TRACE_EXPORT_MAX_QUEUE",
+    int,
+    10_000,
+    "Finished traces waiting for export beyond which the caller writes them itself (backpressure).",
+)
+OTLP_ENDPOINT = EnvVar[str | None](
+    "HF_MLTRACK_OTLP_ENDPOINT",
+    str,
+    None,
+    "Also send every trace as OTLP/JSON to this OpenTelemetry collector (e.g. http://localhost:4318; "
+    "/v1/traces is appended unless the URL already has a path).",
+)
+OTLP_HEADERS = EnvVar[str | None](
+    "HF_MLTRACK_OTLP_HEADERS",
+    str,
+    None,
+    "Extra headers for the OTLP exporter, as 'key1=value1,key2=value2' (e.g. an API key).",
+)
+OTLP_SERVICE_NAME = EnvVar[str](
+    "HF_MLTRACK_OTLP_SERVICE_NAME", str, "hf_mltrack", "service.name of exported OTLP spans."
+)
 # The Trainer integration
 LOG_CHECKPOINTS = EnvVar[bool](
     "HF_MLTRACK_LOG_CHECKPOINTS", bool, False, "Log Trainer checkpoints as run artifacts (in the background)."

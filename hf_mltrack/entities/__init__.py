@@ -15,6 +15,7 @@ from .registry import (
     RegistryEventType,
 )
 from .run import Run, RunData, RunInfo
+from .trace import Span, SpanEvent, SpanStatusCode, SpanType, Trace, TraceData, TraceInfo, TraceStatus
 
 __all__ = [
     "Experiment",
@@ -34,5 +35,13 @@ __all__ = [
     "RunInfo",
     "RunStatus",
     "RunTag",
+    "Span",
+    "SpanEvent",
+    "SpanStatusCode",
+    "SpanType",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceStatus",
     "ViewType",
 ]

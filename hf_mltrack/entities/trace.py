@@ -196,7 +196,31 @@ class Span:
     def get_attribute(self, key: str) -> Any:
         return self.attributes.get(key)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """The span's JSON object; `compact` leaves out empty fields (no inputs, outputs, attributes,
+        events or status message), as the stores write it. `from_dict` reads both forms."""
+        if compact:
+            d: dict[str, Any] = {
+                "trace_id": self.trace_id,
+                "span_id": self.span_id,
+                "parent_id": self.parent_id,
+                "name": self.name,
+                "span_type": self.span_type,
+                "start_time_ns": self.start_time_ns,
+                "end_time_ns": self.end_time_ns,
+                "status": {"code": self.status_code, "message": self.status_message}
+                if self.status_message
+                else {"code": self.status_code},
+            }
+            if self.inputs is not None:
+                d["inputs"] = self.inputs
+            if self.outputs is not None:
+                d["outputs"] = self.outputs
+            if self.attributes:
+                d["attributes"] = self.attributes
+            if self.events:
+                d["events"] = [e.to_dict() for e in self.events]
+            return d
         return {
             "trace_id": self.trace_id,
             "span_id": self.span_id,

@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 
 from ..artifacts.client_mixin import ArtifactClientMixin
 from ..registry.client_mixin import RegistryClientMixin
+from ..tracing.client_mixin import TracingClientMixin
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class MlTrackClient(ArtifactClientMixin, RegistryClientMixin):
+class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin):
     """Client for a tracking store, addressing runs and experiments by id.
 
     Args:

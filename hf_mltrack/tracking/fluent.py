@@ -81,6 +81,11 @@ def _reset_state() -> None:
     from ..store import _clear_cache
 
     _clear_cache()
+    import sys
+
+    if "hf_mltrack.tracing.export" in sys.modules:  # drain traces, forget cached trace stores
+        sys.modules["hf_mltrack.tracing.export"].flush()
+        sys.modules["hf_mltrack.tracing.stores"]._clear_cache()
 
 
 # ---- tracking URI -------------------------------------------------------------------------

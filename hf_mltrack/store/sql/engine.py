@@ -121,8 +121,10 @@ def ensure_schema(engine: Engine) -> None:
     """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
     import sqlalchemy as sa
 
-    from . import registry_schema  # noqa: F401  (registers the registry tables on metadata)
-    from . import tracing_schema  # noqa: F401  (registers the trace tables on metadata)
+    from . import (
+        registry_schema,  # noqa: F401  (registers the registry tables on metadata)
+        tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
+    )
     from .schema import metadata
 
     try:

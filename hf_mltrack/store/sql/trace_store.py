@@ -55,8 +55,8 @@ _INFO_COLUMNS = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_dumps = _ENCODER.encode
 
 
 def _not_found(request_id: str) -> ResourceNotFoundError:
@@ -128,7 +128,7 @@ class SqlTraceStore(AbstractTraceStore):
                 for k, v in info.tags.items()
                 if not (k == TRACE_NAME_TAG and v == (name or ""))
             ]
-            rows[rid] = (info_row, tag_rows, (rid, _dumps([s.to_dict() for s in t.data.spans])))
+            rows[rid] = (info_row, tag_rows, (rid, _dumps([s.to_dict(compact=True) for s in t.data.spans])))
         try:
             with self._write() as conn:
                 self._insert(conn, rows)
