@@ -74,7 +74,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .. import __version__
     from ._json import JSONResponse
     from .errors import install_error_handlers
-    from .routers import artifact_proxy, artifacts, experiments, health, logged_models, metrics, runs
+    from .routers import artifact_proxy, artifacts, experiments, health, logged_models, metrics, runs, traces
     from .routes import RouteTable
     from .security import SecurityMiddleware
     from .state import ServerState
@@ -83,7 +83,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     app = FastAPI(
         title="hf_mltrack tracking server",
         version=__version__,
-        description="MLflow-compatible REST API 2.0 (experiments, runs, metrics, artifacts, registry).",
+        description=(
+            "MLflow-compatible REST API 2.0 (experiments, runs, metrics, artifacts, registry, traces)."
+        ),
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
@@ -99,7 +101,14 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         app.include_router(router, prefix=prefix, include_in_schema=in_schema)
         table.add_router(router, prefix)
 
-    resources = [experiments.router, runs.router, metrics.router, artifacts.router, logged_models.router]
+    resources = [
+        experiments.router,
+        runs.router,
+        metrics.router,
+        artifacts.router,
+        logged_models.router,
+        traces.router,
+    ]
     registry_router = _registry_router()
     if registry_router is not None:
         resources.append(registry_router)

@@ -135,6 +135,38 @@ class AuthManager:
             self._run_experiments.popitem(last=False)
         return exp
 
+    def experiments_of_traces(self, request_ids: list[str]) -> dict[str, str]:
+        """The experiment of each stored trace among ``request_ids`` (not cached: a trace logged again may
+        move to another experiment)."""
+        import sqlalchemy as sa
+
+        from ...store.sql.tracing_schema import trace_info
+
+        out: dict[str, str] = {}
+        with self.state.store.engine.connect() as conn:
+            for i in range(0, len(request_ids), 400):
+                chunk = request_ids[i : i + 400]
+                query = sa.select(trace_info.c.request_id, trace_info.c.experiment_id).where(
+                    trace_info.c.request_id.in_(chunk)
+                )
+                out.update((str(rid), str(exp)) for rid, exp in conn.execute(query))
+        return out
+
+    def _check_log_traces(self, user: User, traces: Any) -> bool:
+        """EDIT on the experiment of every trace in a log-batch, and on that of any trace it replaces."""
+        if not isinstance(traces, list):
+            return False
+        experiments: set[str] = set()
+        request_ids: list[str] = []
+        for t in traces:
+            info = t.get("info") if isinstance(t, dict) else None
+            if not isinstance(info, dict) or not isinstance(info.get("request_id"), str):
+                return False
+            experiments.add(str(info.get("experiment_id", "0")))  # TraceInfo.from_dict's default
+            request_ids.append(info["request_id"])
+        experiments.update(self.experiments_of_traces(request_ids).values())
+        return all(self.allows(user, "experiment", exp, "EDIT") for exp in experiments)
+
     def check(self, user: User, rule: Rule, value: Any) -> bool:
         """Whether ``user`` passes ``rule`` for the resource named by ``value`` (fail closed)."""
         kind = rule.kind
@@ -164,6 +196,14 @@ class AuthManager:
                 if exp is not None and not self.allows(user, "experiment", exp, rule.permission):
                     return False
             return True
+        if kind == "trace":
+            if not isinstance(value, str):
+                return False
+            exp = self.experiments_of_traces([value]).get(value)
+            # A trace that does not exist reveals nothing: the handler answers 404.
+            return exp is None or self.allows(user, "experiment", exp, rule.permission)
+        if kind == "traces":
+            return self._check_log_traces(user, value)
         if kind == "proxy":
             from ..routers.artifacts import safe_server_path
 
@@ -206,6 +246,18 @@ class AuthManager:
     def readable_experiment_ids(self, request: Request, ids: list[str]) -> list[str]:
         ok = self._readable(self.user(request), "experiment", [str(i) for i in ids])
         return [i for i in ids if str(i) in ok]
+
+    def all_readable_experiment_ids(self, request: Request) -> list[str] | None:
+        """Every experiment the caller may read, or None for an admin (who reads all)."""
+        user = self.user(request)
+        if user.is_admin:
+            return None
+        import sqlalchemy as sa
+
+        with self.state.store.engine.connect() as conn:
+            ids = [str(r[0]) for r in conn.execute(sa.text("SELECT experiment_id FROM experiments"))]
+        ok = self._readable(user, "experiment", ids)
+        return [i for i in ids if i in ok]
 
     def filter_experiments(self, request: Request, experiments: list) -> list:
         ok = self._readable(self.user(request), "experiment", [e.experiment_id for e in experiments])

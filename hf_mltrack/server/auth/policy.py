@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 Where = Literal["query", "body", "path"]
-Kind = Literal["public", "authenticated", "admin", "self", "experiment", "run", "runs", "proxy", "model"]
+Kind = Literal[
+    "public",
+    "authenticated",
+    "admin",
+    "self",
+    "experiment",
+    "run",
+    "runs",
+    "proxy",
+    "model",
+    "trace",
+    "traces",
+]
 
 
 @dataclass(frozen=True)
@@ -23,7 +35,8 @@ class Rule:
             ``admin``, ``self`` (the ``username`` field names the caller, or an admin), or a resource
             kind whose ``permission`` the caller needs: ``experiment``/``model`` (by ``field``), ``run``
             (its experiment), ``runs`` (every listed run), ``proxy`` (the experiment that is the first
-            segment of the artifact path).
+            segment of the artifact path), ``trace`` (the trace's experiment), ``traces`` (a log-batch's
+            traces: the experiment each names, and that of any stored trace it replaces).
         permission: ``READ``, ``EDIT`` or ``MANAGE``.
         field: the request field naming the resource.
         where: ``query``, ``body`` or ``path`` (a path parameter).
@@ -52,6 +65,10 @@ def _exp(permission: str, where: Where = "body", default: str | None = None) -> 
 
 def _run(permission: str, where: Where = "body") -> Rule:
     return Rule("run", permission, "run_id", where)
+
+
+def _trace(permission: str, where: Where = "path") -> Rule:
+    return Rule("trace", permission, "request_id", where)
 
 
 def _model(permission: str, where: Where = "body", field: str = "name") -> Rule:
@@ -99,6 +116,14 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/metrics/get-history-bulk-interval"): Rule("runs", "READ", "run_ids", "query"),
     ("GET", f"{M}/artifacts/list"): _run("READ", "query"),
     ("POST", f"{M}/logged-models/search"): AUTHENTICATED,  # always an empty page
+    # ---- traces: guarded by the trace's experiment ----
+    ("GET", f"{M}/traces"): AUTHENTICATED,  # experiment ids filtered
+    ("GET", f"{M}/traces/{{request_id}}/info"): _trace("READ"),
+    ("GET", f"{M}/get-trace-artifact"): _trace("READ", "query"),
+    ("POST", f"{M}/traces/log-batch"): Rule("traces", "EDIT", "traces", "body"),
+    ("POST", f"{M}/traces/delete-traces"): _exp("EDIT"),
+    ("PATCH", f"{M}/traces/{{request_id}}/tags"): _trace("EDIT"),
+    ("DELETE", f"{M}/traces/{{request_id}}/tags"): _trace("EDIT"),
     # ---- artifact proxy: guarded by the experiment that is the first path segment ----
     ("GET", "/mlflow-artifacts/artifacts"): Rule("proxy", "READ", "path", "query"),
     ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
