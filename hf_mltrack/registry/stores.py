@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
-import threading
 from typing import TYPE_CHECKING
 
-from ..exceptions import InvalidParameterError
+from ..utils.plugins import SchemeRegistry
 
 if TYPE_CHECKING:
     from .base import AbstractRegistryStore
 
 _SQL = "hf_mltrack.store.sql.registry_store:SqlRegistryStore"
 _REST = "hf_mltrack.store.rest_registry:RestRegistryStore"
-_REGISTRY_STORES: dict[str, str] = {
-    "sqlite": _SQL,
-    "postgresql": _SQL,
-    "postgres": _SQL,
-    "mysql": _SQL,
-    "http": _REST,
-    "https": _REST,
-}
-
-_CACHE: dict[str, AbstractRegistryStore] = {}
-_LOCK = threading.Lock()
+_STORES: SchemeRegistry[AbstractRegistryStore] = SchemeRegistry(
+    "model registry store",
+    {"sqlite": _SQL, "postgresql": _SQL, "postgres": _SQL, "mysql": _SQL, "http": _REST, "https": _REST},
+    "hf_mltrack.registry.stores.register_registry_store",
+)
+_CACHE = _STORES.cache
 
 
 def register_registry_store(scheme: str, dotted_path: str) -> None:
@@ -31,13 +24,7 @@ def register_registry_store(scheme: str, dotted_path: str) -> None:
 
     The class is built with the resolved registry URI as its only argument.
     """
-    _REGISTRY_STORES[scheme] = dotted_path
-    for uri in [u for u in _CACHE if _scheme(u) == scheme]:
-        _CACHE.pop(uri, None)
-
-
-def _scheme(uri: str) -> str:
-    return uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    _STORES.register(scheme, dotted_path)
 
 
 def get_registry_store(registry_uri: str | None = None) -> AbstractRegistryStore:
@@ -54,26 +41,8 @@ def get_registry_store(registry_uri: str | None = None) -> AbstractRegistryStore
         from .fluent import get_registry_uri
 
         registry_uri = get_registry_uri()
-    uri = resolve_tracking_uri(registry_uri)
-    store = _CACHE.get(uri)
-    if store is not None:
-        return store
-    scheme = _scheme(uri)
-    if scheme not in _REGISTRY_STORES:
-        raise InvalidParameterError(
-            f"No model registry store for URI scheme {scheme!r} in {uri!r}: use one of "
-            f"{', '.join(sorted(_REGISTRY_STORES))} (a server's registry is plugged in with "
-            "hf_mltrack.registry.stores.register_registry_store)"
-        )
-    module_name, attr = _REGISTRY_STORES[scheme].split(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    with _LOCK:
-        store = _CACHE.get(uri)
-        if store is None:
-            store = cls(uri)
-            _CACHE[uri] = store
-    return store
+    return _STORES.get(resolve_tracking_uri(registry_uri))
 
 
 def _clear_cache() -> None:
-    _CACHE.clear()
+    _STORES.clear()
