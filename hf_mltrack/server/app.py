@@ -74,7 +74,17 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .. import __version__
     from ._json import JSONResponse
     from .errors import install_error_handlers
-    from .routers import artifact_proxy, artifacts, experiments, health, logged_models, metrics, runs, traces
+    from .routers import (
+        artifact_proxy,
+        artifacts,
+        experiments,
+        health,
+        logged_models,
+        metrics,
+        multipart,
+        runs,
+        traces,
+    )
     from .routes import RouteTable
     from .security import SecurityMiddleware
     from .state import ServerState
@@ -121,6 +131,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             include(router, f"{prefix}/mlflow", in_schema)
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
+            include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)
     include(health.router, "")
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`

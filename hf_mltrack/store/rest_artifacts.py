@@ -2,8 +2,10 @@
 
 ``mlflow-artifacts:/<experiment>/<run>/artifacts/...`` URIs name files the server stores under its
 ``--artifacts-destination``; clients upload and download them over HTTP with the tracking server's
-credentials, needing no object-store credentials of their own. Uploads stream from disk; downloads
-stream to a temporary file renamed into place.
+credentials, needing no object-store credentials of their own. Uploads stream from disk; files over
+``HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB`` upload as a multipart upload (parts of
+``HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB``, a few in parallel, aborted on failure). Downloads stream to a
+temporary file renamed into place.
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
 from ..artifacts.base import ArtifactRepository, FileInfo
-from ..exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError, MlTrackException
 from .rest import ARTIFACTS_API, http_client
 
 if TYPE_CHECKING:
     from ..artifacts._progress import ProgressCallback
+
+MPU_API = ARTIFACTS_API.rsplit("/", 1)[0] + "/mpu"  # /api/2.0/mlflow-artifacts/mpu
+#: Parallel part uploads of one multipart upload.
+MULTIPART_WORKERS = 4
+_MAX_PARTS = 10_000
+_MIB = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -99,8 +107,84 @@ class HttpArtifactRepository(ArtifactRepository):
                 spool.close()
 
     def _upload_file(self, local_file: str, dest: str, progress: ProgressCallback) -> None:
+        from .. import _env
+
+        size = os.path.getsize(local_file)
+        threshold = max(0, _env.S3_MULTIPART_THRESHOLD_MB.get()) * _MIB
+        if size > max(threshold, 0) and size > 0 and self._multipart_upload(local_file, dest, size, progress):
+            return
         with open(local_file, "rb") as f:
             self._put(f, dest, progress)
+
+    # ---- multipart -------------------------------------------------------------------------------
+    def _multipart_upload(self, local_file: str, dest: str, size: int, progress: ProgressCallback) -> bool:
+        """Upload ``local_file`` in parts; False when the server has no multipart support (old servers)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .. import _env
+
+        chunk = max(1, _env.S3_MULTIPART_CHUNKSIZE_MB.get()) * _MIB
+        chunk = max(chunk, -(-size // _MAX_PARTS))
+        num_parts = -(-size // chunk)
+        full = "/".join(p for p in (self.root, dest) if p)
+        folder, name = posixpath.split(full)
+        folder_url = quote(folder, safe="/")
+        try:
+            created = self.http.request(
+                "POST",
+                f"{MPU_API}/create/{folder_url}",
+                json_body={"path": name, "num_parts": num_parts},
+                retries=0,
+            ).json()
+        except MlTrackException as exc:
+            if exc.error_code == "ENDPOINT_NOT_FOUND":
+                return False  # a server (or destination) without multipart: one streamed PUT
+            raise
+        upload_id = created["upload_id"]
+        credentials = sorted(created["credentials"], key=lambda c: int(c["part_number"]))
+
+        def put_part(credential: dict) -> dict:
+            number = int(credential["part_number"])
+            offset = (number - 1) * chunk
+            length = min(chunk, size - offset)
+
+            def content() -> Iterator[bytes]:
+                return _iter_range(local_file, offset, length, progress)
+
+            response = self.http.request(
+                "PUT",
+                _same_server_path(credential["url"]),
+                content=content,
+                headers={
+                    **{str(k): str(v) for k, v in (credential.get("headers") or {}).items()},
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(length),
+                },
+            )
+            etag = (response.json().get("etag") if response.content else None) or response.headers.get("etag")
+            return {"part_number": number, "etag": str(etag).strip('"')}
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(MULTIPART_WORKERS, num_parts)) as pool:
+                parts = list(pool.map(put_part, credentials))
+            self.http.request(
+                "POST",
+                f"{MPU_API}/complete/{folder_url}",
+                json_body={"path": name, "upload_id": upload_id, "parts": parts},
+                retries=0,
+            )
+        except BaseException:
+            try:
+                self.http.request(
+                    "POST",
+                    f"{MPU_API}/abort/{folder_url}",
+                    json_body={"path": name, "upload_id": upload_id},
+                    retries=0,
+                )
+            except Exception:  # noqa: BLE001 - the original error matters; the server sweeps stale uploads
+                pass
+            raise
+        return True
 
     def _upload_stream(self, fileobj: BinaryIO, dest: str) -> None:
         self._put(fileobj, dest)
@@ -156,6 +240,28 @@ def _seekable(f: Any) -> bool:
         return bool(f.seekable()) and f.tell() >= 0
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def _same_server_path(url: str) -> str:
+    """The path and query of a part URL, sent to our own server (whatever host name it answered with)."""
+    parts = urlsplit(url)
+    path = parts.path
+    marker = path.find(MPU_API)
+    if marker > 0:
+        path = path[marker:]  # the client's base URL already carries any path prefix
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def _iter_range(path: str, offset: int, length: int, progress: ProgressCallback) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while length > 0:
+            chunk = f.read(min(length, _MIB))
+            if not chunk:
+                raise MlTrackException(f"{path!r} shrank while it was being uploaded")
+            length -= len(chunk)
+            progress(len(chunk))
+            yield chunk
 
 
 def _iter_chunks(f: Any) -> Iterator[bytes]:

@@ -135,6 +135,19 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
         "proxy", "MANAGE", "artifact_path", "path"
     ),
+    # multipart uploads: the path is the artifact's folder (create/complete/abort) or file (part)
+    ("POST", "/mlflow-artifacts/mpu/create/{artifact_path:path}"): Rule(
+        "proxy", "EDIT", "artifact_path", "path"
+    ),
+    ("PUT", "/mlflow-artifacts/mpu/part/{artifact_path:path}"): Rule(
+        "proxy", "EDIT", "artifact_path", "path"
+    ),
+    ("POST", "/mlflow-artifacts/mpu/complete/{artifact_path:path}"): Rule(
+        "proxy", "EDIT", "artifact_path", "path"
+    ),
+    ("POST", "/mlflow-artifacts/mpu/abort/{artifact_path:path}"): Rule(
+        "proxy", "EDIT", "artifact_path", "path"
+    ),
     # ---- users ----
     ("POST", f"{M}/users/create"): ADMIN,
     ("GET", f"{M}/users/get"): Rule("self", field="username", where="query"),

@@ -3,7 +3,7 @@
 Clients read and write ``mlflow-artifacts:/<experiment>/<run>/artifacts/...`` through the server, which
 stores them under ``--artifacts-destination`` (a folder or an object store the clients need no
 credentials for). Every path is validated after repeated URL-decoding; uploads are streamed to a
-spooled temporary file and written atomically.
+spooled temporary file and written atomically. Large files upload in parts: see `.multipart`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from .._json import JSONResponse
+from ..multipart import check_not_staging
 from ..state import State, get_state
 from ._common import OkResponse, ok
 from .artifacts import ListArtifactsResponse, file_response, safe_server_path
@@ -26,7 +27,7 @@ _SPOOL_BYTES = 8 * 1024 * 1024
 
 @router.get("", response_model=ListArtifactsResponse)
 def list_proxied(state: State, path: str | None = None) -> JSONResponse:
-    rel = safe_server_path(path)
+    rel = check_not_staging(safe_server_path(path))
     repo = state.destination_repo()
     files = []
     for info in repo.list_artifacts(rel):
@@ -38,14 +39,14 @@ def list_proxied(state: State, path: str | None = None) -> JSONResponse:
 
 @router.get("/{artifact_path:path}", response_class=JSONResponse)
 def download(artifact_path: str, state: State):  # type: ignore[no-untyped-def]
-    rel = safe_server_path(artifact_path, allow_empty=False)
+    rel = check_not_staging(safe_server_path(artifact_path, allow_empty=False))
     return file_response(state.destination_repo(), rel)
 
 
 @router.put("/{artifact_path:path}", response_model=OkResponse)
 async def upload(artifact_path: str, request: Request) -> JSONResponse:
     state = get_state(request)
-    rel = safe_server_path(artifact_path, allow_empty=False)
+    rel = check_not_staging(safe_server_path(artifact_path, allow_empty=False))
     repo = state.destination_repo()
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         size = 0
@@ -64,6 +65,6 @@ async def upload(artifact_path: str, request: Request) -> JSONResponse:
 
 @router.delete("/{artifact_path:path}", response_model=OkResponse)
 def delete(artifact_path: str, state: State) -> JSONResponse:
-    rel = safe_server_path(artifact_path, allow_empty=False)
+    rel = check_not_staging(safe_server_path(artifact_path, allow_empty=False))
     state.destination_repo().delete_artifacts(rel)
     return ok()

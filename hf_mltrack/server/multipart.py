@@ -1,0 +1,321 @@
+"""Multipart uploads through the artifact proxy: MLflow's ``mlflow-artifacts/mpu/*`` protocol.
+
+A client creates an upload for one artifact file, PUTs its parts to the server, and completes it (or
+aborts it). Clients never receive object-store URLs or credentials: every part goes through the server.
+
+* Local destination: parts are written to a staging folder under the destination
+  (``<root>/.hfmltrack-partial-multipart/<upload_id>/``, hidden from listings); completing concatenates
+  them in order into a temporary file that is atomically renamed to the artifact's final name, so no
+  partial file is ever visible under that name. Aborting removes the staging folder; stale uploads are
+  swept after `STALE_UPLOAD_SECONDS`.
+* S3 destination: S3's own multipart upload; the server forwards each part with ``UploadPart``.
+
+Upload ids are validated against a strict pattern before they touch a path or an object store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ..artifacts.paths import TEMP_MARKER
+from ..exceptions import InvalidParameterError, MlTrackException, ResourceNotFoundError
+
+if TYPE_CHECKING:
+    from ..artifacts.base import ArtifactRepository
+
+#: S3's limits, applied to every destination.
+MAX_PARTS = 10_000
+MAX_PART_BYTES = 5 * 1024**3
+#: Staging folder at the root of a local destination (its name hides it from listings).
+STAGING_DIR = f"{TEMP_MARKER}multipart"
+#: Uploads neither completed nor aborted are removed after this long.
+STALE_UPLOAD_SECONDS = 24 * 3600
+
+_LOCAL_ID = re.compile(r"^[0-9a-f]{32}$")
+_S3_ID = re.compile(r"^s3-[A-Za-z0-9_-]{1,1400}$")
+_COPY_BUFFER = 4 * 1024 * 1024
+
+
+class MultipartNotSupportedError(MlTrackException):
+    """The destination has no multipart support; clients fall back to a single PUT."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code="ENDPOINT_NOT_FOUND")
+
+
+def check_not_staging(rel: str) -> str:
+    """Refuse artifact paths inside the multipart staging folder (only this module writes there)."""
+    if rel.split("/", 1)[0] == STAGING_DIR:
+        raise InvalidParameterError(f"Invalid artifact path {rel!r}: {STAGING_DIR!r} is reserved")
+    return rel
+
+
+def check_num_parts(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise InvalidParameterError(f"num_parts must be an integer from 1 to {MAX_PARTS}, got {value!r}")
+    n = int(value)
+    if not 1 <= n <= MAX_PARTS:
+        raise InvalidParameterError(f"num_parts must be from 1 to {MAX_PARTS}, got {n}")
+    return n
+
+
+def check_part_number(value: Any, num_parts: int = MAX_PARTS) -> int:
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or not 1 <= int(text) <= num_parts:
+        raise InvalidParameterError(f"part_number must be an integer from 1 to {num_parts}, got {value!r}")
+    return int(text)
+
+
+def _bad_upload_id(upload_id: Any) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"Invalid upload_id {str(upload_id)[:80]!r}: use the id returned by mpu/create for this artifact"
+    )
+
+
+class MultipartBackend:
+    """Multipart uploads to one destination repository (`for_repository` picks the implementation)."""
+
+    def create(self, dest: str, num_parts: int) -> str:
+        raise NotImplementedError
+
+    def upload_part(self, dest: str, upload_id: str, part_number: int, body: BinaryIO, size: int) -> str:
+        raise NotImplementedError
+
+    def complete(self, dest: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        raise NotImplementedError
+
+    def abort(self, dest: str, upload_id: str) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def for_repository(repo: ArtifactRepository) -> MultipartBackend:
+        from ..artifacts.local import LocalArtifactRepository
+
+        if isinstance(repo, LocalArtifactRepository):
+            return LocalMultipart(repo)
+        try:
+            from ..artifacts.s3 import S3ArtifactRepository
+        except ImportError:  # pragma: no cover - boto3 missing: then no S3 destination either
+            S3ArtifactRepository = None  # type: ignore[assignment,misc]  # noqa: N806
+        if S3ArtifactRepository is not None and isinstance(repo, S3ArtifactRepository):
+            return S3Multipart(repo)
+        raise MultipartNotSupportedError(
+            f"Multipart uploads are not supported for the artifacts destination {repo.artifact_uri!r}; "
+            "upload the file with a single PUT to /mlflow-artifacts/artifacts/<path>"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+class LocalMultipart(MultipartBackend):
+    """Parts staged under the destination folder, concatenated and renamed into place on completion."""
+
+    def __init__(self, repo: Any) -> None:
+        self.repo = repo
+        self.staging = os.path.join(os.path.realpath(repo.root), STAGING_DIR)
+
+    def _dir(self, upload_id: str) -> str:
+        if not isinstance(upload_id, str) or not _LOCAL_ID.match(upload_id):
+            raise _bad_upload_id(upload_id)
+        return os.path.join(self.staging, upload_id)
+
+    def _manifest(self, folder: str, dest: str) -> dict:
+        try:
+            with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ResourceNotFoundError(
+                f"No multipart upload {os.path.basename(folder)!r} in progress: it was completed, aborted "
+                "or never created. Start a new one with mpu/create"
+            ) from None
+        if manifest.get("path") != dest:
+            # Same answer as an unknown id: an upload of another artifact is not revealed.
+            raise ResourceNotFoundError(
+                f"No multipart upload {os.path.basename(folder)!r} in progress for {dest!r}"
+            )
+        return manifest  # type: ignore[no-any-return]
+
+    def _sweep(self) -> None:
+        cutoff = time.time() - STALE_UPLOAD_SECONDS
+        with suppress(OSError):
+            for entry in os.scandir(self.staging):
+                with suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        shutil.rmtree(entry.path, ignore_errors=True)
+
+    def create(self, dest: str, num_parts: int) -> str:
+        self.repo._prepare(dest)  # validates the path (symlinks too) and refuses a folder of that name
+        os.makedirs(self.staging, exist_ok=True)
+        self._sweep()
+        upload_id = secrets.token_hex(16)
+        folder = self._dir(upload_id)
+        os.mkdir(folder)
+        with open(os.path.join(folder, "manifest.json"), "x", encoding="utf-8") as f:
+            json.dump({"path": dest, "num_parts": num_parts, "created": time.time()}, f)
+        return upload_id
+
+    def upload_part(self, dest: str, upload_id: str, part_number: int, body: BinaryIO, size: int) -> str:
+        folder = self._dir(upload_id)
+        manifest = self._manifest(folder, dest)
+        check_part_number(part_number, int(manifest["num_parts"]))
+        digest = hashlib.md5(usedforsecurity=False)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"part-{part_number:05d}{TEMP_MARKER}")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := body.read(_COPY_BUFFER):
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.replace(tmp, os.path.join(folder, f"part-{part_number:05d}"))  # a retried part replaces it
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+        etag = digest.hexdigest()
+        with open(os.path.join(folder, f"part-{part_number:05d}.etag"), "w", encoding="ascii") as f:
+            f.write(etag)
+        return etag
+
+    def complete(self, dest: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        folder = self._dir(upload_id)
+        manifest = self._manifest(folder, dest)
+        num_parts = int(manifest["num_parts"])
+        numbers = [n for n, _ in parts]
+        if numbers != list(range(1, len(numbers) + 1)) or not numbers or len(numbers) > num_parts:
+            raise InvalidParameterError(
+                f"parts must list part numbers 1..N in order (N <= {num_parts}), got {numbers[:20]}"
+            )
+        for number, etag in parts:
+            try:
+                with open(os.path.join(folder, f"part-{number:05d}.etag"), encoding="ascii") as f:
+                    stored = f.read().strip()
+            except FileNotFoundError:
+                raise InvalidParameterError(
+                    f"Part {number} of upload {upload_id!r} was never uploaded: PUT it before completing"
+                ) from None
+            if etag.strip('"') != stored:
+                raise InvalidParameterError(
+                    f"Part {number} of upload {upload_id!r} has etag {stored!r}, not {etag!r}: re-upload it"
+                )
+        # Claim the upload: of two concurrent completes only one wins the rename; late parts get 404.
+        claimed = f"{folder}{TEMP_MARKER}completing-{secrets.token_hex(4)}"
+        try:
+            os.rename(folder, claimed)
+        except FileNotFoundError:
+            raise ResourceNotFoundError(f"Multipart upload {upload_id!r} was completed or aborted") from None
+        try:
+            final = self.repo._prepare(dest)
+            fd, assembled = tempfile.mkstemp(dir=claimed, prefix=f"assembled{TEMP_MARKER}")
+            with os.fdopen(fd, "wb") as out:
+                for number, _ in parts:
+                    with open(os.path.join(claimed, f"part-{number:05d}"), "rb") as part:
+                        shutil.copyfileobj(part, out, _COPY_BUFFER)
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.replace(assembled, final)  # same file system: the artifact appears whole, atomically
+            except OSError:  # pragma: no cover - a destination folder on another file system
+                from ..artifacts._fileio import atomic_path
+
+                with atomic_path(final) as tmp:
+                    shutil.copyfile(assembled, tmp)
+        finally:
+            shutil.rmtree(claimed, ignore_errors=True)
+
+    def abort(self, dest: str, upload_id: str) -> None:
+        folder = self._dir(upload_id)
+        self._manifest(folder, dest)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+class S3Multipart(MultipartBackend):
+    """S3's multipart upload; the server forwards every part (clients hold no S3 credentials)."""
+
+    def __init__(self, repo: Any) -> None:
+        self.repo = repo
+
+    @staticmethod
+    def _encode(s3_upload_id: str) -> str:
+        return "s3-" + base64.urlsafe_b64encode(s3_upload_id.encode()).decode().rstrip("=")
+
+    @staticmethod
+    def _decode(upload_id: str) -> str:
+        if not isinstance(upload_id, str) or not _S3_ID.match(upload_id):
+            raise _bad_upload_id(upload_id)
+        raw = upload_id[3:]
+        try:
+            return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise _bad_upload_id(upload_id) from None
+
+    def _call(self, action: str, dest: str, **kwargs: Any) -> dict:
+        from botocore.exceptions import ClientError
+
+        key = self.repo._key(dest)
+        try:
+            return getattr(self.repo.client, action)(Bucket=self.repo.bucket, Key=key, **kwargs)  # type: ignore[no-any-return]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            message = exc.response.get("Error", {}).get("Message", str(exc))
+            if code in ("NoSuchUpload", "NoSuchKey", "404"):
+                raise ResourceNotFoundError(
+                    f"No multipart upload in progress for {dest!r} with this upload_id ({message})"
+                ) from None
+            if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidArgument"):
+                raise InvalidParameterError(
+                    f"S3 refused the multipart upload of {dest!r}: {message}"
+                ) from None
+            where = f"s3://{self.repo.bucket}/{key}"
+            raise MlTrackException(f"S3 {action} for {where} failed: {message}") from exc
+
+    def create(self, dest: str, num_parts: int) -> str:
+        return self._encode(self._call("create_multipart_upload", dest)["UploadId"])
+
+    def upload_part(self, dest: str, upload_id: str, part_number: int, body: BinaryIO, size: int) -> str:
+        s3_id = self._decode(upload_id)
+        response = self._call(
+            "upload_part", dest, UploadId=s3_id, PartNumber=part_number, Body=body, ContentLength=size
+        )
+        return str(response["ETag"]).strip('"')
+
+    def complete(self, dest: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        s3_id = self._decode(upload_id)
+        numbers = [n for n, _ in parts]
+        if not numbers or numbers != sorted(set(numbers)):
+            raise InvalidParameterError(f"parts must list distinct part numbers in order, got {numbers[:20]}")
+        self._call(
+            "complete_multipart_upload",
+            dest,
+            UploadId=s3_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]},
+        )
+
+    def abort(self, dest: str, upload_id: str) -> None:
+        self._call("abort_multipart_upload", dest, UploadId=self._decode(upload_id))
+
+
+def parse_parts(value: Any) -> list[tuple[int, str]]:
+    """The ``parts`` of a complete request: ``[{"part_number", "etag"}, ...]`` -> ``[(number, etag)]``."""
+    if not isinstance(value, list) or not value or len(value) > MAX_PARTS:
+        raise InvalidParameterError(
+            f'parts must be a non-empty list of at most {MAX_PARTS} {{"part_number", "etag"}} objects'
+        )
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("etag"), str) or not item["etag"]:
+            raise InvalidParameterError(f'Each part needs "part_number" and a string "etag", got {item!r}')
+        etag = item["etag"]
+        if len(etag) > 200 or not re.fullmatch(r'"?[A-Za-z0-9_\-]+"?', etag):
+            raise InvalidParameterError(f"Invalid etag {etag[:80]!r}")
+        out.append((check_part_number(item.get("part_number")), etag))
+    return out
