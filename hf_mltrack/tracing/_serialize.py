@@ -168,9 +168,13 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= PREVIEW_MAX_CHARS else text[:PREVIEW_MAX_CHARS] + "..."
 
 
+# One encoder for every call (``json.dumps`` with options builds a new one each time).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def dumps(value: Any) -> str:
     """Compact JSON of a value already made JSON-compatible by `to_jsonable`."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODE(value)
 
 
 def preview(value: Any) -> str | None:

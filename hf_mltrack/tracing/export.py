@@ -29,7 +29,7 @@ from ..entities.trace import (
     TraceData,
     TraceInfo,
 )
-from ._serialize import preview, resolve
+from ._serialize import Deferred, preview, resolve
 from ._settings import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from .span import _TraceRecord, resolve_destination, trace_status, warn_once
 
@@ -38,6 +38,7 @@ SCHEMA_VERSION = "1"
 _RETRIES = 3
 _WAKE_AT = 512  # queued traces that wake the exporter before its interval ends
 _static: dict[str, str] | None = None
+_RESOLVABLE = frozenset((dict, list, Deferred))
 
 
 def _static_metadata() -> dict[str, str]:
@@ -61,10 +62,13 @@ def _build(record: _TraceRecord) -> Trace:
     root = record.root
     spans = list(record.spans)
     if record.deferred:
-        for span in record.deferred:
-            span.inputs = resolve(span.inputs)
-            span.outputs = resolve(span.outputs)
-            span.attributes = resolve(span.attributes)
+        for span in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
+            if type(span.inputs) in _RESOLVABLE:
+                span.inputs = resolve(span.inputs)
+            if type(span.outputs) in _RESOLVABLE:
+                span.outputs = resolve(span.outputs)
+            if span.attributes:
+                span.attributes = resolve(span.attributes)
     end = root.end_time_ns if root is not None and root.end_time_ns is not None else None
     for span in spans:
         if span.end_time_ns is None and end is not None:
@@ -133,8 +137,12 @@ class TraceExporter:
             self._start()
         n = len(queue)
         if n >= _WAKE_AT:
-            self._wake.set()
-            if n > _max_queue():
+            wake = self._wake
+            if not wake.is_set():  # Event.set takes a lock and notifies: only when it changes something
+                wake.set()
+            # The limit (an environment read) is checked every 64 traces: the queue may exceed it by
+            # at most 63 before the producer helps.
+            if not n & 63 and n > _max_queue():
                 self.flush()  # backpressure: the producer helps instead of growing memory
 
     def _start(self) -> None:

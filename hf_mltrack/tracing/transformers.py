@@ -195,15 +195,6 @@ def _static_attributes(pipe: Any) -> tuple[str, str, bool, dict[str, Any]]:
     return static
 
 
-def _inputs_of_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if len(args) == 1:
-        value = args[0]
-        if hasattr(value, "__next__") or type(value).__name__ in ("Dataset", "KeyDataset", "IterableDataset"):
-            return f"<{type(value).__name__}>"  # never consume a lazy input
-        return to_jsonable(value)
-    return to_jsonable(list(args))
-
-
 # ---- the wrappers -----------------------------------------------------------------------------
 # These run inside every pipeline call, between torch and tokenizer work that evicts them from the
 # CPU caches: they do as little as possible. Values whose conversion costs more than the span itself
@@ -335,8 +326,9 @@ def _wrap_stage(original: Any, stage: str) -> Any:
         except ValueError:
             pass
         try:
-            if is_pre or is_forward:
-                span._record.deferred.append(span)
+            # A span holding a `Deferred` value is listed in `deferred` (resolved by the exporter);
+            # the others are not, so that the exporter does not walk them.
+            deferred = False
             if is_pre:
                 get = getattr(result, "get", None)
                 if get is not None:
@@ -345,15 +337,21 @@ def _wrap_stage(original: Any, stage: str) -> Any:
                         count = Deferred(_count_tokens, mask, ids)
                         state.input_counts.append(count)
                         span.attributes["input_tokens"] = count
+                        deferred = True
                 if _options["record_model_io"]:
                     span.outputs = Deferred(to_jsonable, _shallow(result))
+                    deferred = True
             elif is_forward:
                 if state.generative:
                     count = Deferred(_count_generated, self, result)
                     state.output_counts.append(count)
                     span.attributes["output_tokens"] = count
+                    deferred = True
                 if _options["record_model_io"]:
                     span.outputs = Deferred(to_jsonable, _shallow(result))
+                    deferred = True
+            if deferred:
+                span._record.deferred.append(span)
             elif _options["record_model_io"]:  # postprocess: its result is (in) the call's outputs
                 span.outputs = to_jsonable(result)
             span.status_code = SpanStatusCode.OK
