@@ -76,6 +76,3 @@ def to_artifact_uri(location: str) -> str:
         return location
     return Path(os.path.expanduser(location)).resolve().as_uri()
 
-
-def is_local_db(uri: str) -> bool:
-    return uri.startswith("sqlite:")
