@@ -9,7 +9,6 @@ same transaction, so the history is exactly the sequence of changes.
 
 from __future__ import annotations
 
-import operator
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,7 @@ from .registry_schema import (
     registered_models,
     registry_events,
 )
+from .search_sql import compare
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -56,9 +56,7 @@ def _now_ms() -> int:
 
 def _check_max_results(max_results: int, limit: int) -> None:
     if not isinstance(max_results, int) or isinstance(max_results, bool) or not 0 < max_results <= limit:
-        raise InvalidParameterError(
-            f"Invalid max_results={max_results!r}: give an integer between 1 and {limit}"
-        )
+        raise InvalidParameterError(f"Invalid max_results={max_results!r}: give an integer between 1 and {limit}")
 
 
 def _model_not_found(name: str) -> ResourceNotFoundError:
@@ -66,28 +64,6 @@ def _model_not_found(name: str) -> ResourceNotFoundError:
         f"Registered model {name!r} does not exist: create it with create_registered_model({name!r}) "
         "or hf_mltrack.register_model(model_uri, name)"
     )
-
-
-_OPERATORS = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "LIKE": lambda col, v: col.like(v, escape="\\"),
-    "ILIKE": lambda col, v: col.ilike(v, escape="\\"),  # lower() LIKE lower() on SQLite
-    "IN": lambda col, v: col.in_(list(v)),
-    "NOT IN": lambda col, v: col.not_in(list(v)),
-}
-
-
-def _compare(column: Any, op: str, value: Any) -> Any:
-    """A parsed comparison as SQL. LIKE is case-sensitive on both backends (the engine turns on
-    SQLite's ``case_sensitive_like``)."""
-    if op not in _OPERATORS:
-        raise InvalidParameterError(f"Unsupported operator {op!r} in a registry search")
-    return _OPERATORS[op](column, value)
 
 
 class SqlRegistryStore(AbstractRegistryStore):
@@ -129,16 +105,11 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def _version_row(self, conn: Connection, name: str, version: int) -> Any:
         row = conn.execute(
-            sa.select(model_versions).where(
-                model_versions.c.name == name, model_versions.c.version == version
-            )
+            sa.select(model_versions).where(model_versions.c.name == name, model_versions.c.version == version)
         ).first()
         if row is not None:
             return row
-        if (
-            conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first()
-            is None
-        ):
+        if conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first() is None:
             raise _model_not_found(name)
         existing = [
             r[0]
@@ -155,9 +126,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         )
 
     def _touch_model(self, conn: Connection, name: str, now: int) -> None:
-        conn.execute(
-            registered_models.update().where(registered_models.c.name == name).values(last_updated_time=now)
-        )
+        conn.execute(registered_models.update().where(registered_models.c.name == name).values(last_updated_time=now))
 
     def _touch_version(self, conn: Connection, name: str, version: int, now: int) -> None:
         conn.execute(
@@ -248,9 +217,7 @@ class SqlRegistryStore(AbstractRegistryStore):
             chunk = unique[i : i + _IN_CHUNK]
             for r in conn.execute(sa.select(registered_models).where(registered_models.c.name.in_(chunk))):
                 rows[r.name] = r
-            for t in conn.execute(
-                sa.select(registered_model_tags).where(registered_model_tags.c.name.in_(chunk))
-            ):
+            for t in conn.execute(sa.select(registered_model_tags).where(registered_model_tags.c.name.in_(chunk))):
                 tag_map[t.name][t.key] = t.value
             aliases = conn.execute(
                 sa.select(registered_model_aliases)
@@ -272,9 +239,7 @@ class SqlRegistryStore(AbstractRegistryStore):
             latest_rows += conn.execute(
                 sa.select(model_versions).join(
                     newest,
-                    sa.and_(
-                        model_versions.c.name == newest.c.name, model_versions.c.version == newest.c.version
-                    ),
+                    sa.and_(model_versions.c.name == newest.c.name, model_versions.c.version == newest.c.version),
                 )
             ).all()
         latest_rows.sort(key=lambda r: (_STAGE_ORDER.get(r.current_stage, 99), r.version))
@@ -306,9 +271,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         )
         try:
             with self._write() as conn:
-                if conn.execute(
-                    sa.select(registered_models.c.name).where(registered_models.c.name == name)
-                ).first():
+                if conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first():
                     raise exists
                 conn.execute(
                     registered_models.insert().values(
@@ -332,8 +295,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         if new_name == name:
             return self.get_registered_model(name)
         taken = ResourceAlreadyExistsError(
-            f"Cannot rename registered model {name!r} to {new_name!r}: "
-            f"a model named {new_name!r} already exists"
+            f"Cannot rename registered model {name!r} to {new_name!r}: a model named {new_name!r} already exists"
         )
         try:
             with self._write() as conn:
@@ -348,9 +310,7 @@ class SqlRegistryStore(AbstractRegistryStore):
                     .where(registered_models.c.name == name)
                     .values(name=new_name, last_updated_time=_now_ms())
                 )
-                conn.execute(
-                    registry_events.update().where(registry_events.c.name == name).values(name=new_name)
-                )
+                conn.execute(registry_events.update().where(registry_events.c.name == name).values(name=new_name))
         except sa.exc.IntegrityError as exc:
             raise taken from exc
         return self.get_registered_model(new_name)
@@ -428,13 +388,7 @@ class SqlRegistryStore(AbstractRegistryStore):
             for c in comparisons
         ]
         order = self._order(orders, columns, [("name", True)])
-        stmt = (
-            sa.select(registered_models.c.name)
-            .where(*where)
-            .order_by(*order)
-            .limit(max_results + 1)
-            .offset(offset)
-        )
+        stmt = sa.select(registered_models.c.name).where(*where).order_by(*order).limit(max_results + 1).offset(offset)
         with self._read() as conn:
             names = [r[0] for r in conn.execute(stmt)]
             has_more = len(names) > max_results
@@ -474,17 +428,15 @@ class SqlRegistryStore(AbstractRegistryStore):
             value: Any = c.value
             if c.key == "version_number":
                 value = int(value) if float(value) == int(value) else float(value)  # type: ignore[arg-type]
-            return _compare(columns[c.key], c.op, value)
+            return compare(columns[c.key], c.op, value)
         exists = sa.select(sa.literal(1)).where(*owner_match, tag_table.c.key == c.key)
         if c.op == "IS NULL":
             return ~exists.exists()
         if c.op == "IS NOT NULL":
             return exists.exists()
-        return exists.where(_compare(tag_table.c.value, c.op, c.value)).exists()
+        return exists.where(compare(tag_table.c.value, c.op, c.value)).exists()
 
-    def _order(
-        self, orders: Sequence[OrderBy], columns: dict[str, Any], tail: list[tuple[str, bool]]
-    ) -> list[Any]:
+    def _order(self, orders: Sequence[OrderBy], columns: dict[str, Any], tail: list[tuple[str, bool]]) -> list[Any]:
         """ORDER BY terms, NULLs last; strings by code point (``COLLATE "C"`` on PostgreSQL)."""
 
         clauses = [(ob.key, ob.ascending) for ob in orders]
@@ -587,9 +539,7 @@ class SqlRegistryStore(AbstractRegistryStore):
             for table in (model_version_tags, registered_model_aliases):
                 conn.execute(table.delete().where(table.c.name == name, table.c.version == version))
             conn.execute(
-                model_versions.delete().where(
-                    model_versions.c.name == name, model_versions.c.version == version
-                )
+                model_versions.delete().where(model_versions.c.name == name, model_versions.c.version == version)
             )
             self._touch_model(conn, name, now)
 
@@ -714,17 +664,13 @@ class SqlRegistryStore(AbstractRegistryStore):
                 model_version_tags.delete().where(t.name == name, t.version == version, t.key == key)
             ).rowcount
             if not deleted:
-                raise ResourceNotFoundError(
-                    f"Model version {version} of registered model {name!r} has no tag {key!r}"
-                )
+                raise ResourceNotFoundError(f"Model version {version} of registered model {name!r} has no tag {key!r}")
             self._touch_version(conn, name, version, now)
 
     # ---- aliases -------------------------------------------------------------------------------
     def _alias_row(self, conn: Connection, name: str, alias: str) -> Any:
         a = registered_model_aliases.c
-        return conn.execute(
-            sa.select(registered_model_aliases).where(a.name == name, a.alias == alias)
-        ).first()
+        return conn.execute(sa.select(registered_model_aliases).where(a.name == name, a.alias == alias)).first()
 
     def _alias_not_found(self, conn: Connection, name: str, alias: str) -> ResourceNotFoundError:
         a = registered_model_aliases.c
@@ -735,9 +681,7 @@ class SqlRegistryStore(AbstractRegistryStore):
             f"set_registered_model_alias({name!r}, {alias!r}, version)"
         )
 
-    def set_registered_model_alias(
-        self, name: str, alias: str, version: int, user_id: str | None = None
-    ) -> None:
+    def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str | None = None) -> None:
         now = _now_ms()
         with self._write() as conn:
             self._lock_model(conn, name)
@@ -745,14 +689,10 @@ class SqlRegistryStore(AbstractRegistryStore):
             old = self._alias_row(conn, name, alias)
             a = registered_model_aliases.c
             if old is None:
-                conn.execute(
-                    registered_model_aliases.insert().values(name=name, alias=alias, version=version)
-                )
+                conn.execute(registered_model_aliases.insert().values(name=name, alias=alias, version=version))
             elif old.version != version:
                 conn.execute(
-                    registered_model_aliases.update()
-                    .where(a.name == name, a.alias == alias)
-                    .values(version=version)
+                    registered_model_aliases.update().where(a.name == name, a.alias == alias).values(version=version)
                 )
             if old is None or old.version != version:
                 self._event(
@@ -824,9 +764,7 @@ class SqlRegistryStore(AbstractRegistryStore):
             where.append(e.alias == alias)
         with self._read() as conn:
             if (
-                conn.execute(
-                    sa.select(registered_models.c.name).where(registered_models.c.name == name)
-                ).first()
+                conn.execute(sa.select(registered_models.c.name).where(registered_models.c.name == name)).first()
                 is None
             ):
                 raise _model_not_found(name)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ...exceptions import InvalidParameterError
 from .schema import experiment_tags, experiments, latest_metrics, params, runs, tags
 
 if TYPE_CHECKING:
@@ -80,28 +81,28 @@ _EXPERIMENT_COLUMNS = {
 _STRING_COLUMN_TYPES = (sa.String, sa.Text)
 
 
-def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "LIKE":
-        return column.like(value, escape="\\")
-    if op == "ILIKE":
-        return column.ilike(value, escape="\\")
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    raise ValueError(f"unsupported operator {op!r}")
+SQL_OPERATORS: dict[str, Any] = {
+    "=": lambda col, v: col == v,
+    "!=": lambda col, v: col != v,
+    "<": lambda col, v: col < v,
+    "<=": lambda col, v: col <= v,
+    ">": lambda col, v: col > v,
+    ">=": lambda col, v: col >= v,
+    # LIKE is case-sensitive on both backends (the engine turns on SQLite's case_sensitive_like);
+    # ILIKE is lower() LIKE lower() on SQLite.
+    "LIKE": lambda col, v: col.like(v, escape="\\"),
+    "ILIKE": lambda col, v: col.ilike(v, escape="\\"),
+    "IN": lambda col, v: col.in_(list(v)),
+    "NOT IN": lambda col, v: col.not_in(list(v)),
+}
+
+
+def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    """One parsed comparison as SQL; shared by the run, experiment, registry and trace searches."""
+    build = SQL_OPERATORS.get(op)
+    if build is None:
+        raise InvalidParameterError(f"Unsupported search operator {op!r}: use one of {', '.join(SQL_OPERATORS)}")
+    return build(column, value)
 
 
 def _having_key(table: sa.Table, owner: Any, owner_column: Any, key: str, *conditions: Any) -> Any:
@@ -128,14 +129,14 @@ def _keyed_condition(c: Comparison, table: sa.Table, owner: Any, owner_column: A
         if c.op == "!=":
             cond = sa.or_(table.c.value != value, table.c.is_nan)
         else:
-            cond = sa.and_(_compare(table.c.value, c.op, value), sa.not_(table.c.is_nan))
+            cond = sa.and_(compare(table.c.value, c.op, value), sa.not_(table.c.is_nan))
         return _having_key(table, owner, owner_column, c.key, cond)
-    return _having_key(table, owner, owner_column, c.key, _compare(table.c.value, c.op, c.value))
+    return _having_key(table, owner, owner_column, c.key, compare(table.c.value, c.op, c.value))
 
 
 def _run_condition(c: Comparison) -> Any:
     if c.entity_type == "attribute":
-        return _compare(_RUN_COLUMNS[c.key], c.op, c.value)
+        return compare(_RUN_COLUMNS[c.key], c.op, c.value)
     table = {"metric": latest_metrics, "param": params, "tag": tags}[c.entity_type]
     return _keyed_condition(c, table, runs.c.run_uuid, table.c.run_uuid)
 
@@ -211,7 +212,7 @@ def _experiment_condition(c: Comparison) -> Any:
     value: Any = c.value
     if c.key == "experiment_id":
         value = tuple(int(v) for v in value) if isinstance(value, tuple) else int(value)  # type: ignore[arg-type]
-    return _compare(_EXPERIMENT_COLUMNS[c.key], c.op, value)
+    return compare(_EXPERIMENT_COLUMNS[c.key], c.op, value)
 
 
 def experiments_select(

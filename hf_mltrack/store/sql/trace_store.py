@@ -8,7 +8,6 @@ Searches read ``trace_info`` (and ``trace_tags`` for tag filters) only; spans ar
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from ...entities.paged_list import PagedList
 from ...entities.trace import TRACE_NAME_TAG, Span, Trace, TraceData, TraceInfo
 from ...exceptions import InvalidParameterError, ResourceNotFoundError
 from ...tracing.base import AbstractTraceStore
+from .search_sql import compare
 from .tracing_schema import TRACE_NAME_MAX_LENGTH, trace_data, trace_info, trace_tags
 
 if TYPE_CHECKING:
@@ -27,19 +27,6 @@ if TYPE_CHECKING:
 
 _IN_CHUNK = 400
 MAX_RESULTS_LIMIT = 1000
-
-_OPERATORS = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "LIKE": lambda col, v: col.like(v, escape="\\"),
-    "ILIKE": lambda col, v: col.ilike(v, escape="\\"),
-    "IN": lambda col, v: col.in_(list(v)),
-    "NOT IN": lambda col, v: col.not_in(list(v)),
-}
 
 _INFO_COLUMNS = (
     trace_info.c.request_id,
@@ -124,9 +111,7 @@ class SqlTraceStore(AbstractTraceStore):
             )
             # The trace-name tag is the name column (written again only when it says something else).
             tag_rows = [
-                (rid, k[:250], v)
-                for k, v in info.tags.items()
-                if not (k == TRACE_NAME_TAG and v == (name or ""))
+                (rid, k[:250], v) for k, v in info.tags.items() if not (k == TRACE_NAME_TAG and v == (name or ""))
             ]
             rows[rid] = (info_row, tag_rows, (rid, _dumps([s.to_dict(compact=True) for s in t.data.spans])))
         try:
@@ -159,9 +144,7 @@ class SqlTraceStore(AbstractTraceStore):
             if mark is None:
                 conn.execute(table.insert(), [dict(zip(names, v, strict=True)) for v in values])
             else:
-                sql = (
-                    f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-                )
+                sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
                 conn.exec_driver_sql(sql, values)
 
     @staticmethod
@@ -187,9 +170,7 @@ class SqlTraceStore(AbstractTraceStore):
     def set_trace_tag(self, request_id: str, key: str, value: str) -> None:
         with self._write() as conn:
             self._require(conn, request_id)
-            conn.execute(
-                trace_tags.delete().where(trace_tags.c.request_id == request_id, trace_tags.c.key == key)
-            )
+            conn.execute(trace_tags.delete().where(trace_tags.c.request_id == request_id, trace_tags.c.key == key))
             conn.execute(trace_tags.insert().values(request_id=request_id, key=key, value=value))
 
     def delete_trace_tag(self, request_id: str, key: str) -> None:
@@ -222,9 +203,7 @@ class SqlTraceStore(AbstractTraceStore):
         return len(ids)
 
     def _require(self, conn: Connection, request_id: str) -> None:
-        row = conn.execute(
-            sa.select(trace_info.c.request_id).where(trace_info.c.request_id == request_id)
-        ).first()
+        row = conn.execute(sa.select(trace_info.c.request_id).where(trace_info.c.request_id == request_id)).first()
         if row is None:
             raise _not_found(request_id)
 
@@ -289,7 +268,7 @@ class SqlTraceStore(AbstractTraceStore):
     @staticmethod
     def _condition(c: Comparison) -> Any:
         if c.entity_type == "attribute":
-            return _OPERATORS[c.op](trace_info.c[c.key], c.value)
+            return compare(trace_info.c[c.key], c.op, c.value)
         if c.key == TRACE_NAME_TAG:
             # The tag is the name column unless a tag row overrides it.
             row = sa.select(trace_tags.c.value).where(
@@ -298,7 +277,7 @@ class SqlTraceStore(AbstractTraceStore):
             value = sa.func.coalesce(row.scalar_subquery(), trace_info.c.name, "")
             if c.op in ("IS NULL", "IS NOT NULL"):
                 return sa.true() if c.op == "IS NOT NULL" else sa.false()
-            return _OPERATORS[c.op](value, c.value)
+            return compare(value, c.op, c.value)
         # tags.<key>: an EXISTS on trace_tags
         match = sa.select(trace_tags.c.request_id).where(
             trace_tags.c.request_id == trace_info.c.request_id, trace_tags.c.key == c.key
@@ -306,7 +285,7 @@ class SqlTraceStore(AbstractTraceStore):
         if c.op == "IS NULL":
             return ~match.exists()
         if c.op != "IS NOT NULL":
-            match = match.where(_OPERATORS[c.op](trace_tags.c.value, c.value))
+            match = match.where(compare(trace_tags.c.value, c.op, c.value))
         return match.exists()
 
     @staticmethod
@@ -348,9 +327,7 @@ class SqlTraceStore(AbstractTraceStore):
         for i in range(0, len(ids), _IN_CHUNK):
             chunk = list(ids[i : i + _IN_CHUNK])
             for r in conn.execute(
-                sa.select(trace_data.c.request_id, trace_data.c.spans).where(
-                    trace_data.c.request_id.in_(chunk)
-                )
+                sa.select(trace_data.c.request_id, trace_data.c.spans).where(trace_data.c.request_id.in_(chunk))
             ):
                 out[r.request_id] = [Span.from_dict(d) for d in json.loads(r.spans)]
         return out

@@ -33,9 +33,7 @@ trace_info = Table(
     "trace_info",
     metadata,
     Column("request_id", String(50), primary_key=True),
-    Column(
-        "experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
     Column("run_id", String(32)),
     Column("name", String(TRACE_NAME_MAX_LENGTH)),
     Column("timestamp_ms", BigInteger, nullable=False),
@@ -60,8 +58,6 @@ trace_tags = Table(
 trace_data = Table(
     "trace_data",
     metadata,
-    Column(
-        "request_id", String(50), ForeignKey("trace_info.request_id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("request_id", String(50), ForeignKey("trace_info.request_id", ondelete="CASCADE"), primary_key=True),
     Column("spans", Text, nullable=False),  # JSON array of span objects
 )

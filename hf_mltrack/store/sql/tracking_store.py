@@ -373,20 +373,7 @@ class SqlTrackingStore(AbstractStore):
             for r in rows:
                 data = RunData()
                 datas[r.run_uuid] = data
-                out[r.run_uuid] = Run(
-                    RunInfo(
-                        run_id=r.run_uuid,
-                        experiment_id=str(r.experiment_id),
-                        run_name=r.name or "",
-                        user_id=r.user_id or "",
-                        status=r.status,
-                        start_time=r.start_time,
-                        end_time=r.end_time,
-                        artifact_uri=r.artifact_uri,
-                        lifecycle_stage=r.lifecycle_stage,
-                    ),
-                    data,
-                )
+                out[r.run_uuid] = Run(_run_info(r), data)
             for run_uuid, key, value in conn.execute(
                 sa.select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(chunk))
             ):
@@ -431,18 +418,8 @@ class SqlTrackingStore(AbstractStore):
                 conn.execute(runs.update().where(runs.c.run_uuid == run_id).values(**values))
             if run_name is not None:
                 self._upsert_tags(conn, run_id, [RunTag(RUN_NAME_TAG, run_name)])
-            r = conn.execute(sa.select(runs).where(runs.c.run_uuid == run_id)).one()
-        return RunInfo(
-            run_id=r.run_uuid,
-            experiment_id=str(r.experiment_id),
-            run_name=r.name or "",
-            user_id=r.user_id or "",
-            status=r.status,
-            start_time=r.start_time,
-            end_time=r.end_time,
-            artifact_uri=r.artifact_uri,
-            lifecycle_stage=r.lifecycle_stage,
-        )
+            row = conn.execute(sa.select(runs).where(runs.c.run_uuid == run_id)).one()
+        return _run_info(row)
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         from .schema import runs
@@ -713,6 +690,21 @@ class SqlTrackingStore(AbstractStore):
             loaded = self._load_runs(conn, ids)
         items = [loaded[i] for i in ids if i in loaded]
         return PagedList(items, encode_page_token(offset + max_results) if has_more else None)
+
+
+def _run_info(r: Any) -> RunInfo:
+    """A `RunInfo` from a row of the ``runs`` table."""
+    return RunInfo(
+        run_id=r.run_uuid,
+        experiment_id=str(r.experiment_id),
+        run_name=r.name or "",
+        user_id=r.user_id or "",
+        status=r.status,
+        start_time=r.start_time,
+        end_time=r.end_time,
+        artifact_uri=r.artifact_uri,
+        lifecycle_stage=r.lifecycle_stage,
+    )
 
 
 def _row_key(row: tuple) -> str:
