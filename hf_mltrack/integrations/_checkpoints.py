@@ -28,11 +28,10 @@ _STEP = re.compile(r"checkpoint-(\d+)$")
 
 
 def is_local_artifact_uri(uri: str) -> bool:
-    """A ``file:`` URI or a plain path (``mlflow-artifacts:/...`` has a scheme but no ``//``)."""
-    if uri.startswith("file:"):
-        return True
-    head = uri.split("/", 1)[0]
-    return not (head.endswith(":") and len(head) > 2)  # "C:" is a Windows drive, not a scheme
+    """A ``file:`` URI or a plain path (``mlflow-artifacts:/...`` and object stores are remote)."""
+    from ..artifacts.uri import is_local_uri
+
+    return is_local_uri(uri)
 
 
 def artifact_repository(artifact_uri: str, zero_copy: bool = True) -> Any:
@@ -127,9 +126,7 @@ class CheckpointLogger:
         staged = snapshot(folder, files)
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="hf_mltrack-checkpoints"
-                )
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hf_mltrack-checkpoints")
             self._futures = [f for f in self._futures if not f.done()]
             self._futures.append(self._executor.submit(self._upload, staged, name))
 

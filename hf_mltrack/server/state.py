@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import Depends, Request
 
+from ..artifacts.uri import get_scheme
 from ..exceptions import InvalidParameterError, MlTrackException, PermissionDeniedError
 from .config import ServerConfig
 
@@ -23,14 +24,7 @@ if TYPE_CHECKING:
 PROXY_SCHEME = "mlflow-artifacts"
 PROXY_ROOT = "mlflow-artifacts:/"
 # Schemes the server never reads from or writes to on a client's behalf (no server-side request forgery).
-_REMOTE_FETCH_SCHEMES = frozenset(
-    {"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"}
-)
-
-
-def _scheme(uri: str) -> str:
-    scheme = urlsplit(uri).scheme.lower()
-    return "" if len(scheme) <= 1 else scheme
+_REMOTE_FETCH_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"})
 
 
 def proxy_path(uri: str) -> str:
@@ -61,7 +55,7 @@ class ServerState:
 
         self.config = config
         db_uri = resolve_tracking_uri(config.backend_store_uri)
-        if _scheme(db_uri) in ("http", "https"):
+        if get_scheme(db_uri) in ("http", "https"):
             raise InvalidParameterError(
                 f"--backend-store-uri {db_uri!r} is a server address: give a database "
                 "(sqlite:///path/mltrack.db, "
@@ -99,7 +93,7 @@ class ServerState:
         """Whether the server may read or write under ``uri`` for clients."""
         from ..artifacts.uri import is_local_uri, local_path_from_uri
 
-        scheme = _scheme(uri)
+        scheme = get_scheme(uri)
         if scheme in _REMOTE_FETCH_SCHEMES:
             return False
         decoded = _decoded(uri)
@@ -128,7 +122,7 @@ class ServerState:
         if any(seg in ("..", ".") for seg in urlsplit(decoded).path.split("/")):
             return False
         for root in self.allowed_artifact_roots:
-            if _scheme(root) != scheme:
+            if get_scheme(root) != scheme:
                 continue
             prefix = root.rstrip("/")
             if uri == prefix or uri.startswith(prefix + "/"):
@@ -162,7 +156,7 @@ class ServerState:
         """(repository, path prefix) holding a run's artifacts; proxied URIs map to the destination."""
         from ..artifacts.registry import get_artifact_repository
 
-        if _scheme(artifact_uri) == PROXY_SCHEME:
+        if get_scheme(artifact_uri) == PROXY_SCHEME:
             return self.destination_repo(), proxy_path(artifact_uri)
         if not self.location_allowed(artifact_uri):
             raise PermissionDeniedError(
