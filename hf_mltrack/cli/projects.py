@@ -63,9 +63,7 @@ def _show_progress() -> None:
 
 @click.command("run")
 @click.argument("uri")
-@click.option(
-    "--entry-point", "-e", default="main", show_default=True, help="Entry point, or a .py/.sh file."
-)
+@click.option("--entry-point", "-e", default="main", show_default=True, help="Entry point, or a .py/.sh file.")
 @click.option("--version", "-v", default=None, help="Git branch, tag or commit (git projects).")
 @click.option("--param-list", "-P", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable).")
 @click.option(

@@ -6,9 +6,7 @@ import click
 
 
 @click.command("quickstart")
-@click.option(
-    "--steps", default=30, show_default=True, type=click.IntRange(min=1), help="Optimizer steps to train."
-)
+@click.option("--steps", default=30, show_default=True, type=click.IntRange(min=1), help="Optimizer steps to train.")
 @click.option(
     "--tracking-uri",
     default=None,

@@ -6,9 +6,9 @@ import json
 
 import click
 
-_URI = click.option(
-    "--tracking-uri", envvar="HF_MLTRACK_TRACKING_URI", default=None, help="Store to use (default: ./mlruns)."
-)
+from ._options import tracking_uri_option
+
+_URI = tracking_uri_option
 
 
 @click.group()

@@ -39,9 +39,7 @@ def _check_server_deps() -> None:
     except ImportError as exc:
         from ..exceptions import missing_extra
 
-        raise click.ClickException(
-            str(missing_extra("hf-mltrack server", exc.name or "fastapi", "server"))
-        ) from exc
+        raise click.ClickException(str(missing_extra("hf-mltrack server", exc.name or "fastapi", "server"))) from exc
 
 
 def _hosts_for(host: str, allowed_hosts: tuple[str, ...]) -> tuple[str, ...]:
@@ -51,9 +49,7 @@ def _hosts_for(host: str, allowed_hosts: tuple[str, ...]) -> tuple[str, ...]:
     return (*allowed_hosts, host)
 
 
-def run_server(
-    config: ServerConfig, host: str, port: int, workers: int = 1, gunicorn_opts: str | None = None
-) -> None:
+def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gunicorn_opts: str | None = None) -> None:
     """Build the app once (creating the schema and the admin user) and serve it."""
     from ..exceptions import MlTrackException
     from ..server._settings import SERVER_CONFIG
@@ -68,8 +64,7 @@ def run_server(
     click.echo(f"hf_mltrack server listening on http://{host}:{port} ({workers} worker(s))", err=True)
     if host in ("0.0.0.0", "::"):
         click.echo(
-            "Listening on all interfaces: only Host names in --allowed-hosts (and loopback names) "
-            "are accepted.",
+            "Listening on all interfaces: only Host names in --allowed-hosts (and loopback names) are accepted.",
             err=True,
         )
     if gunicorn_opts is not None:
@@ -122,9 +117,7 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
 
 
 @click.command("server")
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all)."
-)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
 @click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--backend-store-uri",
@@ -150,9 +143,7 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
     help="Where proxied artifacts are stored: a folder or s3://bucket/prefix (default: ./mlartifacts).",
 )
 @click.option("--workers", "-w", default=1, show_default=True, type=int, help="Worker processes.")
-@click.option(
-    "--gunicorn-opts", default=None, help="Run under gunicorn (must be installed) with these options."
-)
+@click.option("--gunicorn-opts", default=None, help="Run under gunicorn (must be installed) with these options.")
 @click.option(
     "--app-name",
     type=click.Choice(["basic-auth"]),
@@ -165,9 +156,7 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
     help="Comma-separated Host names accepted besides loopback ones (DNS-rebinding guard), e.g. "
     "tracking.example.com,*.corp.internal. Use * to accept any.",
 )
-@click.option(
-    "--cors-allowed-origins", default=None, help="Comma-separated origins allowed cross-origin requests."
-)
+@click.option("--cors-allowed-origins", default=None, help="Comma-separated origins allowed cross-origin requests.")
 @click.option(
     "--allowed-artifact-roots",
     default=None,
@@ -243,27 +232,18 @@ def parse_duration_ms(text: str) -> int:
     compact = text.replace(" ", "").lower()
     parts = _DURATION.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise click.BadParameter(
-            f"{text!r}: use a duration such as 30d, 1d12h, 90m or 45s", param_hint="--older-than"
-        )
+        raise click.BadParameter(f"{text!r}: use a duration such as 30d, 1d12h, 90m or 45s", param_hint="--older-than")
     return int(sum(float(n) * _UNIT_MS[u] for n, u in parts))
 
 
 @click.command("gc")
-@click.option(
-    "--backend-store-uri", default=None, help="Tracking database (default: the local default store)."
-)
-@click.option(
-    "--older-than", default=None, help="Only runs deleted at least this long ago, e.g. 30d or 1d12h."
-)
-@click.option(
-    "--run-ids", default=None, help="Comma-separated ids of deleted runs to remove (default: all deleted)."
-)
+@click.option("--backend-store-uri", default=None, help="Tracking database (default: the local default store).")
+@click.option("--older-than", default=None, help="Only runs deleted at least this long ago, e.g. 30d or 1d12h.")
+@click.option("--run-ids", default=None, help="Comma-separated ids of deleted runs to remove (default: all deleted).")
 @click.option(
     "--artifacts-destination",
     default=None,
-    help="Storage behind the server's artifact proxy, for runs with mlflow-artifacts:/ URIs "
-    "(default: ./mlartifacts).",
+    help="Storage behind the server's artifact proxy, for runs with mlflow-artifacts:/ URIs (default: ./mlartifacts).",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
 def gc(
@@ -305,9 +285,7 @@ def gc(
         try:
             _delete_run_artifacts(run.info.artifact_uri, destination)
         except MlTrackException as exc:
-            raise click.ClickException(
-                f"Could not delete the artifacts of run {run_id}: {exc.message}"
-            ) from exc
+            raise click.ClickException(f"Could not delete the artifacts of run {run_id}: {exc.message}") from exc
         store.hard_delete_run(run_id)
         click.echo(f"removed run {run_id}")
     if not targets:
@@ -328,8 +306,6 @@ def _delete_run_artifacts(artifact_uri: str, destination: str) -> None:
     get_artifact_repository(artifact_uri).delete_artifacts()
 
 
-if (
-    __name__ == "__main__"
-):  # pragma: no cover - `python -m hf_mltrack.cli.server` (tests, before registration)
+if __name__ == "__main__":  # pragma: no cover - `python -m hf_mltrack.cli.server` (tests, before registration)
     server(auto_envvar_prefix="HF_MLTRACK_SERVER")
     sys.exit(0)
