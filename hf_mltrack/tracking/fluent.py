@@ -83,8 +83,10 @@ def _reset_state() -> None:
     _clear_cache()
     import sys
 
-    if "hf_mltrack.tracing.export" in sys.modules:  # drain traces, forget cached trace stores
+    # Drain traces and forget cached trace stores, when tracing is in use at all.
+    if "hf_mltrack.tracing.export" in sys.modules:
         sys.modules["hf_mltrack.tracing.export"].flush()
+    if "hf_mltrack.tracing.stores" in sys.modules:
         sys.modules["hf_mltrack.tracing.stores"]._clear_cache()
 
 
