@@ -1,20 +1,22 @@
 """Tracing overhead on a tiny transformers pipeline call (target: <= 5%).
 
 A 2-layer BERT text-classification pipeline (built locally, no hub) is called on a short sentence,
-untraced and traced (``enable_pipeline_tracing``: 4 spans per call), in alternating blocks: machines
-of this class are noisy, so the two are measured side by side, many times. The classes stay patched
-throughout and the untraced blocks run with ``hf_mltrack.tracing.disable()``; the idle wrappers' own
-cost is measured apart. The exporter runs as in real use (a background thread writing to SQLite
-every 0.5 s).
+untraced and traced (``enable_pipeline_tracing``: 4 spans per call). Machines of this class are
+noisy (other tenants, frequency changes), so the two modes are interleaved as finely as each measure
+allows, and compared side by side. The classes stay patched throughout and the untraced calls run
+with ``hf_mltrack.tracing.disable()``; the idle wrappers' own cost is measured apart. The exporter
+runs as in real use (a background thread writing to SQLite every 0.5 s).
 
 Reported:
 
-- latency: percentiles of single-call times (p10, p50) in each mode, and their ratio;
-- throughput: wall time of whole blocks, each traced block ending with ``flush()``, so that every
-  trace written to SQLite is paid for inside the measurement;
+- latency on the caller: the mode alternates on every call (pairs, the order swapped each pair);
+  percentiles of single-call times in each mode, their ratio, and the median paired difference;
+- throughput, export and garbage collection included: short blocks of calls alternating between
+  the modes, each traced block ending with ``flush()`` so that every trace written to SQLite is paid
+  for inside the measurement; the ratio of the total times;
 - the export's own cost per trace (building the trace and the SQLite write), measured apart.
 
-    python benchmarks/bench_tracing.py [--calls 300] [--blocks 8] [--threads 1]
+    python benchmarks/bench_tracing.py [--pairs 3000] [--blocks 40] [--block-calls 100] [--threads 1]
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--calls", type=int, default=300, help="pipeline calls per block")
-    parser.add_argument("--blocks", type=int, default=8, help="blocks per mode (alternating)")
+    parser.add_argument("--pairs", type=int, default=3000, help="(untraced, traced) call pairs for latency")
+    parser.add_argument("--blocks", type=int, default=40, help="blocks per mode for throughput (alternating)")
+    parser.add_argument("--block-calls", type=int, default=100, help="pipeline calls per block")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     args = parser.parse_args()
 
@@ -58,6 +61,7 @@ def main() -> None:
     pipe = build_text_classifier()
     text = "hello world"
     clock = time.perf_counter
+    enable, disable = hf_mltrack.tracing.enable, hf_mltrack.tracing.disable
 
     # warm up both paths (store creation, first export, lazy imports)
     for _ in range(50):
@@ -70,44 +74,61 @@ def main() -> None:
 
     # The pipeline classes stay patched for the whole comparison: the untraced mode is
     # ``hf_mltrack.tracing.disable()`` (each wrapper then only checks a flag). Patching and unpatching
-    # between blocks would measure CPython re-specializing transformers' code after every class change,
+    # between calls would measure CPython re-specializing transformers' code after every class change,
     # not tracing; the cost of the idle wrappers themselves is measured separately below.
     enable_pipeline_tracing(silent=True)
     latency: dict[str, list[float]] = {"untraced": [], "traced": []}
-    blocks: dict[str, list[float]] = {"untraced": [], "traced": []}
-    for _ in range(args.blocks):
-        for mode in ("untraced", "traced"):
-            if mode == "traced":
-                hf_mltrack.tracing.enable()
-            else:
-                hf_mltrack.tracing.disable()
-            export.flush()
+    differences: list[float] = []
+    for i in range(args.pairs):
+        pair = {}
+        for mode in ("untraced", "traced") if i % 2 else ("traced", "untraced"):
+            enable() if mode == "traced" else disable()
+            t0 = clock()
+            pipe(text)
+            pair[mode] = clock() - t0
+            latency[mode].append(pair[mode])
+        differences.append(pair["traced"] - pair["untraced"])
+    enable()
+    export.flush()
+
+    blocks: dict[str, float] = {"untraced": 0.0, "traced": 0.0}
+    block_ratios: list[float] = []
+    for i in range(args.blocks):
+        times = {}
+        for mode in ("untraced", "traced") if i % 2 else ("traced", "untraced"):
+            enable() if mode == "traced" else disable()
             start = clock()
-            for _ in range(args.calls):
-                t0 = clock()
+            for _ in range(args.block_calls):
                 pipe(text)
-                latency[mode].append(clock() - t0)
-            export.flush()  # the traces' writes are part of the traced block's cost
-            blocks[mode].append((clock() - start) / args.calls)
-    hf_mltrack.tracing.enable()
+            if mode == "traced":
+                export.flush()  # the traces' writes are part of the traced block's cost
+            times[mode] = clock() - start
+            blocks[mode] += times[mode]
+        block_ratios.append(times["traced"] / times["untraced"])
+    enable()
     disable_pipeline_tracing()
 
     print(
-        f"tiny text-classification pipeline: {args.blocks} x {args.calls} calls per mode, "
-        f"torch threads={args.threads}, {os.cpu_count()} CPUs"
+        f"tiny text-classification pipeline, torch threads={args.threads}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
+    print(f"  latency on the caller ({args.pairs} alternating pairs):")
     for q in (0.1, 0.5):
         u, t = _quantile(latency["untraced"], q), _quantile(latency["traced"], q)
         print(
-            f"  latency p{int(q * 100):02d}: untraced {u * 1e3:7.3f} ms, traced {t * 1e3:7.3f} ms, "
+            f"    p{int(q * 100):02d}: untraced {u * 1e3:7.3f} ms, traced {t * 1e3:7.3f} ms, "
             f"+{(t - u) * 1e6:6.1f} us, ratio {t / u:.3f}"
         )
-    ratios = [t / u for u, t in zip(blocks["untraced"], blocks["traced"], strict=True)]
-    base, traced = statistics.median(blocks["untraced"]), statistics.median(blocks["traced"])
+    base_p50 = _quantile(latency["untraced"], 0.5)
+    paired = statistics.median(differences)
+    print(f"    median paired difference: +{paired * 1e6:6.1f} us = {1 + paired / base_p50:.3f}x the untraced p50")
+    n = args.blocks * args.block_calls
+    base = blocks["untraced"] / n
     print(
-        f"  throughput (export included): untraced {base * 1e3:7.3f} ms/call, "
-        f"traced {traced * 1e3:7.3f} ms/call, "
-        f"ratio median {statistics.median(ratios):.3f} (blocks: min {min(ratios):.3f}, max {max(ratios):.3f})"
+        f"  throughput, export and GC included ({args.blocks} x {args.block_calls} calls per mode): "
+        f"untraced {base * 1e3:7.3f} ms/call, traced {blocks['traced'] / n * 1e3:7.3f} ms/call, "
+        f"ratio {blocks['traced'] / blocks['untraced']:.3f} "
+        f"(median block ratio {statistics.median(block_ratios):.3f})"
     )
 
     # Idle wrappers (patched, tracing disabled) against the original classes: long phases, U P U P U.
@@ -120,7 +141,7 @@ def main() -> None:
         for _ in range(50):
             pipe(text)
         times = []
-        for _ in range(args.calls * 2):
+        for _ in range(600):
             t0 = clock()
             pipe(text)
             times.append(clock() - t0)

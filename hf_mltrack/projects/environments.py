@@ -61,6 +61,7 @@ CORE_REQUIREMENTS = (
     "packaging>=23",
     "cloudpickle>=2.2",
     "tqdm>=4.60",
+    "orjson>=3.9",
 )
 _SELF_NAMES = {"hf_mltrack", "hf-mltrack", "hf.mltrack"}
 

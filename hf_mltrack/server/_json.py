@@ -6,24 +6,13 @@ MLflow's server emits protobuf JSON: metric values NaN and +-inf are the strings
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from starlette.responses import Response
 
 from ..entities import Experiment, Metric, Run, RunInfo
-
-try:  # orjson is optional; it makes large search and history responses several times faster
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
-
-
-def dumps(obj: Any) -> bytes:
-    if _orjson is not None:
-        return _orjson.dumps(obj)
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+from ..utils.fast_json import dumps_bytes as dumps
 
 
 class JSONResponse(Response):

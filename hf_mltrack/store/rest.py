@@ -42,6 +42,7 @@ from ..exceptions import (
     UnauthenticatedError,
     missing_extra,
 )
+from ..utils.fast_json import dumps_bytes
 from .base import AbstractStore
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class HttpClient:
         hdrs = {**self.auth_headers(), **(headers or {})}
         body: bytes | None = None
         if json_body is not None:
-            body = _dumps(json_body)
+            body = dumps_bytes(json_body)
             hdrs["Content-Type"] = "application/json"
         attempt = 0
         stale_retried = False
@@ -264,18 +265,6 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def _dumps(obj: Any) -> bytes:
-    if _orjson_dumps is not None:
-        return _orjson_dumps(obj)  # type: ignore[no-any-return]
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
-
-
-try:  # optional: several times faster for large log-batch bodies (non-finite values are strings already)
-    from orjson import dumps as _orjson_dumps
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson_dumps = None
 
 
 _CLIENTS: dict[str, HttpClient] = {}

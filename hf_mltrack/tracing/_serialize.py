@@ -9,9 +9,10 @@ copied: a trace records what flowed through a call, not the model's activations.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from typing import Any
+
+from ..utils.fast_json import dumps
 
 MAX_ITEMS = 1000  # items kept per list/dict
 MAX_DEPTH = 16
@@ -166,15 +167,6 @@ def _short_repr(value: Any) -> str:
     except Exception:
         text = f"<{type(value).__qualname__}>"
     return text if len(text) <= PREVIEW_MAX_CHARS else text[:PREVIEW_MAX_CHARS] + "..."
-
-
-# One encoder for every call (``json.dumps`` with options builds a new one each time).
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON of a value already made JSON-compatible by `to_jsonable`."""
-    return _ENCODE(value)
 
 
 def preview(value: Any) -> str | None:

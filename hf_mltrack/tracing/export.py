@@ -73,6 +73,8 @@ def _build(record: _TraceRecord) -> Trace:
     for span in spans:
         if span.end_time_ns is None and end is not None:
             span.end_time_ns = end
+        if type(span.events) is not list:  # `NO_EVENTS`
+            span.events = []
     # Root first, then by start time (spans are usually recorded in that order already).
     in_order = bool(spans) and spans[0] is root
     for i in range(1, len(spans) - 1):

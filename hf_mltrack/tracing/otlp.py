@@ -12,7 +12,6 @@ hf_mltrack's own fields travel as attributes: ``hf_mltrack.spanType``, ``hf_mltr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -153,7 +152,7 @@ def post_otlp(traces: Iterable[Trace], endpoint: str, timeout: float = 10.0) -> 
 
     from ..exceptions import MlTrackException
 
-    body = json.dumps(export_otlp_json(list(traces)), separators=(",", ":")).encode()
+    body = dumps(export_otlp_json(list(traces))).encode()
     url = traces_url(endpoint)
     request = urllib.request.Request(url, data=body, headers=_headers(), method="POST")
     try:

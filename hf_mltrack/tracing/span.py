@@ -31,14 +31,6 @@ _time_ns = time.time_ns
 _getrandbits = random.getrandbits  # the module's instance is reseeded in forked children
 
 
-def _new_trace_id() -> str:
-    return f"{_getrandbits(128) or 1:032x}"
-
-
-def _new_span_id() -> str:
-    return f"{_getrandbits(64) or 1:016x}"
-
-
 class _TraceRecord:
     """One trace while it is being recorded: its spans and where it will be stored."""
 
@@ -66,7 +58,8 @@ class _TraceRecord:
         self.tracking_uri = tracking_uri
         self.tags: dict[str, str] = {}
         self.done = False
-        self.deferred: list[LiveSpan] = []  # spans holding `Deferred` values (resolved at build)
+        # spans holding `Deferred` values (resolved at build); created on first use
+        self.deferred: list[LiveSpan] | None = None
         self._trace: Any = None
 
     @property
@@ -136,7 +129,7 @@ class LiveSpan(Span):
         """Add an event: a `SpanEvent`, or a name with optional attributes and time (default: now)."""
         if not isinstance(event, SpanEvent):
             event = SpanEvent(str(event), timestamp_ns or _time_ns(), to_jsonable(attributes or {}))
-        self.events.append(event)
+        self._event_list().append(event)
 
     def record_exception(self, exception: BaseException) -> None:
         """Record an exception: an ``exception`` event (type, message, stack trace) and status ERROR."""
@@ -146,7 +139,7 @@ class LiveSpan(Span):
             qualname = f"{exc_type.__module__}.{qualname}"
         message = str(exception)
         stack = "".join(traceback.format_exception(exc_type, exception, exception.__traceback__))
-        self.events.append(
+        self._event_list().append(
             SpanEvent(
                 "exception",
                 _time_ns(),
@@ -159,6 +152,12 @@ class LiveSpan(Span):
         )
         self.status_code = SpanStatusCode.ERROR
         self.status_message = f"{qualname}: {message}" if message else qualname
+
+    def _event_list(self) -> list[SpanEvent]:
+        events = self.events
+        if type(events) is not list:  # `NO_EVENTS` until the first event
+            events = self.events = list(events)
+        return events
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def end(
@@ -329,36 +328,23 @@ def new_span(
 ) -> LiveSpan:
     """A started span under `parent` (a new trace when `parent` is None or its trace has finished).
     It is not made current; see `start_span` for that."""
-    start = _time_ns()
-    if parent is None or parent._record.done:
-        run_id, experiment_id, uri = _destination()
-        record = _TraceRecord(_new_trace_id(), run_id, experiment_id, uri)
-        parent_id = None
-    else:
-        record = parent._record
-        parent_id = parent.span_id
-    span = LiveSpan(
-        record.trace_id,
-        _new_span_id(),
-        parent_id,
-        name,
-        span_type if span_type is not None else SpanType.UNKNOWN,
-        start,
-        attributes={str(k): to_jsonable(v) for k, v in attributes.items()} if attributes else {},
-    )
-    span._record = record
-    if parent_id is None:
-        record.root = span
-    record.spans.append(span)
+    span = child_span(parent, name, span_type if span_type is not None else SpanType.UNKNOWN)
+    if attributes:
+        span.attributes = {str(k): to_jsonable(v) for k, v in attributes.items()}
     return span
 
 
 _enqueue: Any = None
 
+# What a span's ``events`` is until its first event: a live span holds as few objects that the garbage
+# collector tracks as it can (finished traces wait up to the export interval, long enough for the
+# collector to promote what they hold to its oldest generation, whose full collections then come
+# sooner and cost the whole process). `build_trace` gives every span a list.
+NO_EVENTS: tuple[SpanEvent, ...] = ()
+
 
 def child_span(parent: LiveSpan | None, name: str, span_type: str) -> LiveSpan:
-    """A started span, child of `parent` or the root of a new trace (the fast path of `new_span` for
-    instrumentation code); not made current."""
+    """A started span, child of `parent` or the root of a new trace; not made current."""
     if parent is None or parent._record.done:
         record = _TraceRecord(f"{_getrandbits(128) or 1:032x}", *_destination())
         parent_id = None
@@ -377,8 +363,8 @@ def child_span(parent: LiveSpan | None, name: str, span_type: str) -> LiveSpan:
     span.status_message = ""
     span.inputs = None
     span.outputs = None
-    span.attributes = {}
-    span.events = []
+    span.attributes = {}  # an empty dict (or one of plain values) is not tracked by the collector
+    span.events = NO_EVENTS  # type: ignore[assignment]
     span._record = record
     if parent_id is None:
         record.root = span

@@ -63,16 +63,17 @@ _TASK_SPAN_TYPES = {
 class _CallState:
     """The pipeline call being traced in this context, and the stage running now (None between)."""
 
-    __slots__ = ("pipe", "root", "generative", "stage", "input_counts", "output_counts")
+    __slots__ = ("pipe", "root", "generative", "stage", "input_tokens", "output_tokens", "counted")
 
     def __init__(self, pipe: Any, root: LiveSpan, generative: bool) -> None:
         self.pipe = pipe
         self.root = root
         self.generative = generative
         self.stage: str | None = None
-        # token counts of each preprocess/forward, computed by the exporter (`Deferred`)
-        self.input_counts: list[Deferred] = []
-        self.output_counts: list[Deferred] = []
+        # tokens counted in the call's preprocess and forward stages (a chunked pipeline runs several)
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.counted = False
 
 
 _CALL: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar(
@@ -131,8 +132,10 @@ def _is_tensor(value: Any) -> bool:
 
 def _count_tokens(mask: Any, ids: Any) -> int:
     """Prompt tokens of a preprocess result: non-padding tokens when there is an attention mask.
-    (Summed in Python: a torch reduction on a tensor made under inference mode costs ~100 us.)"""
+    (A small mask is summed in Python: well under a microsecond, where a torch reduction costs several.)"""
     if mask is not None and hasattr(mask, "tolist"):
+        if getattr(mask, "numel", None) is not None and mask.numel() > 1024:
+            return int(mask.sum())
         return _nested_sum(mask.tolist())
     if ids is not None and hasattr(ids, "numel"):
         return int(ids.numel())
@@ -147,12 +150,6 @@ def _nested_sum(values: Any) -> int:
     if not values[0] or type(values[0][0]) is not list:
         return int(sum(map(sum, values)))  # the usual (batch, sequence) mask
     return sum(_nested_sum(v) for v in values)
-
-
-def _token_usage(inputs: tuple[Deferred, ...], outputs: tuple[Deferred, ...]) -> dict[str, int]:
-    n_in = sum(int(d.value()) for d in inputs)
-    n_out = sum(int(d.value()) for d in outputs)
-    return {"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out}
 
 
 def _count_generated(pipe: Any, model_outputs: Any) -> int:
@@ -197,8 +194,9 @@ def _static_attributes(pipe: Any) -> tuple[str, str, bool, dict[str, Any]]:
 
 # ---- the wrappers -----------------------------------------------------------------------------
 # These run inside every pipeline call, between torch and tokenizer work that evicts them from the
-# CPU caches: they do as little as possible. Values whose conversion costs more than the span itself
-# (tensors between stages, token counts) are `Deferred` to the exporter's thread.
+# CPU caches: they do as little as possible, and keep few objects alive until the export (see
+# `span.NO_EVENTS`). With ``record_model_io``, the stages' tensors are converted on the exporter's
+# thread (`Deferred`).
 
 
 def _wrap_call(original: Any) -> Any:
@@ -255,11 +253,13 @@ def _finish_call(
             root.outputs = f"<{type(result).__name__}>"  # a lazy iterator: its items are produced later
         else:
             root.outputs = to_jsonable(result)
-        if state.input_counts or state.output_counts:
-            root.attributes["token_usage"] = Deferred(
-                _token_usage, tuple(state.input_counts), tuple(state.output_counts)
-            )
-            root._record.deferred.append(root)
+        if state.counted:
+            n_in, n_out = state.input_tokens, state.output_tokens
+            root.attributes["token_usage"] = {
+                "input_tokens": n_in,
+                "output_tokens": n_out,
+                "total_tokens": n_in + n_out,
+            }
         end = root.end_time_ns = _time_ns()
         root.attributes["latency_ms"] = (end - root.start_time_ns) // 1000 / 1000  # ms, to the microsecond
         if root.status_code == SpanStatusCode.UNSET:
@@ -326,34 +326,30 @@ def _wrap_stage(original: Any, stage: str) -> Any:
         except ValueError:
             pass
         try:
-            # A span holding a `Deferred` value is listed in `deferred` (resolved by the exporter);
-            # the others are not, so that the exporter does not walk them.
-            deferred = False
             if is_pre:
                 get = getattr(result, "get", None)
                 if get is not None:
                     mask, ids = get("attention_mask"), get("input_ids")
                     if mask is not None or ids is not None:
-                        count = Deferred(_count_tokens, mask, ids)
-                        state.input_counts.append(count)
+                        count = _count_tokens(mask, ids)
+                        state.input_tokens += count
+                        state.counted = True
                         span.attributes["input_tokens"] = count
-                        deferred = True
-                if _options["record_model_io"]:
+            elif is_forward and state.generative:
+                count = _count_generated(self, result)
+                state.output_tokens += count
+                state.counted = True
+                span.attributes["output_tokens"] = count
+            if _options["record_model_io"]:
+                if is_pre or is_forward:
+                    # A span holding a `Deferred` value is listed in `deferred` (resolved by the exporter)
                     span.outputs = Deferred(to_jsonable, _shallow(result))
-                    deferred = True
-            elif is_forward:
-                if state.generative:
-                    count = Deferred(_count_generated, self, result)
-                    state.output_counts.append(count)
-                    span.attributes["output_tokens"] = count
-                    deferred = True
-                if _options["record_model_io"]:
-                    span.outputs = Deferred(to_jsonable, _shallow(result))
-                    deferred = True
-            if deferred:
-                span._record.deferred.append(span)
-            elif _options["record_model_io"]:  # postprocess: its result is (in) the call's outputs
-                span.outputs = to_jsonable(result)
+                    record = span._record
+                    if record.deferred is None:
+                        record.deferred = []
+                    record.deferred.append(span)
+                else:  # postprocess: its result is (in) the call's outputs
+                    span.outputs = to_jsonable(result)
             span.status_code = SpanStatusCode.OK
         except Exception as internal:
             _warn(stage, internal)

@@ -196,7 +196,7 @@ def test_internal_errors_warn_once_and_never_break_the_call(
     assert len(warnings) == 1 and "runs untraced" in warnings[0].getMessage()
 
     monkeypatch.undo()
-    monkeypatch.setattr(pt, "Deferred", broken)  # a failure after the stage ran
+    monkeypatch.setattr(pt, "_count_tokens", broken)  # a failure after the stage ran
     span_mod._warned.clear()
     with caplog.at_level("WARNING", logger="hf_mltrack.tracing"):
         assert text_classifier("hello world") == expected

@@ -6,7 +6,6 @@ in all); keys are at most 250 characters; param values at most 6000 and tag valu
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from ... import _env
 from ...entities import Metric, Param, RunTag
 from ...exceptions import InvalidParameterError
 from ...utils import validation as v
+from ...utils.fast_json import loads
 from .._json import JSONResponse, run_info_to_json, run_to_json
 from ..state import ServerState, State
 from ._common import KeyValue, OkResponse, ok, view_type
@@ -319,7 +319,7 @@ def parse_log_batch(raw: bytes) -> tuple[str, list[Metric], list[Param], list[Ru
     times faster for 1000 metrics); `LogBatch` documents the same shape in the OpenAPI spec.
     """
     try:
-        data = _loads(raw)
+        data = loads(raw)
     except ValueError as exc:
         raise _bad(f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -394,21 +394,6 @@ def _pair(item: Any, name: str, i: int) -> tuple[str, str]:
     ):
         raise _bad(f"{name}[{i}] = {str(item)[:120]} must be an object with string key and value")
     return item["key"], item.get("value", "")
-
-
-def _loads(raw: bytes) -> Any:
-    if _orjson_loads is not None:
-        try:
-            return _orjson_loads(raw)
-        except ValueError:
-            pass  # bare NaN/Infinity tokens, which Python's json writes: the stdlib parser accepts them
-    return json.loads(raw)
-
-
-try:  # orjson parses large batches about twice as fast; optional
-    from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson_loads = None
 
 
 @router.post(

@@ -7,7 +7,6 @@ Searches read ``trace_info`` (and ``trace_tags`` for tag filters) only; spans ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from ...entities.paged_list import PagedList
 from ...entities.trace import TRACE_NAME_TAG, Span, Trace, TraceData, TraceInfo
 from ...exceptions import InvalidParameterError, ResourceNotFoundError
 from ...tracing.base import AbstractTraceStore
+from ...utils.fast_json import dumps, loads
 from .search_sql import compare
 from .tracing_schema import TRACE_NAME_MAX_LENGTH, trace_data, trace_info, trace_tags
 
@@ -42,8 +42,6 @@ _INFO_COLUMNS = (
 )
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
-_dumps = _ENCODER.encode
 
 
 def _not_found(request_id: str) -> ResourceNotFoundError:
@@ -107,13 +105,13 @@ class SqlTraceStore(AbstractTraceStore):
                 info.status,
                 info.request_preview,
                 info.response_preview,
-                _dumps(info.request_metadata),
+                dumps(info.request_metadata),
             )
             # The trace-name tag is the name column (written again only when it says something else).
             tag_rows = [
                 (rid, k[:250], v) for k, v in info.tags.items() if not (k == TRACE_NAME_TAG and v == (name or ""))
             ]
-            rows[rid] = (info_row, tag_rows, (rid, _dumps([s.to_dict(compact=True) for s in t.data.spans])))
+            rows[rid] = (info_row, tag_rows, (rid, dumps([s.to_dict(compact=True) for s in t.data.spans])))
         try:
             with self._write() as conn:
                 self._insert(conn, rows)
@@ -317,7 +315,7 @@ class SqlTraceStore(AbstractTraceStore):
                 request_preview=r.request_preview,
                 response_preview=r.response_preview,
                 tags={TRACE_NAME_TAG: r.name or "", **tags[r.request_id]},
-                request_metadata=json.loads(r.request_metadata) if r.request_metadata else {},
+                request_metadata=loads(r.request_metadata) if r.request_metadata else {},
             )
             for r in rows
         ]
@@ -329,5 +327,5 @@ class SqlTraceStore(AbstractTraceStore):
             for r in conn.execute(
                 sa.select(trace_data.c.request_id, trace_data.c.spans).where(trace_data.c.request_id.in_(chunk))
             ):
-                out[r.request_id] = [Span.from_dict(d) for d in json.loads(r.spans)]
+                out[r.request_id] = [Span.from_dict(d) for d in loads(r.spans)]
         return out
