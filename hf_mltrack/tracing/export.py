@@ -25,13 +25,15 @@ from ..entities.trace import (
     SOURCE_RUN_KEY,
     TRACE_NAME_TAG,
     TRACE_SCHEMA_VERSION_KEY,
+    Span,
+    SpanStatusCode,
     Trace,
     TraceData,
     TraceInfo,
 )
 from ._serialize import Deferred, preview, resolve
 from ._settings import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
-from .span import _TraceRecord, resolve_destination, trace_status, warn_once
+from .span import _TraceRecord, new_span_id, resolve_destination, trace_status, warn_once
 
 SCHEMA_VERSION = "1"
 
@@ -60,7 +62,9 @@ def build_trace(record: _TraceRecord) -> Trace:
 
 def _build(record: _TraceRecord) -> Trace:
     root = record.root
-    spans = list(record.spans)
+    spans: list[Span] = list(record.spans)
+    if record.steps:
+        spans.extend(_step_spans(record))
     if record.deferred:
         for span in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
             if type(span.inputs) in _RESOLVABLE:
@@ -106,6 +110,33 @@ def _build(record: _TraceRecord) -> Trace:
         request_metadata=metadata,
     )
     return Trace(info, TraceData(spans))  # type: ignore[arg-type]
+
+
+def _step_spans(record: _TraceRecord) -> list[Span]:
+    """The spans of the steps recorded as tuples (see `span.StepRecorder`); their status is OK (a step
+    that raised was recorded as a live span)."""
+    trace_id = record.trace_id
+    out = []
+    for parent_id, name, span_type, start, end, inputs, outputs, attributes in record.steps or ():
+        if type(outputs) in _RESOLVABLE:
+            outputs = resolve(outputs)
+        out.append(
+            Span(
+                trace_id,
+                new_span_id(),
+                parent_id,
+                name,
+                span_type,
+                start,
+                end,
+                SpanStatusCode.OK,
+                "",
+                inputs,
+                outputs,
+                attributes,
+            )
+        )
+    return out
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -25,7 +25,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..entities.trace import SpanType
 from ._serialize import MAX_ITEMS, to_jsonable
 from ._settings import TRACING_ENABLED
-from .span import _CURRENT, NO_OP_SPAN, LiveSpan, NoOpSpan, child_span, last_record, new_span, warn_once
+from .span import (
+    _CURRENT,
+    NO_OP_SPAN,
+    LiveSpan,
+    NoOpSpan,
+    child_span,
+    effective_parent,
+    last_record,
+    new_span,
+    warn_once,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,7 +147,8 @@ def _restore(token: Any, parent: LiveSpan | None) -> None:
 
 def get_current_active_span() -> LiveSpan | None:
     """The span of the innermost ``start_span`` block or traced function running in this context."""
-    return _CURRENT.get()
+    span = _CURRENT.get()
+    return span if span is None or span._steps is None else effective_parent(span)
 
 
 def update_current_trace(tags: dict[str, Any] | None = None) -> None:

@@ -31,6 +31,10 @@ _time_ns = time.time_ns
 _getrandbits = random.getrandbits  # the module's instance is reseeded in forked children
 
 
+def new_span_id() -> str:
+    return f"{_getrandbits(64) or 1:016x}"
+
+
 class _TraceRecord:
     """One trace while it is being recorded: its spans and where it will be stored."""
 
@@ -44,6 +48,7 @@ class _TraceRecord:
         "tags",
         "done",
         "deferred",
+        "steps",
         "_trace",
     )
 
@@ -60,6 +65,8 @@ class _TraceRecord:
         self.done = False
         # spans holding `Deferred` values (resolved at build); created on first use
         self.deferred: list[LiveSpan] | None = None
+        # spans recorded as plain tuples, made `Span` objects at build (see `StepRecorder`)
+        self.steps: list[tuple[Any, ...]] | None = None
         self._trace: Any = None
 
     @property
@@ -83,9 +90,10 @@ class LiveSpan(Span):
     Changes after the span's trace has been exported are not recorded.
     """
 
-    __slots__ = ("_record",)
+    __slots__ = ("_record", "_steps")
 
     _record: _TraceRecord
+    _steps: StepRecorder | None
 
     # ---- setters ------------------------------------------------------------------------------
     def set_inputs(self, inputs: Any) -> None:
@@ -343,21 +351,47 @@ _enqueue: Any = None
 NO_EVENTS: tuple[SpanEvent, ...] = ()
 
 
+class StepRecorder:
+    """Inner steps of a span recorded cheaply, as tuples, while they run (a pipeline call's preprocess,
+    forward and postprocess); the exporter makes them spans. While a step runs, the span that holds
+    the recorder stays current; a span started then is parented to the step (`running_span` creates
+    the step's live span on first request), so nesting stays exact."""
+
+    __slots__ = ()
+
+    def running_span(self) -> LiveSpan | None:
+        """The live span of the step running now (created on first request), or None between steps."""
+        raise NotImplementedError
+
+
+def effective_parent(span: LiveSpan) -> LiveSpan:
+    """`span`, or the live span of the inner step it is running now (see `StepRecorder`)."""
+    steps = span._steps
+    if steps is not None:
+        return steps.running_span() or span
+    return span
+
+
 def child_span(parent: LiveSpan | None, name: str, span_type: str) -> LiveSpan:
     """A started span, child of `parent` or the root of a new trace; not made current."""
     if parent is None or parent._record.done:
-        record = _TraceRecord(f"{_getrandbits(128) or 1:032x}", *_destination())
-        parent_id = None
-    else:
-        record = parent._record
-        parent_id = parent.span_id
+        return add_span(_TraceRecord(f"{_getrandbits(128) or 1:032x}", *_destination()), None, name, span_type)
+    if parent._steps is not None:
+        parent = effective_parent(parent)
+    return add_span(parent._record, parent.span_id, name, span_type)
+
+
+def add_span(
+    record: _TraceRecord, parent_id: str | None, name: str, span_type: str, start_time_ns: int | None = None
+) -> LiveSpan:
+    """A started span of `record` (its root when `parent_id` is None); not made current."""
     span = _new_live_span(LiveSpan)
     span.trace_id = record.trace_id
     span.span_id = f"{_getrandbits(64) or 1:016x}"
     span.parent_id = parent_id
     span.name = name
     span.span_type = span_type
-    span.start_time_ns = _time_ns()
+    span.start_time_ns = start_time_ns or _time_ns()
     span.end_time_ns = None
     span.status_code = SpanStatusCode.UNSET
     span.status_message = ""
@@ -366,6 +400,7 @@ def child_span(parent: LiveSpan | None, name: str, span_type: str) -> LiveSpan:
     span.attributes = {}  # an empty dict (or one of plain values) is not tracked by the collector
     span.events = NO_EVENTS  # type: ignore[assignment]
     span._record = record
+    span._steps = None
     if parent_id is None:
         record.root = span
     record.spans.append(span)

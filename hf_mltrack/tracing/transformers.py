@@ -32,7 +32,7 @@ from typing import Any
 from ..entities.trace import SpanStatusCode, SpanType
 from ._serialize import Deferred, to_jsonable
 from .fluent import is_enabled
-from .span import _CURRENT, LiveSpan, _finish, _time_ns, child_span, warn_once
+from .span import _CURRENT, LiveSpan, StepRecorder, _finish, _time_ns, add_span, child_span, warn_once
 
 __all__ = ["autolog", "disable_pipeline_tracing", "enable_pipeline_tracing", "is_pipeline_tracing_enabled"]
 
@@ -60,20 +60,47 @@ _TASK_SPAN_TYPES = {
 }
 
 
-class _CallState:
-    """The pipeline call being traced in this context, and the stage running now (None between)."""
+class _CallState(StepRecorder):
+    """The pipeline call being traced in this context, and the stage running now (None between).
 
-    __slots__ = ("pipe", "root", "generative", "stage", "input_tokens", "output_tokens", "counted")
+    A stage that runs while the call's root span is current is recorded as a tuple in the trace's
+    ``steps`` (no live span, no context change); its live span is created only if something asks for
+    it while it runs (a span started inside the stage, ``get_current_active_span``, an exception)."""
+
+    __slots__ = (
+        "pipe",
+        "root",
+        "generative",
+        "stage",
+        "stage_type",
+        "stage_start",
+        "stage_span",
+        "input_tokens",
+        "output_tokens",
+        "counted",
+    )
 
     def __init__(self, pipe: Any, root: LiveSpan, generative: bool) -> None:
         self.pipe = pipe
         self.root = root
         self.generative = generative
-        self.stage: str | None = None
+        self.stage: str | None = None  # the running stage's span name
+        self.stage_type = SpanType.UNKNOWN
+        self.stage_start = 0
+        self.stage_span: LiveSpan | None = None  # the running stage's live span, once created
         # tokens counted in the call's preprocess and forward stages (a chunked pipeline runs several)
         self.input_tokens = 0
         self.output_tokens = 0
         self.counted = False
+
+    def running_span(self) -> LiveSpan | None:
+        if self.stage is None:
+            return None
+        span = self.stage_span
+        if span is None:
+            root = self.root
+            span = self.stage_span = add_span(root._record, root.span_id, self.stage, self.stage_type, self.stage_start)
+        return span
 
 
 _CALL: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar(
@@ -214,7 +241,7 @@ def _wrap_call(original: Any) -> Any:
                 attributes["call_params"] = to_jsonable(
                     {k: v for k, v in kwargs.items() if not _is_tensor(v)}
                 )
-            new_state = _CallState(self, root, generative)
+            new_state = root._steps = _CallState(self, root, generative)
             call_token = _CALL.set(new_state)
             span_token = _CURRENT.set(root)
         except Exception as exc:
@@ -241,6 +268,7 @@ def _finish_call(
     state: _CallState, call_token: Any, span_token: Any, result: Any, exc: BaseException | None
 ) -> None:
     root = state.root
+    root._steps = None  # the state refers to the pipeline: the trace must not keep it alive
     try:
         _CURRENT.reset(span_token)
         _CALL.reset(call_token)
@@ -301,31 +329,38 @@ def _wrap_stage(original: Any, stage: str) -> Any:
                     )
             else:
                 name, span_type = stage, SpanType.PARSER
-            span = child_span(_CURRENT.get() or state.root, name, span_type)
+            inputs = None
+            attributes: dict[str, Any] = {}
             if is_pre and args:
                 value = args[0]
-                span.inputs = value if type(value) is str else to_jsonable(value)
+                inputs = value if type(value) is str else to_jsonable(value)
             elif is_forward and state.generative:
-                params = _generation_params(self, kwargs)
-                span.attributes["generation_params"] = params
+                params = attributes["generation_params"] = _generation_params(self, kwargs)
                 state.root.attributes["generation_params"] = params
-            state.stage = stage
-            token = _CURRENT.set(span)
+            current = _CURRENT.get()
+            token = None
+            state.stage, state.stage_type = name, span_type
+            if current is state.root:  # the usual case: recorded as a step (see `_CallState`)
+                state.stage_start = _time_ns()
+            else:  # inside the user's own span (a __call__ override): a live span, made current
+                state.stage_span = span = child_span(current, name, span_type)
+                token = _CURRENT.set(span)
         except Exception as exc:
+            state.stage = None
             _warn(stage, exc)
             return original(self, *args, **kwargs)
         try:
             result = original(self, *args, **kwargs)
         except BaseException as exc:
-            state.stage = None
-            _finish_stage_error(span, token, exc)
+            _finish_stage_error(state, token, inputs, attributes, exc)
             raise
-        state.stage = None
+        end = _time_ns()
+        span = state.stage_span
+        state.stage = state.stage_span = None
+        outputs = None
         try:
-            _CURRENT.reset(token)
-        except ValueError:
-            pass
-        try:
+            if token is not None:
+                _CURRENT.reset(token)
             if is_pre:
                 get = getattr(result, "get", None)
                 if get is not None:
@@ -334,41 +369,68 @@ def _wrap_stage(original: Any, stage: str) -> Any:
                         count = _count_tokens(mask, ids)
                         state.input_tokens += count
                         state.counted = True
-                        span.attributes["input_tokens"] = count
+                        attributes["input_tokens"] = count
             elif is_forward and state.generative:
                 count = _count_generated(self, result)
                 state.output_tokens += count
                 state.counted = True
-                span.attributes["output_tokens"] = count
+                attributes["output_tokens"] = count
             if _options["record_model_io"]:
-                if is_pre or is_forward:
-                    # A span holding a `Deferred` value is listed in `deferred` (resolved by the exporter)
-                    span.outputs = Deferred(to_jsonable, _shallow(result))
-                    record = span._record
-                    if record.deferred is None:
-                        record.deferred = []
-                    record.deferred.append(span)
-                else:  # postprocess: its result is (in) the call's outputs
-                    span.outputs = to_jsonable(result)
-            span.status_code = SpanStatusCode.OK
+                # stage tensors are converted on the exporter's thread; postprocess's result is (in)
+                # the call's outputs
+                outputs = Deferred(to_jsonable, _shallow(result)) if is_pre or is_forward else to_jsonable(result)
         except Exception as internal:
             _warn(stage, internal)
-        span.end_time_ns = _time_ns()
+        try:  # the stage is recorded, with what could be computed
+            if span is None:
+                record = state.root._record
+                step = (state.root.span_id, name, span_type, state.stage_start, end, inputs, outputs, attributes)
+                if record.steps is None:
+                    record.steps = [step]
+                else:
+                    record.steps.append(step)
+            else:
+                _end_stage_span(span, inputs, outputs, attributes, end)
+        except Exception as internal:
+            _warn(stage, internal)
         return result
 
     return wrapper
 
 
-def _finish_stage_error(span: LiveSpan, token: Any, exc: BaseException) -> None:
+def _end_stage_span(span: LiveSpan, inputs: Any, outputs: Any, attributes: dict[str, Any], end: int) -> None:
+    if inputs is not None:
+        span.inputs = inputs
+    if outputs is not None:
+        span.outputs = outputs
+        if type(outputs) is Deferred:
+            record = span._record
+            if record.deferred is None:
+                record.deferred = []
+            record.deferred.append(span)
+    span.attributes.update(attributes)
+    if span.status_code == SpanStatusCode.UNSET:
+        span.status_code = SpanStatusCode.OK
+    span.end_time_ns = end
+
+
+def _finish_stage_error(
+    state: _CallState, token: Any, inputs: Any, attributes: dict[str, Any], exc: BaseException
+) -> None:
     try:
-        _CURRENT.reset(token)
-    except ValueError:
-        pass
-    try:
-        span.record_exception(exc)
-        span.end()
+        span = state.running_span()
+        state.stage = state.stage_span = None
+        if token is not None:
+            _CURRENT.reset(token)
+        if span is not None:
+            if inputs is not None:
+                span.inputs = inputs
+            span.attributes.update(attributes)
+            span.record_exception(exc)
+            span.end()
     except Exception as internal:
-        _warn(span.name, internal)
+        state.stage = state.stage_span = None
+        _warn("stage", internal)
 
 
 # ---- patching ---------------------------------------------------------------------------------

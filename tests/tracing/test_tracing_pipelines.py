@@ -177,6 +177,76 @@ def test_user_errors_propagate_and_are_recorded(
     assert t.search_spans(name="preprocess")[0].status_code == "OK"
 
 
+def test_spans_started_inside_a_stage_are_its_children(
+    tracking_uri: str, text_classifier: Any, traced: None
+) -> None:
+    """Stages are recorded without a live span unless something needs one: a span started inside a
+    stage, or the current span asked for there, is the stage's."""
+    from transformers import Pipeline
+
+    seen: list[str] = []
+
+    @hf_mltrack.trace(span_type="TOOL")
+    def lookup(x: str) -> str:
+        return x.upper()
+
+    class Custom(Pipeline):
+        def _sanitize_parameters(self, **kwargs: Any) -> tuple[dict, dict, dict]:
+            return {}, {}, {}
+
+        def preprocess(self, inputs: Any) -> dict[str, Any]:
+            return {"x": inputs}
+
+        def _forward(self, model_inputs: dict[str, Any]) -> Any:
+            seen.append(hf_mltrack.get_current_active_span().name)
+            with start_span("inner") as inner:
+                inner.set_attribute("k", 1)
+                return {"y": lookup(model_inputs["x"])}
+
+        def postprocess(self, outputs: Any) -> Any:
+            seen.append(hf_mltrack.get_current_active_span().name)
+            return outputs["y"]
+
+    pipe = Custom(model=text_classifier.model, tokenizer=text_classifier.tokenizer, device="cpu")
+    assert pipe("abc") == "ABC"
+    assert seen == ["forward", "postprocess"]
+    t = get_last_active_trace()
+    assert [(depth, s.name) for depth, s in t.walk()] == [
+        (0, "Custom"),
+        (1, "preprocess"),
+        (1, "forward"),
+        (2, "inner"),
+        (3, "lookup"),
+        (1, "postprocess"),
+    ]
+    assert all(s.status_code == "OK" and s.end_time_ns is not None for s in t.data.spans)
+    fwd, inner = t.search_spans(name="forward")[0], t.search_spans(name="inner")[0]
+    assert fwd.start_time_ns <= inner.start_time_ns <= inner.end_time_ns <= fwd.end_time_ns
+    assert len({s.span_id for s in t.data.spans}) == 6
+    stored = hf_mltrack.tracing.get_trace(t.info.request_id)
+    assert stored.to_dict() == t.to_dict()
+
+
+def test_stages_under_a_user_span_opened_in_call(tracking_uri: str, text_classifier: Any, traced: None) -> None:
+    """A pipeline whose own ``__call__`` opens a span: the stages are that span's children."""
+
+    class Wrapped(type(text_classifier)):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with start_span("user-step"):
+                return super().__call__(*args, **kwargs)
+
+    pipe = Wrapped(model=text_classifier.model, tokenizer=text_classifier.tokenizer, device="cpu")
+    pipe("hello world")
+    t = get_last_active_trace()
+    assert [(depth, s.name) for depth, s in t.walk()] == [
+        (0, "Wrapped"),
+        (1, "user-step"),
+        (2, "preprocess"),
+        (2, "forward"),
+        (2, "postprocess"),
+    ]
+
+
 def test_internal_errors_warn_once_and_never_break_the_call(
     tracking_uri: str, text_classifier: Any, traced: None, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
