@@ -35,6 +35,9 @@ def new_span_id() -> str:
     return f"{_getrandbits(64) or 1:016x}"
 
 
+_build_trace: Any = None  # export.build_trace, imported on first use
+
+
 class _TraceRecord:
     """One trace while it is being recorded: its spans and where it will be stored."""
 
@@ -76,9 +79,12 @@ class _TraceRecord:
     def to_trace(self) -> Any:
         """The finished `Trace` (built once, on the exporter's thread or on first request)."""
         if self._trace is None:
-            from .export import build_trace
+            global _build_trace
+            if _build_trace is None:
+                from .export import build_trace
 
-            self._trace = build_trace(self)
+                _build_trace = build_trace
+            self._trace = _build_trace(self)
         return self._trace
 
 

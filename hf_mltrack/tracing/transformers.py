@@ -84,9 +84,8 @@ class _CallState(StepRecorder):
         self.pipe = pipe
         self.root = root
         self.generative = generative
-        self.stage: str | None = None  # the running stage's span name
-        self.stage_type = SpanType.UNKNOWN
-        self.stage_start = 0
+        self.stage: str | None = None  # the running stage's span name (`stage_type` and
+        # `stage_start` are set before it)
         self.stage_span: LiveSpan | None = None  # the running stage's live span, once created
         # tokens counted in the call's preprocess and forward stages (a chunked pipeline runs several)
         self.input_tokens = 0
@@ -362,7 +361,8 @@ def _wrap_stage(original: Any, stage: str) -> Any:
             if token is not None:
                 _CURRENT.reset(token)
             if is_pre:
-                get = getattr(result, "get", None)
+                data = getattr(result, "data", result)  # a BatchEncoding's dict (a plain dict's `get`)
+                get = getattr(data if type(data) is dict else result, "get", None)
                 if get is not None:
                     mask, ids = get("attention_mask"), get("input_ids")
                     if mask is not None or ids is not None:
