@@ -203,6 +203,21 @@ def test_get_delete_and_tags(store_uri: str) -> None:
         client.delete_traces(exp)
 
 
+def test_a_large_batch_spans_several_insert_statements(store_uri: str) -> None:
+    """One batch larger than a single statement's parameter limit (SQLite writes it as several
+    multi-row statements): every trace, tag and span comes back."""
+    client = _client(store_uri)
+    exp = client.create_experiment("large-batch")
+    base = 1_700_000_000_000
+    traces = [_make_trace(f"b{i}", exp, base + i, i % 7, tags={"i": str(i), "k": "v"}) for i in range(260)]
+    get_trace_store(store_uri).log_traces(traces)
+    found = client.search_traces([exp], max_results=1000)
+    assert sorted(t.info.request_id for t in found) == sorted(t.info.request_id for t in traces)
+    got = client.get_trace(traces[211].info.request_id)
+    assert got.info.tags["i"] == "211" and got.info.name == "b211"
+    assert got.data.spans[0].inputs == "in" and got.data.spans[0].outputs == "out"
+
+
 def test_writing_a_trace_twice_replaces_it(tracking_uri: str) -> None:
     store = get_trace_store(tracking_uri)
     t = _make_trace("dup", "0", 1_700_000_000_000, 3, tags={"v": "1"})
