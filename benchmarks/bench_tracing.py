@@ -17,9 +17,12 @@ Reported:
   the total times, and the median ratio of adjacent blocks;
 - the export's CPU time per trace on its own thread (building the trace, the SQLite write), and
   the caller's overhead plus that, an upper bound on the total cost per call;
-- the idle wrappers' cost, the export alone, and ``@trace`` on an empty function.
+- the idle wrappers' cost, the export alone, and ``@trace`` on an empty function (with
+  ``--mlflow-python``, ``@mlflow.trace`` on the same function, both on SQLite: 2,000 calls then the
+  flush of their traces, wall time per trace).
 
     python benchmarks/bench_tracing.py [--pairs 3000] [--blocks 12] [--block-seconds 1.0] [--threads 1]
+        [--mlflow-python PY]
 """
 
 from __future__ import annotations
@@ -33,6 +36,30 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tracing"))
+
+# `@trace` on an empty function, 2,000 calls, then the flush of their traces (run in both libraries).
+EMPTY_FUNCTION = """
+import json, sys, tempfile, time
+import {module} as lib
+lib.set_tracking_uri("sqlite:///" + tempfile.mkdtemp() + "/bench.db")
+lib.set_experiment("bench")
+
+@lib.trace
+def f():
+    return 1
+
+for _ in range(50):
+    f()
+{flush}()
+n = 2000
+start = time.perf_counter()
+for _ in range(n):
+    f()
+calls = time.perf_counter() - start
+{flush}()
+total = time.perf_counter() - start
+print(json.dumps({{"calls": calls / n, "total": total / n}}))
+"""
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -48,6 +75,9 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=12, help="blocks per mode for throughput (alternating)")
     parser.add_argument("--block-seconds", type=float, default=1.0, help="length of a throughput block")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument(
+        "--mlflow-python", help="an interpreter with mlflow installed: @mlflow.trace side by side"
+    )
     args = parser.parse_args()
 
     import torch
@@ -211,19 +241,41 @@ def main() -> None:
         f"= {per_trace / base * 100:.1f}% of an untraced call"
     )
 
-    # An empty traced function: the fixed cost of a 1-span trace.
+    # An empty traced function: the fixed cost of a 1-span trace, on the caller and in the export.
     traced_empty = hf_mltrack.tracing.trace(lambda: 1)
+    held.clear()
+    exporter.enqueue = held.append  # type: ignore[method-assign]
     m = 20000
     start = clock()
     for _ in range(m):
         traced_empty()
-    fg = (clock() - start) / m
-    start = clock()
-    export.flush()
-    flush = (clock() - start) / m
+    on_caller = (clock() - start) / m
+    del exporter.enqueue
+    start_cpu = time.thread_time()
+    for i in range(0, m, 250):
+        exporter._export([(record, 0) for record in held[i : i + 250]])
+    exported = (time.thread_time() - start_cpu) / m
     print(
-        f"  @trace on an empty function: {fg * 1e6:5.1f} us per call, then {flush * 1e6:5.1f} us in a flush"
+        f"  @trace on an empty function: {on_caller * 1e6:5.1f} us per call on the caller, "
+        f"{exported * 1e6:5.1f} us of CPU per trace to export (batches of 250)"
     )
+    results = {"hf_mltrack": _empty_function(sys.executable, "hf_mltrack", "lib.flush_trace_async_logging")}
+    if args.mlflow_python:
+        results["mlflow"] = _empty_function(args.mlflow_python, "mlflow", "lib.flush_trace_async_logging")
+    for name, r in results.items():
+        print(
+            f"  {name:>10}: @trace on an empty function, 2,000 calls then a flush (SQLite): "
+            f"{r['calls'] * 1e6:7.1f} us per call, {r['total'] * 1e6:7.1f} us per trace written"
+        )
+
+
+def _empty_function(python: str, module: str, flush: str) -> dict[str, float]:
+    import json
+    import subprocess
+
+    code = EMPTY_FUNCTION.format(module=module, flush=flush)
+    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -62,9 +62,14 @@ def test_relative_links_point_at_files() -> None:
     links = re.findall(r"\]\(((?!https?:|#)[^)]+)\)", README_TEXT)
     assert any(link.startswith("notebooks/") for link in links)
     for link in links:
-        if link == "benchmarks/README.md" and readme_sync.benchmark_table() is None:
+        path, _, anchor = link.partition("#")
+        if path == "benchmarks/README.md" and readme_sync.benchmark_table() is None:
             continue  # written with the benchmark results
-        assert (readme_sync.ROOT / link).exists(), f"README.md links to {link}, which does not exist"
+        assert (readme_sync.ROOT / path).exists(), f"README.md links to {link}, which does not exist"
+        if anchor:  # GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens
+            headings = re.findall(r"^#+ (.+)$", (readme_sync.ROOT / path).read_text(encoding="utf-8"), re.M)
+            anchors = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+            assert anchor in anchors, f"README.md links to {link}: no such heading in {path}"
 
 
 def test_generated_blocks_keep_their_markers() -> None:
@@ -78,7 +83,7 @@ def test_five_minute_tour_runs_as_is(tmp_path: Path) -> None:
     pytest.importorskip("peft")
     tour = README_TEXT.split("## Five-minute tour", 1)[1].split("### Where data goes", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", tour, re.DOTALL)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     script = tmp_path / "tour.py"
     script.write_text("\n\n".join(blocks), encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
@@ -102,3 +107,8 @@ def test_five_minute_tour_runs_as_is(tmp_path: Path) -> None:
     version = client.get_model_version_by_alias("tiny-gpt2-lora", "champion")
     assert version.run_id == trained.info.run_id and version.current_stage == "Production"
     assert "lora-sft-01" in proc.stdout  # the search_runs table
+    (traced,) = client.search_traces([experiment.experiment_id], filter_string="name = 'answer'")
+    tree = [(depth, span.name) for depth, span in traced.walk()]
+    assert tree[:3] == [(0, "answer"), (1, "retrieve"), (1, "TextGenerationPipeline")]
+    assert [name for depth, name in tree[3:]] == ["preprocess", "generate", "postprocess"]
+    assert traced.info.request_id in proc.stdout
