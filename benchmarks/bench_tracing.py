@@ -17,9 +17,9 @@ Reported:
   the total times, and the median ratio of adjacent blocks;
 - the export's CPU time per trace on its own thread (building the trace, the SQLite write), and
   the caller's overhead plus that, an upper bound on the total cost per call;
-- the idle wrappers' cost, the export alone, and ``@trace`` on an empty function (with
-  ``--mlflow-python``, ``@mlflow.trace`` on the same function, both on SQLite: 2,000 calls then the
-  flush of their traces, wall time per trace).
+- the idle wrappers' cost, and ``@trace`` on an empty function, 2,000 calls then the flush of their
+  traces to SQLite, per call and per trace written (with ``--mlflow-python``, ``@mlflow.trace`` on the
+  same function, side by side).
 
     python benchmarks/bench_tracing.py [--pairs 3000] [--blocks 12] [--block-seconds 1.0] [--threads 1]
         [--mlflow-python PY]
@@ -222,43 +222,6 @@ def main() -> None:
         f"= {(idle - bare) / base * 100:.2f}% of an untraced pipeline call"
     )
 
-    # The export alone: hold finished traces back from the exporter, then export them in batches.
-    export.flush()
-    held: list = []
-    exporter.enqueue = held.append  # type: ignore[method-assign]
-    enable_pipeline_tracing(silent=True)
-    n = 1000
-    for _ in range(n):
-        pipe(text)
-    disable_pipeline_tracing()
-    del exporter.enqueue
-    start = clock()
-    for i in range(0, n, 250):
-        exporter._export([(record, 0) for record in held[i : i + 250]])
-    per_trace = (clock() - start) / n
-    print(
-        f"  export alone (1,000 held traces in batches of 250, wall time): {per_trace * 1e6:6.1f} us per trace "
-        f"= {per_trace / base * 100:.1f}% of an untraced call"
-    )
-
-    # An empty traced function: the fixed cost of a 1-span trace, on the caller and in the export.
-    traced_empty = hf_mltrack.tracing.trace(lambda: 1)
-    held.clear()
-    exporter.enqueue = held.append  # type: ignore[method-assign]
-    m = 20000
-    start = clock()
-    for _ in range(m):
-        traced_empty()
-    on_caller = (clock() - start) / m
-    del exporter.enqueue
-    start_cpu = time.thread_time()
-    for i in range(0, m, 250):
-        exporter._export([(record, 0) for record in held[i : i + 250]])
-    exported = (time.thread_time() - start_cpu) / m
-    print(
-        f"  @trace on an empty function: {on_caller * 1e6:5.1f} us per call on the caller, "
-        f"{exported * 1e6:5.1f} us of CPU per trace to export (batches of 250)"
-    )
     results = {"hf_mltrack": _empty_function(sys.executable, "hf_mltrack", "lib.flush_trace_async_logging")}
     if args.mlflow_python:
         results["mlflow"] = _empty_function(args.mlflow_python, "mlflow", "lib.flush_trace_async_logging")
