@@ -356,10 +356,10 @@ def _wrap_stage(original: Any, stage: str) -> Any:
         end = _time_ns()
         span = state.stage_span
         state.stage = state.stage_span = None
+        if token is not None:
+            _reset(token)
         outputs = None
         try:
-            if token is not None:
-                _CURRENT.reset(token)
             if is_pre:
                 data = getattr(result, "data", result)  # a BatchEncoding's dict (a plain dict's `get`)
                 get = getattr(data if type(data) is dict else result, "get", None)
@@ -398,6 +398,13 @@ def _wrap_stage(original: Any, stage: str) -> Any:
     return wrapper
 
 
+def _reset(token: Any) -> None:
+    try:
+        _CURRENT.reset(token)
+    except ValueError:  # reset in another context than set: leave the variable alone
+        pass
+
+
 def _end_stage_span(span: LiveSpan, inputs: Any, outputs: Any, attributes: dict[str, Any], end: int) -> None:
     if inputs is not None:
         span.inputs = inputs
@@ -421,7 +428,7 @@ def _finish_stage_error(
         span = state.running_span()
         state.stage = state.stage_span = None
         if token is not None:
-            _CURRENT.reset(token)
+            _reset(token)
         if span is not None:
             if inputs is not None:
                 span.inputs = inputs
