@@ -1,6 +1,6 @@
 """The SQL trace store (SQLAlchemy 2 Core) for SQLite and PostgreSQL, on the tracking engine.
 
-A batch of traces is one write transaction with three ``executemany`` inserts (info, tags, span data);
+A batch of traces is one write transaction with three inserts (info, tags, span data);
 a trace written again (an export retried after an unknown outcome) replaces its earlier copy.
 Searches read ``trace_info`` (and ``trace_tags`` for tag filters) only; spans are read by id.
 """
@@ -17,6 +17,7 @@ from ...entities.trace import TRACE_NAME_TAG, Span, Trace, TraceData, TraceInfo
 from ...exceptions import InvalidParameterError, ResourceNotFoundError
 from ...tracing.base import AbstractTraceStore
 from ...utils.fast_json import dumps, loads
+from .bulk import insert_rows
 from .search_sql import compare
 from .tracing_schema import TRACE_NAME_MAX_LENGTH, trace_data, trace_info, trace_tags
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from ...tracking.search import Comparison, OrderBy
 
 _IN_CHUNK = 400
-_SQLITE_MAX_VARIABLES = 999  # bound parameters per statement (SQLite's limit before 3.32)
 MAX_RESULTS_LIMIT = 1000
 
 _INFO_COLUMNS = (
@@ -129,36 +129,11 @@ class SqlTraceStore(AbstractTraceStore):
                 self._insert(conn, rows)
 
     def _insert(self, conn: Connection, rows: dict[str, Any]) -> None:
-        """Three inserts, on the driver directly where its paramstyle is known (the per-row parameter
-        processing of SQLAlchemy costs more than SQLite's insert itself).
-
-        On SQLite each insert is a few multi-row statements rather than an ``executemany``: the sqlite3
-        module releases and retakes the GIL around every statement it steps, so an ``executemany``
-        from the exporter thread would hand the GIL to the traced program and wait for it back once
-        per row — hundreds of thread switches per batch, paid by both threads."""
         info_rows = [r[0] for r in rows.values()]
         tag_rows = [tag for r in rows.values() for tag in r[1]]
         data_rows = [r[2] for r in rows.values()]
-        paramstyle = conn.dialect.paramstyle
-        mark = "?" if paramstyle == "qmark" else "%s" if paramstyle in ("format", "pyformat") else None
         for table, values in ((trace_info, info_rows), (trace_tags, tag_rows), (trace_data, data_rows)):
-            if not values:
-                continue
-            names = [c.name for c in table.columns]
-            if mark is None:
-                conn.execute(table.insert(), [dict(zip(names, v, strict=True)) for v in values])
-            elif mark == "?":
-                row = f"({', '.join(['?'] * len(names))})"
-                per_statement = max(1, _SQLITE_MAX_VARIABLES // len(names))
-                for i in range(0, len(values), per_statement):
-                    chunk = values[i : i + per_statement]
-                    conn.exec_driver_sql(
-                        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([row] * len(chunk))}",
-                        tuple(value for r in chunk for value in r),
-                    )
-            else:
-                sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-                conn.exec_driver_sql(sql, values)
+            insert_rows(conn, table.name, [c.name for c in table.columns], values)
 
     @staticmethod
     def _delete(conn: Connection, ids: list[str]) -> None:

@@ -34,6 +34,7 @@ from ...exceptions import (
     ResourceNotFoundError,
 )
 from ..base import AbstractStore
+from .bulk import insert_rows
 from .history import MetricHistory, downsample_select, fetch_raw
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 RUN_NAME_TAG = "hf_mltrack.runName"
 _IN_CHUNK = 500
+_METRIC_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
 
 
 def _now_ms() -> int:
@@ -586,24 +588,23 @@ class SqlTrackingStore(AbstractStore):
         appended = {
             k for k in first_step if k not in unordered and (k not in stored_last or first_step[k] > stored_last[k])
         }
-        conn.exec_driver_sql(
-            self._sql(
-                "INSERT INTO metrics (run_uuid, key, step, value, timestamp, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
-                "timestamp = excluded.timestamp, is_nan = excluded.is_nan"
-            ),
+        insert_rows(
+            conn,
+            "metrics",
+            _METRIC_COLUMNS,
             # In key order (stable, so a later value at the same step still wins): the inserts walk the
             # (run, key, step) index sequentially instead of hopping between series; 2-3x faster.
             sorted(rows, key=_row_key) if len(latest) > 1 else rows,
+            " ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
+            "timestamp = excluded.timestamp, is_nan = excluded.is_nan",
         )
-        conn.exec_driver_sql(
-            self._sql(
-                "INSERT INTO latest_metrics (run_uuid, key, step, value, timestamp, is_nan) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_uuid, key) DO UPDATE SET "
-                "value = excluded.value, step = excluded.step, timestamp = excluded.timestamp, "
-                "is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step"
-            ),
+        insert_rows(
+            conn,
+            "latest_metrics",
+            _METRIC_COLUMNS,
             list(latest.values()),
+            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
+            "timestamp = excluded.timestamp, is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step",
         )
         update_buckets(conn, self._sql, run_id, rows, appended)
 

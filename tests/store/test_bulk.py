@@ -1,0 +1,51 @@
+"""`insert_rows`: many rows in few statements on SQLite (several statements when the rows exceed one
+statement's parameter limit), one executemany elsewhere; rows apply in order under ON CONFLICT."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from hf_mltrack.store.sql.bulk import SQLITE_MAX_VARIABLES, insert_rows
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    uri = f"sqlite:///{tmp_path / 'bulk.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_database")
+    eng = sa.create_engine(uri)
+    table = f"bulk_{uuid.uuid4().hex[:8]}"
+    with eng.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {table} (k VARCHAR(20) PRIMARY KEY, n INTEGER, note TEXT)")
+    yield eng, table
+    with eng.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+    eng.dispose()
+
+
+def test_rows_beyond_one_statement_are_all_written(engine) -> None:  # type: ignore[no-untyped-def]
+    eng, table = engine
+    n = SQLITE_MAX_VARIABLES // 3 * 2 + 7  # three statements on SQLite
+    rows = [(f"k{i}", i, "x" * (i % 5)) for i in range(n)]
+    with eng.begin() as conn:
+        insert_rows(conn, table, ["k", "n", "note"], rows)
+        insert_rows(conn, table, ["k", "n", "note"], [])  # nothing to do
+    with eng.connect() as conn:
+        got = sorted(conn.exec_driver_sql(f"SELECT k, n, note FROM {table}").fetchall(), key=lambda r: r[1])
+    assert [tuple(r) for r in got] == rows
+
+
+def test_on_conflict_applies_rows_in_order(engine) -> None:  # type: ignore[no-untyped-def]
+    eng, table = engine
+    suffix = " ON CONFLICT (k) DO UPDATE SET n = excluded.n, note = excluded.note"
+    with eng.begin() as conn:
+        insert_rows(conn, table, ["k", "n", "note"], [("a", 1, "first"), ("b", 2, "b")])
+    # a later row for the same key wins, within one batch on SQLite (PostgreSQL rejects a batch that
+    # updates one row twice in one statement; it gets one statement per row)
+    batch = [("a", 10, "second"), ("c", 3, "c")] + [(f"z{i}", i, "") for i in range(400)] + [("a", 11, "third")]
+    with eng.begin() as conn:
+        insert_rows(conn, table, ["k", "n", "note"], batch, suffix)
+    with eng.connect() as conn:
+        assert tuple(conn.exec_driver_sql(f"SELECT n, note FROM {table} WHERE k = 'a'").one()) == (11, "third")
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 403
