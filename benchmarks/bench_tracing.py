@@ -50,13 +50,13 @@ def f():
 
 for _ in range(50):
     f()
-{flush}()
+lib.flush_trace_async_logging()
 n = 2000
 start = time.perf_counter()
 for _ in range(n):
     f()
 calls = time.perf_counter() - start
-{flush}()
+lib.flush_trace_async_logging()
 total = time.perf_counter() - start
 print(json.dumps({{"calls": calls / n, "total": total / n}}))
 """
@@ -222,9 +222,9 @@ def main() -> None:
         f"= {(idle - bare) / base * 100:.2f}% of an untraced pipeline call"
     )
 
-    results = {"hf_mltrack": _empty_function(sys.executable, "hf_mltrack", "lib.flush_trace_async_logging")}
+    results = {"hf_mltrack": _empty_function(sys.executable, "hf_mltrack")}
     if args.mlflow_python:
-        results["mlflow"] = _empty_function(args.mlflow_python, "mlflow", "lib.flush_trace_async_logging")
+        results["mlflow"] = _empty_function(args.mlflow_python, "mlflow")
     for name, r in results.items():
         print(
             f"  {name:>10}: @trace on an empty function, 2,000 calls then a flush (SQLite): "
@@ -232,11 +232,11 @@ def main() -> None:
         )
 
 
-def _empty_function(python: str, module: str, flush: str) -> dict[str, float]:
+def _empty_function(python: str, module: str) -> dict[str, float]:
     import json
     import subprocess
 
-    code = EMPTY_FUNCTION.format(module=module, flush=flush)
+    code = EMPTY_FUNCTION.format(module=module)
     out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
