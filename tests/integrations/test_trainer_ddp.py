@@ -30,13 +30,16 @@ _SCRIPT = textwrap.dedent(
     trainer = Trainer(model=model, args=args, train_dataset=rows)
     trainer.train()
     cb = [c for c in trainer.callback_handler.callbacks if type(c).__name__ == "MlTrackCallback"][0]
-    print("RESULT", json.dumps({
-        "rank": int(os.environ["RANK"]),
+    rank = int(os.environ["RANK"])
+    # a file per rank: the two processes share stdout, where their lines can interleave
+    with open(os.path.join(sys.argv[2], f"result-{rank}.json"), "w") as f:
+        json.dump({
+        "rank": rank,
         "world_size": args.world_size,
         "run_id": cb._run_id,
         "client": cb._client is not None,
         "store_imported": "sqlalchemy" in sys.modules,
-    }))
+    }, f)
     """
 )
 
@@ -61,18 +64,11 @@ def test_two_process_ddp_logs_from_rank_zero_only(tracking_uri, client, tmp_path
     }
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-        "--master_port", str(_free_port()), str(script), str(tmp_path / "out"),
+        "--master_port", str(_free_port()), str(script), str(tmp_path / "out"), str(tmp_path),
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    results = {
-        r["rank"]: r
-        for r in (
-            json.loads(line.split(" ", 1)[1])
-            for line in proc.stdout.splitlines()
-            if line.startswith("RESULT")
-        )
-    }
+    results = {r["rank"]: r for r in (json.loads(p.read_text()) for p in tmp_path.glob("result-*.json"))}
     assert sorted(results) == [0, 1]
     assert results[0]["world_size"] == 2
     run = only_run(client)
