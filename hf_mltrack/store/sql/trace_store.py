@@ -43,8 +43,6 @@ _INFO_COLUMNS = (
 )
 
 
-
-
 def _not_found(request_id: str) -> ResourceNotFoundError:
     return ResourceNotFoundError(
         f"Trace {request_id!r} does not exist in this tracking store: check the id (search_traces "
