@@ -415,3 +415,22 @@ def test_argument_capture_follows_the_signature(tracking_uri: str) -> None:
 
     variadic(1, 2, 3, flag=True)
     assert inputs() == {"x": 1, "rest": [2, 3], "options": {"flag": True}}
+
+
+def test_trace_ids_are_unique_and_ordered_by_time(tracking_uri: str) -> None:
+    """Ids are 32 hex digits, the start time in milliseconds first (so the store appends to its id
+    indexes), then random bits."""
+    import time
+
+    ids = []
+    for _ in range(3):
+        with start_span("t"):
+            pass
+        ids.append(get_last_active_trace().info.request_id)
+        time.sleep(0.002)
+    ids += [tracing.span.new_trace_id() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("tr-") and len(i) == 35 and int(i[3:], 16) for i in ids[:3])
+    assert ids[:3] == sorted(ids[:3])
+    t = get_last_active_trace()
+    assert abs(int(t.info.request_id[3:15], 16) - t.info.timestamp_ms) <= 1
