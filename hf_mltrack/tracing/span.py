@@ -404,7 +404,7 @@ def add_span(
     """A started span of `record` (its root when `parent_id` is None); not made current."""
     span = _new_live_span(LiveSpan)
     span.trace_id = record.trace_id
-    span.span_id = f"{_getrandbits(64) or 1:016x}"
+    span.span_id = new_span_id()
     span.parent_id = parent_id
     span.name = name
     span.span_type = span_type
