@@ -62,7 +62,8 @@ def check_not_staging(rel: str) -> str:
 
 
 def check_num_parts(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise InvalidParameterError(f"num_parts must be an integer from 1 to {MAX_PARTS}, got {value!r}")
     n = int(value)
     if not 1 <= n <= MAX_PARTS:
@@ -72,7 +73,7 @@ def check_num_parts(value: Any) -> int:
 
 def check_part_number(value: Any, num_parts: int = MAX_PARTS) -> int:
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or not 1 <= int(text) <= num_parts:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or not 1 <= int(text) <= num_parts:
         raise InvalidParameterError(f"part_number must be an integer from 1 to {num_parts}, got {value!r}")
     return int(text)
 

@@ -19,6 +19,10 @@ from ...exceptions import PermissionDeniedError
 from .._json import JSONResponse
 from ..state import ServerState, get_state
 from ._common import KeyValue, OkResponse, ok
+from ._limits import INT64_MAX, Description, Id, Name, Uri
+
+#: A version number, as an int or the string protobuf JSON writes for one.
+Version = Annotated[str, Field(max_length=20)] | Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 router = APIRouter(tags=["model registry"])
 
@@ -125,19 +129,19 @@ class RegisteredModelsResponse(BaseModel):
 
 
 class CreateRegisteredModel(BaseModel):
-    name: str
+    name: Name
     tags: list[KeyValue] = Field(default_factory=list)
-    description: str | None = None
+    description: Description | None = None
 
 
 class RenameRegisteredModel(BaseModel):
-    name: str
-    new_name: str
+    name: Name
+    new_name: Name
 
 
 class UpdateRegisteredModel(BaseModel):
-    name: str
-    description: str | None = None
+    name: Name
+    description: Description | None = None
 
 
 class ModelName(BaseModel):
@@ -161,9 +165,9 @@ class ModelTagRef(BaseModel):
 
 
 class SetAlias(BaseModel):
-    name: str
-    alias: str
-    version: str | int
+    name: Name
+    alias: Name
+    version: Version
 
 
 class AliasRef(BaseModel):
@@ -172,21 +176,21 @@ class AliasRef(BaseModel):
 
 
 class CreateModelVersion(BaseModel):
-    name: str
-    source: str
-    run_id: str | None = None
+    name: Name
+    source: Uri
+    run_id: Id | None = None
     tags: list[KeyValue] = Field(default_factory=list)
-    run_link: str | None = None
-    description: str | None = None
+    run_link: Uri | None = None
+    description: Description | None = None
 
 
 class VersionRef(BaseModel):
-    name: str
-    version: str | int
+    name: Name
+    version: Version
 
 
 class UpdateModelVersion(VersionRef):
-    description: str | None = None
+    description: Description | None = None
 
 
 class TransitionStage(VersionRef):
