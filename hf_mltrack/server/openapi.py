@@ -8,7 +8,8 @@ rewrites each operation's error responses to the statuses the server can answer 
 * 400 (invalid input), 404 (unknown resource or endpoint) and 503 (database busy, retry) on every
   operation;
 * 401 and 403 when the server runs with ``--app-name basic-auth``;
-* 413 and 415 on operations that take a body (size caps, JSON-only bodies);
+* 403, 413 and 415 on operations that take a body (cross-origin writes and artifact locations outside
+  the allowed roots, size caps, JSON-only bodies);
 * 507 on operations that write artifact bytes (the artifact store is full or read-only).
 
 The schemathesis run in ``tests/server/test_server_openapi_fuzz.py`` checks the server against it.
@@ -51,6 +52,8 @@ def _error_codes(path: str, method: str, operation: dict[str, Any], auth: bool) 
         codes += ["401", "403"]
     if method in _BODY_METHODS:
         codes += ["413", "415"]
+        if not auth:  # a cross-origin write, or an artifact location outside the allowed roots
+            codes.append("403")
     if method in ("put", "post") and any(marker in path for marker in _ARTIFACT_WRITES):
         codes.append("507")
     return sorted(codes)
