@@ -56,8 +56,8 @@ class LocalArtifactRepository(ArtifactRepository):
             os.makedirs(os.path.dirname(final), exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise InvalidParameterError(
-                f"Cannot write the artifact file {dest!r}: a part of its folder path is a file in "
-                f"{self.artifact_uri!r}. Choose another artifact path or delete that file first."
+                f"Cannot write the artifact file {dest!r}: a part of its folder path is a file, not a folder. "
+                "Choose another artifact path or delete that file first."
             ) from None
         if os.path.isdir(final) and not os.path.islink(final):
             raise InvalidParameterError(
