@@ -6,8 +6,10 @@ credentials, needing no object-store credentials of their own. Uploads stream fr
 ``HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB`` upload as a multipart upload (parts of
 ``HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB``, a few in parallel). A multipart upload the client gives up on
 is aborted on the server at once: on any error (the parts still queued are cancelled first, so the abort
-does not wait for them), on ``KeyboardInterrupt``/``SystemExit``, and for uploads still running in other
-threads when the interpreter exits (an ``atexit`` hook). Only a process killed outright leaves its parts
+does not wait for them), on ``KeyboardInterrupt``/``SystemExit``, on ``SIGTERM`` while the main thread
+uploads (if SIGTERM has no handler of the program's own, it raises `SystemExit` during the upload instead
+of ending the process on the spot), and for uploads still running in other threads when the interpreter
+exits (an ``atexit`` hook). Only a process killed outright leaves its parts
 behind; the server sweeps those after ``HF_MLTRACK_MULTIPART_STALE_SECONDS`` (1 h). Downloads stream to a
 temporary file renamed into place.
 """
@@ -15,6 +17,7 @@ temporary file renamed into place.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import io
 import os
 import posixpath
@@ -53,6 +56,34 @@ def _abort_in_flight() -> None:
         _IN_FLIGHT.clear()
     for http, folder_url, body in pending:
         _abort(http, folder_url, body)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the main thread uploads, make a default-handled SIGTERM raise `SystemExit` (so the upload is
+    aborted on the way out) instead of killing the process; other handlers and threads are left alone."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            yield
+            return
+
+        def terminate(signum: int, frame: Any) -> None:
+            raise SystemExit(128 + signum)
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):  # not allowed here (e.g. an embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _track(key: int, entry: tuple[Any, str, dict] | None) -> None:
@@ -150,8 +181,10 @@ class HttpArtifactRepository(ArtifactRepository):
 
         size = os.path.getsize(local_file)
         threshold = max(0, _env.S3_MULTIPART_THRESHOLD_MB.get()) * _MIB
-        if size > max(threshold, 0) and size > 0 and self._multipart_upload(local_file, dest, size, progress):
-            return
+        if size > max(threshold, 0) and size > 0:
+            with _sigterm_raises():  # a SIGTERM mid-upload aborts it on the server on the way out
+                if self._multipart_upload(local_file, dest, size, progress):
+                    return
         with open(local_file, "rb") as f:
             self._put(f, dest, progress)
 
