@@ -147,6 +147,8 @@ def resolve_class(path: str, base: type, what: str, hint: str = "", *, trusted: 
             if module_name == "__main__"
             else "make its package importable here (pip install it, or add it to sys.path)"
         )
+        if TRUSTED_MODULES_ENV in exc.message:  # refused, not missing: the message says how to opt in
+            where = "nothing was imported"
         raise MlTrackException(
             f"Cannot load {what} {path!r}: {exc.message}; {where}.{(' ' + hint) if hint else ''}"
         ) from None
