@@ -29,6 +29,8 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 ADMIN_PASSWORD = "admin-password-123"
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("HF_MLTRACK_TEST_FUZZ_EXAMPLES", "4"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ADMIN_HEADER = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
