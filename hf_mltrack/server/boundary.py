@@ -259,35 +259,48 @@ for _kind, _fn in {
     register_resolver(_kind, _fn)
 
 
-def authorize(manager: AuthManager, user: User, rule: Rule, values: Mapping[str, Any]) -> bool:
-    """Whether ``user`` passes ``rule`` for the canonical ``values`` of the request (fail closed)."""
+_WHAT = {
+    "run": "the run's experiment",
+    "runs": "the experiment of every listed run",
+    "experiment": "the experiment",
+    "model": "the registered model",
+    "trace": "the trace's experiment",
+    "traces": "the experiment of every trace (and of any trace it replaces)",
+    "proxy": "the experiment whose folder holds the artifact path",
+    "source": "what the model source points at (its run's experiment, or its model)",
+    "version_source": "what the model version's source points at",
+}
+
+
+def refusal(manager: AuthManager, user: User, rule: Rule, values: Mapping[str, Any]) -> str | None:
+    """Why ``user`` may not pass ``rule`` for the canonical ``values`` of the request; None if they may.
+    Fails closed: an object no resolver can attribute is refused (except to admins)."""
     if rule.kind == "authenticated":
-        return True
+        return None
     if rule.kind == "admin":
-        return user.is_admin
+        return None if user.is_admin else "only admins may do this"
     ctx = ResolveContext(manager)
     for t in rule.targets:
         value = values.get(t.field)
         if t.kind == "self":
             if not (user.is_admin or (isinstance(value, str) and value == user.username)):
-                return False
+                return f"{t.field} must be the caller's own (or the caller an admin)"
             continue
         if user.is_admin:
             continue
+        what = f"{_WHAT.get(t.kind, t.kind)} named by {t.field}"
         if value is None:
             if t.optional:
                 continue
             if t.kind not in _EMPTY_OK_KINDS:
-                return False
+                return f"{t.field} is missing"
         resolver = RESOLVERS.get(t.kind)
-        if resolver is None:
-            return False
-        resources = resolver(ctx, value, values)
+        resources = None if resolver is None else resolver(ctx, value, values)
         if resources is None:
-            return False
+            return f"only admins may act on {what} (it belongs to no experiment or model they can be granted)"
         if not all(manager.allows(user, kind, rid, t.permission) for kind, rid in resources):
-            return False
-    return True
+            return f"{t.permission} permission is needed on {what}"
+    return None
 
 
 # ---- the middleware ------------------------------------------------------------------------------------
@@ -411,24 +424,19 @@ class Boundary:
 
         if manager is not None and user is not None:
             try:
-                allowed = await run_in_threadpool(authorize, manager, user, rule, values)
+                why = await run_in_threadpool(refusal, manager, user, rule, values)
             except MlTrackException as exc:
                 await send_error(send, exc.get_http_status_code(), exc.error_code, exc.message)
                 return
             except Exception:  # fail closed
                 _logger.exception("Permission check failed on %s %s", method, scope["path"])
-                allowed = False
-            if not allowed:
-                needed = (
-                    rule.kind
-                    if rule.kind in ("admin",)
-                    else "/".join(sorted({t.permission for t in rule.targets}))
-                )
+                why = "the permission check failed"
+            if why is not None:
                 await send_error(
                     send,
                     403,
                     "PERMISSION_DENIED",
-                    f"User {user.username!r} lacks {needed} permission for {method} {scope['path']}",
+                    f"User {user.username!r} may not {method} {scope['path']}: {why}",
                 )
                 return
         await self.app(scope, receive, send)

@@ -29,7 +29,7 @@ def experiment_folder(state: ServerState, uri: str) -> str | None:
     proxy's destination) holds ``uri``, or None."""
     from ...artifacts.uri import get_scheme
     from ...registry.sources import within
-    from ..state import PROXY_SCHEME, proxy_path
+    from ..state import PROXY_SCHEME, _decoded, proxy_path
 
     rel: str | None = None
     if get_scheme(uri) == PROXY_SCHEME:
@@ -38,7 +38,8 @@ def experiment_folder(state: ServerState, uri: str) -> str | None:
         rel = relative_to(uri, state.artifacts_destination)
     if rel is None:
         return None
-    first = rel.split("/", 1)[0]
+    # decoded as a client turning the URI into a request path would (``1%2Fx`` is folder ``1``)
+    first = _decoded(rel).lstrip("/").split("/", 1)[0]
     return first if first.isdigit() else None
 
 
