@@ -140,10 +140,12 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
 
 
 def _missing(target: Target) -> BadIdentity:
-    where = {"query": "query parameter", "body": "field of the JSON body", "path": "path segment"}[
-        target.where
-    ]
-    return BadIdentity(f"Missing value for required {where} {target.field!r}")
+    where = {"query": "in the query string", "body": "in the JSON body", "path": "in the path"}[target.where]
+    aliases = f" (or {' / '.join(target.names[1:])})" if len(target.names) > 1 else ""
+    # MLflow's wording (its clients and tests look for it), then where to put it
+    return BadIdentity(
+        f"Missing value for required parameter '{target.field}'. Give {target.field}{aliases} {where}"
+    )
 
 
 def canonicalize_query(

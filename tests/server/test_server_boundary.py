@@ -167,6 +167,7 @@ def _alias_forms(w: dict) -> list[tuple[str, dict, dict]]:
         ("empty_run_uuid", {"run_id": v, "run_uuid": ""}, {"request_id": tr, "trace_id": ""}),
         ("conflict_own_first", {"run_id": mine, "run_uuid": v}, {"request_id": "tr-nope", "trace_id": tr}),
         ("conflict_victim_first", {"run_id": v, "run_uuid": mine}, {"request_id": tr, "trace_id": "tr-nope"}),
+        ("repeated", {"run_id": [mine, v]}, {"request_id": ["tr-nope", tr]}),  # ?run_id=a&run_id=b
     ]
 
 
@@ -346,6 +347,20 @@ def test_empty_or_conflicting_aliases_are_400_with_auth_off(make_app, method, ro
             t for t in run["data"].get("tags", []) if not t["key"].startswith(("mlflow.", "hf_mltrack."))
         ]
         assert user_tags == []
+
+
+def test_duplicate_json_keys_are_read_as_the_handler_reads_them(world):
+    """``{"run_id": mine, "run_id": victim}``: the boundary and the handler see the same (last) value."""
+    w = world
+    bob = w["bob"]
+    for first, last in ((w["bob_run"], w["run"]), (w["run"], w["bob_run"])):
+        body = f'{{"run_id": "{first}", "run_id": "{last}", "key": "dup", "value": "x"}}'
+        r = bob.post(f"{API}/runs/set-tag", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == (403 if last == w["run"] else 200), r.text
+    victim = _ok(w["admin"].get(f"{API}/runs/get", params={"run_id": w["run"]}))["run"]["data"]["tags"]
+    assert "dup" not in {t["key"] for t in victim}
+    mine = _ok(bob.get(f"{API}/runs/get", params={"run_id": w["bob_run"]}))["run"]["data"]["tags"]
+    assert "dup" in {t["key"] for t in mine}
 
 
 def test_canonical_aliases_still_work_with_auth_off(api):
