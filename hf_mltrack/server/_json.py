@@ -66,5 +66,6 @@ def run_to_json(run: Run) -> dict[str, Any]:
             "params": [{"key": k, "value": v} for k, v in data.params.items()],
             "tags": [{"key": k, "value": v} for k, v in data.tags.items()],
         },
-        "inputs": {},
+        "inputs": run.inputs.to_dict(),
+        "outputs": run.outputs.to_dict(),
     }

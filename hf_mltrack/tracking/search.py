@@ -146,6 +146,28 @@ _EXPERIMENT_GRAMMAR = _Grammar(
 )  # fmt: skip
 
 
+_LOGGED_MODEL_GRAMMAR = _Grammar(
+    what="logged models",
+    prefixes={
+        "metrics": "metric", "metric": "metric",
+        "params": "param", "param": "param",
+        "tags": "tag", "tag": "tag",
+        **_ATTRIBUTE_PREFIXES,
+    },
+    attributes={
+        "model_id": "string", "name": "string", "model_type": "string", "status": "string",
+        "source_run_id": "string", "creation_timestamp": "number", "last_updated_timestamp": "number",
+    },
+    aliases={
+        "creation_time": "creation_timestamp", "creation_timestamp_ms": "creation_timestamp",
+        "last_updated_timestamp_ms": "last_updated_timestamp", "run_id": "source_run_id",
+    },
+    order_attributes=(
+        "model_id", "name", "model_type", "status", "source_run_id", "creation_timestamp",
+        "last_updated_timestamp",
+    ),
+)  # fmt: skip
+
 # ---- tokenizer --------------------------------------------------------------------------------
 
 _OPERATOR_CHARS = "=<>!"
@@ -584,6 +606,24 @@ def parse_experiment_filter(filter_string: str | None) -> list[Comparison]:
         return []
     src = _Source(_check_text(filter_string, "filter"), "filter")
     return _Parser(src, _EXPERIMENT_GRAMMAR).filter()
+
+
+def parse_logged_model_filter(filter_string: str | None) -> list[Comparison]:
+    """Parse a logged model search filter: attributes (`name`, `model_id`, `model_type`, `status`,
+    `source_run_id`, `creation_timestamp`, `last_updated_timestamp`), `metrics.*`, `params.*`, `tags.*`.
+
+    Args:
+        filter_string (`str`, *optional*): e.g. `"metrics.eval_loss < 1.5 and params.lr = '1e-4'"`.
+    """
+    if filter_string is None:
+        return []
+    src = _Source(_check_text(filter_string, "filter"), "filter")
+    return _Parser(src, _LOGGED_MODEL_GRAMMAR).filter()
+
+
+def parse_logged_model_order_by(clause: str) -> OrderBy:
+    """One logged model order_by clause written as text, e.g. `"metrics.eval_loss ASC"`."""
+    return _parse_order_by([clause], _LOGGED_MODEL_GRAMMAR)[0]
 
 
 def _parse_order_by(order_by: Sequence[str] | None, grammar: _Grammar) -> list[OrderBy]:
