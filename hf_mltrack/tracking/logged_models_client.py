@@ -29,6 +29,8 @@ class LoggedModelClientMixin:
         tags: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         model_type: str | None = None,
+        artifact_location: str | None = None,
+        output_step: int | None = None,
     ) -> LoggedModel:
         """Create a logged model (status PENDING) and return it.
 
@@ -38,6 +40,10 @@ class LoggedModelClientMixin:
             source_run_id (`str`, *optional*): the run that produced it.
             tags (`dict`, *optional*), params (`dict`, *optional*): its own tags and params.
             model_type (`str`, *optional*): free-form, e.g. ``"checkpoint"``.
+            artifact_location (`str`, *optional*): a folder inside the source run's artifacts holding its
+                files (what ``log_model`` uses); by default the store picks
+                ``<experiment>/models/<model_id>/artifacts``.
+            output_step (`int`, *optional*): also list it among the source run's outputs at this step.
         """
         return self._read().create_logged_model(
             str(experiment_id),
@@ -46,6 +52,8 @@ class LoggedModelClientMixin:
             tags=_str_dict(tags),
             params=_str_dict(params),
             model_type=model_type,
+            artifact_location=artifact_location,
+            output_step=output_step,
         )
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:

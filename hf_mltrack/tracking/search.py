@@ -84,7 +84,15 @@ _NUMBER_OPS = ("=", "!=", "<", "<=", ">", ">=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 _NULL_OPS = ("IS NULL", "IS NOT NULL")
 
-_ENTITY_PREFIX = {"metric": "metrics", "param": "params", "tag": "tags", "attribute": "attributes"}
+_ENTITY_PREFIX = {
+    "metric": "metrics",
+    "param": "params",
+    "tag": "tags",
+    "attribute": "attributes",
+    "dataset": "datasets",
+}
+# What a run read (MLflow 3): ``datasets.name``, ``datasets.digest``, ``datasets.context``.
+DATASET_KEYS = ("name", "digest", "context")
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,8 @@ class _Grammar:
             return _NUMBER_OPS + _NULL_OPS
         if entity_type in ("param", "tag"):
             return _STRING_OPS + _NULL_OPS
+        if entity_type == "dataset":
+            return _STRING_OPS
         kind = self.attributes[key]
         if kind == "number":
             return _NUMBER_OPS
@@ -118,6 +128,7 @@ _RUN_GRAMMAR = _Grammar(
         "metrics": "metric", "metric": "metric",
         "params": "param", "param": "param", "parameters": "param", "parameter": "param",
         "tags": "tag", "tag": "tag",
+        "datasets": "dataset", "dataset": "dataset",
         **_ATTRIBUTE_PREFIXES, "run": "attribute",
     },
     attributes={
@@ -417,6 +428,14 @@ class _Parser:
             key = ".".join(text for text, _ in parts[1:])
         if not key:
             raise self.src.error(tok.pos, f"empty key in {tok.text!r}")
+        if entity_type == "dataset":
+            if order:
+                raise self.src.error(tok.pos, f"{g.what} cannot be ordered by {tok.text!r}")
+            if key not in DATASET_KEYS:
+                raise self.src.error(
+                    tok.pos,
+                    f"unknown dataset field {tok.text!r}; use datasets.name, datasets.digest or datasets.context",
+                )
         if entity_type == "attribute":
             key = g.aliases.get(key, key)
             valid = g.order_attributes if order else tuple(g.attributes)
@@ -564,7 +583,8 @@ class _Parser:
 
 
 def _kind_note(entity_type: str) -> str:
-    return {"param": "params are strings", "tag": "tags are strings"}.get(entity_type, "this attribute is a string")
+    notes = {"param": "params are strings", "tag": "tags are strings", "dataset": "dataset fields are strings"}
+    return notes.get(entity_type, "this attribute is a string")
 
 
 # ---- public parsers ---------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def _seed_previous(uri: str) -> tuple[str, str, dict[str, list[tuple]]]:
         points += [(run_b, "loss", s, 2.0 / (s + 1), 200 + s, False) for s in range(30)]
         conn.execute(
             sa.text("INSERT INTO metrics (run_uuid, key, step, value, timestamp, is_nan) VALUES (:r,:k,:s,:v,:t,:n)"),
-            [dict(zip("rksvtn", p)) for p in points],
+            [dict(zip("rksvtn", p, strict=True)) for p in points],
         )
         x("INSERT INTO latest_metrics VALUES (:r, 'loss', 0.02, 49, 149, false)", {"r": run_a})
         x("INSERT INTO registered_models VALUES ('gpt-tiny', 1, 2, 'a model', 2)")

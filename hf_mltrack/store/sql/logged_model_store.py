@@ -89,10 +89,11 @@ class LoggedModelSqlMixin:
         params: Any = None,
         model_type: str | None = None,
         artifact_location: str | None = None,
-        model_id: str | None = None,
+        output_step: int | None = None,
     ) -> LoggedModel:
         """Create a PENDING logged model; its files go under ``<experiment>/models/<id>/artifacts``
-        unless ``artifact_location`` names another place (a run's model folder, say)."""
+        unless ``artifact_location`` names a folder inside the source run's artifacts (where
+        ``log_model`` writes). With ``output_step``, the run lists it among its outputs (one transaction)."""
         import sqlalchemy as sa
 
         from .logged_model_schema import logged_model_params, logged_model_tags, logged_models
@@ -101,7 +102,7 @@ class LoggedModelSqlMixin:
         exp_id = self._exp_id(experiment_id)  # type: ignore[attr-defined]
         if name is not None and (not isinstance(name, str) or len(name) > 500):
             raise InvalidParameterError(f"Invalid logged model name {name!r}: give a string of at most 500 characters")
-        model_id = model_id or new_model_id()
+        model_id = new_model_id()
         name = name or _random_model_name()
         param_rows = _kv(params)
         tag_rows = _kv(tags)
@@ -120,10 +121,15 @@ class LoggedModelSqlMixin:
                 raise ResourceNotFoundError(f"No experiment with id {experiment_id!r}")
             if exp[1] != LifecycleStage.ACTIVE:
                 raise InvalidStateError(f"Experiment {experiment_id!r} is deleted: restore it before logging models")
+            run = None
             if source_run_id:
-                run = conn.execute(sa.select(runs.c.experiment_id).where(runs.c.run_uuid == source_run_id)).first()
+                run = conn.execute(
+                    sa.select(runs.c.experiment_id, runs.c.artifact_uri).where(runs.c.run_uuid == source_run_id)
+                ).first()
                 if run is None:
                     raise ResourceNotFoundError(f"No run with id {source_run_id!r} (source_run_id)")
+            if artifact_location is not None:
+                _check_inside_run(artifact_location, run)
             location = artifact_location or "/".join([exp[0].rstrip("/"), "models", model_id, "artifacts"])
             conn.execute(
                 logged_models.insert().values(
@@ -148,6 +154,11 @@ class LoggedModelSqlMixin:
                 conn.execute(
                     logged_model_tags.insert(),
                     [{"model_id": model_id, "key": k, "value": v} for k, v in dict(tag_rows).items()],
+                )
+            if output_step is not None and source_run_id:
+                conn.exec_driver_sql(
+                    self._sql("INSERT INTO run_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)"),  # type: ignore[attr-defined]
+                    (source_run_id, model_id, int(output_step)),
                 )
         return LoggedModel(
             model_id=model_id,
@@ -231,13 +242,15 @@ class LoggedModelSqlMixin:
         if res.rowcount == 0:
             raise ResourceNotFoundError(f"No logged model with id {model_id!r}")
 
-    def finalize_logged_model(self, model_id: str, status: Any, status_message: str | None = None) -> LoggedModel:
+    def finalize_logged_model(
+        self, model_id: str, status: Any, status_message: str | None = None, read_back: bool = True
+    ) -> LoggedModel | None:
         status = LoggedModelStatus.parse(status)
         if status == LoggedModelStatus.PENDING:
             raise InvalidParameterError("finalize_logged_model: give status READY or FAILED, not PENDING")
         with self._write() as conn:  # type: ignore[attr-defined]
             self._touch_model(conn, model_id, status=status, status_message=status_message)
-        return self.get_logged_model(model_id)
+        return self.get_logged_model(model_id) if read_back else None
 
     def delete_logged_model(self, model_id: str) -> None:
         with self._write() as conn:  # type: ignore[attr-defined]
@@ -558,6 +571,19 @@ class LoggedModelSqlMixin:
         )
         with self._read() as conn:  # type: ignore[attr-defined]
             return [DatasetSummary(str(e), n, dg, c) for e, n, dg, c in conn.execute(stmt)]
+
+
+def _check_inside_run(location: str, run: Any) -> None:
+    """A logged model may name its own folder only inside its source run's artifacts: the server
+    serves a model's files from its location, so it must never point anywhere else."""
+    root = (run.artifact_uri or "").rstrip("/") if run is not None else ""
+    rel = location[len(root) + 1 :] if root and location.startswith(root + "/") else ""
+    parts = rel.split("/")
+    if not rel or any(p in ("", ".", "..") for p in parts) or "\\" in rel:
+        raise InvalidParameterError(
+            f"Invalid artifact_location {location!r}: a logged model's files may only be placed in a folder "
+            "inside its source run's artifacts (give source_run_id), or left to the server"
+        )
 
 
 def _check_dataset(ds: Dataset) -> None:
