@@ -130,9 +130,9 @@ class RestRegistryStore(AbstractRegistryStore):
         run_id: str | None = None,
         tags: dict[str, str] | None = None,
         run_link: str | None = None,
-        model_id: str | None = None,
         description: str | None = None,
         user_id: str | None = None,
+        model_id: str | None = None,
     ) -> ModelVersion:
         body: dict[str, Any] = {
             "name": name,

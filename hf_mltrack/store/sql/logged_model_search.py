@@ -8,13 +8,13 @@ the order or the ``datasets`` argument names one): a checkpoint evaluated once p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from ...entities import LifecycleStage, LoggedModelStatus
 from ...exceptions import InvalidParameterError
+from ...tracking.logged_model_order import ModelOrder
 from .logged_model_schema import logged_model_metrics, logged_model_params, logged_model_tags, logged_models
 from .search_sql import _ordered, compare
 
@@ -27,47 +27,6 @@ _COLUMNS = {
     "creation_timestamp": logged_models.c.creation_timestamp_ms,
     "last_updated_timestamp": logged_models.c.last_updated_timestamp_ms,
 }
-
-
-@dataclass(frozen=True)
-class ModelOrder:
-    entity_type: str  # attribute, metric, param, tag
-    key: str
-    ascending: bool = True
-    dataset_name: str | None = None
-    dataset_digest: str | None = None
-
-
-def parse_model_order_by(order_by: Sequence[Any] | None) -> list[ModelOrder]:
-    """MLflow's dicts (``{"field_name": "metrics.eval_loss", "ascending": True, "dataset_name": ...}``) or
-    text clauses (``"metrics.eval_loss ASC"``)."""
-    from ...tracking.search import parse_logged_model_order_by
-
-    out: list[ModelOrder] = []
-    if isinstance(order_by, (str, dict)):
-        order_by = [order_by]
-    for i, item in enumerate(order_by or ()):
-        if isinstance(item, str):
-            ob = parse_logged_model_order_by(item)
-            out.append(ModelOrder(ob.entity_type, ob.key, ob.ascending))
-            continue
-        if not isinstance(item, dict) or not isinstance(item.get("field_name"), str) or not item["field_name"]:
-            raise InvalidParameterError(
-                f"Invalid order_by[{i}] {item!r}: give a clause such as 'metrics.eval_loss ASC' or "
-                "{'field_name': 'metrics.eval_loss', 'ascending': True, 'dataset_name': 'eval'}"
-            )
-        ob = parse_logged_model_order_by(item["field_name"])
-        ascending = item.get("ascending")
-        out.append(
-            ModelOrder(
-                ob.entity_type,
-                ob.key,
-                True if ascending is None else bool(ascending),
-                item.get("dataset_name") or None,
-                item.get("dataset_digest") or None,
-            )
-        )
-    return out
 
 
 def _metric_values(key: str, datasets: Sequence[tuple[str, str | None]]) -> Any:

@@ -357,8 +357,9 @@ class LoggedModelSqlMixin:
         order_by: Sequence[Any] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
+        from ...tracking.logged_model_order import parse_model_order_by
         from ...tracking.search import decode_page_token, encode_page_token
-        from .logged_model_search import logged_models_select, parse_model_order_by
+        from .logged_model_search import logged_models_select
 
         if not experiment_ids:
             raise InvalidParameterError("search_logged_models: give at least one experiment id (experiment_ids)")
