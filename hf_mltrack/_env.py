@@ -112,6 +112,13 @@ S3_MULTIPART_THRESHOLD_MB = EnvVar[int](
     "HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB", int, 8, "Files above this size upload to S3 in parts."
 )
 S3_MULTIPART_CHUNKSIZE_MB = EnvVar[int]("HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB", int, 8, "Size of each S3 part.")
+TRUSTED_MODULES = EnvVar[str](
+    "HF_MLTRACK_TRUSTED_MODULES",
+    str,
+    "",
+    "Comma-separated packages whose modules loading a model may import when its MLmodel names them "
+    "(e.g. 'mypkg,other.sub'); other modules must be imported by the caller first.",
+)
 MULTIPART_STALE_SECONDS = EnvVar[float](
     "HF_MLTRACK_MULTIPART_STALE_SECONDS",
     float,

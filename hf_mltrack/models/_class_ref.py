@@ -67,7 +67,9 @@ _OPTED_IN_CODE_DIRS: set[str] = set()
 
 
 def _env_trusted(module_name: str) -> bool:
-    listed = [m.strip() for m in os.environ.get(TRUSTED_MODULES_ENV, "").split(",") if m.strip()]
+    from hf_mltrack import _env
+
+    listed = [m.strip() for m in _env.TRUSTED_MODULES.get().split(",") if m.strip()]
     return any(module_name == m or module_name.startswith(m + ".") for m in listed)
 
 
