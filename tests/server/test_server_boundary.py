@@ -534,3 +534,23 @@ def test_resolution_uses_the_run_cache(world):
     manager._run_experiments.clear()
     _ok(w["alice"].post(f"{API}/runs/log-metric", json={"run_uuid": w["run"], "key": "x", "value": 1.0}))
     assert manager._run_experiments == {w["run"]: w["exp"]}
+
+
+def test_every_declaration_can_be_resolved(world):
+    """Each object a route declares has a resolver, and a path field is a parameter of that route's path
+    (a declaration naming the wrong field would leave the real one unchecked)."""
+    from hf_mltrack.server.auth.policy import rule_for
+    from hf_mltrack.server.boundary import RESOLVERS
+
+    problems = []
+    for entry in world["app"].state.routes:
+        for method in entry.methods:
+            rule = rule_for(method, entry.path)
+            for t in rule.targets if rule is not None else ():
+                if t.kind != "self" and t.kind not in RESOLVERS:
+                    problems.append(f"{method} {entry.path}: no resolver for kind {t.kind!r}")
+                if t.where == "path" and f"{{{t.field}" not in entry.path:
+                    problems.append(f"{method} {entry.path}: {t.field!r} is not a path parameter")
+                if t.where == "body" and method == "GET":
+                    problems.append(f"{method} {entry.path}: a GET has no body to read {t.field!r} from")
+    assert problems == []
