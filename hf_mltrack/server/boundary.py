@@ -114,11 +114,17 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
         if target.is_list:
             items = raw if isinstance(raw, list) else [raw]
             if not all(isinstance(x, str) and x for x in items):
-                raise BadIdentity(f"{name} must be a list of non-empty ids, got {str(raw)[:200]!r}")
+                raise BadIdentity(
+                    f"Invalid value {_shown(raw)} for parameter '{name}' supplied: give a list of non-empty ids"
+                )
             values.append(list(items))
             continue
         if not isinstance(raw, str):
-            raise BadIdentity(f"{name} must be a string, got {type(raw).__name__} {str(raw)[:100]!r}")
+            # MLflow's wording (its tests look for it), then what is expected
+            raise BadIdentity(
+                f"Invalid value {_shown(raw)} for parameter '{name}' supplied: it must be a string id, "
+                f"not {type(raw).__name__}"
+            )
         if not raw.isascii():
             try:
                 raw.encode("utf-8")
@@ -144,6 +150,14 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
             f"Conflicting values for {names}: {shown}. They name the same object: send {target.field} once"
         )
     return distinct[0] if distinct else None
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 100 else text[:100] + "..."
 
 
 def _missing(target: Target) -> BadIdentity:
