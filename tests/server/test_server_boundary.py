@@ -52,7 +52,10 @@ def world(make_app, monkeypatch):
     """alice (the victim) owns an experiment, a run with data and a model, a model version and a trace;
     bob (NO_PERMISSIONS on them) owns an experiment with a run and a model of his own."""
     monkeypatch.setenv("HF_MLTRACK_AUTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
-    app = make_app(auth="basic-auth", auth_default_permission="NO_PERMISSIONS")
+    return build_world(make_app(auth="basic-auth", auth_default_permission="NO_PERMISSIONS"))
+
+
+def build_world(app: Any) -> dict:
     admin = as_user(app, ADMIN)
     for name, password in (ALICE, BOB):
         _ok(admin.post(f"{API}/users/create", json={"username": name, "password": password}))
@@ -235,7 +238,26 @@ REFUSED = {400, 403, 404}
 
 
 def test_no_route_lets_a_stranger_touch_a_victim(world):
-    w = world
+    attack_every_route(world)
+
+
+@pytest.mark.postgres
+def test_no_route_lets_a_stranger_touch_a_victim_on_postgresql(empty_pg_database, tmp_path, monkeypatch):
+    """The same on PostgreSQL (ids, lookups and the permission rows on another dialect)."""
+    from hf_mltrack.server import create_app
+
+    monkeypatch.setenv("HF_MLTRACK_AUTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    app = create_app(
+        empty_pg_database,
+        artifacts_destination=str(tmp_path / "mlartifacts"),
+        allowed_hosts=["testserver"],
+        auth="basic-auth",
+        auth_default_permission="NO_PERMISSIONS",
+    )
+    attack_every_route(build_world(app))
+
+
+def attack_every_route(w: dict) -> None:
     bob = w["bob"]
     before = snapshot(w)
     routes = sorted({(m, e.path) for e in w["app"].state.routes for m in e.methods if m != "HEAD"})
