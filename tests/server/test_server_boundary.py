@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 ADMIN_PASSWORD = "admin-password-123"
@@ -576,3 +577,37 @@ def test_every_declaration_can_be_resolved(world):
                 if t.where == "body" and method == "GET":
                     problems.append(f"{method} {entry.path}: a GET has no body to read {t.field!r} from")
     assert problems == []
+
+
+def test_a_new_route_is_one_declaration_and_one_resolver(world, monkeypatch):
+    """What another router does to add a route acting on a new kind of object (see boundary's docstring):
+    the handler receives only the canonical field, strangers are refused, aliases are checked."""
+    from hf_mltrack.server import boundary
+    from hf_mltrack.server.auth import policy
+
+    w = world
+    app = w["app"]
+    seen: list[dict] = []
+
+    def handler(request: Request) -> dict:
+        seen.append(dict(request.query_params))
+        return {"ok": True}
+
+    path = f"{API}/widgets/get"
+    app.router.add_api_route(path, handler, methods=["GET"])
+    app.state.routes.add(path, {"GET"})
+    rule = policy.Rule("widget", "READ", "widget_id", "query", aliases=("widget_uuid",))
+    monkeypatch.setitem(policy.POLICIES, ("GET", "/mlflow/widgets/get"), rule)
+
+    def resolve_widget(ctx: Any, value: Any, values: Any) -> Any:  # a widget here is a run
+        exp = ctx.scalar("SELECT experiment_id FROM runs WHERE run_uuid = :v", v=value)
+        return [] if exp is None else [("experiment", str(exp))]
+
+    monkeypatch.setitem(boundary.RESOLVERS, "widget", resolve_widget)
+
+    assert _ok(w["alice"].get(path, params={"widget_uuid": w["run"]})) == {"ok": True}
+    assert seen == [{"widget_id": w["run"]}]  # the alias was rewritten to the canonical field
+    assert w["bob"].get(path, params={"widget_id": w["run"]}).status_code == 403
+    assert w["bob"].get(path, params={"widget_id": "", "widget_uuid": w["run"]}).status_code == 400
+    assert _ok(w["bob"].get(path, params={"widget_id": w["bob_run"]})) == {"ok": True}
+    assert len(seen) == 2
