@@ -82,6 +82,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models,
         metrics,
         multipart,
+        run_io,
         runs,
         traces,
     )
@@ -117,6 +118,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         metrics.router,
         artifacts.router,
         logged_models.router,
+        run_io.router,
         traces.router,
     ]
     registry_router = _registry_router()

@@ -268,6 +268,12 @@ def _version_source(ctx: ResolveContext, value: Any, values: Mapping[str, Any]) 
     return resources_of_version(ctx, values.get("name"), value)
 
 
+def _logged_model(ctx: ResolveContext, value: Any, values: Mapping[str, Any]) -> Resources | None:
+    exp = ctx.manager.experiment_of_logged_model(value)
+    # A logged model that does not exist reveals nothing: the handler answers 404.
+    return [] if exp is None else [("experiment", exp)]
+
+
 for _kind, _fn in {
     "experiment": _experiment,
     "model": _model,
@@ -278,6 +284,7 @@ for _kind, _fn in {
     "proxy": _proxy,
     "source": _source,
     "version_source": _version_source,
+    "logged_model": _logged_model,
 }.items():
     register_resolver(_kind, _fn)
 
@@ -292,6 +299,7 @@ _WHAT = {
     "proxy": "the experiment whose folder holds the artifact path",
     "source": "what the model source points at (its run's experiment, or its model)",
     "version_source": "what the model version's source points at",
+    "logged_model": "the logged model's experiment",
 }
 
 

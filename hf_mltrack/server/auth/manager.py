@@ -125,6 +125,18 @@ class AuthManager:
             self._run_experiments.popitem(last=False)
         return exp
 
+    def experiment_of_logged_model(self, model_id: str) -> str | None:
+        """A logged model's experiment (models never move; not cached, the lookup is one primary-key read)."""
+        import sqlalchemy as sa
+
+        from ...store.sql.logged_model_schema import logged_models
+
+        with self.state.store.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(logged_models.c.experiment_id).where(logged_models.c.model_id == model_id)
+            ).first()
+        return None if row is None else str(row[0])
+
     def experiments_of_traces(self, request_ids: list[str]) -> dict[str, str]:
         """The experiment of each stored trace among ``request_ids`` (not cached: a trace logged again may
         move to another experiment)."""

@@ -165,6 +165,10 @@ def _version_source(where: Where = "query") -> Target:
     return Target("version_source", "READ", "version", where)
 
 
+def _logged_model(permission: str) -> Rule:
+    return Rule("logged_model", permission, "model_id", "path")
+
+
 M = "/mlflow"
 POLICIES: dict[tuple[str, str], Rule] = {
     # ---- service ----
@@ -205,7 +209,20 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/metrics/get-history"): _run("READ", "query"),
     ("GET", f"{M}/metrics/get-history-bulk-interval"): Rule("runs", "READ", "run_ids", "query"),
     ("GET", f"{M}/artifacts/list"): _run("READ", "query"),
-    ("POST", f"{M}/logged-models/search"): AUTHENTICATED,  # always an empty page
+    # ---- logged models (MLflow 3): guarded by the model's experiment ----
+    ("POST", f"{M}/logged-models"): _exp("EDIT"),
+    ("POST", f"{M}/logged-models/search"): AUTHENTICATED,  # experiment ids filtered
+    ("GET", f"{M}/logged-models/{{model_id}}"): _logged_model("READ"),
+    ("PATCH", f"{M}/logged-models/{{model_id}}"): _logged_model("EDIT"),
+    ("DELETE", f"{M}/logged-models/{{model_id}}"): _logged_model("MANAGE"),
+    ("POST", f"{M}/logged-models/{{model_id}}/params"): _logged_model("EDIT"),
+    ("PATCH", f"{M}/logged-models/{{model_id}}/tags"): _logged_model("EDIT"),
+    ("DELETE", f"{M}/logged-models/{{model_id}}/tags/{{tag_key:path}}"): _logged_model("EDIT"),
+    ("GET", f"{M}/logged-models/{{model_id}}/artifacts/directories"): _logged_model("READ"),
+    ("GET", f"{M}/logged-models/{{model_id}}/artifacts/files"): _logged_model("READ"),
+    ("POST", f"{M}/runs/log-inputs"): _run("EDIT"),
+    ("POST", f"{M}/runs/outputs"): _run("EDIT"),
+    ("POST", f"{M}/experiments/search-datasets"): AUTHENTICATED,  # experiment ids filtered
     # ---- traces: guarded by the trace's experiment ----
     ("GET", f"{M}/traces"): AUTHENTICATED,  # experiment ids filtered
     ("GET", f"{M}/traces/{{request_id}}/info"): _trace("READ"),

@@ -46,6 +46,9 @@ def make_registry_store(state: ServerState) -> Any:
         def get_run(self, run_id: str) -> Any:
             return state.store.get_run(run_id)
 
+        def get_logged_model(self, model_id: str) -> Any:
+            return state.store.get_logged_model(model_id)
+
         def search_experiments(
             self, view_type: int = ViewType.ALL, max_results: int = 1000, **kw: Any
         ) -> Any:
@@ -83,6 +86,7 @@ class ModelVersionModel(BaseModel):
     current_stage: str = "None"
     source: str | None = None
     run_id: str = ""
+    model_id: str | None = None
     status: str = "READY"
     status_message: str = ""
     run_link: str = ""
@@ -172,6 +176,7 @@ class AliasRef(BaseModel):
 
 class CreateModelVersion(BaseModel):
     name: str
+    model_id: str | None = None
     source: str
     run_id: str | None = None
     tags: list[KeyValue] = Field(default_factory=list)
@@ -334,6 +339,7 @@ def create_model_version(body: CreateModelVersion, request: Request) -> JSONResp
         tags={t.key: t.value for t in body.tags},
         run_link=body.run_link,
         description=body.description,
+        model_id=body.model_id or None,
     )
     return JSONResponse({"model_version": _mv(mv)})
 

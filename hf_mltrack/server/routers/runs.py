@@ -55,6 +55,9 @@ class MetricModel(BaseModel):
     value: float
     timestamp: int | None = None
     step: int = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class RunInfoModel(BaseModel):
@@ -114,6 +117,9 @@ class LogMetric(_RunRef):
     value: float
     timestamp: int | None = None
     step: int = 0
+    model_id: str | None = Field(default=None, max_length=36)
+    dataset_name: str | None = Field(default=None, max_length=500)
+    dataset_digest: str | None = Field(default=None, max_length=36)
 
 
 class LogParam(_RunRef):
@@ -250,7 +256,14 @@ def search_runs_get(
 
 @router.post("/log-metric", response_model=OkResponse)
 def log_metric(body: LogMetric, state: State) -> JSONResponse:
-    state.store.log_batch(body.id, metrics=[_metric(body.key, body.value, body.timestamp, body.step)])
+    metric = _metric(body.key, body.value, body.timestamp, body.step)
+    if body.model_id or body.dataset_name:
+        metric = metric._replace(
+            model_id=body.model_id or None,
+            dataset_name=body.dataset_name or None,
+            dataset_digest=body.dataset_digest or None,
+        )
+    state.store.log_batch(body.id, metrics=[metric])
     return ok()
 
 
@@ -360,10 +373,25 @@ def parse_log_batch(raw: bytes | dict) -> tuple[str, list[Metric], list[Param], 
                 f"metrics[{i}] = {str(m)[:120]} must be an object with a string key, a numeric value and "
                 "integer timestamp and step"
             ) from None
+        if "model_id" in m or "dataset_name" in m:  # MLflow 3 points may name a logged model and a dataset
+            extra = _linked(m, i)
+            append(Metric(key, value, now if ts is None else ts, step, *extra))
+            continue
         append(Metric(key, value, now if ts is None else ts, step))
     params = [_param(*_pair(p, "params", i)) for i, p in enumerate(raw_params)]
     tags = [_tag(*_pair(t, "tags", i)) for i, t in enumerate(raw_tags)]
     return run_id, metrics, params, tags
+
+
+def _linked(m: dict, i: int) -> tuple[str | None, str | None, str | None]:
+    """``(dataset_name, dataset_digest, model_id)`` of a log-batch metric, checked."""
+    out = []
+    for name, limit in (("dataset_name", 500), ("dataset_digest", 36), ("model_id", 36)):
+        value = m.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise _bad(f"metrics[{i}].{name} must be a string of at most {limit} characters")
+        out.append(value or None)
+    return out[0], out[1], out[2]
 
 
 def _int(value: Any) -> int:
