@@ -34,6 +34,7 @@ SECRETS = (
     "SECRET-version-desc",
     "SECRET-trace-tag",
     "SECRET-artifact-bytes",
+    "SECRET-lm-tag",
     "secret_metric",
 )
 
@@ -115,6 +116,19 @@ def build_world(app: Any) -> dict:
     }
     _ok(alice.post(f"{API}/traces/log-batch", json={"traces": [trace]}))
 
+    logged = _ok(
+        alice.post(
+            f"{API}/logged-models",
+            json={
+                "experiment_id": exp,
+                "name": "victim-lm",
+                "source_run_id": run_id,
+                "tags": [{"key": "t", "value": "SECRET-lm-tag"}],
+            },
+        )
+    )["model"]
+    logged_id = logged["info"]["model_id"] if "info" in logged else logged["model_id"]
+
     bob_exp = _ok(bob.post(f"{API}/experiments/create", json={"name": "bob-exp"}))["experiment_id"]
     bob_run = _ok(bob.post(f"{API}/runs/create", json={"experiment_id": bob_exp}))["run"]["info"]["run_id"]
     _ok(bob.post(f"{API}/registered-models/create", json={"name": "bob-model"}))
@@ -130,6 +144,7 @@ def build_world(app: Any) -> dict:
         "trace_doc": trace,
         "bob_exp": bob_exp,
         "bob_run": bob_run,
+        "logged_model": logged_id,
     }
 
 
@@ -152,6 +167,7 @@ def snapshot(w: dict) -> str:
             f"{API}/model-versions/search", params={"filter": "name='victim-model'"}
         ).json(),
         "trace": admin.get(f"{API}/traces/{w['trace']}/info").json(),
+        "logged_model": admin.get(f"{API}/logged-models/{w['logged_model']}").json(),
         "traces": admin.get(f"{API}/traces", params={"experiment_ids": exp}).json(),
         "alice": admin.get(f"{API}/users/get", params={"username": "alice"}).json(),
         # bob's own grants grow when he creates things of his own; whether he became admin must not change
@@ -212,6 +228,7 @@ def _payload(w: dict, run_fields: dict, trace_fields: dict, n: int) -> dict:
         "traces": [stolen],
         "num_parts": 1,
         "upload_id": "x",
+        "model_id": w["logged_model"],
         "parts": [],
     }
 
@@ -222,6 +239,8 @@ def _fill_path(template: str, w: dict) -> str:
         .replace("{trace_id}", w["trace"])
         .replace("{artifact_path:path}", f"{w['art']}/model/MLmodel")
         .replace("{asset_path:path}", "index.js")
+        .replace("{model_id}", w["logged_model"])
+        .replace("{tag_key:path}", "t")
     )
 
 
@@ -437,6 +456,8 @@ def test_model_sources_need_read_on_what_they_point_at(world):
         {"source": f"mlflow-artifacts:/{art}/model", "run_id": w["bob_run"]},
         {"source": f"{root}/{art}/model"},  # the proxy's own folder, as a local URI
         {"source": "models:/victim-model/1"},
+        {"source": f"models:/{w['logged_model']}"},
+        {"source": f"runs:/{w['bob_run']}/m", "model_id": w["logged_model"]},
         {"source": "models:/victim-model@nope"},
         {"source": f"runs:/{v}/../../{w['bob_exp']}"},
     ]

@@ -286,7 +286,12 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{M}/registered-models/alias"): _model("EDIT"),
     ("GET", f"{M}/registered-models/alias"): _model("READ", "query"),
     ("POST", f"{M}/model-versions/create"): _model(
-        "EDIT", also=(Target("run", "READ", "run_id", "body", optional=True), _source())
+        "EDIT",
+        also=(
+            Target("run", "READ", "run_id", "body", optional=True),
+            Target("logged_model", "READ", "model_id", "body", optional=True),
+            _source(),
+        ),
     ),
     ("GET", f"{M}/model-versions/get"): _model("READ", "query"),
     ("PATCH", f"{M}/model-versions/update"): _model("EDIT"),
