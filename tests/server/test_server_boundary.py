@@ -4,7 +4,10 @@
 route table (both prefixes), each alias form of the identifiers (``run_id``/``run_uuid``,
 ``request_id``/``trace_id``: one, both, one empty, conflicting), sent by a user with NO_PERMISSIONS on
 the victim's experiment and model. Each answer must be a refusal (400/403/404) or a 200 that shows
-nothing of the victim's, and the victim's data must be exactly as before.
+nothing of the victim's, and the victim's data must be exactly as before (read back by the admin after
+each writing route; one successful attack can mask a later one, e.g. writes to a run already deleted:
+`attack_table.py` beside this file counts the run-alias attack request by request on fresh data).
+Run with ``-s`` to print the tallies the closing note of issue 18 quotes.
 """
 
 from __future__ import annotations
