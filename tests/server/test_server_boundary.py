@@ -341,6 +341,7 @@ def test_empty_or_conflicting_aliases_are_400_with_auth_on(world, prefix):
             {"run_id": mine, "run_uuid": v},
             {"run_id": v, "run_uuid": ""},
         ):
+            assert who.head(f"{prefix}/runs/get", params=query).status_code == 400  # HEAD: GET's rule
             r = who.get(f"{prefix}/runs/get", params=query)
             assert r.status_code == 400, (query, r.text)
             assert "run_id" in r.json()["message"] and "run_uuid" in r.json()["message"]
