@@ -636,3 +636,21 @@ def test_a_new_route_is_one_declaration_and_one_resolver(world, monkeypatch):
     assert w["bob"].get(path, params={"widget_id": "", "widget_uuid": w["run"]}).status_code == 400
     assert _ok(w["bob"].get(path, params={"widget_id": w["bob_run"]})) == {"ok": True}
     assert len(seen) == 2
+
+
+def test_local_artifact_location_inside_another_experiments_folder_is_refused(make_app, tmp_path):
+    root = tmp_path / "artroot"
+    api = TestClient(make_app(serve_artifacts=False, default_artifact_root=str(root)))
+    exp = _ok(api.post(f"{API}/experiments/create", json={"name": "first"}))["experiment_id"]
+    location = _ok(api.get(f"{API}/experiments/get", params={"experiment_id": exp}))["experiment"]
+    assert location["artifact_location"].rstrip("/").endswith(f"/{exp}")
+    for i, bad in enumerate([f"{root}/{exp}/x", (root / exp).as_uri() + "/y", f"{root}/424242"]):
+        r = api.post(f"{API}/experiments/create", json={"name": f"bad-{i}", "artifact_location": bad})
+        assert r.status_code == 400 and "artifact_location" in r.json()["message"], (bad, r.text)
+    ok = _ok(
+        api.post(f"{API}/experiments/create", json={"name": "team", "artifact_location": f"{root}/team-a"})
+    )
+    r = api.post(
+        f"{API}/experiments/create", json={"name": "nested", "artifact_location": f"{root}/team-a/sub"}
+    )
+    assert r.status_code == 400 and f"experiment {ok['experiment_id']}" in r.json()["message"]
