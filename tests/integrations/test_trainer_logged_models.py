@@ -94,3 +94,53 @@ def test_sweep_best_checkpoint_is_one_search_away(tracked, make_gpt2, make_args,
     out = pipe("models learn", max_new_tokens=2, do_sample=False)
     assert isinstance(out[0]["generated_text"], str)
     assert not math.isnan(best_value)
+
+
+@pytest.mark.slow
+def test_trl_sft_trainer_checkpoints_are_logged_models(tracked, tmp_path, monkeypatch) -> None:
+    trl = pytest.importorskip("trl")
+    from hf_mltrack.quickstart.tiny import CORPUS, build_gpt2, build_tokenizer
+
+    monkeypatch.setenv("HF_MLTRACK_LOG_CHECKPOINTS", "true")
+    monkeypatch.setenv("HF_MLTRACK_LOG_MODEL", "false")
+    tokenizer = build_tokenizer()
+    texts = list(CORPUS)
+    config = trl.SFTConfig(
+        output_dir=str(tmp_path / "sft"),
+        report_to="hf_mltrack",
+        max_steps=6,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        eval_strategy="steps",
+        eval_steps=2,
+        save_strategy="steps",
+        save_steps=2,
+        logging_steps=1,
+        learning_rate=5e-3,
+        max_length=32,
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        seed=0,
+    )
+    trainer = trl.SFTTrainer(
+        model=build_gpt2(tokenizer),
+        args=config,
+        train_dataset=datasets.Dataset.from_dict({"text": texts[:-4]}),
+        eval_dataset=datasets.Dataset.from_dict({"text": texts[-4:]}),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    models = hf_mltrack.search_logged_models(
+        filter_string="model_type = 'checkpoint'",
+        order_by=[{"field_name": "metrics.eval_loss", "ascending": True}],
+        output_format="list",
+    )
+    assert sorted(m.name for m in models) == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
+    assert {m.status for m in models} == {"READY"}
+    losses = [next(x.value for x in m.metrics if x.key == "eval_loss") for m in models]
+    assert losses == sorted(losses)
+    run = hf_mltrack.get_run(models[0].source_run_id)
+    assert {d.context for d in run.inputs.dataset_inputs} == {"training", "eval"}
+    pipe = hf_mltrack.transformers.load_model(models[0].model_uri, device="cpu")
+    assert isinstance(pipe("the model", max_new_tokens=2, do_sample=False)[0]["generated_text"], str)
