@@ -120,11 +120,12 @@ class CheckpointLogger:
         self._lock = threading.Lock()
         self.logged_paths: list[str] = []
 
-    def submit(self, folder: str, name: str | None = None, after: Any = None) -> None:
+    def submit(self, folder: str, name: str | None = None, after: Any = None, before: Any = None) -> None:
         """Snapshot ``folder`` now and log it in the background as ``checkpoints/<name>``.
 
-        ``after(staged, repo, path, error)`` runs in the background once the upload is done (``error``
-        is None) or failed, before the snapshot is removed.
+        In the background, ``before()`` runs first (its failure is reported; the upload goes on), then
+        the upload, then ``after(staged, repo, path, error)`` (``error`` is None on success), before the
+        snapshot is removed.
         """
         name = name or os.path.basename(os.path.normpath(folder))
         files = select_files(folder, self.adapter_only)
@@ -135,9 +136,16 @@ class CheckpointLogger:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hf_mltrack-checkpoints")
             self._futures = [f for f in self._futures if not f.done()]
-            self._futures.append(self._executor.submit(self._upload, staged, name, after))
+            self._futures.append(self._executor.submit(self._upload, staged, name, after, before))
 
-    def _upload(self, staged: str, name: str, after: Any = None) -> None:
+    def _upload(self, staged: str, name: str, after: Any = None, before: Any = None) -> None:
+        if before is not None:
+            try:
+                before()
+            except Exception as exc:
+                after = None  # nothing to finish
+                if self.on_error is not None:
+                    self.on_error(exc)
         try:
             repo = artifact_repository(self.artifact_uri)
             path = f"{ARTIFACT_DIR}/{name}"

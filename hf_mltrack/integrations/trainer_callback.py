@@ -453,48 +453,15 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             output_dir = trainer._get_output_dir(trial=getattr(trainer, "_trial", None))
         folder = os.path.join(output_dir, f"checkpoint-{state.global_step}")
         if os.path.isdir(folder):
-            step = state.global_step
-            model_id = self._safe_call("on_save", self._checkpoint_model, step)
-            self._checkpoints.submit(folder, after=self._checkpoint_uploaded(model_id))
+            # The LoggedModel is created in the background, before the upload: on_save only snapshots.
+            job = _CheckpointModelJob(self, state.global_step)
+            self._checkpoints.submit(folder, after=job.after, before=job.before)
 
     def _remember_eval(self, step: int, key: str, value: float) -> None:
         self._eval_metrics.setdefault(step, {})[key] = value
         while len(self._eval_metrics) > 4:  # only the eval of the coming save is needed
             self._eval_metrics.pop(next(iter(self._eval_metrics)))
 
-    def _checkpoint_model(self, step: int) -> str:
-        """Create the checkpoint's LoggedModel and link the eval metrics of its step (logged just before)."""
-        run = self._client.get_run(self._current_run_id()) if self._trial_run_id else self._run_info()
-        model = _logged_checkpoints.create_checkpoint_model(
-            self._client, run, step, self._checkpoints.adapter_only
-        )
-        self._checkpoint_models[f"checkpoint-{step}"] = model.model_id
-        _logged_checkpoints.link_metrics(
-            self._client, run.info.run_id, model.model_id, step, self._eval_metrics.get(step, {}), self._eval_dataset
-        )
-        return model.model_id
-
-    def _run_info(self) -> Any:
-        cached = getattr(self, "_cached_run", None)
-        if cached is None or cached.info.run_id != self._run_id:
-            cached = self._cached_run = self._client.get_run(self._run_id)
-        return cached
-
-    def _checkpoint_uploaded(self, model_id: str | None) -> Callable[..., None] | None:
-        if model_id is None:
-            return None
-        run_id, task, client = self._current_run_id(), self._task, self._client
-
-        def after(staged: str, repo: Any, path: str, error: BaseException | None) -> None:
-            if error is None:
-                try:
-                    _logged_checkpoints.write_mlmodel(staged, repo, path, model_id, run_id, task)
-                except Exception as exc:  # the files are logged; only the pipeline loader is missing
-                    logger.debug("hf_mltrack: no MLmodel for checkpoint %s", path, exc_info=exc)
-                    client.set_logged_model_tags(model_id, {_logged_checkpoints.LOADABLE_TAG: f"false: {exc}"[:500]})
-            _logged_checkpoints.finalize(client, model_id, error is None)
-
-        return after
 
     def _checkpoint_rotated(self, name: str) -> None:
         model_id = self._checkpoint_models.pop(name, None)
@@ -735,6 +702,40 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             )
         if owned:
             self._end_run(parent_id, status)
+
+
+class _CheckpointModelJob:
+    """The LoggedModel of one checkpoint, made in the checkpoint thread: created (with the eval metrics of
+    its step, captured at save time, linked) before the upload, described by an MLmodel and READY after."""
+
+    def __init__(self, callback: MlTrackCallback, step: int) -> None:
+        self.callback = callback
+        self.step = step
+        self.run_id = callback._current_run_id()
+        self.metrics = dict(callback._eval_metrics.get(step, {}))
+        self.model_id: str | None = None
+
+    def before(self) -> None:
+        cb = self.callback
+        run = cb._client.get_run(self.run_id)
+        model = _logged_checkpoints.create_checkpoint_model(cb._client, run, self.step, cb._checkpoints.adapter_only)
+        self.model_id = model.model_id
+        cb._checkpoint_models[model.name] = model.model_id
+        _logged_checkpoints.link_metrics(
+            cb._client, self.run_id, model.model_id, self.step, self.metrics, cb._eval_dataset
+        )
+
+    def after(self, staged: str, repo: Any, path: str, error: BaseException | None) -> None:
+        if self.model_id is None:
+            return
+        client = self.callback._client
+        if error is None:
+            try:
+                _logged_checkpoints.write_mlmodel(staged, repo, path, self.model_id, self.run_id, self.callback._task)
+            except Exception as exc:  # the files are logged; only the pipeline loader is missing
+                logger.debug("hf_mltrack: no MLmodel for checkpoint %s", path, exc_info=exc)
+                client.set_logged_model_tags(self.model_id, {_logged_checkpoints.LOADABLE_TAG: f"false: {exc}"[:500]})
+        _logged_checkpoints.finalize(client, self.model_id, error is None)
 
 
 def _dataset_tags(train_ds: Any, eval_ds: Any) -> dict[str, str]:
