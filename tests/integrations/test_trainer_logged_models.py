@@ -21,11 +21,12 @@ def _hf_split(tokenizer, sentences: list[str]):  # noqa: ANN001, ANN202
 
 @pytest.mark.slow
 def test_sweep_best_checkpoint_is_one_search_away(tracked, make_gpt2, make_args, tokenizer, tmp_path) -> None:
-    from conftest import SENTENCES
     from transformers import Trainer
 
-    train = _hf_split(tokenizer, SENTENCES * 2)
-    evals = _hf_split(tokenizer, SENTENCES[:4])
+    words = sorted(w for w in tokenizer.get_vocab() if not w.startswith("["))
+    sentences = [" ".join(words[i : i + 6]) for i in range(0, len(words), 3)]
+    train = _hf_split(tokenizer, sentences * 2)
+    evals = _hf_split(tokenizer, sentences[:4])
     hf_mltrack.set_experiment("sweep")
     run_ids = []
     for lr in (5e-3, 5e-4):
