@@ -68,6 +68,9 @@ ARTIFACT_ROOT = EnvVar[str | None](
 EXPERIMENT_NAME = EnvVar[str | None]("HF_MLTRACK_EXPERIMENT_NAME", str, None, "Experiment used when none is set.")
 EXPERIMENT_ID = EnvVar[str | None]("HF_MLTRACK_EXPERIMENT_ID", str, None, "Experiment id used when none is set.")
 RUN_ID = EnvVar[str | None]("HF_MLTRACK_RUN_ID", str, None, "start_run() resumes this run (used by projects).")
+ACTIVE_MODEL_ID = EnvVar[str | None](
+    "HF_MLTRACK_ACTIVE_MODEL_ID", str, None, "Logged model (m-...) that log_metric links points to (set_active_model)."
+)
 TRACKING_USERNAME = EnvVar[str | None]("HF_MLTRACK_TRACKING_USERNAME", str, None, "Basic-auth user for a server.")
 TRACKING_PASSWORD = EnvVar[str | None]("HF_MLTRACK_TRACKING_PASSWORD", str, None, "Basic-auth password for a server.")
 TRACKING_TOKEN = EnvVar[str | None]("HF_MLTRACK_TRACKING_TOKEN", str, None, "Bearer token for a server.")

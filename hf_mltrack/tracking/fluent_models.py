@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from .. import _env
 from ..entities import (
     DatasetInput,
     InputTag,
@@ -23,7 +24,7 @@ from ..exceptions import InvalidParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-ACTIVE_MODEL_ENV = "HF_MLTRACK_ACTIVE_MODEL_ID"
+ACTIVE_MODEL_ENV = _env.ACTIVE_MODEL_ID.name
 
 _active_model: contextvars.ContextVar[str | None] = contextvars.ContextVar("hf_mltrack_active_model", default=None)
 _last_logged_model_id: str | None = None
@@ -222,7 +223,7 @@ def _quote(text: str) -> str:
 
 def get_active_model_id() -> str | None:
     """The active model's id (`set_active_model`, or ``HF_MLTRACK_ACTIVE_MODEL_ID``), or None."""
-    return _active_model.get() or os.environ.get(ACTIVE_MODEL_ENV) or None
+    return _active_model.get() or _env.ACTIVE_MODEL_ID.get() or None
 
 
 def clear_active_model() -> None:
