@@ -115,6 +115,19 @@ S3_MULTIPART_THRESHOLD_MB = EnvVar[int](
     "HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB", int, 8, "Files above this size upload to S3 in parts."
 )
 S3_MULTIPART_CHUNKSIZE_MB = EnvVar[int]("HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB", int, 8, "Size of each S3 part.")
+MULTIPART_STALE_SECONDS = EnvVar[float](
+    "HF_MLTRACK_MULTIPART_STALE_SECONDS",
+    float,
+    3600.0,
+    "The artifact proxy removes multipart uploads neither completed nor aborted after this many seconds.",
+)
+MULTIPART_STAGING_MAX_BYTES = EnvVar[int](
+    "HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES",
+    int,
+    10 * 1024**3,
+    "Cap on the bytes of unfinished multipart uploads the artifact proxy stages on its disk; a part "
+    "past it is refused with 507 until uploads complete, are aborted or go stale.",
+)
 S3_IGNORE_TLS = EnvVar[bool]("HF_MLTRACK_S3_IGNORE_TLS", bool, False, "Skip TLS verification for S3 endpoints.")
 S3_ENDPOINT_URL = EnvVar[str | None]("HF_MLTRACK_S3_ENDPOINT_URL", str, None, "Endpoint of an S3-compatible store.")
 SQLALCHEMY_POOL_SIZE = EnvVar[int]("HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE", int, 5, "Connection pool size.")

@@ -52,7 +52,13 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def _prepare(self, dest: str) -> str:
         final = self._path(dest)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidParameterError(
+                f"Cannot write the artifact file {dest!r}: a part of its folder path is a file, not a folder. "
+                "Choose another artifact path or delete that file first."
+            ) from None
         if os.path.isdir(final) and not os.path.islink(final):
             raise InvalidParameterError(
                 f"Cannot write the artifact file {dest!r}: a folder of that name already exists in "

@@ -382,7 +382,11 @@ def _load_python_model(path: str, conf: Mapping[str, Any], allow_pickle: bool) -
     if fmt == "json":
         try:
             cls = resolve_class(
-                str(conf.get("python_model_class")), PythonModel, "python_model class", pickle_hint
+                str(conf.get("python_model_class")),
+                PythonModel,
+                "python_model class",
+                pickle_hint,
+                trusted=allow_pickle,
             )
         except MlTrackException:
             if not (allow_pickle and pickle_file):

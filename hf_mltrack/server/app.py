@@ -74,6 +74,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .. import __version__
     from ._json import JSONResponse
     from .errors import install_error_handlers
+    from .openapi import install_openapi
     from .routers import (
         artifact_proxy,
         artifacts,
@@ -104,6 +105,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     )
     app.state.server = state
     install_error_handlers(app)
+    install_openapi(app, auth=config.auth is not None)
 
     table = RouteTable()
     app.state.routes = table
@@ -163,6 +165,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,
         )
+    from .json_guard import JsonGuardMiddleware
+
+    app.add_middleware(JsonGuardMiddleware)  # runs after the size caps, before auth and the handlers
     app.add_middleware(
         SecurityMiddleware,
         allowed_hosts=(*LOOPBACK_HOSTS, *config.allowed_hosts),

@@ -28,11 +28,26 @@ def validate_key(kind: str, key: object) -> str:
         )
     if "\x00" in key:
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: it contains a NUL character")
+    bad = _invisible_character(key)
+    if bad is not None:
+        raise InvalidParameterError(
+            f"Invalid {kind} name {key!r}: it contains the invisible character U+{ord(bad):04X} ({bad!r}); "
+            "names may hold letters, digits, spaces and punctuation only"
+        )
     if key.startswith("/") or ".." in key.split("/"):
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: it must not start with '/' or contain '..'")
     if len(_VALID_KEYS) < 100_000:
         _VALID_KEYS.add(key)
     return key
+
+
+def _invisible_character(key: str) -> str | None:
+    """The first control, format (bidi overrides, zero-width...) or surrogate character of ``key``."""
+    if key.isascii():
+        return next((ch for ch in key if ch < " " or ch == "\x7f"), None)
+    import unicodedata
+
+    return next((ch for ch in key if unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
 
 
 def param_value_to_str(key: str, value: object) -> str:

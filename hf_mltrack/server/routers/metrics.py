@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from ...exceptions import InvalidParameterError
 from .._json import JSONResponse, metric_to_json
 from ..state import State
+from ._limits import INT64_MAX, INT64_MIN
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -60,8 +61,8 @@ def get_metric_history_bulk_interval(
     state: State,
     metric_key: str,
     run_ids: Annotated[list[str], Query()],
-    start_step: int | None = None,
-    end_step: int | None = None,
+    start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
     max_results: Annotated[int, Query(ge=2, le=MAX_RESULTS_PER_RUN)] = MAX_RESULTS_PER_RUN,
 ) -> JSONResponse:
     if not run_ids or len(run_ids) > MAX_RUNS_BULK_INTERVAL:

@@ -18,6 +18,10 @@ from ...entities import ViewType
 from .._json import JSONResponse
 from ..state import ServerState, get_state
 from ._common import KeyValue, OkResponse, ok
+from ._limits import INT64_MAX, Description, Id, Name, Uri
+
+#: A version number, as an int or the string protobuf JSON writes for one.
+Version = Annotated[str, Field(max_length=20)] | Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 router = APIRouter(tags=["model registry"])
 
@@ -128,19 +132,19 @@ class RegisteredModelsResponse(BaseModel):
 
 
 class CreateRegisteredModel(BaseModel):
-    name: str
+    name: Name
     tags: list[KeyValue] = Field(default_factory=list)
-    description: str | None = None
+    description: Description | None = None
 
 
 class RenameRegisteredModel(BaseModel):
-    name: str
-    new_name: str
+    name: Name
+    new_name: Name
 
 
 class UpdateRegisteredModel(BaseModel):
-    name: str
-    description: str | None = None
+    name: Name
+    description: Description | None = None
 
 
 class ModelName(BaseModel):
@@ -164,9 +168,9 @@ class ModelTagRef(BaseModel):
 
 
 class SetAlias(BaseModel):
-    name: str
-    alias: str
-    version: str | int
+    name: Name
+    alias: Name
+    version: Version
 
 
 class AliasRef(BaseModel):
@@ -175,22 +179,22 @@ class AliasRef(BaseModel):
 
 
 class CreateModelVersion(BaseModel):
-    name: str
-    model_id: str | None = None
-    source: str
-    run_id: str | None = None
+    name: Name
+    model_id: Id | None = None
+    source: Uri
+    run_id: Id | None = None
     tags: list[KeyValue] = Field(default_factory=list)
-    run_link: str | None = None
-    description: str | None = None
+    run_link: Uri | None = None
+    description: Description | None = None
 
 
 class VersionRef(BaseModel):
-    name: str
-    version: str | int
+    name: Name
+    version: Version
 
 
 class UpdateModelVersion(VersionRef):
-    description: str | None = None
+    description: Description | None = None
 
 
 class TransitionStage(VersionRef):
