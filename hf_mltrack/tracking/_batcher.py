@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 Entry = tuple["AbstractStore", str, list[Metric], list[Param], list[RunTag]]
 
 _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
+# Entries per store transaction: bounded, so that one commit holds the database briefly (other writers
+# of the same SQLite file wait less) and nothing acknowledged waits long for its commit.
+_MAX_ENTRIES_PER_WRITE = 50_000
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -52,6 +55,7 @@ class AsyncBatcher:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._errors: list[MlTrackException] = []
+        self._stores: dict[int, AbstractStore] = {}  # every store written to (server stores are drained)
         self._stopping = False
         self._pid = os.getpid()
 
@@ -67,11 +71,14 @@ class AsyncBatcher:
         if self._pid != os.getpid():  # forked child: start clean
             self.__init__()  # type: ignore[misc]
         self._queue.append((store, run_id, metrics, params, tags))
+        if id(store) not in self._stores:
+            self._stores[id(store)] = store
         if self._thread is None:
             self._start_thread()
         if len(self._queue) > _env.ASYNC_MAX_QUEUE.get():
-            # Backpressure: the caller helps instead of growing memory without bound.
-            self.flush(raise_errors=False)
+            # Backpressure: the caller helps instead of growing memory without bound (a server store
+            # takes the batch at once: into memory, or its journal on disk when the server lags).
+            self.flush(raise_errors=False, wait=False)
 
     def _start_thread(self) -> None:
         with self._thread_lock:
@@ -85,24 +92,31 @@ class AsyncBatcher:
             self._wake.wait(_env.ASYNC_FLUSH_INTERVAL.get())
             self._wake.clear()
             try:
-                self.flush(raise_errors=False)
+                self.flush(raise_errors=False, wait=False)
             except Exception as exc:  # never let the flusher die
                 warnings.warn(f"hf_mltrack: background flush failed: {exc}", stacklevel=1)
 
     def pending(self) -> int:
         return len(self._queue)
 
-    def flush(self, raise_errors: bool = True, terminate: tuple[AbstractStore, str, str, int] | None = None) -> None:
+    def flush(
+        self,
+        raise_errors: bool = True,
+        terminate: tuple[AbstractStore, str, str, int] | None = None,
+        wait: bool = True,
+    ) -> None:
         """Write everything queued so far; raise the first permanent error if any occurred.
 
         ``terminate = (store, run_id, status, end_time)`` ends that run after its queued points are
         written, in the same transaction where the store supports it (one commit per ``end_run``).
+        ``wait``: also wait until server stores delivered what they were handed (or journaled it
+        because the server is unreachable); the background flusher does not wait.
         """
         with self._flush_lock:
             while self._queue:
                 entries: list[Entry] = []
                 q = self._queue
-                while q and len(entries) < 50_000:
+                while q and len(entries) < _MAX_ENTRIES_PER_WRITE:
                     entries.append(q.popleft())
                 last = not q
                 self._write(entries, terminate if last else None)
@@ -111,6 +125,11 @@ class AsyncBatcher:
             if terminate is not None:
                 store, run_id, status, end_time = terminate
                 store.update_run_info(run_id, status, end_time)
+            if wait:
+                for store in list(self._stores.values()):
+                    drain = getattr(store, "drain", None)
+                    if drain is not None:
+                        self._errors.extend(drain())
         if raise_errors and self._errors:
             errors, self._errors = self._errors, []
             if len(errors) == 1:
@@ -133,7 +152,9 @@ class AsyncBatcher:
         if terminate is not None and id(terminate[0]) not in by_store:
             terminate[0].update_run_info(terminate[1], terminate[2], terminate[3])
             terminate = None
+        failure: BaseException | None = None
         for store, batches in by_store.values():
+            # Each store on its own: one store failing never costs another store's points.
             mine = terminate if terminate is not None and terminate[0] is store else None
             combined = getattr(store, "log_batches_and_terminate", None)
             if mine is not None and combined is not None:
@@ -142,9 +163,14 @@ class AsyncBatcher:
                     continue
                 except Exception:
                     pass  # fall back: write (isolating errors), then end the run on its own
-            self._write_store(store, batches)
-            if mine is not None:
-                store.update_run_info(mine[1], mine[2], mine[3])
+            try:
+                self._write_store(store, batches)
+                if mine is not None:
+                    store.update_run_info(mine[1], mine[2], mine[3])
+            except Exception as exc:  # transient: the points are queued again by _write_store
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _write_store(self, store: AbstractStore, batches: dict[str, tuple[list, list, list]]) -> None:
         try:
