@@ -207,6 +207,8 @@ class Journal:
                                 send(entry["path"], entry["body"])
                                 sent += 1
                             except MlTrackException as exc:
+                                if exc.error_code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+                                    raise  # wrong credentials: stop here, keep this and the rest
                                 self._keep_rejected(line)
                                 on_rejected(entry["path"], entry["body"], exc)
                         offset += len(line.encode("utf-8"))

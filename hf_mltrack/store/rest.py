@@ -558,7 +558,13 @@ class RestStore(AbstractStore):
     def _server_id(self, run_id: str) -> str:
         """The server's id of a run: a run started offline is created there first (when reachable)."""
         delivery = self.delivery
-        if run_id in delivery.offline and run_id not in delivery.aliases and not delivery.down:
+        if run_id in delivery.offline and run_id not in delivery.aliases:
+            if delivery.down:
+                try:  # is it back? (one request, no retries)
+                    self.http.request("GET", "/health", retries=0)
+                except Exception:
+                    return run_id
+                delivery.back()
             self._to_batcher(delivery.drain())
         return delivery.aliases.get(run_id, run_id)
 
