@@ -217,13 +217,11 @@ def test_rejected_replay_keeps_the_data_and_the_cli_sends_it(server_process, tmp
         [*cli, "replay", "--server", server.url], env=alice, capture_output=True, text=True, timeout=60
     )
     assert sent.returncode == 0, sent.stdout + sent.stderr
-    run = httpx.get(f"{server.url}/api/2.0/mlflow/runs/search", auth=ALICE)
     found = httpx.post(
         f"{server.url}/api/2.0/mlflow/runs/search",
         json={"experiment_ids": ["0"], "filter": f"tags.`hf_mltrack.clientRunId` = '{run_id}'"},
         auth=ALICE,
     ).json()["runs"]
-    assert run.status_code in (200, 405)
     assert len(found) == 1 and found[0]["info"]["status"] == "FINISHED"
     server_id = found[0]["info"]["run_id"]
     assert _stored_steps(server.url, server_id, "loss", ALICE) == list(range(200))
