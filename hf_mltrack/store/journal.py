@@ -60,6 +60,24 @@ def server_dir(host: str, key: str | None = None) -> str:
     return os.path.join(journal_root(), digest, key or current_user_key())
 
 
+def _line(path: str, body: dict) -> bytes:
+    from ..utils.fast_json import dumps_bytes
+
+    return dumps_bytes({"path": path, "body": body}) + b"\n"
+
+
+def _flock(fd: int, blocking: bool) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the thread locks still serialize this process
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
 def _safe_run_id(run_id: str) -> str:
     if not run_id or len(run_id) > 128 or not all(c.isalnum() or c in "-_" for c in run_id):
         return "run-" + hashlib.sha256(run_id.encode()).hexdigest()[:32]
@@ -86,6 +104,7 @@ class Journal:
         self._offset_path = base + ".offset"
         self._alias_path = base + ".alias"
         self.rejected_path = base + ".rejected.jsonl"
+        self._replay_lock_path = base + ".lock"
         self._lock = threading.RLock()
         self._pending = self._file_has_entries()
 
@@ -133,23 +152,36 @@ class Journal:
         with open(self._alias_path, "w", encoding="utf-8") as f:
             f.write(server_run_id)
 
-    def _locked_file(self, mode: str) -> IO[str]:
+    def _locked_file(self, mode: str) -> IO[bytes]:
+        """The journal file, under an exclusive ``flock`` (held briefly: appends, truncation)."""
         os.makedirs(self.folder, exist_ok=True)
-        f = open(self.path, mode, encoding="utf-8")  # noqa: SIM115 - closed by the caller
-        try:
-            import fcntl
+        f = open(self.path, mode)  # noqa: SIM115 - closed by the caller
+        _flock(f.fileno(), blocking=True)
+        return f
 
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - Windows: the thread lock still serializes this process
-            pass
+    def _replay_guard(self, blocking: bool) -> IO[bytes] | None:
+        """The replay lock (one replayer per journal across processes); None if another holds it."""
+        os.makedirs(self.folder, exist_ok=True)
+        f = open(self._replay_lock_path, "ab")  # noqa: SIM115 - closed by the caller
+        if not _flock(f.fileno(), blocking=blocking):
+            f.close()
+            return None
         return f
 
     # ---- writing -------------------------------------------------------------------------------
     def append(self, requests: Sequence[tuple[str, dict]], fsync: bool = True) -> None:
-        """Append requests in order; on disk (and fsynced) when this returns."""
-        data = "".join(json.dumps({"path": p, "body": b}, separators=(",", ":")) + "\n" for p, b in requests)
+        """Append requests in order; in the file (fsynced unless told not to) when this returns.
+
+        The replay lock is not needed: a replay in progress reads only whole lines before the end.
+        """
+        data = b"".join(_line(p, b) for p, b in requests)
         with self._lock:
-            with self._locked_file("a") as f:
+            with self._locked_file("ab+") as f:
+                end = f.seek(0, os.SEEK_END)
+                if end:
+                    f.seek(end - 1)
+                    if f.read(1) != b"\n":  # a torn line of a killed writer: never glue onto it
+                        data = b"\n" + data
                 f.write(data)
                 f.flush()
                 if fsync:
@@ -159,48 +191,54 @@ class Journal:
     def prepend(self, requests: Sequence[tuple[str, dict]]) -> None:
         """Put requests before everything still pending (a send that failed while newer requests were
         already journaled): rewrites the pending part of the file once."""
-        data = "".join(json.dumps({"path": p, "body": b}, separators=(",", ":")) + "\n" for p, b in requests)
+        data = b"".join(_line(p, b) for p, b in requests)
         with self._lock:
-            with self._locked_file("a+") as f:
-                f.seek(self._read_offset())
-                rest = f.read()
-                tmp = self.path + ".tmp"
-                with open(tmp, "w", encoding="utf-8") as out:
-                    out.write(data + rest)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, self.path)  # the old file (and its lock) goes away with its handle
-                self._write_offset(0)
+            guard = self._replay_guard(blocking=True)
+            try:
+                with self._locked_file("ab+") as f:
+                    f.seek(self._read_offset())
+                    rest = f.read()
+                    tmp = self.path + ".tmp"
+                    with open(tmp, "wb") as out:
+                        out.write(data + rest)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    os.replace(tmp, self.path)  # the old file (and its lock) goes away with its handle
+                    self._write_offset(0)
+            finally:
+                if guard is not None:
+                    guard.close()
             self._pending = True
 
     # ---- replay --------------------------------------------------------------------------------
     def replay(self, send: Callable[[str, dict], Any], on_rejected: Callable[[str, dict, Exception], None]) -> int:
         """Send the pending requests in order, from where the last replay stopped.
 
-        ``send(path, body)`` raises `TrackingServerUnavailableError` (stop, keep the rest),
-        `RejectedByServer` (stop, keep the rest: wrong credentials) or an `MlTrackException` for a
-        request the server refused for good (moved to ``<run>.rejected.jsonl``, replay goes on).
-        Returns the number of requests sent. The file is emptied once everything is through.
+        ``send(path, body)`` raises `TrackingServerUnavailableError` (stop, keep the rest), a 401/403
+        `MlTrackException` (stop, keep the rest: wrong credentials) or another `MlTrackException` for
+        a request the server refused for good (moved to ``<run>.rejected.jsonl``, replay goes on).
+        Appends go on meanwhile (no lock is held while sending). Returns the number of requests sent;
+        the file is emptied once everything is through.
         """
         from ..exceptions import MlTrackException
 
         sent = 0
-        with self._lock:
-            with self._locked_file("a+") as f:
-                offset = self._read_offset()
-                f.seek(offset)
-                last_saved = offset
-                try:
+        guard = self._replay_guard(blocking=False)
+        if guard is None:
+            return 0  # another process is sending this journal
+        try:
+            offset = self._read_offset()
+            last_saved = offset
+            try:
+                with open(self.path, "rb") as f:
+                    f.seek(offset)
                     while True:
                         line = f.readline()
-                        if not line:
-                            break
-                        if not line.endswith("\n"):  # a torn last line from a crash: nothing acknowledged
-                            offset += len(line.encode("utf-8"))
-                            break
+                        if not line.endswith(b"\n"):
+                            break  # the end, or an append still being written: next time
                         try:
                             entry = json.loads(line)
-                        except ValueError:
+                        except ValueError:  # a torn line of a killed writer: nothing acknowledged is in it
                             entry = None
                         if entry is not None:
                             try:
@@ -211,23 +249,31 @@ class Journal:
                                     raise  # wrong credentials: stop here, keep this and the rest
                                 self._keep_rejected(line)
                                 on_rejected(entry["path"], entry["body"], exc)
-                        offset += len(line.encode("utf-8"))
+                        offset += len(line)
                         if offset - last_saved > 1 << 20 or sent % 64 == 0:
                             self._write_offset(offset)
                             last_saved = offset
-                finally:
-                    self._write_offset(offset)
-                f.seek(0, os.SEEK_END)
-                if f.tell() <= offset:  # all through: start the file afresh
-                    f.truncate(0)
-                    self._write_offset(0)
-                    self._pending = False
-                else:
-                    self._pending = True
+            except FileNotFoundError:
+                pass
+            finally:
+                self._write_offset(offset)
+            with self._lock:
+                try:
+                    with self._locked_file("ab+") as f:
+                        if f.seek(0, os.SEEK_END) <= offset:  # all through: start the file afresh
+                            f.truncate(0)
+                            self._write_offset(0)
+                            self._pending = False
+                        else:
+                            self._pending = True
+                except OSError:
+                    pass
+        finally:
+            guard.close()
         return sent
 
-    def _keep_rejected(self, line: str) -> None:
-        with open(self.rejected_path, "a", encoding="utf-8") as f:
+    def _keep_rejected(self, line: bytes) -> None:
+        with open(self.rejected_path, "ab") as f:
             f.write(line)
 
     def remove_if_empty(self) -> None:
@@ -235,9 +281,9 @@ class Journal:
         with self._lock:
             if self._file_has_entries():
                 return
-            for path in (self.path, self._offset_path):
+            for path in (self.path, self._offset_path, self._replay_lock_path):
                 try:
-                    if path == self._offset_path or os.path.getsize(path) == 0:
+                    if path != self.path or os.path.getsize(path) == 0:
                         os.remove(path)
                 except OSError:
                     pass

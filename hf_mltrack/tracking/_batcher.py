@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from .. import _env
 from ..entities import Metric, Param, RunTag
 from ..exceptions import MlTrackException
+from ._spill import SpillFile
 
 if TYPE_CHECKING:
     from ..store.base import AbstractStore
@@ -56,6 +57,13 @@ class AsyncBatcher:
         self._thread_lock = threading.Lock()
         self._errors: list[MlTrackException] = []
         self._stores: dict[int, AbstractStore] = {}  # every store written to (server stores are drained)
+        # The window at risk (see `_spill`): the guard thread spills what waits too long for a commit.
+        self._handoff = threading.Lock()  # taking entries off the queue: the flusher or the guard
+        self._spilled: deque[list[Entry]] = deque()  # chunks on disk, not yet committed (oldest first)
+        self._inflight: list | None = None  # [entries, started (monotonic), spilled?] being written
+        self._popped = 0  # entries taken off the queue so far (the sequence number of its head)
+        self._spill: SpillFile | None = None
+        self._restored = False
         self._stopping = False
         self._pid = os.getpid()
 
@@ -85,6 +93,81 @@ class AsyncBatcher:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hf_mltrack-flusher", daemon=True)
                 self._thread.start()
+                if _env.ASYNC_COMMIT_INTERVAL_MS.get() > 0:
+                    guard = threading.Thread(target=self._guard, name="hf_mltrack-spill-guard", daemon=True)
+                    guard.start()
+
+    # ---- the window at risk ---------------------------------------------------------------------
+    def _guard(self) -> None:
+        """Spill entries that wait for a commit too long (queued, or in a write that waits for the database)."""
+        marks: deque[tuple[float, int]] = deque()  # (time, queue tail sequence number then)
+        while not self._stopping:
+            limit = max(0.02, _env.ASYNC_COMMIT_INTERVAL_MS.get() / 1000)
+            time.sleep(limit / 10)
+            try:
+                self._guard_tick(marks, limit)
+            except Exception as exc:  # never let the guard die; the flusher still commits
+                warnings.warn(f"hf_mltrack: could not spill queued points to disk: {exc}", stacklevel=1)
+
+    def _guard_tick(self, marks: deque[tuple[float, int]], limit: float) -> None:
+        now = time.monotonic()
+        old_seq = None
+        # Spill what has waited 40% of the window: with the tick (10%) and the write itself, the
+        # newest point at risk is younger than the window.
+        while marks and now - marks[0][0] >= 0.4 * limit:
+            old_seq = marks.popleft()[1]
+        with self._handoff:
+            inflight = self._inflight
+            if inflight is not None and not inflight[2] and now - inflight[1] >= 0.4 * limit:
+                self._spill_file().write(inflight[0])  # a write waiting for the database
+                inflight[2] = True
+            if old_seq is not None and old_seq > self._popped:
+                q = self._queue
+                chunk: list[Entry] = []
+                for _ in range(min(old_seq - self._popped, len(q))):
+                    chunk.append(q.popleft())
+                self._popped += len(chunk)
+                if chunk:
+                    self._spill_file().write(chunk)
+                    self._spilled.append(chunk)
+                    self._wake.set()
+            marks.append((now, self._popped + len(self._queue)))
+
+    def _restore_orphans(self) -> None:
+        try:
+            from ._spill import has_orphans, replay_orphans
+
+            if has_orphans():
+                replay_orphans(self._spill)
+        except Exception as exc:
+            warnings.warn(f"hf_mltrack: could not restore points spilled by an earlier process: {exc}", stacklevel=1)
+
+    def _spill_file(self) -> SpillFile:
+        if self._spill is None:
+            self._spill = SpillFile()
+        return self._spill
+
+    def _take(self) -> tuple[list[Entry], bool]:
+        """The next entries to write: spilled chunks first (they are older), then the queue."""
+        with self._handoff:
+            if self._spilled:
+                entries, spilled = self._spilled.popleft(), True
+            else:
+                q = self._queue
+                entries = []
+                while q and len(entries) < _MAX_ENTRIES_PER_WRITE:
+                    entries.append(q.popleft())
+                self._popped += len(entries)
+                spilled = False
+            self._inflight = [entries, time.monotonic(), spilled]
+        return entries, spilled
+
+    def _written(self) -> None:
+        """The in-flight entries are committed; once every spilled entry is, the spill file is emptied."""
+        with self._handoff:
+            self._inflight = None
+            if self._spill is not None and not self._spilled:
+                self._spill.clear()
 
     # ---- consumer side --------------------------------------------------------------------
     def _run(self) -> None:
@@ -113,13 +196,19 @@ class AsyncBatcher:
         because the server is unreachable); the background flusher does not wait.
         """
         with self._flush_lock:
-            while self._queue:
-                entries: list[Entry] = []
-                q = self._queue
-                while q and len(entries) < _MAX_ENTRIES_PER_WRITE:
-                    entries.append(q.popleft())
-                last = not q
-                self._write(entries, terminate if last else None)
+            if not self._restored:  # points a killed process had spilled to disk go first
+                self._restored = True
+                self._restore_orphans()
+            while self._queue or self._spilled:
+                entries, _ = self._take()
+                last = not self._queue and not self._spilled
+                try:
+                    self._write(entries, terminate if last else None)
+                except BaseException:
+                    with self._handoff:
+                        self._inflight = None
+                    raise
+                self._written()
                 if last:
                     terminate = None
             if terminate is not None:
@@ -229,6 +318,8 @@ class AsyncBatcher:
     def shutdown(self) -> None:
         try:
             self.flush(raise_errors=False)
+            if self._spill is not None:
+                self._spill.close()
         except Exception as exc:
             warnings.warn(f"hf_mltrack: could not write all logged data at exit: {exc}", stacklevel=1)
         if self._errors:
@@ -254,7 +345,18 @@ def get_batcher() -> AsyncBatcher:
     return _BATCHER
 
 
+_ORPHANS_CHECKED = False
+
+
 def flush(raise_errors: bool = True) -> None:
+    global _ORPHANS_CHECKED
+    if _BATCHER is None and not _ORPHANS_CHECKED:
+        # The first read of a process that logs nothing still restores what a killed process spilled.
+        _ORPHANS_CHECKED = True
+        from ._spill import has_orphans
+
+        if has_orphans():
+            get_batcher()
     if _BATCHER is not None:
         _BATCHER.flush(raise_errors=raise_errors)
 
