@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .rest import HttpClient
 
 CLIENT_RUN_ID_TAG = "hf_mltrack.clientRunId"
+PARENT_RUN_ID_TAG = "hf_mltrack.parentRunId"
 _LOG_BATCH = "/runs/log-batch"
 _CREATE = "/runs/create"
 
@@ -308,6 +309,19 @@ class Delivery:
         warnings.warn(f"hf_mltrack: {err.message} (kept in the journal's .rejected.jsonl)", stacklevel=1)
 
     # ---- sending -----------------------------------------------------------------------------------
+    def _map_parent(self, body: dict) -> dict:
+        """A child of a run started offline names the parent by the server's id."""
+        tags = body.get("tags")
+        if not tags or not self.aliases:
+            return body
+        mapped = [
+            {**t, "value": self.aliases.get(t.get("value", ""), t.get("value"))}
+            if t.get("key") == PARENT_RUN_ID_TAG
+            else t
+            for t in tags
+        ]
+        return {**body, "tags": mapped}
+
     def _map(self, run_id: str, body: dict) -> dict:
         server_id = self.aliases.get(run_id)
         if server_id is None:
@@ -327,7 +341,7 @@ class Delivery:
         if path == _CREATE:
             self._create(run_id, body, retries)
             return
-        body = self._map(run_id, body)
+        body = self._map_parent(self._map(run_id, body))
         try:
             self.http.call("POST", path, body, retries=retries)
         except (UnauthenticatedError, PermissionDeniedError):
@@ -369,7 +383,7 @@ class Delivery:
         if found:
             server_id = found[0]["info"].get("run_id") or found[0]["info"]["run_uuid"]
         else:
-            out = self.http.call("POST", _CREATE, body, retries=retries)
+            out = self.http.call("POST", _CREATE, self._map_parent(body), retries=retries)
             server_id = out["run"]["info"].get("run_id") or out["run"]["info"]["run_uuid"]
         self.aliases[run_id] = server_id
         if server_id != run_id:
