@@ -227,7 +227,9 @@ class Delivery:
             self._replay_journals()
             return
         try:
-            self._send(run_id, path, body, retries=None)
+            # Few retries: past a blip, the journal and the probe take over (flush and end_run never
+            # wait for the whole back-off of a server that is gone).
+            self._send(run_id, path, body, retries=min(2, _env.HTTP_REQUEST_MAX_RETRIES.get()))
         except TrackingServerUnavailableError as exc:
             self.mark_down(exc)
             self._spill_outbox(first=(run_id, path, body))
