@@ -61,7 +61,10 @@ def test_server_down_from_the_first_call(server_process, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     hf_mltrack.set_tracking_uri(url)
-    import httpx  # noqa: F401 - imported before timing, as any earlier tracking call would have
+    from hf_mltrack.store.rest import http_client
+
+    # the connection pool (imports, TLS context): any first call pays it, server up or down
+    assert http_client(url).client is not None
 
     t0 = time.perf_counter()
     run = hf_mltrack.start_run(run_name="offline")
@@ -81,7 +84,7 @@ def test_server_down_from_the_first_call(server_process, tmp_path):
     end_cost = time.perf_counter() - t
     loud = [str(w.message) for w in caught if "NOT delivered" in str(w.message)]
     assert loud and run_id in loud[0] and ".jsonl" in loud[0], [str(w.message) for w in caught]
-    assert first_start < 0.25, first_start  # one refused connection, no retries
+    assert first_start < 0.1, first_start  # one refused connection, no retries (before: 7.7 s, then raised)
     steps = sorted(step_costs)
     assert steps[len(steps) // 2] < 0.001 and sum(steps) / len(steps) < 0.001, (steps[150], sum(steps) / 300)
     assert end_cost < 0.5, end_cost
