@@ -231,3 +231,60 @@ def test_rejected_replay_keeps_the_data_and_the_cli_sends_it(server_process, tmp
     server_id = found[0]["info"]["run_id"]
     assert _stored_steps(server.url, server_id, "loss", ALICE) == list(range(200))
     assert not [p for p in (tmp_path / "home").rglob("*.jsonl") if p.stat().st_size]
+
+
+@pytest.mark.slow
+def test_server_killed_with_16_clients_streaming_loses_nothing_acknowledged(server_process, tmp_path):
+    server = server_process(_server_args(tmp_path))
+    job = tmp_path / "stream.py"
+    job.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time, warnings
+            warnings.simplefilter("ignore")
+            import hf_mltrack
+            client = hf_mltrack.MlTrackClient({server.url!r})
+            run_id = client.create_run("0").info.run_id
+            print("run", run_id, flush=True)
+            sys.stdin.readline()
+            acked = 0
+            for step in range(1000):
+                client.log_metric(run_id, "loss", step * 0.001, step=step)
+                acked += 1  # acknowledged: log_metric returned
+                if step % 10 == 0:
+                    time.sleep(0.06)  # ~6 s of streaming: the jobs outlive the outage
+            print("acked", acked, flush=True)
+            client.flush()
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_MLTRACK_")}
+    env.update(
+        HF_MLTRACK_HOME=str(tmp_path / "home"),
+        HF_MLTRACK_HTTP_REQUEST_MAX_RETRIES="1",
+        HF_MLTRACK_HTTP_REQUEST_BACKOFF_FACTOR="0.05",
+    )
+    procs = [
+        subprocess.Popen([sys.executable, str(job)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(16)
+    ]
+    try:
+        run_ids = [p.stdout.readline().split()[1] for p in procs]  # type: ignore[union-attr]
+        for p in procs:
+            p.stdin.write("go\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+        time.sleep(1.0)
+        server.kill()  # SIGKILL mid-stream, down for longer than the retries
+        time.sleep(2.5)
+        server = server_process(_server_args(tmp_path), port=server.port)
+        acked = 0
+        for p in procs:
+            out, _ = p.communicate(timeout=240)
+            acked += sum(int(line.split()[1]) for line in out.splitlines() if line.startswith("acked"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    stored = sum(len(_stored_steps(server.url, r, "loss")) for r in run_ids)
+    assert acked == 16_000
+    assert stored == acked  # delivered by the jobs themselves, before they exited (before: 1,264 of 48,000)
