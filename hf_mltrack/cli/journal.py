@@ -8,6 +8,8 @@ job left behind, e.g. data the server refused with 401/403 (expired credentials)
 
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -38,6 +40,13 @@ def list_journal(server: str | None) -> None:
 
     rows = [describe(host, key, j) for host, key, j in _selected(server, None, None, every_user=True)]
     rows = [r for r in rows if r.requests or r.rejected]
+    from ..tracking._spill import spill_dir
+
+    spills = [n for n in (os.listdir(spill_dir()) if os.path.isdir(spill_dir()) else []) if n.endswith(".spill")]
+    for name in spills:
+        click.echo(
+            f"embedded-store spill file (restored by the next process that logs): {os.path.join(spill_dir(), name)}"
+        )
     if not rows:
         click.echo("Nothing is waiting: every journaled write was delivered.")
         return
@@ -104,6 +113,11 @@ def replay(
         note = f", {refused} refused (kept in {j.rejected_path})" if refused else ""
         click.echo(f"{host} run {j.run_id} ({key}): sent {sent} requests{note}")
         failed = failed or bool(refused)
+    from ..tracking._spill import has_orphans, replay_orphans
+
+    if has_orphans():  # points of killed processes that waited for an embedded store's commit
+        found = True
+        click.echo(f"restored {replay_orphans()} spilled metric points of killed processes into their stores")
     if not found:
         click.echo("Nothing to send for these credentials (see `hf-mltrack journal list`).")
     if failed:

@@ -5,10 +5,11 @@ over one keep-alive connection pool (httpx); 429, 502/503/504, timeouts and conn
 retried with exponential backoff. Writes are idempotent on the server (a metric point is keyed by
 run, key and step), so a retried or replayed log-batch never duplicates points.
 
-When the server is unreachable, writes (log-batch, run updates) go to a local journal file (one per
-server, fsynced) with a single warning; they are sent, in order, as soon as the server answers
-again (by this process or the next one using the same server), so training never fails because the
-tracking server is down.
+Writes never wait for the network (`hf_mltrack.store.rest_delivery`): a sender thread delivers them
+in order; while the server is unreachable or slower than the job they go to a journal on disk (one
+file per server, user and run, `hf_mltrack.store.journal`) and are sent as soon as the server answers
+again, by this process or the next one of the same user (``hf-mltrack journal list|replay`` for the
+rest). A run started while the server is down is an offline run: its id is chosen here and stays valid.
 
 `hf_mltrack.store.rest_artifacts.HttpArtifactRepository`, the artifact store behind
 ``mlflow-artifacts:/`` URIs (the server's artifact proxy), shares the connection pool and credentials.
@@ -387,6 +388,9 @@ class RestStore(AbstractStore):
         self.store_uri = store_uri.rstrip("/")
         self.http = http_client(self.store_uri)
         self.delivery = Delivery(self.http)
+        from ..tracking._batcher import register_server_store
+
+        register_server_store(self)
 
     def __repr__(self) -> str:
         return f"RestStore({self.store_uri!r})"

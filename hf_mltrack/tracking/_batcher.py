@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -56,7 +57,6 @@ class AsyncBatcher:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._errors: list[MlTrackException] = []
-        self._stores: dict[int, AbstractStore] = {}  # every store written to (server stores are drained)
         # The window at risk (see `_spill`): the guard thread spills what waits too long for a commit.
         self._handoff = threading.Lock()  # taking entries off the queue: the flusher or the guard
         self._spilled: deque[list[Entry]] = deque()  # chunks on disk, not yet committed (oldest first)
@@ -79,8 +79,6 @@ class AsyncBatcher:
         if self._pid != os.getpid():  # forked child: start clean
             self.__init__()  # type: ignore[misc]
         self._queue.append((store, run_id, metrics, params, tags))
-        if id(store) not in self._stores:
-            self._stores[id(store)] = store
         if self._thread is None:
             self._start_thread()
         if len(self._queue) > _env.ASYNC_MAX_QUEUE.get():
@@ -215,10 +213,8 @@ class AsyncBatcher:
                 store, run_id, status, end_time = terminate
                 store.update_run_info(run_id, status, end_time)
             if wait:
-                for store in list(self._stores.values()):
-                    drain = getattr(store, "drain", None)
-                    if drain is not None:
-                        self._errors.extend(drain())
+                for store in list(_SERVER_STORES):
+                    self._errors.extend(store.drain())
         if raise_errors and self._errors:
             errors, self._errors = self._errors, []
             if len(errors) == 1:
@@ -328,6 +324,15 @@ class AsyncBatcher:
                 + "; ".join(e.message for e in self._errors[:5]),
                 stacklevel=1,
             )
+
+
+# Stores that deliver in the background themselves (`RestStore`): ``flush()`` also waits for them.
+_SERVER_STORES: weakref.WeakSet = weakref.WeakSet()
+
+
+def register_server_store(store: object) -> None:
+    """A store with a ``drain()`` method: ``flush()`` waits until it delivered what it was handed."""
+    _SERVER_STORES.add(store)
 
 
 _BATCHER: AsyncBatcher | None = None
