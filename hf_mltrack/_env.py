@@ -176,6 +176,26 @@ HTTP_JOURNAL_DIR = EnvVar[str | None](
     "Folder of the client journal that keeps logged data while the tracking server is unreachable "
     "(defaults to <HF_MLTRACK_HOME or ~/.cache/hf_mltrack>/journal).",
 )
+HTTP_JOURNAL_PROBE_INTERVAL = EnvVar[float](
+    "HF_MLTRACK_HTTP_JOURNAL_PROBE_INTERVAL",
+    float,
+    1.0,
+    "Seconds between checks whether an unreachable tracking server is back (journaled data is then sent).",
+)
+HTTP_OUTBOX_MAX_POINTS = EnvVar[int](
+    "HF_MLTRACK_HTTP_OUTBOX_MAX_POINTS",
+    int,
+    50_000,
+    "Metric points kept in memory for a tracking server that is slower than the job; beyond it they go to "
+    "the journal on disk (never dropped, the training step never waits).",
+)
+ASYNC_COMMIT_INTERVAL_MS = EnvVar[int](
+    "HF_MLTRACK_ASYNC_COMMIT_INTERVAL_MS",
+    int,
+    1000,
+    "Embedded stores: the background writer commits logged data at least this often (milliseconds), also "
+    "under contention for the database; a killed process loses at most this window.",
+)
 # Tracing
 TRACING_ENABLED = EnvVar[bool](
     "HF_MLTRACK_TRACING_ENABLED",

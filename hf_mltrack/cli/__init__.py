@@ -12,6 +12,7 @@ _COMMANDS: dict[str, str] = {
     "experiments": "hf_mltrack.cli.experiments:experiments",
     "gc": "hf_mltrack.cli.server:gc",
     "integrations": "hf_mltrack.integrations.cli:integrations",
+    "journal": "hf_mltrack.cli.journal:journal",
     "quickstart": "hf_mltrack.cli.quickstart:quickstart",
     "recipes": "hf_mltrack.recipes.cli:recipes",
     "run": "hf_mltrack.cli.projects:run",

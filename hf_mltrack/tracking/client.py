@@ -268,6 +268,13 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             batcher.flush(raise_errors=False, terminate=(self.store, run_id, status, end_time))
         else:
             self.store.update_run_info(run_id, status, end_time)
+        report = getattr(self.store, "undelivered_report", None)
+        if report is not None:
+            message = report(run_id)
+            if message:  # the server is unreachable: say loudly what is kept, and where
+                import warnings
+
+                warnings.warn(message, stacklevel=3)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run (soft: `restore_run` brings it back; ``hf-mltrack gc`` removes it for good).

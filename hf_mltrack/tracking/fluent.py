@@ -340,8 +340,8 @@ def start_run(
             **(tags or {}),
             **_description_tags(description, run_name, parent_run_id),
         }
-        if parent_run_id is not None:
-            client.get_run(parent_run_id)  # fail early on a bad parent id
+        if parent_run_id is not None and not any(r.info.run_id == parent_run_id for r in stack):
+            client.get_run(parent_run_id)  # fail early on a bad parent id (an active run is known to exist)
         run = client.create_run(str(experiment_id or _current_experiment_id()), tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
     _run_stack.set((*stack, active))
