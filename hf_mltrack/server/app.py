@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 _API_PREFIXES = (("/api/2.0", True), ("/ajax-api/2.0", False))  # (prefix, in the OpenAPI schema)
+_API3_PREFIXES = (("/api/3.0", True), ("/ajax-api/3.0", False))  # MLflow 3's routes (traces, server-info)
 
 
 def create_app(
@@ -82,8 +83,10 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models,
         metrics,
         multipart,
+        otlp,
         runs,
         traces,
+        traces_v3,
     )
     from .routes import RouteTable
     from .security import SecurityMiddleware
@@ -118,6 +121,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         artifacts.router,
         logged_models.router,
         traces.router,
+        traces_v3.v2_router,
     ]
     registry_router = _registry_router()
     if registry_router is not None:
@@ -132,7 +136,11 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)
+    for prefix, in_schema in _API3_PREFIXES:
+        include(traces_v3.router, f"{prefix}/mlflow", in_schema)
+        include(health.info_router, f"{prefix}/mlflow", in_schema)
     include(health.router, "")
+    include(otlp.router, "")
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
 

@@ -317,7 +317,8 @@ def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
 
     from hf_mltrack.store.sql.engine import HEAD_REVISION, _create_engine, current_revision, upgrade
     from hf_mltrack.store.sql.schema import metadata
-    from hf_mltrack.store.sql.tracing_schema import TRACING_TABLES
+    from hf_mltrack.store.sql.tracing_schema import ASSESSMENT_TABLES, TRACING_TABLES
+    from hf_mltrack.store.sql.webhook_schema import WEBHOOK_TABLES
 
     uri = f"sqlite:///{tmp_path / 'old.db'}"
     engine = _create_engine(uri)
@@ -325,16 +326,23 @@ def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
 
     with engine.begin() as conn:  # a database made by the previous release
         metadata.create_all(
-            conn, tables=[t for name, t in metadata.tables.items() if name not in TRACING_TABLES]
+            conn,
+            tables=[
+                t
+                for name, t in metadata.tables.items()
+                if name not in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES)
+            ],
         )
         conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
         conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0002_registry')")
     assert not sa.inspect(engine).has_table("trace_info")
     engine.dispose()
-    assert upgrade(uri) == HEAD_REVISION == "0003_tracing"
+    assert upgrade(uri) == HEAD_REVISION == "0004_traces_v3_webhooks"
     engine = _create_engine(uri)
-    assert current_revision(engine) == "0003_tracing"
-    assert all(sa.inspect(engine).has_table(name) for name in TRACING_TABLES)
+    assert current_revision(engine) == HEAD_REVISION
+    assert all(
+        sa.inspect(engine).has_table(name) for name in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES)
+    )
     engine.dispose()
     store = get_trace_store(uri)
     store.log_traces([_make_trace("after-upgrade", "0", 1, 1)])

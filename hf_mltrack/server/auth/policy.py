@@ -124,6 +124,27 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/traces/delete-traces"): _exp("EDIT"),
     ("PATCH", f"{M}/traces/{{request_id}}/tags"): _trace("EDIT"),
     ("DELETE", f"{M}/traces/{{request_id}}/tags"): _trace("EDIT"),
+    # ---- MLflow 3 traces (/api/3.0) and the v2 routes its client falls back to ----
+    # POST /traces is v2's StartTrace and v3's StartTraceV3 (nested experiment): the handler checks EDIT.
+    ("POST", f"{M}/traces"): AUTHENTICATED,
+    ("PATCH", f"{M}/traces/{{request_id}}"): _trace("EDIT"),
+    ("POST", f"{M}/traces/link-to-run"): _run("EDIT"),
+    ("GET", f"{M}/traces/get"): Rule("trace", "READ", "trace_id", "query"),
+    ("GET", f"{M}/traces/batchGet"): AUTHENTICATED,  # unreadable traces left out
+    ("POST", f"{M}/traces/batchGetInfos"): AUTHENTICATED,  # unreadable traces left out
+    ("GET", f"{M}/traces/{{trace_id}}"): Rule("trace", "READ", "trace_id", "path"),
+    ("POST", f"{M}/traces/search"): AUTHENTICATED,  # experiment ids filtered
+    ("PATCH", f"{M}/traces/{{trace_id}}/tags"): Rule("trace", "EDIT", "trace_id", "path"),
+    ("DELETE", f"{M}/traces/{{trace_id}}/tags"): Rule("trace", "EDIT", "trace_id", "path"),
+    ("POST", f"{M}/traces/calculate-filter-correlation"): AUTHENTICATED,  # experiment ids filtered
+    ("POST", f"{M}/traces/metrics"): AUTHENTICATED,  # experiment ids filtered
+    ("POST", f"{M}/traces/{{trace_id}}/assessments"): Rule("trace", "EDIT", "trace_id", "path"),
+    ("GET", f"{M}/traces/{{trace_id}}/assessments/{{assessment_id}}"): Rule("trace", "READ", "trace_id", "path"),
+    ("PATCH", f"{M}/traces/{{trace_id}}/assessments/{{assessment_id}}"): Rule("trace", "EDIT", "trace_id", "path"),
+    ("DELETE", f"{M}/traces/{{trace_id}}/assessments/{{assessment_id}}"): Rule("trace", "EDIT", "trace_id", "path"),
+    ("GET", f"{M}/server-info"): PUBLIC,
+    # OTLP ingest: the experiment is a header; the handler checks EDIT on it
+    ("POST", "/v1/traces"): AUTHENTICATED,
     # ---- artifact proxy: guarded by the experiment that is the first path segment ----
     ("GET", "/mlflow-artifacts/artifacts"): Rule("proxy", "READ", "path", "query"),
     ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 # The newest migration; a database stamped with another revision must be upgraded first.
-HEAD_REVISION = "0003_tracing"
+HEAD_REVISION = "0004_traces_v3_webhooks"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 _ENGINES: dict[str, Engine] = {}
@@ -124,6 +124,7 @@ def ensure_schema(engine: Engine) -> None:
     from . import (
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
+        webhook_schema,  # noqa: F401  (registers the webhook tables on metadata)
     )
     from .schema import metadata
 

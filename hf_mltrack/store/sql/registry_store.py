@@ -383,7 +383,11 @@ class SqlRegistryStore(AbstractRegistryStore):
         }
         where = [
             self._condition(
-                c, columns, registered_model_tags, [registered_model_tags.c.name == registered_models.c.name]
+                c,
+                columns,
+                registered_model_tags,
+                [registered_model_tags.c.name == registered_models.c.name],
+                missing_is_ne=True,
             )
             for c in comparisons
         ]
@@ -423,7 +427,9 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     # ---- search SQL --------------------------------------------------------------------------
     @staticmethod
-    def _condition(c: Comparison, columns: dict[str, Any], tag_table: Any, owner_match: list[Any]) -> Any:
+    def _condition(
+        c: Comparison, columns: dict[str, Any], tag_table: Any, owner_match: list[Any], missing_is_ne: bool = False
+    ) -> Any:
         if c.entity_type == "attribute":
             value: Any = c.value
             if c.key == "version_number":
@@ -434,6 +440,10 @@ class SqlRegistryStore(AbstractRegistryStore):
             return ~exists.exists()
         if c.op == "IS NOT NULL":
             return exists.exists()
+        if c.op == "!=" and missing_is_ne:
+            # MLflow 3.17: a model without the tag satisfies ``!=`` (its client adds
+            # ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every registered-model search).
+            return ~exists.where(tag_table.c.value == c.value).exists()
         return exists.where(compare(tag_table.c.value, c.op, c.value)).exists()
 
     def _order(self, orders: Sequence[OrderBy], columns: dict[str, Any], tail: list[tuple[str, bool]]) -> list[Any]:

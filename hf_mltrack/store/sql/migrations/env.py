@@ -6,6 +6,7 @@ from alembic import context
 
 import hf_mltrack.store.sql.registry_schema  # noqa: F401  (registers the registry tables)
 import hf_mltrack.store.sql.tracing_schema  # noqa: F401  (registers the trace tables)
+import hf_mltrack.store.sql.webhook_schema  # noqa: F401  (registers the webhook tables)
 from hf_mltrack.store.sql.schema import metadata
 
 config = context.config
