@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ...entities import ViewType
-from ...exceptions import PermissionDeniedError
+from ...exceptions import InvalidParameterError, PermissionDeniedError
 from .._json import JSONResponse
 from ..state import ServerState, get_state
 from ._common import KeyValue, OkResponse, ok
@@ -323,10 +323,21 @@ def get_by_alias(
 
 
 # ---- model versions --------------------------------------------------------------------------------
+def _is_local_source(source: str | None) -> bool:
+    if not source:
+        return False
+    return source.startswith(("/", "file:")) or (len(source) > 2 and source[1] == ":" and source[2] in "\\/")
+
+
 @router.post(f"{V}/create", response_model=ModelVersionResponse)
 def create_model_version(body: CreateModelVersion, request: Request) -> JSONResponse:
     state = get_state(request)
     reg = _registry(request)
+    if not body.run_id and _is_local_source(body.source):
+        # MLflow's rule: a local path names the run whose artifact folder holds it
+        from ...registry.sources import LOCAL_SOURCE_RULE
+
+        raise InvalidParameterError(f"Invalid model version source {body.source!r}. {LOCAL_SOURCE_RULE}")
     if state.auth is not None:
         # Registering a version exposes its files to readers of the model: the caller must be able to
         # read the run they come from.
