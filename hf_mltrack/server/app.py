@@ -76,6 +76,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from ._json import JSONResponse
     from .errors import install_error_handlers
     from .routers import (
+        artifact_files,
         artifact_proxy,
         artifacts,
         experiments,
@@ -122,6 +123,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models.router,
         traces.router,
         traces_v3.v2_router,
+        artifact_files.api_router,
     ]
     registry_router = _registry_router()
     if registry_router is not None:
@@ -141,6 +143,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         include(health.info_router, f"{prefix}/mlflow", in_schema)
     include(health.router, "")
     include(otlp.router, "")
+    include(artifact_files.router, "")
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
 

@@ -27,6 +27,9 @@ PROXY_ROOT = "mlflow-artifacts:/"
 _REMOTE_FETCH_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"})
 
 
+_SERVED_PATHS = ("/api/2.0/mlflow-artifacts/artifacts/", "/ajax-api/2.0/mlflow-artifacts/artifacts/")
+
+
 def proxy_path(uri: str) -> str:
     """``mlflow-artifacts:/1/<run>/artifacts/x`` (or ``mlflow-artifacts://host/1/...``) -> ``1/<run>/...``."""
     from ..artifacts.paths import validate_artifact_path
@@ -94,6 +97,11 @@ class ServerState:
         from ..artifacts.uri import is_local_uri, local_path_from_uri
 
         scheme = get_scheme(uri)
+        if scheme in ("http", "https"):
+            try:
+                return self.served_http_path(uri) is not None
+            except InvalidParameterError:
+                return False
         if scheme in _REMOTE_FETCH_SCHEMES:
             return False
         decoded = _decoded(uri)
@@ -158,12 +166,34 @@ class ServerState:
 
         if get_scheme(artifact_uri) == PROXY_SCHEME:
             return self.destination_repo(), proxy_path(artifact_uri)
+        served = self.served_http_path(artifact_uri)
+        if served is not None:
+            return self.destination_repo(), served
         if not self.location_allowed(artifact_uri):
             raise PermissionDeniedError(
                 f"The artifact location {artifact_uri!r} is outside this server's artifact roots; the server "
                 "does not access it"
             )
         return get_artifact_repository(artifact_uri), ""
+
+    def served_http_path(self, uri: str) -> str | None:
+        """The proxy path of an ``http(s)://<this server>/api/2.0/mlflow-artifacts/artifacts/...`` URI under
+        one of the configured artifact roots (MLflow's "proxied artifact root" given as this server's own
+        URL); `None` for anything else. The server reads its own destination: it never fetches the URL."""
+        if not self.config.serve_artifacts or get_scheme(uri) not in ("http", "https"):
+            return None
+        for root in self.allowed_artifact_roots:
+            if get_scheme(root) not in ("http", "https"):
+                continue
+            base = root.rstrip("/")
+            if uri != base and not uri.startswith(base + "/"):
+                continue
+            path = urlsplit(uri).path
+            for marker in _SERVED_PATHS:
+                if marker in path + "/":
+                    rel = (path + "/").split(marker, 1)[1].strip("/")
+                    return proxy_path(f"{PROXY_ROOT}{rel}")
+        return None
 
     # ---- registry ------------------------------------------------------------------------------
     def registry(self) -> Any:

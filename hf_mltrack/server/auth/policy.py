@@ -145,6 +145,11 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/server-info"): PUBLIC,
     # OTLP ingest: the experiment is a header; the handler checks EDIT on it
     ("POST", "/v1/traces"): AUTHENTICATED,
+    # ---- MLflow's file routes and the UI's bulk history ----
+    ("GET", "/get-artifact"): _run("READ", "query"),
+    ("GET", "/model-versions/get-artifact"): _model("READ", "query"),
+    ("POST", f"{M}/upload-artifact"): Rule("run", "EDIT", "run_uuid", "query"),
+    ("GET", f"{M}/metrics/get-history-bulk"): Rule("runs", "READ", "run_id", "query"),
     # ---- artifact proxy: guarded by the experiment that is the first path segment ----
     ("GET", "/mlflow-artifacts/artifacts"): Rule("proxy", "READ", "path", "query"),
     ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
