@@ -88,6 +88,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         runs,
         traces,
         traces_v3,
+        webhooks,
     )
     from .routes import RouteTable
     from .security import SecurityMiddleware
@@ -124,6 +125,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         traces.router,
         traces_v3.v2_router,
         artifact_files.api_router,
+        webhooks.router,
     ]
     registry_router = _registry_router()
     if registry_router is not None:

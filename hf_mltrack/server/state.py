@@ -79,6 +79,7 @@ class ServerState:
         self._lock = threading.Lock()
         self.auth: Any = None  # an AuthManager when --app-name basic-auth
         self._registry: Any = None
+        self._webhooks: Any = None
         allowed = [root, self.store.default_artifact_root, *config.allowed_artifact_roots]
         if config.serve_artifacts:
             allowed += [PROXY_ROOT, self.artifacts_destination]
@@ -194,6 +195,25 @@ class ServerState:
                     rel = (path + "/").split(marker, 1)[1].strip("/")
                     return proxy_path(f"{PROXY_ROOT}{rel}")
         return None
+
+    # ---- webhooks ------------------------------------------------------------------------------
+    def webhooks(self) -> Any:
+        """The `WebhookDispatcher` of this server (its store is the tracking database)."""
+        with self._lock:
+            if self._webhooks is None:
+                from .webhooks import WebhookDispatcher, WebhookStore
+
+                self._webhooks = WebhookDispatcher(
+                    WebhookStore(self.store.engine), allow_private=self.config.webhooks_allow_private_urls
+                )
+            return self._webhooks
+
+    def fire_webhooks(self, entity: str, action: str, data: dict[str, Any]) -> None:
+        """Queue the deliveries of a registry event (never blocks, never raises)."""
+        try:
+            self.webhooks().fire(entity, action, data)
+        except Exception:  # pragma: no cover - delivery problems are logged by the dispatcher
+            pass
 
     # ---- registry ------------------------------------------------------------------------------
     def registry(self) -> Any:

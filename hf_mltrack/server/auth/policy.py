@@ -150,6 +150,13 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("GET", "/model-versions/get-artifact"): _model("READ", "query"),
     ("POST", f"{M}/upload-artifact"): Rule("run", "EDIT", "run_uuid", "query"),
     ("GET", f"{M}/metrics/get-history-bulk"): Rule("runs", "READ", "run_id", "query"),
+    # ---- webhooks: they see every registry event, so only admins manage them ----
+    ("POST", f"{M}/webhooks"): ADMIN,
+    ("GET", f"{M}/webhooks"): ADMIN,
+    ("GET", f"{M}/webhooks/{{webhook_id}}"): ADMIN,
+    ("PATCH", f"{M}/webhooks/{{webhook_id}}"): ADMIN,
+    ("DELETE", f"{M}/webhooks/{{webhook_id}}"): ADMIN,
+    ("POST", f"{M}/webhooks/{{webhook_id}}/test"): ADMIN,
     # ---- artifact proxy: guarded by the experiment that is the first path segment ----
     ("GET", "/mlflow-artifacts/artifacts"): Rule("proxy", "READ", "path", "query"),
     ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
