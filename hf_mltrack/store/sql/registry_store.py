@@ -61,7 +61,8 @@ def _check_max_results(max_results: int, limit: int) -> None:
 
 def _model_not_found(name: str) -> ResourceNotFoundError:
     return ResourceNotFoundError(
-        f"Registered model {name!r} does not exist: create it with create_registered_model({name!r}) "
+        # MLflow's wording first (clients match on it), then the fix
+        f"Registered Model with name={name} not found: create it with create_registered_model({name!r}) "
         "or hf_mltrack.register_model(model_uri, name)"
     )
 
@@ -266,8 +267,8 @@ class SqlRegistryStore(AbstractRegistryStore):
     ) -> RegisteredModel:
         now = _now_ms()
         exists = ResourceAlreadyExistsError(
-            f"Registered model {name!r} already exists: use get_registered_model({name!r}), register a new "
-            "version with create_model_version, or choose another name"
+            f"Registered Model (name={name}) already exists: use get_registered_model({name!r}), register a "
+            "new version with create_model_version, or choose another name"
         )
         try:
             with self._write() as conn:
