@@ -315,31 +315,18 @@ def test_store_failure_is_one_warning_not_an_error(tmp_path, caplog) -> None:
 def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
     import sqlalchemy as sa
 
-    from hf_mltrack.store.sql.engine import HEAD_REVISION, _create_engine, current_revision, upgrade
-    from hf_mltrack.store.sql.schema import metadata
+    from hf_mltrack.store.sql.engine import _create_engine, current_revision, head_revision, migrate, upgrade
     from hf_mltrack.store.sql.tracing_schema import ASSESSMENT_TABLES, TRACING_TABLES
     from hf_mltrack.store.sql.webhook_schema import WEBHOOK_TABLES
 
     uri = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(uri, "0002_registry")  # a database made by the previous release
     engine = _create_engine(uri)
-    import hf_mltrack.store.sql.registry_schema  # noqa: F401
-
-    with engine.begin() as conn:  # a database made by the previous release
-        metadata.create_all(
-            conn,
-            tables=[
-                t
-                for name, t in metadata.tables.items()
-                if name not in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES)
-            ],
-        )
-        conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
-        conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0002_registry')")
     assert not sa.inspect(engine).has_table("trace_info")
     engine.dispose()
-    assert upgrade(uri) == HEAD_REVISION == "0004_traces_v3_webhooks"
+    assert upgrade(uri) == head_revision() == "0005_traces_v3_webhooks"
     engine = _create_engine(uri)
-    assert current_revision(engine) == HEAD_REVISION
+    assert current_revision(engine) == head_revision()
     assert all(
         sa.inspect(engine).has_table(name) for name in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES)
     )

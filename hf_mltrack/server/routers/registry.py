@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ...entities import ViewType
-from ...exceptions import InvalidParameterError, PermissionDeniedError
+from ...exceptions import InvalidParameterError
 from .._json import JSONResponse
 from ..state import ServerState, get_state
 from ._common import KeyValue, OkResponse, ok
@@ -46,6 +46,9 @@ def make_registry_store(state: ServerState) -> Any:
 
         def get_run(self, run_id: str) -> Any:
             return state.store.get_run(run_id)
+
+        def get_logged_model(self, model_id: str) -> Any:
+            return state.store.get_logged_model(model_id)
 
         def search_experiments(
             self, view_type: int = ViewType.ALL, max_results: int = 1000, **kw: Any
@@ -84,6 +87,7 @@ class ModelVersionModel(BaseModel):
     current_stage: str = "None"
     source: str | None = None
     run_id: str = ""
+    model_id: str | None = None
     status: str = "READY"
     status_message: str = ""
     run_link: str = ""
@@ -173,6 +177,7 @@ class AliasRef(BaseModel):
 
 class CreateModelVersion(BaseModel):
     name: str
+    model_id: str | None = None
     source: str
     run_id: str | None = None
     tags: list[KeyValue] = Field(default_factory=list)
@@ -340,24 +345,14 @@ def _is_local_source(source: str | None) -> bool:
 
 @router.post(f"{V}/create", response_model=ModelVersionResponse)
 def create_model_version(body: CreateModelVersion, request: Request) -> JSONResponse:
-    state = get_state(request)
+    # Registering a version exposes its files to readers of the model: with basic-auth the boundary
+    # already required READ on the run and on what the source points at (policy: model-versions/create).
     reg = _registry(request)
-    if not body.run_id and _is_local_source(body.source):
-        # MLflow's rule: a local path names the run whose artifact folder holds it
+    if not body.run_id and not body.model_id and _is_local_source(body.source):
+        # MLflow's rule: a local path names the run (or logged model) whose artifact folder holds it
         from ...registry.sources import LOCAL_SOURCE_RULE
 
         raise InvalidParameterError(f"Invalid model version source {body.source!r}. {LOCAL_SOURCE_RULE}")
-    if state.auth is not None:
-        # Registering a version exposes its files to readers of the model: the caller must be able to
-        # read the run they come from.
-        source, run_id = reg._resolve_source(body.source, body.run_id)
-        if run_id is not None:
-            exp_id = state.auth.experiment_of_run(run_id)
-            if exp_id is not None and not state.auth.can_read_experiment(request, exp_id):
-                raise PermissionDeniedError(
-                    f"User {state.auth.username(request)!r} cannot read run {run_id!r}, so cannot "
-                    "register its model"
-                )
     mv = reg.create_model_version(
         body.name,
         body.source,
@@ -365,8 +360,9 @@ def create_model_version(body: CreateModelVersion, request: Request) -> JSONResp
         tags={t.key: t.value for t in body.tags},
         run_link=body.run_link,
         description=body.description,
+        model_id=body.model_id or None,
     )
-    state.fire_webhooks(
+    get_state(request).fire_webhooks(
         "model_version",
         "created",
         {
