@@ -219,8 +219,8 @@ OTLP_ENDPOINT = EnvVar[str | None](
     "HF_MLTRACK_OTLP_ENDPOINT",
     str,
     None,
-    "Also send every trace as OTLP/JSON to this OpenTelemetry collector (e.g. http://localhost:4318; "
-    "/v1/traces is appended unless the URL already has a path).",
+    "Also send every trace to this OpenTelemetry collector with the OpenTelemetry SDK's OTLP/HTTP exporter "
+    "(the 'otel' extra; e.g. http://localhost:4318; /v1/traces is appended unless the URL already has a path).",
 )
 OTLP_HEADERS = EnvVar[str | None](
     "HF_MLTRACK_OTLP_HEADERS",

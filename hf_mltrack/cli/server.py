@@ -163,6 +163,12 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
     help="Comma-separated locations clients may give new experiments as artifact_location (e.g. s3://team-bucket).",
 )
 @click.option("--max-artifact-mb", default=None, type=float, help="Largest artifact upload accepted, in MiB.")
+@click.option(
+    "--webhooks-allow-private-urls",
+    is_flag=True,
+    default=False,
+    help="Let webhooks deliver to private, loopback and link-local addresses (refused by default).",
+)
 def server(
     host: str,
     port: int,
@@ -177,6 +183,7 @@ def server(
     cors_allowed_origins: str | None,
     allowed_artifact_roots: str | None,
     max_artifact_mb: float | None,
+    webhooks_allow_private_urls: bool,
 ) -> None:
     """Run the tracking server (MLflow's REST API; `mlflow` clients work against it too)."""
     from ..exceptions import MlTrackException
@@ -194,6 +201,7 @@ def server(
             cors_allowed_origins=_csv(cors_allowed_origins),
             allowed_artifact_roots=_csv(allowed_artifact_roots),
             max_artifact_bytes=int(max_artifact_mb * 1024 * 1024) if max_artifact_mb else None,
+            webhooks_allow_private_urls=webhooks_allow_private_urls,
         )
     except MlTrackException as exc:
         raise click.ClickException(exc.message) from exc

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 _API_PREFIXES = (("/api/2.0", True), ("/ajax-api/2.0", False))  # (prefix, in the OpenAPI schema)
+_API3_PREFIXES = (("/api/3.0", True), ("/ajax-api/3.0", False))  # MLflow 3's routes (traces, server-info)
 
 
 def create_app(
@@ -76,6 +77,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .errors import install_error_handlers
     from .openapi import install_openapi
     from .routers import (
+        artifact_files,
         artifact_proxy,
         artifacts,
         experiments,
@@ -83,9 +85,12 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models,
         metrics,
         multipart,
+        otlp,
         run_io,
         runs,
         traces,
+        traces_v3,
+        webhooks,
     )
     from .routes import RouteTable
     from .security import SecurityMiddleware
@@ -122,6 +127,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models.router,
         run_io.router,
         traces.router,
+        traces_v3.v2_router,
+        artifact_files.api_router,
+        webhooks.router,
     ]
     registry_router = _registry_router()
     if registry_router is not None:
@@ -136,7 +144,12 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)
+    for prefix, in_schema in _API3_PREFIXES:
+        include(traces_v3.router, f"{prefix}/mlflow", in_schema)
+        include(health.info_router, f"{prefix}/mlflow", in_schema)
     include(health.router, "")
+    include(otlp.router, "")
+    include(artifact_files.router, "")
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
 
