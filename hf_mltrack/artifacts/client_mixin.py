@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hf_mltrack._client_host import ArtifactHostBase
 from hf_mltrack.exceptions import InvalidParameterError, ResourceNotFoundError
 
 from .base import ArtifactRepository, FileInfo
@@ -65,7 +66,7 @@ def tables_of_runs(
     return pd.concat(frames, ignore_index=True)
 
 
-class ArtifactClientMixin:
+class ArtifactClientMixin(ArtifactHostBase):
     """Artifact methods for `MlTrackClient` (MLflow's `MlflowClient` signatures)."""
 
     _artifact_lock = threading.Lock()
@@ -75,7 +76,7 @@ class ArtifactClientMixin:
         cache: dict[str, str] = self.__dict__.setdefault("_artifact_uri_cache", {})
         uri = cache.get(run_id)
         if uri is None:
-            uri = self.get_run(run_id).info.artifact_uri  # type: ignore[attr-defined]
+            uri = self.get_run(run_id).info.artifact_uri
             with self._artifact_lock:
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
@@ -205,15 +206,16 @@ class ArtifactClientMixin:
             extra_columns (`list[str]`, *optional*): run info fields to add as columns, e.g. `["run_id"]`.
         """
         if run_ids is None:
-            runs, token = [], None
+            runs: list[Any] = []
+            token: str | None = None
             while True:
-                page = self.search_runs([experiment_id], max_results=1000, page_token=token)  # type: ignore[attr-defined]
+                page = self.search_runs([experiment_id], max_results=1000, page_token=token)
                 runs.extend(page)
                 token = getattr(page, "token", None)
                 if not token:
                     break
         else:
-            runs = [self.get_run(r) for r in run_ids]  # type: ignore[attr-defined]
+            runs = [self.get_run(r) for r in run_ids]
         return tables_of_runs(runs, artifact_file, extra_columns)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:

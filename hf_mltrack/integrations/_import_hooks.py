@@ -8,6 +8,7 @@ imports them. Standard library only.
 
 from __future__ import annotations
 
+import importlib.abc
 import sys
 import threading
 import warnings
@@ -69,7 +70,7 @@ def _run_hooks(module: ModuleType) -> None:
         _call(hook, module)
 
 
-class _HookedLoader:
+class _HookedLoader(importlib.abc.Loader):
     """Delegates to the real loader and runs the hooks once the module has executed."""
 
     def __init__(self, loader: Any) -> None:

@@ -49,6 +49,9 @@ class AbstractStore(abc.ABC):
     @abc.abstractmethod
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
 
+    @abc.abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
     # ---- runs ----------------------------------------------------------------------------
     @abc.abstractmethod
     def create_run(
@@ -94,7 +97,7 @@ class AbstractStore(abc.ABC):
             self.log_batch(run_id, metrics, params, tags)
 
     @abc.abstractmethod
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+    def get_metric_history(self, run_id: str, key: str) -> Sequence[Metric]: ...
 
     @abc.abstractmethod
     def get_metric_history_bulk_interval(

@@ -66,13 +66,13 @@ def _build(record: _TraceRecord) -> Trace:
     if record.steps:
         spans.extend(_step_spans(record))
     if record.deferred:
-        for span in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
-            if type(span.inputs) in _RESOLVABLE:
-                span.inputs = resolve(span.inputs)
-            if type(span.outputs) in _RESOLVABLE:
-                span.outputs = resolve(span.outputs)
-            if span.attributes:
-                span.attributes = resolve(span.attributes)
+        for live in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
+            if type(live.inputs) in _RESOLVABLE:
+                live.inputs = resolve(live.inputs)
+            if type(live.outputs) in _RESOLVABLE:
+                live.outputs = resolve(live.outputs)
+            if live.attributes:
+                live.attributes = resolve(live.attributes)
     end = root.end_time_ns if root is not None and root.end_time_ns is not None else None
     for span in spans:
         if span.end_time_ns is None and end is not None:

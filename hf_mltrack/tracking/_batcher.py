@@ -10,6 +10,7 @@ background thread, and raised by the next ``flush()``. Nothing acknowledged is d
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import signal
 import threading
@@ -138,7 +139,7 @@ class AsyncBatcher:
             combined = getattr(store, "log_batches_and_terminate", None)
             if mine is not None and combined is not None:
                 try:
-                    self._with_retries(lambda b=batches, t=mine, f=combined: f(b, t[1:]))
+                    self._with_retries(functools.partial(combined, batches, mine[1:]))
                     continue
                 except Exception:
                     pass  # fall back: write (isolating errors), then end the run on its own

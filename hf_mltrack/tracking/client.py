@@ -172,7 +172,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             experiment_id (`str`): the experiment's id.
             key (`str`): the tag name.
         """
-        self.store.delete_experiment_tag(str(experiment_id), key)  # type: ignore[attr-defined]
+        self.store.delete_experiment_tag(str(experiment_id), key)
 
     # ---- runs ----------------------------------------------------------------------------
     def create_run(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_orjson: Any
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - installed with hf_mltrack; absent only in unusual environments

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -10,6 +11,9 @@ from pydantic import BaseModel, Field
 from ...exceptions import InvalidParameterError
 from .._json import JSONResponse, metric_to_json
 from ..state import State
+
+if TYPE_CHECKING:
+    from ...entities import Metric
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -47,6 +51,7 @@ def get_metric_history(
         raise InvalidParameterError("Missing query parameter run_id: ?run_id=<id>&metric_key=<key>")
     history = state.store.get_metric_history(rid, metric_key)
     out: dict = {}
+    points: Sequence[Metric]
     if max_results is None and not page_token:
         points = history
     else:
