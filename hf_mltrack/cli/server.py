@@ -93,9 +93,14 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
     from ..exceptions import MlTrackException
     from ..server._settings import SERVER_CONFIG
     from ..server.app import create_app_from_config
+    from ..server.drivers import check_drivers
 
     if workers < 1:
         raise click.BadParameter(f"--workers {workers}: give 1 or more", param_hint="--workers")
+    try:
+        check_drivers(config)
+    except MlTrackException as exc:
+        raise click.ClickException(exc.message) from exc
     check_port(host, port)
     try:
         app = create_app_from_config(config)
@@ -132,7 +137,7 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
 
     if shutil.which("gunicorn") is None:
         raise click.UsageError(
-            "--gunicorn-opts needs gunicorn, which is not installed: pip install gunicorn uvicorn-worker. "
+            "--gunicorn-opts needs gunicorn, which is not installed: pip install 'hf_mltrack[gunicorn]'. "
             "Without it, drop --gunicorn-opts: --workers N runs N uvicorn worker processes."
         )
     try:

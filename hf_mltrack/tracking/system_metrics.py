@@ -34,7 +34,8 @@ class SystemMetricsMonitor:
             import psutil  # noqa: F401
         except ImportError:
             warnings.warn(
-                "log_system_metrics=True needs psutil: pip install psutil. No system metrics are logged.",
+                "log_system_metrics=True needs psutil: pip install 'hf_mltrack[system-metrics]'. "
+                "No system metrics are logged.",
                 stacklevel=3,
             )
             return
