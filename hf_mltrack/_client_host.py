@@ -19,6 +19,8 @@ class RunHost(Protocol):
 
 
 class ArtifactHost(RunHost, Protocol):
+    _tracking_uri: str
+
     def search_runs(
         self,
         experiment_ids: str | Sequence[str],

@@ -38,7 +38,10 @@ def log_path(repo: ArtifactRepository, local_path: str | os.PathLike[str], artif
 
 
 def tables_of_runs(
-    runs: Sequence[Any], artifact_file: str, extra_columns: Sequence[str] | None = None
+    runs: Sequence[Any],
+    artifact_file: str,
+    extra_columns: Sequence[str] | None = None,
+    tracking_uri: str | None = None,
 ) -> pd.DataFrame:
     """Concatenate the table `artifact_file` of each run that has one, adding run info columns."""
     import pandas as pd
@@ -47,7 +50,7 @@ def tables_of_runs(
 
     frames = []
     for run in runs:
-        repo = get_artifact_repository(run.info.artifact_uri)
+        repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=tracking_uri)
         if not repo.exists(artifact_file):
             continue
         df = load_table(repo, artifact_file)
@@ -84,7 +87,7 @@ class ArtifactClientMixin(ArtifactHostBase):
         return uri
 
     def _artifact_repo(self, run_id: str) -> ArtifactRepository:
-        return get_artifact_repository(self._artifact_uri_of(run_id))
+        return get_artifact_repository(self._artifact_uri_of(run_id), tracking_uri=self._tracking_uri)
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -216,7 +219,7 @@ class ArtifactClientMixin(ArtifactHostBase):
                     break
         else:
             runs = [self.get_run(r) for r in run_ids]
-        return tables_of_runs(runs, artifact_file, extra_columns)
+        return tables_of_runs(runs, artifact_file, extra_columns, self._tracking_uri)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly under `path` of the run's artifacts, as `FileInfo`s.
