@@ -90,8 +90,8 @@ def check_port(host: str, port: int) -> None:
 
 def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gunicorn_opts: str | None = None) -> None:
     """Build the app once (creating the schema and the admin user) and serve it."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ..server._settings import SERVER_CONFIG
     from ..server.app import create_app_from_config
     from ..server.drivers import check_drivers
 
@@ -133,7 +133,7 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
 
 
 def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, gunicorn_opts: str) -> None:
-    from ..server._settings import SERVER_CONFIG
+    from .._env import SERVER_CONFIG
 
     if shutil.which("gunicorn") is None:
         raise click.UsageError(

@@ -138,7 +138,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
 
     # Middleware: the last added runs first. Order of a request: security -> CORS -> auth -> routes.
     if config.auth is not None:
-        from ._settings import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
+        from .._env import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
         from .auth import AuthManager, AuthMiddleware
 
         state.auth = AuthManager(
@@ -188,8 +188,8 @@ def _mount_ui(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """App factory for worker processes: reads the config `hf-mltrack server` put in the environment."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ._settings import SERVER_CONFIG
 
     text = SERVER_CONFIG.get()
     if not text:

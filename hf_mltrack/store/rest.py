@@ -254,7 +254,7 @@ class HttpClient:
 
 
 def _backoff_factor() -> float:
-    from ..server._settings import HTTP_REQUEST_BACKOFF_FACTOR
+    from .._env import HTTP_REQUEST_BACKOFF_FACTOR
 
     return max(0.0, HTTP_REQUEST_BACKOFF_FACTOR.get())
 
@@ -378,7 +378,7 @@ def batch_requests(
 # The journal of writes made while the server was unreachable
 # ---------------------------------------------------------------------------------------------------
 def _journal_dir() -> str:
-    from ..server._settings import HTTP_JOURNAL_DIR
+    from .._env import HTTP_JOURNAL_DIR
 
     configured = HTTP_JOURNAL_DIR.get()
     if configured:

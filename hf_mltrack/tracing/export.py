@@ -21,6 +21,7 @@ import time
 from collections import deque
 from typing import Any
 
+from .._env import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from ..entities.trace import (
     SOURCE_RUN_KEY,
     TRACE_NAME_TAG,
@@ -31,8 +32,8 @@ from ..entities.trace import (
     TraceData,
     TraceInfo,
 )
+from ..exceptions import is_transient
 from ._serialize import Deferred, preview, resolve
-from ._settings import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from .span import _TraceRecord, new_span_id, resolve_destination, trace_status, warn_once
 
 SCHEMA_VERSION = "1"
@@ -139,19 +140,6 @@ def _step_spans(record: _TraceRecord) -> list[Span]:
     return out
 
 
-def _is_transient(exc: BaseException) -> bool:
-    from ..exceptions import MlTrackException
-
-    if isinstance(exc, MlTrackException):
-        return bool(getattr(exc, "transient", False))
-    return type(exc).__name__ in (
-        "OperationalError",
-        "TimeoutError",
-        "ConnectError",
-        "ReadTimeout",
-    ) or isinstance(exc, (ConnectionError, TimeoutError))
-
-
 class TraceExporter:
     """The process-wide export queue and its thread."""
 
@@ -240,7 +228,7 @@ class TraceExporter:
 
                 get_trace_store(uri).log_traces(traces)
             except Exception as exc:
-                retry = [(r, n + 1) for r, n in items if n + 1 < _RETRIES] if _is_transient(exc) else []
+                retry = [(r, n + 1) for r, n in items if n + 1 < _RETRIES] if is_transient(exc) else []
                 if retry:
                     self._queue.extendleft(reversed(retry))
                     time.sleep(0.05 * (2 ** retry[0][1]))

@@ -22,9 +22,9 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .._env import TRACING_ENABLED
 from ..entities.trace import SpanType
 from ._serialize import MAX_ITEMS, to_jsonable
-from ._settings import TRACING_ENABLED
 from .span import (
     _CURRENT,
     NO_OP_SPAN,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from .. import _env
 from ..entities import Metric, Param, RunTag
-from ..exceptions import MlTrackException
+from ..exceptions import MlTrackException, is_transient
 
 if TYPE_CHECKING:
     from ..store.base import AbstractStore
@@ -31,16 +31,6 @@ if TYPE_CHECKING:
 Entry = tuple["AbstractStore", str, list[Metric], list[Param], list[RunTag]]
 
 _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the store is busy or unreachable, not that the data is wrong."""
-    if isinstance(exc, MlTrackException):
-        return exc.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED")
-    name = type(exc).__name__
-    return name in ("OperationalError", "ConnectError", "ReadTimeout", "WriteTimeout", "PoolTimeout") or isinstance(
-        exc, (OSError, ConnectionError, TimeoutError)
-    )
 
 
 class AsyncBatcher:
@@ -152,7 +142,7 @@ class AsyncBatcher:
             self._with_retries(lambda: store.log_batches(batches))
             return
         except Exception as exc:
-            if _is_transient(exc):
+            if is_transient(exc):
                 # Still failing after retries: keep the points queued for the next flush.
                 for run_id, (m, p, t) in batches.items():
                     self._queue.appendleft((store, run_id, m, p, t))
@@ -192,7 +182,7 @@ class AsyncBatcher:
                 fn()
                 return
             except Exception as exc:
-                if delay is None or not _is_transient(exc):
+                if delay is None or not is_transient(exc):
                     raise
                 time.sleep(delay)
 
