@@ -320,4 +320,13 @@ class S3ArtifactRepository(ArtifactRepository):
                 keys.extend(obj["Key"] for obj in page.get("Contents", []))
             for start in range(0, len(keys), 1000):
                 batch = [{"Key": k} for k in keys[start : start + 1000]]
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                # DeleteObjects answers 200 even when some keys failed: they are listed under "Errors"
+                failed = answer.get("Errors") or []
+                if failed:
+                    first = failed[0]
+                    raise MlTrackException(
+                        f"Could not delete {len(failed)} of {len(batch)} objects under s3://{self.bucket}/{prefix}, "
+                        f"e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message', '')}".rstrip()
+                        + ". Check the credentials' s3:DeleteObject permission (and object locks), then retry."
+                    )
