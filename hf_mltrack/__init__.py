@@ -24,33 +24,46 @@ _LAZY_ATTRS: dict[str, str] = {
     "SpanType": "hf_mltrack.entities.trace",
     "active_run": "hf_mltrack.tracking.fluent",
     "autolog": "hf_mltrack.autologging",
+    "clear_active_model": "hf_mltrack.tracking.fluent_models",
     "create_experiment": "hf_mltrack.tracking.fluent",
+    "create_external_model": "hf_mltrack.tracking.fluent_models",
     "delete_experiment": "hf_mltrack.tracking.fluent",
+    "delete_logged_model": "hf_mltrack.tracking.fluent_models",
+    "delete_logged_model_tag": "hf_mltrack.tracking.fluent_models",
     "delete_run": "hf_mltrack.tracking.fluent",
     "delete_tag": "hf_mltrack.tracking.fluent",
     "end_run": "hf_mltrack.tracking.fluent",
+    "finalize_logged_model": "hf_mltrack.tracking.fluent_models",
     "flush_async_logging": "hf_mltrack.tracking.fluent",
     "flush_trace_async_logging": "hf_mltrack.tracing.export",
+    "get_active_model_id": "hf_mltrack.tracking.fluent_models",
     "get_artifact_uri": "hf_mltrack.artifacts.fluent",
     "get_current_active_span": "hf_mltrack.tracing.fluent",
     "get_experiment": "hf_mltrack.tracking.fluent",
     "get_experiment_by_name": "hf_mltrack.tracking.fluent",
     "get_last_active_trace": "hf_mltrack.tracing.fluent",
+    "get_logged_model": "hf_mltrack.tracking.fluent_models",
     "get_parent_run": "hf_mltrack.tracking.fluent",
     "get_registry_uri": "hf_mltrack.registry.fluent",
     "get_run": "hf_mltrack.tracking.fluent",
     "get_trace": "hf_mltrack.tracing.fluent",
     "get_tracking_uri": "hf_mltrack.tracking.fluent",
+    "initialize_logged_model": "hf_mltrack.tracking.fluent_models",
     "is_tracking_uri_set": "hf_mltrack.tracking.fluent",
     "last_active_run": "hf_mltrack.tracking.fluent",
+    "last_logged_model": "hf_mltrack.tracking.fluent_models",
     "load_table": "hf_mltrack.artifacts.fluent",
     "log_artifact": "hf_mltrack.artifacts.fluent",
     "log_artifacts": "hf_mltrack.artifacts.fluent",
     "log_dict": "hf_mltrack.artifacts.fluent",
     "log_figure": "hf_mltrack.artifacts.fluent",
     "log_image": "hf_mltrack.artifacts.fluent",
+    "log_input": "hf_mltrack.tracking.fluent_models",
+    "log_inputs": "hf_mltrack.tracking.fluent_models",
     "log_metric": "hf_mltrack.tracking.fluent",
     "log_metrics": "hf_mltrack.tracking.fluent",
+    "log_model_params": "hf_mltrack.tracking.fluent_models",
+    "log_outputs": "hf_mltrack.tracking.fluent_models",
     "log_param": "hf_mltrack.tracking.fluent",
     "log_params": "hf_mltrack.tracking.fluent",
     "log_table": "hf_mltrack.artifacts.fluent",
@@ -60,11 +73,14 @@ _LAZY_ATTRS: dict[str, str] = {
     "restore_run": "hf_mltrack.tracking.fluent",
     "run": "hf_mltrack.projects.launcher",
     "search_experiments": "hf_mltrack.tracking.fluent",
+    "search_logged_models": "hf_mltrack.tracking.fluent_models",
     "search_runs": "hf_mltrack.tracking.fluent",
     "search_traces": "hf_mltrack.tracing.fluent",
+    "set_active_model": "hf_mltrack.tracking.fluent_models",
     "set_experiment": "hf_mltrack.tracking.fluent",
     "set_experiment_tag": "hf_mltrack.tracking.fluent",
     "set_experiment_tags": "hf_mltrack.tracking.fluent",
+    "set_logged_model_tags": "hf_mltrack.tracking.fluent_models",
     "set_registry_uri": "hf_mltrack.registry.fluent",
     "set_tag": "hf_mltrack.tracking.fluent",
     "set_tags": "hf_mltrack.tracking.fluent",
@@ -78,6 +94,7 @@ _LAZY_ATTRS: dict[str, str] = {
 # submodules reachable as attributes (hf_mltrack.tracking, hf_mltrack.entities, ...)
 _LAZY_SUBMODULES: tuple[str, ...] = (
     "artifacts",
+    "data",
     "entities",
     "exceptions",
     "integrations",
@@ -100,6 +117,7 @@ __all__ = sorted([*_LAZY_ATTRS, *_LAZY_SUBMODULES])
 # them at run time, where these imports never run). tests/test_typing.py keeps the two in sync.
 if TYPE_CHECKING:
     from . import artifacts as artifacts
+    from . import data as data
     from . import entities as entities
     from . import exceptions as exceptions
     from . import integrations as integrations
@@ -169,6 +187,22 @@ if TYPE_CHECKING:
     from .tracking.fluent import set_tags as set_tags
     from .tracking.fluent import set_tracking_uri as set_tracking_uri
     from .tracking.fluent import start_run as start_run
+    from .tracking.fluent_models import clear_active_model as clear_active_model
+    from .tracking.fluent_models import create_external_model as create_external_model
+    from .tracking.fluent_models import delete_logged_model as delete_logged_model
+    from .tracking.fluent_models import delete_logged_model_tag as delete_logged_model_tag
+    from .tracking.fluent_models import finalize_logged_model as finalize_logged_model
+    from .tracking.fluent_models import get_active_model_id as get_active_model_id
+    from .tracking.fluent_models import get_logged_model as get_logged_model
+    from .tracking.fluent_models import initialize_logged_model as initialize_logged_model
+    from .tracking.fluent_models import last_logged_model as last_logged_model
+    from .tracking.fluent_models import log_input as log_input
+    from .tracking.fluent_models import log_inputs as log_inputs
+    from .tracking.fluent_models import log_model_params as log_model_params
+    from .tracking.fluent_models import log_outputs as log_outputs
+    from .tracking.fluent_models import search_logged_models as search_logged_models
+    from .tracking.fluent_models import set_active_model as set_active_model
+    from .tracking.fluent_models import set_logged_model_tags as set_logged_model_tags
 
 # Registers report_to="hf_mltrack" with transformers when (and only when) transformers' integrations
 # are imported; the import itself is standard library only.

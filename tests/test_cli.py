@@ -59,7 +59,12 @@ BAD_INPUT = [
     ("runs-describe-unknown", "runs describe -r deadbeef --tracking-uri {uri}", 1, "runs list"),
     ("runs-delete-unknown", "runs delete -r deadbeef --tracking-uri {uri}", 1, "'deadbeef'"),
     ("runs-restore-unknown", "runs restore -r deadbeef --tracking-uri {uri}", 1, "'deadbeef'"),
-    ("runs-list-bad-filter", "runs list -x LLM-FineTuning --filter metrics.eval_loss< --tracking-uri {uri}", 1, "eval_loss"),
+    (
+        "runs-list-bad-filter",
+        "runs list -x LLM-FineTuning --filter metrics.eval_loss< --tracking-uri {uri}",
+        1,
+        "eval_loss",
+    ),
     ("runs-list-unknown-experiment", "runs list -x 42 --tracking-uri {uri}", 1, "No experiment with id or name '42'"),
     ("runs-list-unknown-name", "runs list -x LLM-FineTunin --tracking-uri {uri}", 1, "'LLM-FineTunin'"),
     ("runs-list-bad-column", "runs list -x 1 -c eval_loss --tracking-uri {uri}", 2, "metrics.<key>"),
@@ -67,8 +72,18 @@ BAD_INPUT = [
     ("artifacts-list-unknown-run", "artifacts list -r deadbeef --tracking-uri {uri}", 1, "'deadbeef'"),
     ("artifacts-list-no-target", "artifacts list --tracking-uri {uri}", 2, "--run-id"),
     ("artifacts-download-bad-dst", "artifacts download -r {run} -d {tmp}/afile --tracking-uri {uri}", 1, "afile"),
-    ("artifacts-log-missing-file", "artifacts log-artifact -l {tmp}/missing.txt -r {run} --tracking-uri {uri}", 2, "missing.txt"),
-    ("artifacts-log-bad-path", "artifacts log-artifact -l {tmp}/afile -r {run} -a ../up --tracking-uri {uri}", 1, "../up"),
+    (
+        "artifacts-log-missing-file",
+        "artifacts log-artifact -l {tmp}/missing.txt -r {run} --tracking-uri {uri}",
+        2,
+        "missing.txt",
+    ),
+    (
+        "artifacts-log-bad-path",
+        "artifacts log-artifact -l {tmp}/afile -r {run} -a ../up --tracking-uri {uri}",
+        1,
+        "../up",
+    ),
     ("db-upgrade-bad-scheme", "db upgrade foo://x", 1, "foo://x"),
     ("server-port-out-of-range", "server --port 99999", 2, "99999"),
     ("ui-port-out-of-range", "ui --port -1", 2, "-1"),
@@ -151,7 +166,9 @@ def test_artifacts_log_list_download(store: dict[str, str], tmp_path: Path) -> N
     local = tmp_path / "weights.bin"
     local.write_bytes(b"\0" * 10)
     uri, run = store["uri"], store["run1"]
-    code, output = _invoke("artifacts", "log-artifact", "-l", str(local), "-r", run, "-a", "ckpt", "--tracking-uri", uri)
+    code, output = _invoke(
+        "artifacts", "log-artifact", "-l", str(local), "-r", run, "-a", "ckpt", "--tracking-uri", uri
+    )
     assert code == 0, output
     code, output = _invoke("artifacts", "list", "-r", run, "--tracking-uri", uri)
     assert code == 0 and output.split() == ["-", "ckpt/"]

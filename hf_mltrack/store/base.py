@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..entities import Experiment, Metric, PagedList, Param, Run, RunInfo, RunTag, ViewType
+
+if TYPE_CHECKING:
+    from ..entities import LoggedModel
 
 
 class AbstractStore(abc.ABC):
@@ -51,6 +55,12 @@ class AbstractStore(abc.ABC):
 
     @abc.abstractmethod
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # logged models (MLflow 3): the SQL and REST stores' logged-model mixins implement these
+    @abc.abstractmethod
+    def finalize_logged_model(
+        self, model_id: str, status: Any, status_message: str | None = None, read_back: bool = True
+    ) -> LoggedModel | None: ...
 
     # ---- runs ----------------------------------------------------------------------------
     @abc.abstractmethod
