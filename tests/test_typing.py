@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -99,3 +100,14 @@ def test_mypy_sees_real_types_in_a_user_script(tmp_path: Path) -> None:
     # ... and a wrong argument is caught where the user wrote it
     assert 'user.py:14: error: Argument 2 to "log_metric" has incompatible type "str"; expected "float"' in proc.stdout
     assert proc.returncode == 1
+
+
+def test_typed_surface_costs_nothing_at_import() -> None:
+    # The TYPE_CHECKING imports never run: `import hf_mltrack` loads none of the modules they name,
+    # nor the standard-library modules a typing-only import could drag in (importlib.abc pulls
+    # importlib.resources, tempfile, shutil, bz2, lzma: ~4 ms).
+    code = "import sys, json, hf_mltrack; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out))
+    assert not loaded & set(hf_mltrack._LAZY_ATTRS.values())
+    assert not loaded & {"typing_extensions", "importlib.abc", "importlib.resources", "tempfile", "shutil", "lzma"}

@@ -8,14 +8,16 @@ imports them. Standard library only.
 
 from __future__ import annotations
 
-import importlib.abc
 import sys
 import threading
 import warnings
 from collections.abc import Callable
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 Hook = Callable[[ModuleType], None]
 
@@ -70,7 +72,7 @@ def _run_hooks(module: ModuleType) -> None:
         _call(hook, module)
 
 
-class _HookedLoader(importlib.abc.Loader):
+class _HookedLoader:
     """Delegates to the real loader and runs the hooks once the module has executed."""
 
     def __init__(self, loader: Any) -> None:
@@ -116,7 +118,9 @@ class _PostImportFinder:
             self._busy.name = None
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        spec.loader = _HookedLoader(spec.loader)
+        # cast, not a subclass of importlib.abc.Loader: importing importlib.abc costs `import hf_mltrack`
+        # ~4 ms (it pulls importlib.resources, tempfile, shutil, bz2, lzma)
+        spec.loader = cast("Loader", _HookedLoader(spec.loader))
         return spec
 
 
