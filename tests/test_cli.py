@@ -90,14 +90,21 @@ BAD_INPUT = [
     ("gc-bad-duration", "gc --older-than 3x --backend-store-uri {uri}", 2, "3x"),
     ("run-missing-project", "run {tmp}/no-project", 1, "no-project"),
     ("recipes-run-no-recipe", "recipes run --recipe-root {tmp}", 1, "recipe.yaml"),
+    ("runs-list-server-down", "runs list -x 1 --tracking-uri {dead}", 1, "Cannot reach the tracking server"),
     ("doctor-no-store", "doctor --tracking-uri {tmp}/typo", 1, "PROBLEM"),
 ]
 
 
 @pytest.mark.parametrize(("argv", "code", "needle"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT])
-def test_bad_input_is_one_error_line(store: dict[str, str], argv: str, code: int, needle: str) -> None:
+def test_bad_input_is_one_error_line(
+    store: dict[str, str], argv: str, code: int, needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_MLTRACK_HTTP_REQUEST_MAX_RETRIES", "0")
     Path(store["tmp"], "afile").write_text("x")
-    args = argv.format(uri=store["uri"], run=store["run0"], tmp=store["tmp"]).split()
+    sock, port = _busy_port()
+    sock.close()  # a port nobody listens on
+    dead = f"http://127.0.0.1:{port}"
+    args = argv.format(uri=store["uri"], run=store["run0"], tmp=store["tmp"], dead=dead).split()
     exit_code, output = _invoke(*args)
     assert exit_code == code, output
     assert "Traceback" not in output

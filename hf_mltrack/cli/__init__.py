@@ -59,6 +59,8 @@ def as_click_error(exc: Exception) -> click.ClickException | None:
 
     if isinstance(exc, MlTrackException):
         return click.ClickException(exc.message)
+    if isinstance(exc, ConnectionError):  # e.g. the tracking server is down: the message names it and the fix
+        return click.ClickException(str(exc))
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
         # a path the user gave (a file to log, a destination folder)
         return click.ClickException(f"{exc.strerror or exc}: {exc.filename!r}")
