@@ -91,6 +91,12 @@ BAD_INPUT = [
     ("run-missing-project", "run {tmp}/no-project", 1, "no-project"),
     ("recipes-run-no-recipe", "recipes run --recipe-root {tmp}", 1, "recipe.yaml"),
     ("runs-list-server-down", "runs list -x 1 --tracking-uri {dead}", 1, "Cannot reach the tracking server"),
+    (
+        "runs-list-no-database",
+        "runs list --tracking-uri postgresql://postgres@127.0.0.1:5432/h_code_nope",
+        1,
+        "h_code_nope",
+    ),
     ("doctor-no-store", "doctor --tracking-uri {tmp}/typo", 1, "PROBLEM"),
 ]
 

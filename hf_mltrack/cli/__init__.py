@@ -58,7 +58,8 @@ def as_click_error(exc: Exception) -> click.ClickException | None:
     from ..exceptions import MlTrackException
 
     if isinstance(exc, MlTrackException):
-        return click.ClickException(exc.message)
+        # a wrapped driver error may carry SQLAlchemy's "(Background on this error at: <url>)" line
+        return click.ClickException(exc.message.split("\n(Background on this error")[0])
     if isinstance(exc, ConnectionError):  # e.g. the tracking server is down: the message names it and the fix
         return click.ClickException(str(exc))
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
