@@ -49,18 +49,63 @@ def _hosts_for(host: str, allowed_hosts: tuple[str, ...]) -> tuple[str, ...]:
     return (*allowed_hosts, host)
 
 
+_PORT = click.IntRange(0, 65535)
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why listening on ``host:port`` would fail now (None if it would not), checked the way uvicorn binds."""
+    import socket
+
+    try:
+        family, socktype, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, socktype, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port that cannot be listened on, before anything starts, naming the address and a fix."""
+    error = _bind_error(host, port)
+    if error is None:
+        return
+    import errno
+
+    if error.errno == errno.EADDRINUSE:
+        free = next((p for p in range(port + 1, min(port + 50, 65536)) if _bind_error(host, p) is None), None)
+        hint = f"stop the other server or pick another port, e.g. --port {free}" if free else "pick another --port"
+        raise click.ClickException(f"Cannot listen on {host}:{port}: the address is already in use; {hint}")
+    if error.errno == errno.EACCES:
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port}: permission denied (ports below 1024 need root); pick --port 5000 or above"
+        )
+    raise click.ClickException(
+        f"Cannot listen on {host}:{port}: {error.strerror or error}; check --host, or pick another --port"
+    )
+
+
 def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gunicorn_opts: str | None = None) -> None:
     """Build the app once (creating the schema and the admin user) and serve it."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ..server._settings import SERVER_CONFIG
     from ..server.app import create_app_from_config
+    from ..server.drivers import check_drivers
 
+    if workers < 1:
+        raise click.BadParameter(f"--workers {workers}: give 1 or more", param_hint="--workers")
+    try:
+        check_drivers(config)
+    except MlTrackException as exc:
+        raise click.ClickException(exc.message) from exc
+    check_port(host, port)
     try:
         app = create_app_from_config(config)
     except MlTrackException as exc:
         raise click.ClickException(exc.message) from exc
-    if workers < 1:
-        raise click.BadParameter(f"--workers {workers}: give 1 or more", param_hint="--workers")
     click.echo(f"hf_mltrack server listening on http://{host}:{port} ({workers} worker(s))", err=True)
     if host in ("0.0.0.0", "::"):
         click.echo(
@@ -88,11 +133,11 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
 
 
 def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, gunicorn_opts: str) -> None:
-    from ..server._settings import SERVER_CONFIG
+    from .._env import SERVER_CONFIG
 
     if shutil.which("gunicorn") is None:
         raise click.UsageError(
-            "--gunicorn-opts needs gunicorn, which is not installed: pip install gunicorn uvicorn-worker. "
+            "--gunicorn-opts needs gunicorn, which is not installed: pip install 'hf_mltrack[gunicorn]'. "
             "Without it, drop --gunicorn-opts: --workers N runs N uvicorn worker processes."
         )
     try:
@@ -118,7 +163,7 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
 
 @click.command("server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
-@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", "-p", default=5000, show_default=True, type=_PORT, help="Port to listen on.")
 @click.option(
     "--backend-store-uri",
     default=None,
@@ -210,7 +255,7 @@ def server(
 
 @click.command("ui")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", "-p", default=5000, show_default=True, type=_PORT, help="Port to listen on.")
 @click.option("--backend-store-uri", default=None, help="Tracking store (default: the local default store).")
 @click.option("--allowed-hosts", default=None, help="Comma-separated extra Host names accepted.")
 def ui(host: str, port: int, backend_store_uri: str | None, allowed_hosts: str | None) -> None:

@@ -73,11 +73,9 @@ def _log_folder_quietly(repo: Any, folder: str, path: str) -> None:
     """``repo.log_artifacts(folder, path)`` without a progress bar (it would mix with the Trainer's)."""
     upload = getattr(repo, "_upload_files", None)
     make_dirs = getattr(repo, "_make_dirs", None)
-    try:
-        from ..artifacts.base import collect_local_files
-    except ImportError:  # pragma: no cover - another artifacts layout
-        collect_local_files = None
-    if upload is None or make_dirs is None or collect_local_files is None:
+    from ..artifacts.base import collect_local_files
+
+    if upload is None or make_dirs is None:
         repo.log_artifacts(folder, path)
         return
     items, empty_dirs = collect_local_files(folder, path)

@@ -53,8 +53,9 @@ except ImportError:  # pragma: no cover - older transformers
         pass
 
 
+from .. import _env
 from ..entities import Metric, Param, RunStatus, RunTag
-from . import _guard, _logged_checkpoints, _params, _settings
+from . import _guard, _logged_checkpoints, _params
 from ._model_logging import FlavorUnavailable, infer_task, input_example, is_language_model, log_final_model
 
 logger = logging.getLogger("hf_mltrack.integrations")
@@ -281,7 +282,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             from ._checkpoints import CheckpointLogger
 
             keep = (
-                self.keep_last_checkpoints or _settings.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
+                self.keep_last_checkpoints or _env.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
             )
             self._checkpoints = CheckpointLogger(
                 run.info.artifact_uri,
@@ -299,10 +300,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         return _env.SYSTEM_METRICS.get() if _env.SYSTEM_METRICS.is_set() else True
 
     def _checkpoint_logging_enabled(self) -> bool:
-        return self.log_checkpoints if self.log_checkpoints is not None else _settings.LOG_CHECKPOINTS.get()
+        return self.log_checkpoints if self.log_checkpoints is not None else _env.LOG_CHECKPOINTS.get()
 
     def _model_logging_enabled(self) -> bool:
-        return self.log_model if self.log_model is not None else _settings.LOG_MODEL.get()
+        return self.log_model if self.log_model is not None else _env.LOG_MODEL.get()
 
     def _new_run_tags(self) -> dict[str, Any]:
         tags = dict(self.tags)

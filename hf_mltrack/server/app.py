@@ -158,7 +158,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .boundary import Boundary
 
     if config.auth is not None:
-        from ._settings import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
+        from .._env import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
         from .auth import AuthManager
 
         state.auth = AuthManager(
@@ -211,8 +211,8 @@ def _mount_ui(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """App factory for worker processes: reads the config `hf-mltrack server` put in the environment."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ._settings import SERVER_CONFIG
 
     text = SERVER_CONFIG.get()
     if not text:

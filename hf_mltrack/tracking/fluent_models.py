@@ -204,6 +204,7 @@ def set_active_model(name: str | None = None, model_id: str | None = None) -> Lo
     if model_id is not None:
         model = get_logged_model(model_id)
     else:
+        assert name is not None
         found = _client().search_logged_models(
             [_experiment_id(None)], f"name = {_quote(name)}", None, 1, ["creation_timestamp DESC"]
         )

@@ -97,7 +97,7 @@ def test_gunicorn_opts_without_gunicorn_is_a_clear_error(tmp_path, monkeypatch):
         server, ["--backend-store-uri", f"sqlite:///{tmp_path / 'a.db'}", "--gunicorn-opts", "--timeout 120"]
     )
     assert result.exit_code == 2
-    assert "pip install gunicorn" in result.output and "--workers" in result.output
+    assert "pip install 'hf_mltrack[gunicorn]'" in result.output and "--workers" in result.output
 
 
 def test_server_options_from_environment(tmp_path, monkeypatch):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -11,6 +12,9 @@ from ...exceptions import InvalidParameterError
 from .._json import JSONResponse, metric_to_json
 from ..state import State
 from ._limits import INT64_MAX, INT64_MIN
+
+if TYPE_CHECKING:
+    from ...entities import Metric
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -46,6 +50,7 @@ def get_metric_history(
 
     history = state.store.get_metric_history(run_id, metric_key)  # run_uuid: resolved by the boundary
     out: dict = {}
+    points: Sequence[Metric]
     if max_results is None and not page_token:
         points = history
     else:

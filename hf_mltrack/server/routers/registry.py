@@ -9,6 +9,7 @@ the caller must also be able to read the run a version comes from.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -55,9 +56,14 @@ def make_registry_store(state: ServerState) -> Any:
             return state.store.get_logged_model(model_id)
 
         def search_experiments(
-            self, view_type: int = ViewType.ALL, max_results: int = 1000, **kw: Any
+            self,
+            view_type: int = ViewType.ALL,
+            max_results: int = 1000,
+            filter_string: str | None = None,
+            order_by: Sequence[str] | None = None,
+            page_token: str | None = None,
         ) -> Any:
-            return state.store.search_experiments(view_type, max_results, None, None, kw.get("page_token"))
+            return state.store.search_experiments(view_type, max_results, filter_string, order_by, page_token)
 
         @staticmethod
         def _registry_user() -> str:
@@ -288,7 +294,7 @@ def search_registered_models(
     return JSONResponse(out)
 
 
-def _latest(request: Request, name: str, stages: list[str]) -> JSONResponse:
+def _latest(request: Request, name: str, stages: list[str] | None) -> JSONResponse:
     versions = _registry(request).get_latest_versions(name, stages or None)
     return JSONResponse({"model_versions": [_mv(v) for v in versions]})
 

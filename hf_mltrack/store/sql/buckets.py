@@ -67,10 +67,10 @@ def update_buckets(
     recompute: dict[str, set[int]] = {}
     for _, key, step, value, ts, is_nan in rows:
         if key in appended_keys:
-            b = (key, step >> shift0)
-            s = level0.get(b)
+            where = (key, step >> shift0)
+            s = level0.get(where)
             if s is None:
-                s = level0[b] = _new()
+                s = level0[where] = _new()
             _add_point(s, step, value, ts, is_nan)
         else:
             recompute.setdefault(key, set()).add(step >> shift0)
@@ -193,10 +193,11 @@ def read_downsampled(
         ).scalar()
         for order in ("ASC", "DESC")
     ]
-    if bounds[0] is None:
+    first, last = bounds
+    if first is None or last is None:
         return []
-    lo = bounds[0] if start_step is None else max(start_step, bounds[0])
-    hi = bounds[1] if end_step is None else min(end_step, bounds[1])
+    lo: int = first if start_step is None else max(start_step, first)
+    hi: int = last if end_step is None else min(end_step, last)
     if lo > hi:
         return []
     pairs = max(1, (max_points - 2) // 2)

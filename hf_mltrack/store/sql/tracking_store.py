@@ -578,7 +578,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         for m in metrics:
             key, step, value = m.key, m.step, m.value
             is_nan = value != value  # NaN is the only value unequal to itself
-            row = (run_id, key, step, 0.0 if is_nan else value, m.timestamp, is_nan)
+            row: tuple[Any, ...] = (run_id, key, step, 0.0 if is_nan else value, m.timestamp, is_nan)
             if linked:
                 row = (*row, m.model_id, m.dataset_name, m.dataset_digest)
             rows.append(row)
