@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 RUN_NAME_TAG = "hf_mltrack.runName"
 _IN_CHUNK = 500
 _METRIC_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
+_METRIC_PG_TYPES = ("text", "text", "bigint", "float8", "bigint", "boolean")  # the unnest bulk path
 
 
 def _now_ms() -> int:
@@ -597,6 +598,8 @@ class SqlTrackingStore(AbstractStore):
             sorted(rows, key=_row_key) if len(latest) > 1 else rows,
             " ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
             "timestamp = excluded.timestamp, is_nan = excluded.is_nan",
+            pg_types=_METRIC_PG_TYPES,
+            unique_on=(1, 2),
         )
         insert_rows(
             conn,
@@ -605,6 +608,7 @@ class SqlTrackingStore(AbstractStore):
             list(latest.values()),
             " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
             "timestamp = excluded.timestamp, is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step",
+            pg_types=_METRIC_PG_TYPES,
         )
         update_buckets(conn, self._sql, run_id, rows, appended)
 
