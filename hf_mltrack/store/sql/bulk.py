@@ -49,10 +49,26 @@ def insert_rows(
     if pg_types is not None and conn.dialect.name == "postgresql":
         if unique_on is not None:
             rows = list({tuple(r[i] for i in unique_on): r for r in rows}.values())
-        arrays = ", ".join(f"%s::{t}[]" for t in pg_types)
+        # Binary parameters (%b): numbers and strings go without text formatting and quoting. A
+        # column with one value for every row (the run id, a single key) goes once, as a scalar.
+        exprs: list[str] = []
+        arrays: list[str] = []
+        params: list[Any] = []
+        array_params: list[list[Any]] = []
+        for i, (column, pg_type) in enumerate(zip(zip(*rows, strict=True), pg_types, strict=True)):
+            constant = len(rows) > 1 and type(column[0]) is str and column.count(column[0]) == len(column)
+            if constant and i < len(pg_types) - 1:  # (the last column stays an array: unnest needs one)
+                exprs.append(f"%b::{pg_type}")
+                params.append(column[0])
+            else:
+                exprs.append(f"u.c{i}")
+                arrays.append(f"%b::{pg_type}[]")
+                array_params.append(list(column))
+        aliases = ", ".join(e for e in exprs if e.startswith("u."))
         conn.exec_driver_sql(
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){suffix}",
-            tuple(list(column) for column in zip(*rows, strict=True)),
+            f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} "
+            f"FROM unnest({', '.join(arrays)}) AS u({aliases.replace('u.', '')}){suffix}",
+            (*params, *array_params),
         )
         return
     paramstyle = conn.dialect.paramstyle
