@@ -11,7 +11,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...entities import (
     Experiment,
@@ -364,34 +364,40 @@ class SqlTrackingStore(AbstractStore):
         return Run(info, data)
 
     def _load_runs(self, conn: Connection, run_ids: list[str]) -> dict[str, Run]:
-        import sqlalchemy as sa
+        """Runs with their params, tags and latest metrics, read on the driver's own cursor.
 
-        from .schema import latest_metrics, params, runs, tags
-
+        A page of the UI's runs table is 1,000 runs and ~20,000 child rows: plain tuples from
+        ``fetchall`` cost a fraction of SQLAlchemy's per-row result objects.
+        """
         out: dict[str, Run] = {}
+        run_columns = ", ".join(_RunRow._fields)
         for i in range(0, len(run_ids), _IN_CHUNK):
-            chunk = run_ids[i : i + _IN_CHUNK]
-            rows = conn.execute(sa.select(runs).where(runs.c.run_uuid.in_(chunk))).all()
+            chunk = tuple(run_ids[i : i + _IN_CHUNK])
+            marks = ", ".join([self._ph] * len(chunk))
             datas: dict[str, RunData] = {}
-            for r in rows:
+            for r in fetch_raw(conn, f"SELECT {run_columns} FROM runs WHERE run_uuid IN ({marks})", chunk):
+                info = _run_info(_RunRow(*r))
                 data = RunData()
-                datas[r.run_uuid] = data
-                out[r.run_uuid] = Run(_run_info(r), data)
-            for run_uuid, key, value in conn.execute(
-                sa.select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(chunk))
+                datas[info.run_id] = data
+                out[info.run_id] = Run(info, data)
+            for run_uuid, key, value in fetch_raw(
+                conn, f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", chunk
             ):
                 datas[run_uuid].params[key] = value
-            for run_uuid, key, value in conn.execute(
-                sa.select(tags.c.run_uuid, tags.c.key, tags.c.value).where(tags.c.run_uuid.in_(chunk))
+            for run_uuid, key, value in fetch_raw(
+                conn, f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", chunk
             ):
                 datas[run_uuid].tags[key] = value
-            lm = latest_metrics.c
-            for run_uuid, key, value, step, ts, is_nan in conn.execute(
-                sa.select(lm.run_uuid, lm.key, lm.value, lm.step, lm.timestamp, lm.is_nan).where(lm.run_uuid.in_(chunk))
+            for run_uuid, key, value, step, ts, is_nan in fetch_raw(
+                conn,
+                "SELECT run_uuid, key, value, step, timestamp, is_nan FROM latest_metrics "
+                f"WHERE run_uuid IN ({marks})",
+                chunk,
             ):
                 v = math.nan if is_nan else value
-                datas[run_uuid].metrics[key] = v
-                datas[run_uuid]._metric_objs.append(Metric(key, v, ts, step))
+                data = datas[run_uuid]
+                data.metrics[key] = v
+                data._metric_objs.append(Metric(key, v, ts, step))
         return out
 
     def get_run(self, run_id: str) -> Run:
@@ -695,6 +701,21 @@ class SqlTrackingStore(AbstractStore):
             loaded = self._load_runs(conn, ids)
         items = [loaded[i] for i in ids if i in loaded]
         return PagedList(items, encode_page_token(offset + max_results) if has_more else None)
+
+
+class _RunRow(NamedTuple):
+    """A row of the ``runs`` table, by column name (as ``_run_info`` reads it)."""
+
+    run_uuid: str
+    name: str | None
+    experiment_id: int
+    user_id: str | None
+    status: str
+    start_time: int | None
+    end_time: int | None
+    deleted_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str | None
 
 
 def _run_info(r: Any) -> RunInfo:
