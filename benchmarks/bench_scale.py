@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -249,8 +248,9 @@ def _explain(uri: str, store: Any, exp_id: str) -> None:
 
 
 def measure(name: str, uri: str, ctx: dict[str, Any], repeats: int, explain: bool) -> dict[str, float]:
-    import hf_mltrack
     from bench_server import start_ours, stop
+
+    import hf_mltrack
 
     store, exp_id = ctx["store"], ctx["exp_id"]
     client = hf_mltrack.MlTrackClient(uri)
@@ -347,8 +347,9 @@ def main() -> None:
     print(f"{'measure':<62}" + "".join(f"{b:>12}" for b in backends) + f"{'target':>10}")
     for label, key, target in rows:
         print(f"{label:<62}" + "".join(f"{results[b][key]:>12.1f}" for b in backends) + f"{target:>10}")
+    points = format(int(results[backends[0]]["history_points"]), ",")
     print(
-        f"{'get_metric_history / raw read (' + format(int(results[backends[0]]['history_points']), ',') + ' points)':<62}"
+        f"{'get_metric_history / raw read (' + points + ' points)':<62}"
         + "".join(f"{results[b]['history_ms'] / results[b]['raw_ms']:>11.2f}x" for b in backends)
         + f"{'<= 1.2x':>10}"
     )

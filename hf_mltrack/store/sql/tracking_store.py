@@ -390,8 +390,7 @@ class SqlTrackingStore(AbstractStore):
                 datas[run_uuid].tags[key] = value
             for run_uuid, key, value, step, ts, is_nan in fetch_raw(
                 conn,
-                "SELECT run_uuid, key, value, step, timestamp, is_nan FROM latest_metrics "
-                f"WHERE run_uuid IN ({marks})",
+                f"SELECT run_uuid, key, value, step, timestamp, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
                 chunk,
             ):
                 v = math.nan if is_nan else value
