@@ -20,7 +20,7 @@ generator is not what is measured); the two big series are logged through the st
 of the searches (``EXPLAIN QUERY PLAN`` / ``EXPLAIN``).
 
     python benchmarks/bench_scale.py                   # 100,000 runs, SQLite and PostgreSQL
-    python benchmarks/bench_scale.py --quick           # 10,000 runs, 100k-point series, 100 keys
+    python benchmarks/bench_scale.py --quick           # 5,000 runs, 100k-point series, 100 keys
 """
 
 from __future__ import annotations
@@ -43,13 +43,20 @@ METRIC_ORDER = ["metrics.loss ASC"]
 
 
 def _median_ms(fn: Any, repeats: int) -> float:
+    return _median_wall_cpu(fn, repeats)[0]
+
+
+def _median_wall_cpu(fn: Any, repeats: int) -> tuple[float, float]:
+    """Median wall and process-CPU milliseconds (CPU time is what a loaded machine distorts least:
+    with a load average of 15 on 2 cores a runnable thread gets a fraction of a core)."""
     fn()  # warm: caches, the first connection, page cache
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3
 
 
 # ---- generation ------------------------------------------------------------------------------------
@@ -177,7 +184,7 @@ def _raw_history(uri: str, run_id: str) -> int:
         raw.close()
 
 
-def _http_first_page(url: str, exp_id: str) -> int:
+def _http_first_page(url: str, exp_id: str, client: Any = None) -> int:
     import httpx
 
     body = {
@@ -186,14 +193,27 @@ def _http_first_page(url: str, exp_id: str) -> int:
         "max_results": 1000,
         "run_view_type": "ACTIVE_ONLY",
     }
-    r = httpx.post(f"{url}/api/2.0/mlflow/runs/search", json=body, timeout=120)
+    if client is not None:
+        r = client.post("/api/2.0/mlflow/runs/search", json=body)
+    else:
+        r = httpx.post(f"{url}/api/2.0/mlflow/runs/search", json=body, timeout=120)
     r.raise_for_status()
     return len(r.json()["runs"])
 
 
-def _http_chart_list(url: str, run_id: str, charts: int = 12) -> int:
+def _http_chart_list(url: str, run_id: str, charts: int = 12, client: Any = None) -> int:
+    """``runs/get``, then the first ``charts`` charts' requests, 4 at a time (as the UI's queue)."""
     import httpx
 
+    if client is not None:  # in process: the same requests one after another
+        run = client.get("/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()["run"]
+        keys = sorted(m["key"] for m in run["data"]["metrics"])
+        for key in keys[:charts]:
+            client.get(
+                "/api/2.0/mlflow/metrics/get-history-bulk-interval",
+                params={"run_ids": run_id, "metric_key": key, "max_results": 1000},
+            ).raise_for_status()
+        return len(keys)
     with httpx.Client(base_url=url, timeout=120) as http:
         run = http.get("/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()["run"]
         keys = sorted(m["key"] for m in run["data"]["metrics"])
@@ -255,13 +275,26 @@ def measure(name: str, uri: str, ctx: dict[str, Any], repeats: int, explain: boo
     store, exp_id = ctx["store"], ctx["exp_id"]
     client = hf_mltrack.MlTrackClient(uri)
     out: dict[str, float] = {}
-    out["search_metric"] = _median_ms(
+    out["search_metric"], out["search_metric_cpu"] = _median_wall_cpu(
         lambda: client.search_runs([exp_id], METRIC_FILTER, max_results=100, order_by=METRIC_ORDER), repeats
     )
-    out["search_param"] = _median_ms(
+    out["search_param"], out["search_param_cpu"] = _median_wall_cpu(
         lambda: client.search_runs([exp_id], "params.model = 'gpt2' and params.lora_r = '16'", max_results=100),
         repeats,
     )
+    # The same two UI requests in process (the app on a test client): wall and CPU of the process.
+    from fastapi.testclient import TestClient
+
+    from hf_mltrack.server.app import create_app
+
+    with tempfile.TemporaryDirectory() as art:
+        tc = TestClient(create_app(uri, artifacts_destination=art), base_url="http://127.0.0.1")
+        out["ui_first_page_inproc"], out["ui_first_page_cpu"] = _median_wall_cpu(
+            lambda: _http_first_page("", exp_id, tc), repeats
+        )
+        out["chart_list_inproc"], out["chart_list_cpu"] = _median_wall_cpu(
+            lambda: _http_chart_list("", ctx["wide_run"], client=tc), repeats
+        )
     # get_metric_history vs a raw read, interleaved
     hist, raw = [], []
     n = len(store.get_metric_history(ctx["long_run"], "loss"))
@@ -299,10 +332,10 @@ def main() -> None:
     parser.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--pg-db-prefix", default="h_perf_bench")
     parser.add_argument("--explain", action="store_true", help="print the query plan of the metric search")
-    parser.add_argument("--quick", action="store_true", help="10,000 runs, 100k-point series, 100 keys x 1,000")
+    parser.add_argument("--quick", action="store_true", help="5,000 runs, 100k-point series, 100 keys x 1,000")
     opts = parser.parse_args()
     if opts.quick:
-        opts.runs, opts.series_points, opts.wide_keys, opts.repeats = 10_000, 100_000, 100, 3
+        opts.runs, opts.series_points, opts.wide_keys, opts.repeats = 5_000, 100_000, 100, 3
     import sqlalchemy as sa
 
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
@@ -337,11 +370,17 @@ def main() -> None:
     )
     rows = [
         ("search_runs, metric filter + metric order_by, 100 runs (ms)", "search_metric", "<= 150"),
+        ("  the same, CPU time (ms)", "search_metric_cpu", ""),
         ("search_runs, two param filters, 100 runs (ms)", "search_param", ""),
+        ("  the same, CPU time (ms)", "search_param_cpu", ""),
         ("UI runs table, first page of 1,000 runs over HTTP (ms)", "ui_first_page", "<= 200"),
+        ("  the same request in process (ms)", "ui_first_page_inproc", ""),
+        ("  the same request in process, CPU time (ms)", "ui_first_page_cpu", ""),
         ("get_metric_history of the long series (ms)", "history_ms", ""),
         ("raw driver read of the same rows (ms)", "raw_ms", ""),
         (f"run with {opts.wide_keys:,} keys: runs/get + 12 charts (ms)", "chart_list", "<= 300"),
+        ("  the same requests in process, one at a time (ms)", "chart_list_inproc", ""),
+        ("  the same requests in process, CPU time (ms)", "chart_list_cpu", ""),
     ]
     backends = list(results)
     print(f"{'measure':<62}" + "".join(f"{b:>12}" for b in backends) + f"{'target':>10}")
