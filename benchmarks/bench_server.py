@@ -4,8 +4,9 @@
     # + MLflow (its server and its client), from an interpreter that has the full `mlflow` package:
     python benchmarks/bench_server.py --mlflow-python /path/to/venv/bin/python
     # team scale (issue 23): SQLite (1 worker) vs PostgreSQL + S3 via moto (2 workers), 32 clients,
-    # ingest points/s, p50/p99 of a 1,000-point log-batch, read-back points/s
-    python benchmarks/bench_server.py --team [--repeats 3] [--quick]
+    # ingest points/s, p50/p99 of a 1,000-point log-batch, read-back points/s; --rate adds a run
+    # paced at that many points/s in all (the latency a team sees at that load)
+    python benchmarks/bench_server.py --team [--repeats 3] [--rate 100000] [--quick]
 
 Every server runs in its own subprocess on a free loopback port with a fresh SQLite database. Measured:
 
@@ -186,11 +187,16 @@ def concurrent_clients(url: str, clients: int = 32, batches: int = 10, size: int
 
 
 # ---- team scale: PostgreSQL + S3 behind several workers, side by side with SQLite (issue 23) ----------
-def team_load(url: str, clients: int, batches: int, size: int) -> dict[str, float]:
+def team_load(url: str, clients: int, batches: int, size: int, rate: float = 0.0) -> dict[str, float]:
     """``clients`` threads, each with its own keep-alive connection and run, send ``batches``
     log-batch requests of ``size`` points, then upload one artifact through the proxy; every
     history is read back and counted. Bodies are encoded before the clock starts (the clients share
-    the server's 2 cores, so they should cost as little as possible)."""
+    the server's 2 cores, so they should cost as little as possible).
+
+    ``rate`` (points/s for all clients together) paces the clients: each sends a batch every
+    ``clients * size / rate`` seconds (at once when it is behind), so the latencies are those of a
+    server under that load rather than of a queue of 32 clients that never wait (where by Little's
+    law the latency is 32 requests' service time whatever the server does)."""
     import httpx
 
     api = "/api/2.0/mlflow"
@@ -217,11 +223,19 @@ def team_load(url: str, clients: int, batches: int, size: int) -> dict[str, floa
     ]
     barrier = threading.Barrier(clients + 1)
 
+    interval = clients * size / rate if rate else 0.0
+
     def work(i: int) -> None:
         mine: list[float] = []
         with httpx.Client(base_url=url, timeout=120, headers={"content-type": "application/json"}) as http:
             barrier.wait()
+            due = time.perf_counter() + interval * i / clients  # spread the clients over one interval
             for body in bodies[i]:
+                if interval:
+                    pause = due - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    due += interval
                 t = time.perf_counter()
                 r = http.post(f"{api}/runs/log-batch", content=body)
                 mine.append(time.perf_counter() - t)
@@ -316,6 +330,9 @@ def team(args: argparse.Namespace) -> None:
                     proc, url = start_ours(tmp, **cfg)  # type: ignore[arg-type]
                     try:
                         results.setdefault(name, []).append(team_load(url, args.clients, args.batches, 1000))
+                        if args.rate:
+                            paced = team_load(url, args.clients, args.batches, 1000, args.rate)
+                            results.setdefault(f"{name}, paced", []).append(paced)
                     finally:
                         stop(proc)
     finally:
@@ -329,10 +346,10 @@ def team(args: argparse.Namespace) -> None:
         f"\n== team scale: {args.clients} clients x {args.batches} log-batch requests of 1,000 points, "
         f"{args.repeats} repeats (median), load average {os.getloadavg()[0]:.1f} =="
     )
-    print(f"{'server':<32}{'ingest points/s':>16}{'p50 ms':>9}{'p99 ms':>9}{'read-back points/s':>20}")
+    print(f"{'server':<40}{'ingest points/s':>16}{'p50 ms':>9}{'p99 ms':>9}{'read-back points/s':>20}")
     for name, rows in results.items():
         med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
-        print(f"{name:<32}{med['ingest']:>16,.0f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}{med['read']:>20,.0f}")
+        print(f"{name:<40}{med['ingest']:>16,.0f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}{med['read']:>20,.0f}")
         print("  each repeat: " + ", ".join(f"{row['ingest']:,.0f}/s p99 {row['p99_ms']:.0f} ms" for row in rows))
 
 
@@ -397,6 +414,9 @@ def main() -> None:
     parser.add_argument("--pg-workers", type=int, default=2)
     parser.add_argument("--batches", type=int, default=10, help="team: log-batch requests per client")
     parser.add_argument("--repeats", type=int, default=3, help="team: alternating repeats")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="team: also a run paced at this many points/s in all (e.g. 100000)"
+    )
     parser.add_argument("--quick", action="store_true", help="team scale only, 1 repeat, 3 batches per client")
     args = parser.parse_args()
     if args.quick:
