@@ -107,11 +107,12 @@ def _time_hooks(callback: Any, clock: dict[str, float], own_only: bool = True) -
         bucket = "fixed" if name in _FIXED_HOOKS else "step"
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.thread_time()
+            start, wall = time.thread_time(), time.perf_counter()
             try:
                 return method(*args, **kwargs)
             finally:
                 clock[bucket] += time.thread_time() - start
+                clock["wall_" + bucket] = clock.get("wall_" + bucket, 0.0) + time.perf_counter() - wall
                 clock["calls_" + bucket] = clock.get("calls_" + bucket, 0.0) + 1
 
         return timed
@@ -164,9 +165,10 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
     if variant.startswith("hf_mltrack"):
         import hf_mltrack
 
-        flush = time.thread_time()
+        flush, flush_wall = time.thread_time(), time.perf_counter()
         hf_mltrack.flush_async_logging()  # the background writes are part of the cost
         clock["fixed"] += time.thread_time() - flush
+        clock["wall_fixed"] = clock.get("wall_fixed", 0.0) + time.perf_counter() - flush_wall
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {
         "wall": wall,
@@ -174,6 +176,7 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
         "background": cpu - (time.thread_time() - main_cpu),  # other threads: writer, system metrics
         "hook_fixed": clock["fixed"] - overhead * clock.get("calls_fixed", 0.0),
         "hook_step": clock["step"] - overhead * clock.get("calls_step", 0.0),
+        "hook_wall_fixed": clock.get("wall_fixed", 0.0),
     }
 
 
@@ -238,6 +241,7 @@ def _split(
         out[f"{field}_step"] = statistics.median(per_step)
     long_runs = runs[variant, long]
     out["hook_fixed"] = statistics.median(r["hook_fixed"] for r in long_runs)
+    out["hook_wall_fixed"] = statistics.median(r.get("hook_wall_fixed", 0.0) for r in long_runs)
     out["hook_step"] = statistics.median(r["hook_step"] / long for r in long_runs)
     out["wall_long"] = statistics.median(r["wall"] for r in long_runs)
     out["base_long"] = statistics.median(r["wall"] for r in runs[base, long])
@@ -247,15 +251,17 @@ def _split(
 def _print_split(rows: list[tuple[str, dict[str, float]]], short: int, long: int) -> None:
     print(
         f"\nExtra cost over report_to='none', from {short}- and {long}-step runs (median over repeats).\n"
-        "hooks: CPU time of the callback on the training thread (begin + end + final flush = fixed);\n"
+        "hooks: CPU time of the callback on the training thread (begin + end + final flush = fixed),\n"
+        "  and the wall time it held the training thread at begin + end (waits included);\n"
         "background: CPU time of the other threads (writer, system metrics), extra over 'none';\n"
         "wall: whole-training wall time, extra over 'none' (noisy on a shared machine).\n"
-        f"{'variant':<14}{'hooks fixed ms':>15}{'hooks us/step':>14}{'bg fixed ms':>12}{'bg us/step':>11}"
+        f"{'variant':<14}{'hooks fixed ms':>15}{'(wall) ms':>10}{'hooks us/step':>14}"
+        f"{'bg fixed ms':>12}{'bg us/step':>11}"
         f"{'wall fixed ms':>14}{'wall us/step':>13}{f'wall {long} steps':>18}"
     )
     for name, r in rows:
         print(
-            f"{name:<14}{r['hook_fixed'] * 1e3:>15.1f}{r['hook_step'] * 1e6:>14.1f}"
+            f"{name:<14}{r['hook_fixed'] * 1e3:>15.1f}{r['hook_wall_fixed'] * 1e3:>10.1f}{r['hook_step'] * 1e6:>14.1f}"
             f"{r['background_fixed'] * 1e3:>12.1f}{r['background_step'] * 1e6:>11.1f}"
             f"{r['wall_fixed'] * 1e3:>14.1f}{r['wall_step'] * 1e6:>13.0f}"
             f"{r['wall_long']:>10.3f}s ({r['wall_long'] / r['base_long']:.2f}x)"
