@@ -78,3 +78,13 @@ def test_typed_rows_go_as_one_unnest_statement_on_postgres(engine) -> None:  # t
         assert len(inserts) == 1 and "unnest(" in inserts[0]
     else:  # the types are ignored elsewhere: multi-row VALUES statements
         assert inserts and all("unnest" not in s for s in inserts)
+
+
+def test_typed_rows_with_a_column_of_only_nulls(engine) -> None:  # type: ignore[no-untyped-def]
+    eng, table = engine
+    rows = [(f"n{i}", i, None) for i in range(5)]
+    with eng.begin() as conn:
+        insert_rows(conn, table, ["k", "n", "note"], rows, pg_types=("text", "integer", "text"), unique_on=(0,))
+    with eng.connect() as conn:
+        got = conn.exec_driver_sql(f"SELECT k, n, note FROM {table} ORDER BY n").fetchall()
+    assert [tuple(r) for r in got] == rows
