@@ -131,6 +131,9 @@ MULTIPART_STAGING_MAX_BYTES = EnvVar[int](
 S3_IGNORE_TLS = EnvVar[bool]("HF_MLTRACK_S3_IGNORE_TLS", bool, False, "Skip TLS verification for S3 endpoints.")
 S3_ENDPOINT_URL = EnvVar[str | None]("HF_MLTRACK_S3_ENDPOINT_URL", str, None, "Endpoint of an S3-compatible store.")
 SQLALCHEMY_POOL_SIZE = EnvVar[int]("HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE", int, 5, "Connection pool size.")
+SQLALCHEMY_MAX_OVERFLOW = EnvVar[int](
+    "HF_MLTRACK_SQLALCHEMYSTORE_MAX_OVERFLOW", int, 10, "Connections opened past the pool size under load."
+)
 RECIPES_PROFILE = EnvVar[str | None](
     "HF_MLTRACK_RECIPES_PROFILE", str, None, "Profile used by `hf-mltrack recipes` when --profile is not given."
 )

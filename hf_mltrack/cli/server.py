@@ -88,6 +88,33 @@ def check_port(host: str, port: int) -> None:
     )
 
 
+# Database connections all workers of one server may hold together, unless the pool is configured
+# (PostgreSQL's default max_connections is 100: the rest stays for other clients).
+_SERVER_DB_CONNECTIONS = 80
+_THREADPOOL_SIZE = 40  # a worker runs at most this many requests at once (AnyIO's default)
+
+
+def size_db_pool(backend_store_uri: str, workers: int) -> None:
+    """Size each worker's connection pool for the requests it runs at once, within a total budget.
+
+    The default pool (5, plus 10 overflow connections closed again as soon as they are returned)
+    suits a client; a worker serving 16 clients would open and close a PostgreSQL connection (a
+    forked backend process) for most requests. Each worker gets ``80 / workers`` connections (at
+    most one per request thread, at least 5), kept open, no overflow; set
+    ``HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE`` / ``..._MAX_OVERFLOW`` to choose yourself. SQLite is left
+    alone (one file, no server connections).
+    """
+    from .. import _env
+
+    if backend_store_uri.startswith("sqlite") or "://" not in backend_store_uri:
+        return
+    if _env.SQLALCHEMY_POOL_SIZE.is_set() or _env.SQLALCHEMY_MAX_OVERFLOW.is_set():
+        return
+    per_worker = max(5, min(_THREADPOOL_SIZE, _SERVER_DB_CONNECTIONS // max(1, workers)))
+    os.environ[_env.SQLALCHEMY_POOL_SIZE.name] = str(per_worker)  # inherited by every worker
+    os.environ[_env.SQLALCHEMY_MAX_OVERFLOW.name] = "0"
+
+
 def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gunicorn_opts: str | None = None) -> None:
     """Build the app once (creating the schema and the admin user) and serve it."""
     from .._env import SERVER_CONFIG
@@ -102,6 +129,8 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
     except MlTrackException as exc:
         raise click.ClickException(exc.message) from exc
     check_port(host, port)
+    size_db_pool(config.backend_store_uri, workers)
+
     try:
         app = create_app_from_config(config)
     except MlTrackException as exc:

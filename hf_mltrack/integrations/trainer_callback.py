@@ -64,6 +64,7 @@ _RESUME_ATTRIBUTE = "_resume_run_id"
 _open_callbacks: weakref.WeakSet[MlTrackCallback] = weakref.WeakSet()
 _atexit_registered = False
 _flavor_notice_shown = False
+_valid_keys: set[str] = set()  # metric names of on_log already checked (the same ones every step)
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., None]:
@@ -429,8 +430,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                         value = float(value)  # numpy scalars, 0-d tensors
                     except (TypeError, ValueError):
                         continue
-            if key.startswith("/") or ".." in key or len(key) > 250:
-                key = _params._short_key(key)
+            if key not in _valid_keys:
+                key = _metric_key(key)
+                if key is None:
+                    continue  # no usable name (empty, not a string)
             metrics.append(Metric(key, value, ts, step))
             if key.startswith("eval_") and self._checkpoints is not None:
                 self._remember_eval(step, key, value)
@@ -441,7 +444,9 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                     ppl = math.inf
                 metrics.append(Metric(key[: -len("loss")] + "perplexity", ppl, ts, step))
         if metrics:
-            self._client.log_batch(self._current_run_id(), metrics=metrics, synchronous=False)
+            # Keys and values are checked above and the step is the Trainer's int: queue the points
+            # as they are (log_batch would validate and copy each one again, on the training thread).
+            self._client._submit(self._current_run_id(), metrics, [], [], False)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @_guarded
@@ -737,6 +742,25 @@ class _CheckpointModelJob:
                 logger.debug("hf_mltrack: no MLmodel for checkpoint %s", path, exc_info=exc)
                 client.set_logged_model_tags(self.model_id, {_logged_checkpoints.LOADABLE_TAG: f"false: {exc}"[:500]})
         _logged_checkpoints.finalize(client, self.model_id, error is None)
+
+
+def _metric_key(key: Any) -> str | None:
+    """A valid metric name for ``key`` (shortened when the store would reject it), remembered."""
+    from ..exceptions import MlTrackException
+    from ..utils import validation
+
+    if not isinstance(key, str):
+        return None
+    name = key
+    if key.startswith("/") or ".." in key or len(key) > validation.MAX_KEY_LENGTH or "\x00" in key:
+        name = _params._short_key(key.replace("\x00", ""))
+    try:
+        validation.validate_key("metric", name)
+    except MlTrackException:
+        return None
+    if name == key:
+        _valid_keys.add(key)
+    return name
 
 
 def _dataset_tags(train_ds: Any, eval_ds: Any) -> dict[str, str]:

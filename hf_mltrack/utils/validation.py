@@ -98,6 +98,8 @@ def metric_value(key: str, value: object) -> float:
 
 
 def metric_step(key: str, step: object) -> int:
+    if type(step) is int:  # the common case, without the numbers.Integral ABC check
+        return step  # type: ignore[return-value]
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):

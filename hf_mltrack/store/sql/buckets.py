@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .bulk import insert_rows
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -48,6 +50,8 @@ def _merge(into: Summary, other: Any) -> None:
 _MIN_COLS = ("min_step", "min_value", "min_timestamp")
 _MAX_COLS = ("max_step", "max_value", "max_timestamp")
 _COLS = "count, min_step, min_value, min_timestamp, max_step, max_value, max_timestamp"
+_ALL_COLS = ("run_uuid", "key", "level", "bucket", *_COLS.split(", "))
+_PG_TYPES = ("text", "text", "integer", "bigint", "bigint") + ("bigint", "float8", "bigint") * 2
 
 
 def update_buckets(
@@ -112,6 +116,16 @@ def _merge_upsert(conn: Connection, sql: Callable[[str], str], rows: list[tuple]
             for c in ("max_step", "max_value", "max_timestamp")
         ]
     )
+    if conn.dialect.name == "postgresql":  # one unnest statement for the batch (rows are unique)
+        insert_rows(
+            conn,
+            "metric_buckets AS b",
+            _ALL_COLS,
+            rows,
+            f" ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET {sets}",
+            pg_types=_PG_TYPES,
+        )
+        return
     conn.exec_driver_sql(
         sql(
             f"INSERT INTO metric_buckets AS b (run_uuid, key, level, bucket, {_COLS}) "

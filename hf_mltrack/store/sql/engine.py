@@ -85,7 +85,7 @@ def _create_engine(db_uri: str) -> Engine:
         return sa.create_engine(
             db_uri,
             pool_size=_env.SQLALCHEMY_POOL_SIZE.get(),
-            max_overflow=10,
+            max_overflow=_env.SQLALCHEMY_MAX_OVERFLOW.get(),
             pool_pre_ping=True,
         )
     except ModuleNotFoundError as exc:
