@@ -133,6 +133,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)
     include(health.router, "")
+    include(artifacts.root_router, "", False)  # MLflow's /get-artifact (UI previews)
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
 

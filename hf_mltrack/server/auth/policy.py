@@ -87,6 +87,7 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("HEAD", "/"): AUTHENTICATED,
     ("GET", "/static/{asset_path:path}"): AUTHENTICATED,
     ("HEAD", "/static/{asset_path:path}"): AUTHENTICATED,
+    ("GET", "/get-artifact"): _run("READ", "query"),  # MLflow's download route (UI previews)
     # ---- experiments ----
     ("POST", f"{M}/experiments/create"): AUTHENTICATED,
     ("GET", f"{M}/experiments/get"): _exp("READ", "query"),

@@ -135,3 +135,24 @@ def list_artifacts(
             entry["path"] = info.path[len(prefix) + 1 :]
         files.append(entry)
     return JSONResponse({"root_uri": run.info.artifact_uri, "files": files})
+
+
+#: ``GET /get-artifact?run_uuid=&path=`` (MLflow's download route at the server root, which its web UI
+#: and ours use for previews): one file of a run, from whichever store holds the run's artifacts.
+root_router = APIRouter(tags=["artifacts"])
+
+
+@root_router.get("/get-artifact", response_model=None)
+def get_artifact(
+    state: State,
+    path: str | None = None,
+    run_id: str | None = None,
+    run_uuid: str | None = None,
+) -> FileResponse | StreamingResponse:
+    rid = run_id or run_uuid
+    if not rid:
+        raise InvalidParameterError("Missing query parameter run_uuid: ?run_uuid=<id>&path=<file>")
+    rel = safe_server_path(path, allow_empty=False)
+    run = state.store.get_run(rid)
+    repo, prefix = state.repo_for(run.info.artifact_uri)
+    return file_response(repo, "/".join(p for p in (prefix, rel) if p))
