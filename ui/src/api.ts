@@ -198,6 +198,8 @@ export async function createExperiment(name: string): Promise<string> {
 
 export const renameExperiment = (id: string, newName: string) =>
   post("experiments/update", { experiment_id: id, new_name: newName });
+export const setExperimentTag = (id: string, key: string, value: string) =>
+  post("experiments/set-experiment-tag", { experiment_id: id, key, value });
 export const deleteExperiment = (id: string) => post("experiments/delete", { experiment_id: id });
 export const restoreExperiment = (id: string) => post("experiments/restore", { experiment_id: id });
 
@@ -261,8 +263,14 @@ export interface Point {
 }
 
 export const MAX_RUNS_PER_BULK = 100;
+/** The server's cap on `max_results` per series of get-history-bulk-interval (hf_mltrack; MLflow: 2500). */
+export const MAX_POINTS_PER_SERIES = 10_000;
 
-/** Downsampled (min/max per bucket) history of one metric for many runs: run id -> points by step. */
+/**
+ * History of one metric for many runs: run id -> points by step. A series of at most `maxResults`
+ * points comes back whole (every point); a longer one as the min and max point of each of
+ * `(maxResults - 2) / 2` equal step columns, plus its first and last point.
+ */
 export async function bulkHistory(
   runIds: string[],
   key: string,
@@ -280,7 +288,7 @@ export async function bulkHistory(
         {
           metric_key: key,
           run_ids: ids,
-          max_results: Math.max(2, Math.min(2500, Math.round(maxResults))),
+          max_results: Math.max(2, Math.min(MAX_POINTS_PER_SERIES, Math.round(maxResults))),
           start_step: range ? Math.floor(range[0]) : undefined,
           end_step: range ? Math.ceil(range[1]) : undefined,
         },

@@ -30,9 +30,9 @@ async function main(): Promise<void> {
   const nav = h(
     "nav",
     { class: "nav" },
-    h("a", { href: href("/"), dataset: { section: "experiments" } }, icon("flask"), " Experiments"),
-    h("a", { href: href("/models"), dataset: { section: "models" } }, icon("model"), " Models"),
-    h("a", { href: href("/traces"), dataset: { section: "traces" } }, icon("trace"), " Traces"),
+    h("a", { href: href("/"), dataset: { section: "experiments" } }, icon("flask"), h("span", { class: "nav-label" }, "Experiments")),
+    h("a", { href: href("/models"), dataset: { section: "models" } }, icon("model"), h("span", { class: "nav-label" }, "Models")),
+    h("a", { href: href("/traces"), dataset: { section: "traces" } }, icon("trace"), h("span", { class: "nav-label" }, "Traces")),
   );
   const user = h("span", { class: "user", "data-testid": "current-user" });
   const themeBtn = h(
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   );
   const main = h("main", { class: "main", id: "main" });
   app.append(
-    h("header", { class: "topbar" }, h("a", { class: "brand", href: href("/") }, h("span", { class: "logo" }), "hf_mltrack"), nav, h("div", { class: "spacer" }), user, themeBtn),
+    h("header", { class: "topbar" }, h("a", { class: "brand", href: href("/"), "aria-label": "hf_mltrack home" }, h("span", { class: "logo" }), h("span", { class: "brand-name" }, "hf_mltrack")), nav, h("div", { class: "spacer" }), user, themeBtn),
     main,
   );
   await loadSession();

@@ -14,7 +14,8 @@ from ..state import State
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 MAX_RUNS_BULK_INTERVAL = 100
-MAX_RESULTS_PER_RUN = 2500
+MAX_RESULTS_PER_RUN = 10_000  # MLflow caps at 2500; the web UI asks for every point of a few-thousand-step series
+DEFAULT_RESULTS_PER_RUN = 2500
 MAX_HISTORY_PAGE = 1_000_000
 
 
@@ -66,7 +67,7 @@ def get_metric_history_bulk_interval(
     run_ids: Annotated[list[str], Query()],
     start_step: int | None = None,
     end_step: int | None = None,
-    max_results: Annotated[int, Query(ge=2, le=MAX_RESULTS_PER_RUN)] = MAX_RESULTS_PER_RUN,
+    max_results: Annotated[int, Query(ge=2, le=MAX_RESULTS_PER_RUN)] = DEFAULT_RESULTS_PER_RUN,
 ) -> JSONResponse:
     if not run_ids or len(run_ids) > MAX_RUNS_BULK_INTERVAL:
         raise InvalidParameterError(
@@ -76,8 +77,6 @@ def get_metric_history_bulk_interval(
         raise InvalidParameterError("Give both start_step and end_step, or neither")
     if start_step is not None and end_step is not None and start_step > end_step:
         raise InvalidParameterError(f"start_step={start_step} is after end_step={end_step}")
-    series = state.store.get_metric_history_bulk_interval(
-        run_ids, metric_key, max_results, start_step, end_step
-    )
+    series = state.store.get_metric_history_bulk_interval(run_ids, metric_key, max_results, start_step, end_step)
     metrics = [metric_to_json(m, run_id) for run_id in run_ids for m in series.get(run_id, [])]
     return JSONResponse({"metrics": metrics})

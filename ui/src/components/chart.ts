@@ -5,7 +5,7 @@
 
 import uPlot from "uplot";
 
-import { bulkHistory, type Point } from "../api";
+import { bulkHistory, MAX_POINTS_PER_SERIES, type Point } from "../api";
 import { append, h, icon } from "../dom";
 import { fmtNum, fmtSeconds, fmtTime } from "../format";
 import { showError } from "./widgets";
@@ -107,6 +107,27 @@ function fmtTick(v: number | null): string {
   if (a >= 1e6 || a < 1e-3) return v.toExponential(1);
   if (a >= 1000) return `${Number((v / 1000).toPrecision(3))}k`;
   return String(Number(v.toPrecision(4)));
+}
+
+let measureCtx: CanvasRenderingContext2D | null = null;
+
+/** Width in CSS pixels of the y-axis: its widest tick label plus tick and gap, so no label is cut. */
+export function axisSize(values: string[] | null | undefined, font: string): number {
+  if (!values?.length) return 40;
+  measureCtx ??= document.createElement("canvas").getContext("2d");
+  if (!measureCtx) return 60;
+  measureCtx.font = font;
+  let widest = 0;
+  for (const v of values) if (v) widest = Math.max(widest, measureCtx.measureText(v).width);
+  return Math.ceil(widest) + 18; // tick (10) + gap (5) + a margin
+}
+
+/**
+ * Points to ask per series: every point of a series up to a few thousand steps (so smoothing runs
+ * on the exact points), and at least two min/max columns per pixel for longer ones.
+ */
+export function pointsPerSeries(widthPx: number, runs: number): number {
+  return Math.min(MAX_POINTS_PER_SERIES, Math.max(4 * Math.ceil(widthPx) + 2, Math.min(5000, Math.floor(40_000 / Math.max(1, runs)))));
 }
 
 // Charts load through a small queue: the server sees a few requests at a time, visible ones first.
@@ -232,7 +253,9 @@ export class MetricChart {
     const range = this.settings.value.x === "step" ? this.zoom : null;
     try {
       const ids = this.runs.map((r) => r.id);
-      this.raw = ids.length ? await bulkHistory(ids, this.metricKey, this.width(), range, controller.signal) : new Map();
+      this.raw = ids.length
+        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length), range, controller.signal)
+        : new Map();
       if (controller.signal.aborted || this.destroyed) return;
       this.build();
     } catch (err) {
@@ -317,7 +340,14 @@ export class MetricChart {
       },
       axes: [
         xAxis,
-        { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 52, values: (_u, splits) => splits.map(fmtTick) },
+        {
+          stroke: axisColor,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          font,
+          size: (_u, values) => axisSize(values, font),
+          values: (_u, splits) => splits.map(fmtTick),
+        },
       ],
       series,
       cursor: {

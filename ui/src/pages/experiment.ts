@@ -8,11 +8,32 @@ import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { canExperiment } from "../session";
 import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
 import { VirtualTable, type Column } from "../components/vtable";
-import { attempt, button, confirmDialog, errorBox, errorMessage, loading, pageHeader, popover, tagChip } from "../components/widgets";
+import { attempt, button, confirmDialog, errorBox, errorMessage, formDialog, loading, pageHeader, popover, showError, tagChip } from "../components/widgets";
+import { renderMarkdown } from "../markdown";
 
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
 
 const MAX_CHART_RUNS = 20;
+const PAGE_SIZE = 1000;
+/** Runs loaded in the background; past this the table pages on scroll and sorts on the server. */
+const BACKGROUND_LIMIT = 10_000;
+
+function quoteKey(key: string): string {
+  return `\`${key.replace(/`/g, "\\`")}\``;
+}
+
+/** The search `order_by` of a column, or null when the server cannot sort by it. */
+export function serverOrderBy(sort: { id: string; dir: 1 | -1 } | null): string[] | null {
+  if (!sort) return ["attributes.start_time DESC"];
+  const dir = sort.dir > 0 ? "ASC" : "DESC";
+  const [kind, ...rest] = sort.id.split(":");
+  const key = rest.join(":");
+  const attr: Record<string, string> = { name: "attributes.run_name", start: "attributes.start_time", user: "attributes.user_id" };
+  if (attr[sort.id]) return [`${attr[sort.id]} ${dir}`];
+  if (sort.id === "source") return [`tags.${quoteKey("mlflow.source.name")} ${dir}`];
+  if (kind === "metric" || kind === "param" || kind === "tag") return [`${kind}s.${quoteKey(key)} ${dir}`];
+  return null;
+}
 
 function columnsKey(expId: string): string {
   return `hf_mltrack.columns.${expId}`;
@@ -89,7 +110,7 @@ function dynamicColumn(id: ColumnId): Column<api.Run> {
       sortValue: (r) => r.metrics.get(key)?.value,
       render: (r) => {
         const m = r.metrics.get(key);
-        return m ? h("span", { class: "num", title: `step ${m.step}` }, fmtNum(m.value)) : "";
+        return m ? h("span", { class: "num", title: `${m.value} (step ${m.step})` }, fmtNum(m.value)) : "";
       },
     };
   }
@@ -106,7 +127,11 @@ function dynamicColumn(id: ColumnId): Column<api.Run> {
       const n = Number(v);
       return v.trim() !== "" && Number.isFinite(n) ? n : v.toLowerCase();
     },
-    render: (r) => get(r) ?? "",
+    render: (r) => {
+      const v = get(r);
+      // the full value on hover; the cell ends with an ellipsis when it is cut (never a silent clip)
+      return v === undefined ? "" : h("span", { class: "cell-text", title: v }, v);
+    },
   };
 }
 
@@ -193,12 +218,22 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     if (tab === "charts") renderCharts();
   };
 
+  // Paging: the first pages load in the background; a larger experiment pages on scroll and sorts
+  // on the server, so a sort is never silently limited to the runs already loaded.
+  let nextToken: string | undefined;
+  let fetchingMore = false;
   const table = new VirtualTable<api.Run>({
     selectable: true,
     testid: "runs-table",
     emptyText: "No runs match.",
     onSelection: updateSelection,
     rowClass: (r) => (r.lifecycle === "deleted" ? "deleted" : ""),
+    onSort: () => {
+      if (nextToken) void load(); // a partial list: ask the server for this order
+    },
+    onNearEnd: () => {
+      if (nextToken && !fetchingMore && runs.length >= BACKGROUND_LIMIT) void loadMore();
+    },
   });
 
   const columnsBtn = button("Columns", () => {
@@ -299,6 +334,47 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       tab: tab !== "table" ? tab : undefined,
     });
 
+  const showCount = () => {
+    const n = runs.length.toLocaleString("en-US");
+    count.textContent = nextToken
+      ? `${n} runs loaded${fetchingMore ? " (loading…)" : runs.length >= BACKGROUND_LIMIT ? ", more on scroll" : " (loading…)"}`
+      : `${n} run${runs.length === 1 ? "" : "s"}`;
+  };
+
+  const fetchPage = async (controller: AbortController) => {
+    const sort = table.getSort();
+    const order = serverOrderBy(sort);
+    const page = await api.searchRuns(
+      { experimentIds: [expId], filter: filter.value.trim(), viewType: lifecycle.value, orderBy: order ?? undefined, maxResults: PAGE_SIZE, pageToken: nextToken },
+      controller.signal,
+    );
+    if (controller.signal.aborted) return false;
+    runs = runs.concat(page.runs);
+    nextToken = page.next;
+    keys = discoverKeys(runs);
+    applyColumns();
+    // the server's order while the list is partial (unless the column cannot be sorted there)
+    table.setExternalSort(!!nextToken && order !== null);
+    table.setRows(runs);
+    showCount();
+    return true;
+  };
+
+  const loadMore = async () => {
+    const controller = loadController;
+    if (!controller || fetchingMore || !nextToken) return;
+    fetchingMore = true;
+    showCount();
+    try {
+      await fetchPage(controller);
+    } catch (err) {
+      if ((err as Error).name !== "AbortError") showError(err);
+    } finally {
+      fetchingMore = false;
+      showCount();
+    }
+  };
+
   const load = async () => {
     loadController?.abort();
     const controller = new AbortController();
@@ -307,19 +383,14 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     filterError.hidden = true;
     count.textContent = "Loading…";
     syncQuery();
+    runs = [];
+    nextToken = undefined;
+    fetchingMore = false;
     try {
-      await api.searchAllRuns(
-        { experimentIds: [expId], filter: filter.value.trim(), viewType: lifecycle.value },
-        (page, done) => {
-          if (controller.signal.aborted) return;
-          runs = page;
-          keys = discoverKeys(runs);
-          applyColumns();
-          table.setRows(runs);
-          count.textContent = `${runs.length.toLocaleString("en-US")} run${runs.length === 1 ? "" : "s"}${done ? "" : " (loading…)"}`;
-        },
-        controller.signal,
-      );
+      if (!(await fetchPage(controller))) return;
+      while (nextToken && runs.length < BACKGROUND_LIMIT && !controller.signal.aborted) {
+        if (!(await fetchPage(controller))) return;
+      }
       updateSelection();
     } catch (err) {
       if ((err as Error).name === "AbortError") return;
@@ -327,6 +398,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       filterError.hidden = false;
       count.textContent = "";
       runs = [];
+      nextToken = undefined;
       table.setRows(runs);
     }
   };
@@ -340,6 +412,25 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   });
 
   const tags = (exp.tags ?? []).filter((t) => !api.isSystemTag(t.key));
+  // The experiment's description: Markdown in the note tag (MLflow's mlflow.note.content, ours first).
+  const expTags = new Map((exp.tags ?? []).map((t) => [t.key, t.value] as [string, string]));
+  const noteOf = () => api.NOTE_TAGS.map((k) => expTags.get(k)).find((v) => v !== undefined) ?? "";
+  const descBody = h("div", { class: "description exp-description", "data-testid": "experiment-description" });
+  const renderDesc = () => {
+    const note = noteOf();
+    replace(descBody, note ? renderMarkdown(note) : h("p", { class: "muted" }, "No description."));
+  };
+  renderDesc();
+  const editDesc = canExperiment(expId, "EDIT")
+    ? button("Edit description", async () => {
+        const r = await formDialog({ title: "Experiment description (Markdown)", fields: [{ name: "text", label: "Description", value: noteOf(), multiline: true }], submit: "Save" });
+        if (r === null) return;
+        if (await attempt(() => api.setExperimentTag(expId, "hf_mltrack.note.content", r.text), "Description saved")) {
+          expTags.set("hf_mltrack.note.content", r.text);
+          renderDesc();
+        }
+      }, { kind: "ghost", icon: "edit", testid: "edit-experiment-description" })
+    : null;
   root.append(
     pageHeader(exp.name, {
       crumbs: [h("a", { href: href("/") }, "Experiments"), h("span", null, exp.name)],
@@ -352,6 +443,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
         tags.length ? h("span", { class: "chips" }, tags.map((t) => tagChip(t.key, t.value))) : null,
       ],
     }),
+    h("section", { class: "exp-desc-row", "aria-label": "Description" }, descBody, editDesc),
     h(
       "div",
       { class: "toolbar" },
