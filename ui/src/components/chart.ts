@@ -300,13 +300,16 @@ export class MetricChart {
       }
       const label = this.runs.length > 1 ? run.label : (this.opts.title ?? this.metricKey);
       if (smoothing) {
-        tables.push([xs, ys, ema(ys, s.smoothing)] as uPlot.AlignedData);
+        const smooth = ema(ys, s.smoothing);
+        if (!tables.length) this.el.dataset.last = JSON.stringify([xs[xs.length - 1], ys[ys.length - 1], smooth[smooth.length - 1]]);
+        tables.push([xs, ys, smooth] as uPlot.AlignedData);
         series.push(
           { label: `${label} (raw)`, stroke: withAlpha(run.color, 0.22), width: 1, spanGaps: true, points: { show: false } },
           { label, stroke: run.color, width: 1.75, spanGaps: true, points: { show: xs.length < 3 } },
         );
         this.seriesRuns.push(run, run);
       } else {
+        if (!tables.length) this.el.dataset.last = JSON.stringify([xs[xs.length - 1], ys[ys.length - 1], ys[ys.length - 1]]);
         tables.push([xs, ys] as uPlot.AlignedData);
         series.push({ label, stroke: run.color, width: 1.5, spanGaps: true, points: { show: xs.length < 3 } });
         this.seriesRuns.push(run);

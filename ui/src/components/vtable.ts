@@ -92,6 +92,10 @@ export class VirtualTable<T extends { id: string }> {
     this.applySort();
   }
 
+  scrollToTop(): void {
+    this.el.scrollTop = 0;
+  }
+
   getSort(): { id: string; dir: 1 | -1 } | null {
     return this.sort;
   }

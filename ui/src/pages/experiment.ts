@@ -386,6 +386,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     runs = [];
     nextToken = undefined;
     fetchingMore = false;
+    table.scrollToTop(); // a new filter or server-side order starts at its first row
     try {
       if (!(await fetchPage(controller))) return;
       while (nextToken && runs.length < BACKGROUND_LIMIT && !controller.signal.aborted) {
