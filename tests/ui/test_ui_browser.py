@@ -405,7 +405,7 @@ def test_registry_transition_changes_stage(seeded, open_page):
 
 def test_auth_hides_actions_the_user_may_not_take(tmp_path, monkeypatch, open_page):
     import httpx
-    from conftest import LiveServer, make_app
+    from ui_live import LiveServer, make_app
 
     admin = ("admin", "admin-password-123")
     monkeypatch.setenv("HF_MLTRACK_AUTH_ADMIN_PASSWORD", admin[1])
@@ -587,7 +587,7 @@ def test_runs_table_stays_virtual_with_10000_runs(seeded, open_page):
 
 @pytest.mark.slow
 def test_million_point_series_shows_in_about_a_second(tmp_path, open_page):
-    from conftest import LiveServer, make_app
+    from ui_live import LiveServer, make_app
 
     from hf_mltrack.entities import Metric
 

@@ -31,7 +31,7 @@ class Fixture:
 @pytest.fixture(scope="module")
 def fixed(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator[Fixture]:
     """A server whose runs keep their artifacts in a plain folder (no proxy), with a 1,000-step run."""
-    from conftest import LiveServer, make_app
+    from ui_live import LiveServer, make_app
 
     import hf_mltrack
     from hf_mltrack.entities import Metric
