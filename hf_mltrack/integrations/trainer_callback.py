@@ -375,6 +375,11 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         base = _params.base_model(model)
         if base is not None:
             tags.setdefault("hf_mltrack.model.class", type(base).__name__)
+        # The web UI's progress bar: step of max_steps, epoch of num_train_epochs, and an ETA.
+        if getattr(state, "max_steps", 0):
+            tags["hf_mltrack.trainer.max_steps"] = int(state.max_steps)
+        if getattr(state, "num_train_epochs", 0):
+            tags["hf_mltrack.trainer.num_train_epochs"] = state.num_train_epochs
         params = _params.sanitize_params(raw, self.max_param_length)
         if not fresh:  # params are immutable: keep what a resumed or joined run already has
             params = _params.drop_keys(params, self._client.get_run(self._current_run_id()).data.params)

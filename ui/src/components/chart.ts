@@ -241,6 +241,47 @@ export class MetricChart {
     if (this.loaded && !this.destroyed) enqueue(() => this.fetch());
   }
 
+  /**
+   * A live run: fetch only the points after the last step each series holds and append them.
+   * `runIds` limits the request to the runs still running (finished series do not change).
+   */
+  refreshTail(runIds?: Set<string>): Promise<void> {
+    if (!this.loaded || this.destroyed || this.tailBusy) return Promise.resolve();
+    return new Promise((resolve) => enqueue(() => this.fetchTail(runIds).finally(resolve)));
+  }
+
+  private tailBusy = false;
+
+  private async fetchTail(runIds?: Set<string>): Promise<void> {
+    const ids = this.runs.map((r) => r.id).filter((id) => !runIds || runIds.has(id));
+    if (!ids.length || this.destroyed || this.tailBusy) return;
+    this.tailBusy = true;
+    try {
+      const last = new Map(
+        ids.map((id) => {
+          const pts = this.raw.get(id);
+          return [id, pts?.length ? pts[pts.length - 1].step : -1] as [string, number];
+        }),
+      );
+      const from = Math.min(...last.values()) + 1;
+      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal);
+      let added = 0;
+      for (const [id, pts] of fresh) {
+        const after = last.get(id) ?? -1;
+        const tail = pts.filter((p) => p.step > after);
+        if (!tail.length) continue;
+        const held = this.raw.get(id) ?? [];
+        this.raw.set(id, held.concat(tail));
+        added += tail.length;
+      }
+      if (added && !this.destroyed) this.build();
+    } catch (err) {
+      if ((err as Error).name !== "AbortError") throw err;
+    } finally {
+      this.tailBusy = false;
+    }
+  }
+
   private width(): number {
     return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
   }
@@ -520,12 +561,15 @@ export class ChartGrid {
   private charts: MetricChart[] = [];
   private observer: IntersectionObserver;
 
+  private syncKey?: string;
+
   constructor(
     keys: string[],
-    runs: ChartRun[],
-    settings: ChartSettingsStore,
+    private runs: ChartRun[],
+    private settings: ChartSettingsStore,
     opts: { syncKey?: string; emptyText?: string } = {},
   ) {
+    this.syncKey = opts.syncKey;
     this.observer = new IntersectionObserver(
       (entries) => {
         for (const e of entries) {
@@ -567,11 +611,40 @@ export class ChartGrid {
   }
 
   setRuns(runs: ChartRun[]): void {
+    this.runs = runs;
     for (const c of this.charts) c.setRuns(runs);
   }
 
   refresh(): void {
     for (const c of this.charts) c.refresh();
+  }
+
+  /** New points of live runs (only those in `runIds`, when given) on every chart built so far. */
+  async refreshTail(runIds?: Set<string>): Promise<void> {
+    await Promise.all(this.charts.map((c) => c.refreshTail(runIds)));
+  }
+
+  get keys(): string[] {
+    return this.charts.map((c) => c.metricKey);
+  }
+
+  /** Charts for metrics that appeared since the grid was built (a live run's first eval, say). */
+  addKeys(keys: string[]): void {
+    const have = new Set(this.keys);
+    for (const key of keys) {
+      if (have.has(key)) continue;
+      have.add(key);
+      const chart = new MetricChart(key, this.runs, this.settings, { syncKey: this.syncKey });
+      this.charts.push(chart);
+      let grid = this.el.querySelector<HTMLElement>(".chart-grid");
+      if (!grid) {
+        grid = h("div", { class: "chart-grid" });
+        this.el.querySelector(".empty")?.remove();
+        this.el.appendChild(h("section", { class: "chart-section" }, grid));
+      }
+      grid.appendChild(chart.el);
+      this.observer.observe(chart.el);
+    }
   }
 
   destroy(): void {

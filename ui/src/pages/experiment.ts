@@ -10,6 +10,7 @@ import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../compo
 import { VirtualTable, type Column } from "../components/vtable";
 import { attempt, button, confirmDialog, errorBox, errorMessage, formDialog, loading, pageHeader, popover, showError, tagChip } from "../components/widgets";
 import { renderMarkdown } from "../markdown";
+import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
 
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
 
@@ -94,6 +95,21 @@ function baseColumns(): Column<api.Run>[] {
       render: (r) => (r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name") ?? "").split(/[\\/]/).pop(),
     },
   ];
+}
+
+/** Trainer progress (step / max_steps, epoch, ETA), shown when a loaded run has it. */
+function progressColumn(): Column<api.Run> {
+  return {
+    id: "progress",
+    title: "Progress",
+    width: 150,
+    kind: "attr",
+    sortValue: (r) => {
+      const p = progressOf(r);
+      return p ? p.step / p.maxSteps : undefined;
+    },
+    render: (r) => progressBar(r, true) ?? "",
+  };
 }
 
 function dynamicColumn(id: ColumnId): Column<api.Run> {
@@ -283,7 +299,29 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   // Until the user picks columns: the first metrics and params of the loaded runs.
   const currentColumns = (): ColumnId[] =>
     chosen ?? [...keys.metrics.slice(0, 5).map((k) => `metric:${k}`), ...keys.params.slice(0, 5).map((k) => `param:${k}`)];
-  const applyColumns = () => table.setColumns([...baseColumns(), ...currentColumns().map(dynamicColumn)]);
+  const applyColumns = () => {
+    const base = baseColumns();
+    if (runs.some((r) => r.tags.has(MAX_STEPS_TAG))) base.splice(1, 0, progressColumn());
+    table.setColumns([...base, ...currentColumns().map(dynamicColumn)]);
+  };
+
+  // Live runs: every second while some loaded run is RUNNING (and the tab is visible), re-read those
+  // runs (status, latest metrics, progress) and append their new points to the charts.
+  let poller: Poller | null = null;
+  const watchLive = () => {
+    if (poller?.active || !runs.some((r) => r.status === "RUNNING")) return;
+    poller = new Poller(async () => {
+      const live = runs.filter((r) => r.status === "RUNNING").slice(0, 100);
+      if (!live.length) return false;
+      const quoted = live.map((r) => `'${r.id}'`).join(", ");
+      const { runs: fresh } = await api.searchRuns({ experimentIds: [expId], filter: `attributes.run_id IN (${quoted})`, viewType: "ALL", maxResults: live.length });
+      const byId = new Map(fresh.map((r) => [r.id, r]));
+      runs = runs.map((r) => byId.get(r.id) ?? r);
+      table.setRows(runs);
+      if (grid) await grid.refreshTail(new Set(live.map((r) => r.id)));
+      return runs.some((r) => r.status === "RUNNING");
+    });
+  };
 
   const chartHost = h("div", { class: "exp-charts" });
   const tableHost = h("div", { class: "table-host" }, table.el);
@@ -393,6 +431,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
         if (!(await fetchPage(controller))) return;
       }
       updateSelection();
+      watchLive();
     } catch (err) {
       if ((err as Error).name === "AbortError") return;
       filterError.textContent = errorMessage(err);
@@ -460,6 +499,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     chartHost,
   );
   ctx.onCleanup(() => {
+    poller?.stop();
     loadController?.abort();
     grid?.destroy();
   });
