@@ -2,7 +2,7 @@
 // charts workspace overlaying the selected runs.
 
 import * as api from "../api";
-import { h, icon, replace } from "../dom";
+import { downloadBlob, h, icon, replace } from "../dom";
 import { fmtAgo, fmtDuration, fmtNum, fmtTime, runDuration } from "../format";
 import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { canExperiment } from "../session";
@@ -11,10 +11,15 @@ import { VirtualTable, type Column } from "../components/vtable";
 import { attempt, button, confirmDialog, errorBox, errorMessage, formDialog, loading, pageHeader, popover, showError, tagChip } from "../components/widgets";
 import { renderMarkdown } from "../markdown";
 import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
+import { attachAutocomplete } from "../components/autocomplete";
+import { groupRuns } from "../components/groups";
+import { fieldLabel, fieldValue, ScatterPanel } from "../components/scatter";
 
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
 
 const MAX_CHART_RUNS = 20;
+/** Runs a grouped chart aggregates (each chart reads their series, 100 runs per request). */
+const MAX_GROUP_RUNS = 500;
 const PAGE_SIZE = 1000;
 /** Runs loaded in the background; past this the table pages on scroll and sorts on the server. */
 const BACKGROUND_LIMIT = 10_000;
@@ -61,7 +66,7 @@ export function runLink(run: api.Run): HTMLElement {
   return h("a", { href: href(`/runs/${encodeURIComponent(run.id)}`), class: "run-link", title: run.name }, run.name);
 }
 
-function baseColumns(): Column<api.Run>[] {
+function baseColumns(best: { id: string; label: string } | null = null): Column<api.Run>[] {
   return [
     {
       id: "name",
@@ -70,6 +75,7 @@ function baseColumns(): Column<api.Run>[] {
       kind: "attr",
       sortValue: (r) => r.name.toLowerCase(),
       render: (r) => [
+        best?.id === r.id ? h("span", { class: "best-mark", title: best.label, "aria-label": best.label, "data-testid": "best-run" }, "★") : null,
         h("span", { class: `status-dot status-${r.status.toLowerCase()}`, title: r.status }),
         api.tagOf(r, api.PARENT_TAGS) ? h("span", { class: "child-mark", title: "child run" }, "↳ ") : null,
         runLink(r),
@@ -186,6 +192,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
 
   const filter = h("input", {
     type: "search",
+    "data-shortcut": "filter",
     class: "input mono",
     placeholder: "metrics.loss < 0.5 and params.lr = '0.001' and tags.team = 'nlp'",
     value: ctx.query.get("filter") ?? "",
@@ -252,9 +259,102 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     },
   });
 
+  // ---- sweeps: group by a param or tag, the best run by a metric, a scatter panel, CSV export ----
+  const groupSel = h("select", { class: "input input-sm", "aria-label": "Group runs by", "data-testid": "group-by" }, h("option", { value: "" }, "No grouping"));
+  const bestSel = h("select", { class: "input input-sm", "aria-label": "Best run by metric", "data-testid": "best-by" }, h("option", { value: "" }, "No best run"));
+  const bestDir = h(
+    "select",
+    { class: "input input-sm", "aria-label": "Best is the", "data-testid": "best-dir" },
+    h("option", { value: "min" }, "lowest"),
+    h("option", { value: "max" }, "highest"),
+  );
+  const scatterX = h("select", { class: "input input-sm", "aria-label": "Scatter x", "data-testid": "scatter-x" });
+  const scatterY = h("select", { class: "input input-sm", "aria-label": "Scatter y", "data-testid": "scatter-y" });
+  const scatterC = h("select", { class: "input input-sm", "aria-label": "Scatter colour", "data-testid": "scatter-color" });
+  const fillSelect = (sel: HTMLSelectElement, options: [string, string][], keep: string, first?: [string, string]) => {
+    const want = sel.value || keep;
+    sel.replaceChildren(...(first ? [h("option", { value: first[0] }, first[1])] : []), ...options.map(([v, label]) => h("option", { value: v }, label)));
+    if ([...sel.options].some((o) => o.value === want)) sel.value = want;
+  };
+  const refreshSweepOptions = () => {
+    const groupable: [string, string][] = [...keys.params.map((k) => [`param:${k}`, `param ${k}`] as [string, string]), ...keys.tags.map((k) => [`tag:${k}`, `tag ${k}`] as [string, string])];
+    const metricOpts: [string, string][] = keys.metrics.map((k) => [`metric:${k}`, k]);
+    const numeric: [string, string][] = [...keys.params.map((k) => [`param:${k}`, `param ${k}`] as [string, string]), ...keys.metrics.map((k) => [`metric:${k}`, `metric ${k}`] as [string, string])];
+    fillSelect(groupSel, groupable, ctx.query.get("group") ?? "", ["", "No grouping"]);
+    fillSelect(bestSel, keys.metrics.map((k) => [k, k]), (ctx.query.get("best") ?? "").replace(/:(min|max)$/, ""), ["", "No best run"]);
+    fillSelect(scatterX, numeric, ctx.query.get("sx") ?? numeric[0]?.[0] ?? "");
+    fillSelect(scatterY, metricOpts, ctx.query.get("sy") ?? metricOpts[0]?.[0] ?? "");
+    fillSelect(scatterC, numeric, ctx.query.get("sc") ?? "", ["", "One colour"]);
+  };
+  const initialBest = ctx.query.get("best") ?? "";
+  if (initialBest.endsWith(":max")) bestDir.value = "max";
+  /** The best run of the table's runs (filtered) by the chosen metric. */
+  const bestRun = (): api.Run | null => {
+    const key = bestSel.value;
+    if (!key) return null;
+    let best: api.Run | null = null;
+    let bestV = bestDir.value === "min" ? Infinity : -Infinity;
+    for (const r of runs) {
+      const v = r.metrics.get(key)?.value;
+      if (v === undefined || !Number.isFinite(v)) continue;
+      if (bestDir.value === "min" ? v < bestV : v > bestV) {
+        bestV = v;
+        best = r;
+      }
+    }
+    return best;
+  };
+  bestSel.addEventListener("change", () => {
+    if (bestSel.value && !bestSel.dataset.touched) bestDir.value = /loss|error|perplexity|wer|cer/i.test(bestSel.value) ? "min" : "max";
+    applyColumns();
+    syncQuery();
+    if (tab === "charts") renderCharts();
+  });
+  bestDir.addEventListener("change", () => {
+    bestSel.dataset.touched = "1";
+    applyColumns();
+    syncQuery();
+    if (tab === "charts") renderCharts();
+  });
+  groupSel.addEventListener("change", () => {
+    applyColumns();
+    if (groupSel.value) table.setSort({ id: "group", dir: 1 });
+    syncQuery();
+    if (tab === "charts") renderCharts();
+  });
+  for (const sel of [scatterX, scatterY, scatterC]) {
+    sel.addEventListener("change", () => {
+      syncQuery();
+      scatter?.update(table.visibleRows, scatterX.value, scatterY.value, scatterC.value, bestRun()?.id ?? null);
+    });
+  }
+  let scatter: ScatterPanel | null = null;
+
+  const csvCell = (v: unknown): string => {
+    const t = v === undefined || v === null ? "" : String(v);
+    return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+  };
+  const exportCsv = () => {
+    // The table as shown: its filter, its sort, its columns (raw values, not the formatted ones).
+    const cols = currentColumns();
+    const header = ["run_id", "run_name", "status", "start_time", "end_time", "user", ...cols.map((c) => c.replace(/^(metric|param|tag):/, (_, k: string) => `${k}s.`))];
+    const lines = [header.map(csvCell).join(",")];
+    for (const r of table.visibleRows) {
+      const row: unknown[] = [r.id, r.name, r.status, r.start ? new Date(r.start).toISOString() : "", r.end ? new Date(r.end).toISOString() : "", r.user];
+      for (const c of cols) {
+        const [kind, ...rest] = c.split(":");
+        const key = rest.join(":");
+        row.push(kind === "metric" ? r.metrics.get(key)?.value : kind === "param" ? r.params.get(key) : r.tags.get(key));
+      }
+      lines.push(row.map(csvCell).join(","));
+    }
+    downloadBlob(new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" }), `${exp.name.replace(/[^\w.-]+/g, "_")}-runs.csv`);
+  };
+  const csvBtn = button("Export CSV", exportCsv, { kind: "ghost", icon: "download", testid: "export-csv", title: "Download the table as filtered and sorted (CSV)" });
+
   const columnsBtn = button("Columns", () => {
     const box = h("div", { class: "col-picker", "data-testid": "column-picker" });
-    const q = h("input", { type: "search", class: "input input-sm", placeholder: "Find a column…" });
+    const q = h("input", { type: "search", class: "input input-sm", placeholder: "Find a column…", "aria-label": "Find a column" });
     const lists = h("div", { class: "col-lists" });
     const current = new Set(currentColumns());
     const renderLists = () => {
@@ -300,8 +400,23 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   const currentColumns = (): ColumnId[] =>
     chosen ?? [...keys.metrics.slice(0, 5).map((k) => `metric:${k}`), ...keys.params.slice(0, 5).map((k) => `param:${k}`)];
   const applyColumns = () => {
-    const base = baseColumns();
+    const best = bestRun();
+    const base = baseColumns(best ? { id: best.id, label: `Best by ${bestSel.value} (${bestDir.value})` } : null);
     if (runs.some((r) => r.tags.has(MAX_STEPS_TAG))) base.splice(1, 0, progressColumn());
+    if (groupSel.value) {
+      const field = groupSel.value;
+      base.splice(1, 0, {
+        id: "group",
+        title: `Group: ${fieldLabel(field)}`,
+        width: 140,
+        kind: "attr",
+        sortValue: (r) => {
+          const v = fieldValue(r, field);
+          return v === undefined ? undefined : v;
+        },
+        render: (r) => h("span", { class: "cell-text chip", title: String(fieldValue(r, field) ?? "(none)") }, String(fieldValue(r, field) ?? "(none)")),
+      });
+    }
     table.setColumns([...base, ...currentColumns().map(dynamicColumn)]);
   };
 
@@ -327,22 +442,41 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   const tableHost = h("div", { class: "table-host" }, table.el);
   const renderCharts = () => {
     grid?.destroy();
+    scatter?.destroy();
+    scatter = null;
+    const best = bestRun();
     const picked = table.selected.size ? table.visibleRows.filter((r) => table.selected.has(r.id)) : table.visibleRows;
-    const chartRuns: ChartRun[] = picked.slice(0, MAX_CHART_RUNS).map((r, i) => ({ id: r.id, label: r.name, color: colorFor(i), start: r.start }));
-    const metricKeys = [...new Set(picked.slice(0, MAX_CHART_RUNS).flatMap((r) => [...r.metrics.keys()]))].sort();
-    grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics." });
-    replace(
-      chartHost,
-      h(
-        "p",
-        { class: "muted hint" },
-        table.selected.size ? `Charts of the ${Math.min(picked.length, MAX_CHART_RUNS)} selected runs` : `Charts of the first ${Math.min(picked.length, MAX_CHART_RUNS)} runs in table order; select runs to choose`,
-        picked.length > MAX_CHART_RUNS ? ` (the first ${MAX_CHART_RUNS} of ${picked.length})` : "",
-        ".",
-      ),
-      h("div", { class: "legend" }, chartRuns.map((r) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: { background: r.color } }), r.label))),
-      grid.el,
+    scatter = new ScatterPanel(picked, scatterX.value, scatterY.value, scatterC.value, best?.id ?? null, (r) => navigate(`/runs/${encodeURIComponent(r.id)}`));
+    const scatterCard = h(
+      "section",
+      { class: "card scatter-card" },
+      h("div", { class: "sweep-bar" }, h("b", null, "Scatter"), h("label", null, "x ", scatterX), h("label", null, "y ", scatterY), h("label", null, "colour ", scatterC)),
+      scatter.el,
     );
+    let hint: string;
+    let legendItems: HTMLElement[];
+    if (groupSel.value) {
+      // A sweep: every run of the table (up to MAX_GROUP_RUNS), one line and band per group.
+      const members = picked.slice(0, MAX_GROUP_RUNS);
+      const groups = groupRuns(members, (r) => {
+        const v = fieldValue(r, groupSel.value);
+        return v === undefined ? undefined : String(v);
+      }, colorFor);
+      const chartRuns: ChartRun[] = members.map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start }));
+      const metricKeys = [...new Set(members.flatMap((r) => [...r.metrics.keys()]))].sort();
+      grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics.", groups });
+      hint = `${groups.length} groups of ${members.length} runs by ${fieldLabel(groupSel.value)}${picked.length > MAX_GROUP_RUNS ? ` (the first ${MAX_GROUP_RUNS} of ${picked.length})` : ""}.`;
+      legendItems = groups.map((g) => h("span", { class: "legend-item", "data-testid": "group-legend" }, h("span", { class: "swatch", style: { background: g.color } }), `${g.label} (${g.runIds.length})`));
+    } else {
+      const shown = picked.slice(0, MAX_CHART_RUNS);
+      if (best && !shown.some((r) => r.id === best.id)) shown.push(best); // the best run is always drawn
+      const chartRuns: ChartRun[] = shown.map((r, i) => ({ id: r.id, label: r.id === best?.id ? `★ ${r.name}` : r.name, color: colorFor(i), start: r.start }));
+      const metricKeys = [...new Set(shown.flatMap((r) => [...r.metrics.keys()]))].sort();
+      grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics." });
+      hint = `${table.selected.size ? `Charts of the ${Math.min(picked.length, MAX_CHART_RUNS)} selected runs` : `Charts of the first ${Math.min(picked.length, MAX_CHART_RUNS)} runs in table order; select runs to choose`}${picked.length > MAX_CHART_RUNS ? ` (the first ${MAX_CHART_RUNS} of ${picked.length})` : ""}.`;
+      legendItems = chartRuns.map((r) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: { background: r.color } }), r.label));
+    }
+    replace(chartHost, h("p", { class: "muted hint" }, hint), h("div", { class: "legend" }, legendItems), grid.el, keys.metrics.length ? scatterCard : null);
   };
 
   const tabBar = h(
@@ -365,11 +499,17 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     }
   };
 
+  // The view is in the address: a link reproduces the filter, tab, grouping, best run and scatter.
   const syncQuery = () =>
     replaceQuery({
       filter: filter.value.trim() || undefined,
       view: lifecycle.value !== "ACTIVE_ONLY" ? lifecycle.value : undefined,
       tab: tab !== "table" ? tab : undefined,
+      group: groupSel.value || undefined,
+      best: bestSel.value ? `${bestSel.value}:${bestDir.value}` : undefined,
+      sx: tab === "charts" ? scatterX.value || undefined : undefined,
+      sy: tab === "charts" ? scatterY.value || undefined : undefined,
+      sc: tab === "charts" ? scatterC.value || undefined : undefined,
     });
 
   const showCount = () => {
@@ -390,6 +530,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     runs = runs.concat(page.runs);
     nextToken = page.next;
     keys = discoverKeys(runs);
+    refreshSweepOptions();
     applyColumns();
     // the server's order while the list is partial (unless the column cannot be sorted there)
     table.setExternalSort(!!nextToken && order !== null);
@@ -444,7 +585,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   };
 
   filter.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") void load();
+    if (e.key === "Enter" && !e.defaultPrevented) void load(); // (an autocomplete pick prevents it)
   });
   lifecycle.addEventListener("change", () => {
     table.clearSelection();
@@ -494,11 +635,41 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       tabBar,
     ),
     filterError,
-    h("div", { class: "toolbar slim" }, count, selCount, compareBtn, deleteBtn, restoreBtn),
+    h(
+      "div",
+      { class: "toolbar slim" },
+      count,
+      selCount,
+      compareBtn,
+      deleteBtn,
+      restoreBtn,
+      h("div", { class: "spacer" }),
+      h("label", { class: "sweep-ctl" }, "Group ", groupSel),
+      h("label", { class: "sweep-ctl" }, "Best ", bestSel, bestDir),
+      csvBtn,
+    ),
     tableHost,
     chartHost,
   );
+  const detachAutocomplete = attachAutocomplete(filter, () => ({
+    ...keys,
+    values: (kind, key) => {
+      const seen = new Set<string>();
+      for (const r of runs) {
+        const v = kind === "params" ? r.params.get(key) : r.tags.get(key);
+        if (v !== undefined) seen.add(v);
+        if (seen.size >= 200) break;
+      }
+      return [...seen].sort((a, b) => {
+        const x = Number(a);
+        const y = Number(b);
+        return a.trim() && b.trim() && Number.isFinite(x) && Number.isFinite(y) ? x - y : a.localeCompare(b, undefined, { numeric: true });
+      });
+    },
+  }));
   ctx.onCleanup(() => {
+    detachAutocomplete();
+    scatter?.destroy();
     poller?.stop();
     loadController?.abort();
     grid?.destroy();

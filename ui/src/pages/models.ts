@@ -37,6 +37,7 @@ function modelHref(name: string): string {
 export async function modelsPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const search = h("input", {
     type: "search",
+    "data-shortcut": "filter",
     class: "input",
     placeholder: "Search registered models…",
     value: ctx.query.get("q") ?? "",
