@@ -40,7 +40,7 @@ import os
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from transformers.trainer_callback import TrainerCallback
@@ -109,6 +109,12 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             `datasets.Dataset` objects as tags).
         max_param_length (`int`, *optional*): longest param value kept whole; defaults to
             ``HF_MLTRACK_PARAM_VALUE_MAX_LENGTH``.
+        log_generations (`list[str]`, *optional*): prompts the model completes at every evaluation;
+            the outputs are logged with the step's eval metrics (`hf_mltrack.log_generations`), and
+            the web UI shows them as prompts x checkpoints. Off by default. Generation runs in eval
+            mode without gradients, and restores the model's mode and every RNG state after.
+        generation_kwargs (`dict`, *optional*): passed to ``model.generate`` (defaults:
+            ``max_new_tokens=32, do_sample=False``).
     """
 
     _hf_mltrack_callback = True
@@ -135,6 +141,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         log_datasets: bool = True,
         max_param_length: int | None = None,
         autolog: str | None = None,
+        log_generations: Sequence[str] | None = None,
+        generation_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
@@ -155,6 +163,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self.log_datasets = log_datasets
         self.max_param_length = max_param_length
         self.autolog = autolog
+        self.log_generations = list(log_generations) if log_generations else None
+        self.generation_kwargs = dict(generation_kwargs or {})
         # runtime state
         self._resume_run_id: str | None = None  # restored by transformers from a checkpoint's state
         self._run_id: str | None = None
@@ -178,7 +188,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                 "tracking_uri", "experiment_name", "run_name", "run_id", "tags", "log_params", "log_model",
                 "model_name", "registered_model_name", "task", "log_input_example", "log_model_signature",
                 "log_checkpoints", "keep_last_checkpoints", "log_system_metrics", "log_perplexity",
-                "log_datasets", "max_param_length", "autolog",
+                "log_datasets", "max_param_length", "autolog", "log_generations", "generation_kwargs",
             )
         }  # fmt: skip
         run_id = None if self._trial_run_id else self._run_id
@@ -425,6 +435,29 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                 metrics.append(Metric(key[: -len("loss")] + "perplexity", ppl, ts, step))
         if metrics:
             self._client.log_batch(self._current_run_id(), metrics=metrics, synchronous=False)
+
+    # ---- generations at each evaluation (opt-in) ------------------------------------------------
+    @_guarded
+    def on_evaluate(
+        self, args: Any, state: Any, control: Any, metrics: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if not self._active or not self.log_generations:
+            return
+        trainer = self.trainer
+        model = kwargs.get("model") or (trainer.model if trainer is not None else None)
+        tokenizer = kwargs.get("processing_class") or kwargs.get("tokenizer")
+        if tokenizer is None and trainer is not None:
+            tokenizer = getattr(trainer, "processing_class", None) or getattr(trainer, "tokenizer", None)
+        if model is None or tokenizer is None:
+            raise RuntimeError("log_generations needs the model and its tokenizer (pass processing_class=)")
+        from ..tracking.generations import log_generations
+        from ._generations import generate
+
+        model = getattr(model, "module", model)  # DDP / DataParallel wrappers
+        outputs = generate(model, tokenizer, self.log_generations, self.generation_kwargs)
+        log_generations(
+            self.log_generations, outputs, int(state.global_step), metrics=metrics, run_id=self._current_run_id()
+        )
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @_guarded
