@@ -8,6 +8,7 @@ import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../compo
 import { ParallelCoordinates } from "../components/parcoords";
 import { empty, errorBox, loading, pageHeader, tabs } from "../components/widgets";
 import { Poller } from "../live";
+import { compareGenerations } from "../components/generations";
 
 const MAX_RUNS = 100;
 
@@ -202,6 +203,7 @@ export async function comparePage(root: HTMLElement, ctx: PageContext): Promise<
         { id: "charts", label: `Charts (${metricKeys.length})`, render: chartsTab },
         { id: "diff", label: "Diff", render: diffTab },
         { id: "parallel", label: "Parallel coordinates", render: pcTab },
+        { id: "generations", label: "Generations", render: () => compareGenerations(runs, (id) => colors.get(id) ?? colorFor(0)) },
       ],
       ctx.query.get("tab") ?? "charts",
       (id) => replaceQuery({ runs: ids.join(","), experiment: ctx.query.get("experiment") ?? undefined, tab: id !== "charts" ? id : undefined }),
