@@ -341,6 +341,8 @@ export interface ModelVersion {
   status?: string;
   tags?: KeyValue[];
   aliases?: string[];
+  /** The LoggedModel (m-...) this version was registered from (MLflow 3). */
+  model_id?: string;
 }
 
 export interface RegisteredModel {
@@ -455,4 +457,78 @@ export async function currentUser(): Promise<User | null> {
     if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
     throw err;
   }
+}
+
+// ---- MLflow 3: logged models, datasets, run inputs and outputs (MLflow 3.17's REST shapes) ------
+export interface LoggedModelMetric {
+  key: string;
+  value: number | string;
+  timestamp?: number;
+  step?: number;
+  dataset_name?: string;
+  dataset_digest?: string;
+  model_id?: string;
+  run_id?: string;
+}
+
+export interface LoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    source_run_id?: string;
+    status?: string;
+    status_message?: string;
+    creation_timestamp_ms?: number;
+    last_updated_timestamp_ms?: number;
+    artifact_uri?: string;
+    model_type?: string;
+    tags?: KeyValue[];
+  };
+  data?: { params?: KeyValue[]; metrics?: LoggedModelMetric[] };
+}
+
+export interface DatasetJson {
+  name: string;
+  digest: string;
+  source_type?: string;
+  source?: string;
+  schema?: string;
+  profile?: string;
+}
+
+export interface RunIO {
+  inputs: { dataset_inputs?: { tags?: KeyValue[]; dataset: DatasetJson }[]; model_inputs?: { model_id: string }[] };
+  outputs: { model_outputs?: { model_id: string; step?: number | string }[] };
+}
+
+/** Every logged model of the experiments (page by page, up to `limit`). */
+export async function searchLoggedModels(
+  experimentIds: string[],
+  opts: { filter?: string; orderBy?: { field_name: string; ascending?: boolean }[]; limit?: number } = {},
+): Promise<LoggedModel[]> {
+  const out: LoggedModel[] = [];
+  let token: string | undefined;
+  do {
+    const r = await post<{ models?: LoggedModel[]; next_page_token?: string }>("logged-models/search", {
+      experiment_ids: experimentIds,
+      filter: opts.filter || undefined,
+      order_by: opts.orderBy ?? [],
+      max_results: 100,
+      page_token: token,
+    });
+    out.push(...(r.models ?? []));
+    token = r.next_page_token;
+  } while (token && out.length < (opts.limit ?? 5000));
+  return out;
+}
+
+export async function getLoggedModel(modelId: string): Promise<LoggedModel> {
+  return (await get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(modelId)}`)).model;
+}
+
+/** A run's dataset and model inputs and its model outputs (MLflow 3 `runs/get`). */
+export async function getRunIO(runId: string): Promise<RunIO> {
+  const r = await get<{ run: { inputs?: RunIO["inputs"]; outputs?: RunIO["outputs"] } }>("runs/get", { run_id: runId });
+  return { inputs: r.run.inputs ?? {}, outputs: r.run.outputs ?? {} };
 }

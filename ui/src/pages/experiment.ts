@@ -13,6 +13,7 @@ import { renderMarkdown } from "../markdown";
 import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
 import { attachAutocomplete } from "../components/autocomplete";
 import { groupRuns } from "../components/groups";
+import { modelsTab } from "../components/loggedModels";
 import { fieldLabel, fieldValue, ScatterPanel } from "../components/scatter";
 
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
@@ -186,7 +187,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   let chosen: ColumnId[] | null = loadColumns(expId);
   let keys = { metrics: [] as string[], params: [] as string[], tags: [] as string[] };
   let loadController: AbortController | null = null;
-  let tab = ctx.query.get("tab") === "charts" ? "charts" : "table";
+  let tab = ["charts", "models"].includes(ctx.query.get("tab") ?? "") ? ctx.query.get("tab")! : "table";
   let grid: ChartGrid | null = null;
   const settings = new ChartSettingsStore();
 
@@ -484,12 +485,17 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     { class: "seg" },
     h("button", { type: "button", class: "seg-btn", dataset: { tab: "table" }, "data-testid": "tab-table", onclick: () => showTab("table") }, icon("table", 14), " Table"),
     h("button", { type: "button", class: "seg-btn", dataset: { tab: "charts" }, "data-testid": "tab-charts", onclick: () => showTab("charts") }, icon("chart", 14), " Charts"),
+    h("button", { type: "button", class: "seg-btn", dataset: { tab: "models" }, "data-testid": "tab-models", onclick: () => showTab("models") }, icon("model", 14), " Models"),
   );
+  const modelsHost = h("div", { class: "exp-models", hidden: true });
   const showTab = (t: string) => {
     tab = t;
     for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === t);
     tableHost.hidden = t !== "table";
     chartHost.hidden = t !== "charts";
+    modelsHost.hidden = t !== "models";
+    if (t === "models") replace(modelsHost, modelsTab(expId, new Map(runs.map((r) => [r.id, r.name]))));
+    else modelsHost.replaceChildren();
     syncQuery();
     if (t === "charts") renderCharts();
     else {
@@ -650,6 +656,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     ),
     tableHost,
     chartHost,
+    modelsHost,
   );
   const detachAutocomplete = attachAutocomplete(filter, () => ({
     ...keys,
@@ -681,5 +688,5 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === "table");
   chartHost.hidden = true;
   await load();
-  if (initialTab === "charts") showTab("charts");
+  if (initialTab !== "table") showTab(initialTab);
 }

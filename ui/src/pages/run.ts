@@ -26,6 +26,7 @@ import {
 import { runLink } from "./experiment";
 import { Poller, progressBar } from "../live";
 import { runGenerations } from "../components/generations";
+import { runDatasetsAndModels } from "../components/loggedModels";
 
 function quote(v: string): string {
   return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -219,6 +220,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
       { class: "overview" },
       facts,
       card(h("span", { class: "card-title-row" }, "Description", editDesc), descBody),
+      card("Datasets and models", runDatasetsAndModels(run)),
       h(
         "div",
         { class: "two-col" },
