@@ -46,8 +46,8 @@ export class VirtualTable<T extends { id: string }> {
     } = {},
   ) {
     this.head = h("div", { class: "vt-head", role: "row" });
-    this.layer = h("div", { class: "vt-rows" });
-    this.space = h("div", { class: "vt-space" }, this.layer);
+    this.layer = h("div", { class: "vt-rows", role: "none" });
+    this.space = h("div", { class: "vt-space", role: "rowgroup" }, this.layer);
     this.el = h("div", { class: "vt", role: "table", "data-testid": opts.testid ?? null }, this.head, this.space);
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(this.el);
@@ -145,7 +145,7 @@ export class VirtualTable<T extends { id: string }> {
       });
       all.checked = this.rows.length > 0 && this.selected.size >= this.rows.length;
       all.indeterminate = this.selected.size > 0 && this.selected.size < this.rows.length;
-      cells.push(h("div", { class: "vt-cell vt-check" }, all));
+      cells.push(h("div", { class: "vt-cell vt-check", role: "columnheader" }, all));
     }
     for (const c of this.columns) {
       const sorted = this.sort?.id === c.id ? this.sort.dir : 0;
@@ -199,7 +199,7 @@ export class VirtualTable<T extends { id: string }> {
     this.layer.style.transform = `translateY(${first * rh}px)`;
     const frag = document.createDocumentFragment();
     if (!this.rows.length) {
-      frag.appendChild(h("div", { class: "vt-empty" }, this.opts.emptyText ?? "Nothing to show"));
+      frag.appendChild(h("div", { class: "vt-empty", role: "row" }, h("span", { role: "cell" }, this.opts.emptyText ?? "Nothing to show")));
     }
     for (let i = first; i < last; i++) frag.appendChild(this.renderRow(this.rows[i], i));
     this.layer.replaceChildren(frag);
@@ -231,7 +231,7 @@ export class VirtualTable<T extends { id: string }> {
         this.renderHead();
         this.renderRows();
       });
-      el.appendChild(h("div", { class: "vt-cell vt-check" }, box));
+      el.appendChild(h("div", { class: "vt-cell vt-check", role: "cell" }, box));
     }
     for (const c of this.columns) {
       el.appendChild(h("div", { class: ["vt-cell", c.align === "right" ? "right" : ""], role: "cell" }, c.render(row)));
