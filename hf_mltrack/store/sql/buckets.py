@@ -185,7 +185,7 @@ def read_downsampled(
     The step range ``[lo, hi]`` is cut into ``(max_points - 2) // 2`` equal columns (a chart asks for
     about two points per pixel column); each column keeps its min and its max point, and the first and
     last points are always kept. Long series are read from the coarsest bucket level with at least
-    two buckets per column (a column is a run of whole consecutive buckets, so its min and max lie in
+    one bucket per column (a column is a run of whole consecutive buckets, so its min and max lie in
     its own steps); shorter ones from the raw points, so a series of a few thousand steps is never
     summarized 64 steps at a time and every column holds its exact min and max.
     Returns ``(step, value, timestamp)`` rows sorted by step, at most ``max_points`` long.
@@ -230,12 +230,10 @@ def read_downsampled(
         _merge(s, summary)
 
     value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
-    # The coarsest level with at least two buckets per column.
-    level = next(
-        (i for i in reversed(range(len(SHIFTS))) if (hi >> SHIFTS[i]) - (lo >> SHIFTS[i]) + 1 >= 2 * pairs), None
-    )
+    # The coarsest level with at least one bucket per column (a column is one or two whole buckets).
+    level = next((i for i in reversed(range(len(SHIFTS))) if (hi >> SHIFTS[i]) - (lo >> SHIFTS[i]) + 1 >= pairs), None)
     if level is None:
-        # Buckets are too wide for the columns: the range holds fewer than 128 * pairs points, read them.
+        # Buckets are too wide for the columns: the range holds fewer than 64 * pairs points, read them.
         raw = conn.exec_driver_sql(
             sql(
                 f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
