@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from .dataset import (
+    Dataset,
+    DatasetInput,
+    DatasetSummary,
+    InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    RunInputs,
+    RunOutputs,
+)
 from .enums import LifecycleStage, RunStatus, ViewType
 from .experiment import Experiment
+from .logged_model import LoggedModel, LoggedModelStatus
 from .metric import ExperimentTag, Metric, Param, RunTag
 from .paged_list import PagedList
 from .registry import (
@@ -18,9 +29,17 @@ from .run import Run, RunData, RunInfo
 from .trace import Span, SpanEvent, SpanStatusCode, SpanType, Trace, TraceData, TraceInfo, TraceStatus
 
 __all__ = [
+    "Dataset",
+    "DatasetInput",
+    "DatasetSummary",
     "Experiment",
     "ExperimentTag",
+    "InputTag",
     "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelInput",
+    "LoggedModelOutput",
+    "LoggedModelStatus",
     "Metric",
     "ModelVersion",
     "ModelVersionStage",
@@ -33,6 +52,8 @@ __all__ = [
     "Run",
     "RunData",
     "RunInfo",
+    "RunInputs",
+    "RunOutputs",
     "RunStatus",
     "RunTag",
     "Span",

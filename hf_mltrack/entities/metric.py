@@ -17,15 +17,28 @@ class Metric(NamedTuple):
         value (`float`): the value (NaN and +-inf are stored faithfully).
         timestamp (`int`): milliseconds since the epoch.
         step (`int`, *optional*, defaults to `0`): training step.
+        dataset_name (`str`, *optional*): the dataset the value was computed on (MLflow 3).
+        dataset_digest (`str`, *optional*): that dataset's digest.
+        model_id (`str`, *optional*): the logged model (``m-...``) the value is about.
+        run_id (`str`, *optional*): the run that logged it (set on points read back from a model).
     """
 
     key: str
     value: float
     timestamp: int
     step: int = 0
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    model_id: str | None = None
+    run_id: str | None = None
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "value": self.value, "timestamp": self.timestamp, "step": self.step}
+        d = {"key": self.key, "value": self.value, "timestamp": self.timestamp, "step": self.step}
+        for name in ("dataset_name", "dataset_digest", "model_id", "run_id"):
+            value = getattr(self, name)
+            if value:
+                d[name] = value
+        return d
 
 
 class Param(NamedTuple):

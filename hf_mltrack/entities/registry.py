@@ -77,12 +77,13 @@ class ModelVersion:
     status: str = ModelVersionStatus.READY
     status_message: str | None = None
     run_link: str | None = None
+    model_id: str | None = None  # the logged model (m-...) it was registered from
     tags: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The MLflow REST shape (``model_version`` of ``/api/2.0/mlflow/model-versions/get``)."""
-        return {
+        out = {
             "name": self.name,
             "version": self.version,
             "creation_timestamp": self.creation_timestamp,
@@ -98,6 +99,9 @@ class ModelVersion:
             "tags": [{"key": k, "value": v} for k, v in self.tags.items()],
             "aliases": list(self.aliases),
         }
+        if self.model_id:
+            out["model_id"] = self.model_id
+        return out
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .dataset import RunInputs, RunOutputs
 from .metric import Metric
 
 
@@ -59,10 +60,17 @@ class RunData:
 
 @dataclass
 class Run:
-    """A run: `info` (RunInfo) and `data` (RunData)."""
+    """A run: `info` (RunInfo), `data` (RunData), and what it read (`inputs`) and produced (`outputs`)."""
 
     info: RunInfo
     data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dict(self) -> dict:
-        return {"info": self.info.to_dict(), "data": self.data.to_dict()}
+        return {
+            "info": self.info.to_dict(),
+            "data": self.data.to_dict(),
+            "inputs": self.inputs.to_dict(),
+            "outputs": self.outputs.to_dict(),
+        }

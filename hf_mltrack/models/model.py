@@ -48,6 +48,7 @@ _KNOWN_KEYS = (
     "hf_mltrack_version",
     "metadata",
     "model_size_bytes",
+    "model_id",
 )
 
 
@@ -60,7 +61,9 @@ class ModelInfo:
     """What `log_model` returns.
 
     Attributes:
-        model_uri (`str`): ``runs:/<run_id>/<artifact_path>``; pass it to ``load_model``.
+        model_uri (`str`): ``models:/<model_id>`` (MLflow 3); pass it to ``load_model``. The model also
+            loads from ``runs:/<run_id>/<artifact_path>``.
+        model_id (`str`): the LoggedModel (``m-...``) this call created.
         run_id (`str`): the run the model was logged to.
         artifact_path (`str`): where in the run's artifacts the model lives.
         signature (`ModelSignature`, *optional*): the model's signature.
@@ -81,6 +84,7 @@ class ModelInfo:
     metadata: dict[str, Any] | None = None
     model_size_bytes: int | None = None
     artifact_uri: str | None = field(default=None, repr=False)
+    model_id: str | None = None
 
     @property
     def signature_dict(self) -> dict[str, Any] | None:
@@ -115,6 +119,7 @@ class Model:
         hf_mltrack_version: str | None = None,
         metadata: dict[str, Any] | None = None,
         model_size_bytes: int | None = None,
+        model_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         from hf_mltrack.models.requirements import hf_mltrack_version as _version
@@ -129,6 +134,7 @@ class Model:
         self.hf_mltrack_version = hf_mltrack_version or _version()
         self.metadata = metadata
         self.model_size_bytes = model_size_bytes
+        self.model_id = model_id
         self._extra: dict[str, Any] = dict(kwargs)
 
     # ------------------------------------------------------------------------------------------ flavors
@@ -243,6 +249,7 @@ class Model:
             utc_time_created=self.utc_time_created,
             hf_mltrack_version=self.hf_mltrack_version,
             saved_input_example_info=self.saved_input_example_info,
+            model_id=self.model_id,
             metadata=self.metadata,
             model_size_bytes=self.model_size_bytes,
         )
@@ -257,6 +264,10 @@ class Model:
         await_registration_for: int = 300,
         metadata: dict[str, Any] | None = None,
         run_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        model_type: str | None = None,
+        step: int = 0,
         *,
         name: str | None = None,
         **kwargs: Any,
@@ -269,6 +280,9 @@ class Model:
             registered_model_name (`str`, *optional*): also register it in the model registry under this name.
             await_registration_for (`int`, *optional*, defaults to 300): seconds to wait for the registration.
             metadata (`dict`, *optional*): free-form metadata written to ``MLmodel``.
+            params (`dict`, *optional*), tags (`dict`, *optional*): the LoggedModel's own params and tags.
+            model_type (`str`, *optional*): the LoggedModel's type, free-form.
+            step (`int`, *optional*, defaults to 0): the step at which the run produced it.
             run_id (`str`, *optional*): log to this run instead of the active (or a new) one.
             name (`str`, *optional*): MLflow 3's name for ``artifact_path``; pass one of the two.
             **kwargs: passed to ``flavor.save_model``.
@@ -288,14 +302,20 @@ class Model:
             from hf_mltrack.tracking import MlTrackClient
 
             run = MlTrackClient().get_run(run_id)
+        from hf_mltrack.models.logged import logged_model_for
+
         run_id = run.info.run_id
-        with staging_dir(run.info.artifact_uri) as tmp:
+        model = cls(artifact_path=artifact_path, run_id=run_id, metadata=metadata)
+        with (
+            logged_model_for(run, artifact_path, model, params=params, tags=tags, model_type=model_type, step=step),
+            staging_dir(run.info.artifact_uri) as tmp,
+        ):
             local_path = os.path.join(tmp, "model")
-            model = cls(artifact_path=artifact_path, run_id=run_id, metadata=metadata)
             flavor.save_model(path=local_path, hf_mltrack_model=model, **kwargs)
             upload_dir(local_path, run.info.artifact_uri, artifact_path, staged=True)
         _record_history(run_id, model)
-        info = model.get_model_info(get_model_uri(run_id, artifact_path))
+        get_model_uri(run_id, artifact_path)  # validates the path
+        info = model.get_model_info(f"models:/{model.model_id}")
         info.artifact_uri = run.info.artifact_uri.rstrip("/") + "/" + artifact_path
         if registered_model_name is not None:
             info.registered_model_version = _register(

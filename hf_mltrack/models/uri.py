@@ -7,6 +7,7 @@
 | ``models:/<name>/<stage>`` | the latest version in that stage (Production, Staging, Archived, None) |
 | ``models:/<name>/latest`` | the latest version of the model |
 | ``models:/<name>@<alias>`` | the version the alias points to |
+| ``models:/m-<id>`` | the logged model's artifact location (MLflow 3) |
 | a local path, ``file://...`` | itself |
 | ``s3://``, ``gs://``, ``mlflow-artifacts:/``, ... | itself (downloaded by the artifacts layer) |
 
@@ -116,6 +117,17 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path
 
 
+_LOGGED_MODEL_URI = re.compile(r"models:/(m-[0-9a-f]{32})(?:/(.*))?")
+
+
+def logged_model_id(uri: str) -> tuple[str, str] | None:
+    """``models:/m-<id>[/sub/path]`` -> ``(model_id, sub_path)``; None for any other URI."""
+    match = _LOGGED_MODEL_URI.fullmatch(uri)
+    if match is None:
+        return None
+    return match.group(1), _check_relative(urllib.parse.unquote(match.group(2) or ""), uri)
+
+
 def resolve_model_uri(model_uri: str) -> str:
     """Resolve ``runs:/`` and ``models:/`` URIs to the artifact location they name.
 
@@ -137,6 +149,11 @@ def resolve_model_uri(model_uri: str) -> str:
             artifact_uri = MlTrackClient().get_run(run_id).info.artifact_uri
             return _join(artifact_uri, path)
         if scheme == "models":
+            ref = logged_model_id(uri)
+            if ref is not None:
+                from hf_mltrack.tracking import MlTrackClient
+
+                return _join(MlTrackClient().get_logged_model(ref[0]).artifact_location, ref[1])
             parts = parse_models_uri(uri)
             uri = _join(_resolve_registry(parts), parts.sub_path)
             continue

@@ -61,6 +61,7 @@ class AbstractRegistryStore(abc.ABC):
         run_link: str | None = None,
         description: str | None = None,
         user_id: str | None = None,
+        model_id: str | None = None,
     ) -> ModelVersion: ...
 
     @abc.abstractmethod

@@ -149,7 +149,14 @@ class RegistryClientMixin:
 
     # ---- versions ----------------------------------------------------------------------------
     def _resolve_source(self, source: str, run_id: str | None) -> tuple[str, str | None]:
+        from ..models.uri import logged_model_id
         from .sources import resolve_source
+
+        model_ref = logged_model_id(source) if isinstance(source, str) else None
+        if model_ref is not None:
+            # models:/m-<id>[/sub/path]: the logged model's own files, produced by its source run.
+            model = self.get_logged_model(model_ref[0])  # type: ignore[attr-defined]
+            return _join(model.artifact_location, model_ref[1]), run_id or model.source_run_id
 
         def run_artifact_uri(rid: str) -> str:
             return self.get_run(rid).info.artifact_uri  # type: ignore[attr-defined]
@@ -182,6 +189,7 @@ class RegistryClientMixin:
         run_link: str | None = None,
         description: str | None = None,
         await_creation_for: int | None = None,
+        model_id: str | None = None,
     ) -> ModelVersion:
         """Register a new version of a model; numbers count from 1 and are never reused.
 
@@ -195,9 +203,18 @@ class RegistryClientMixin:
             description (`str`, *optional*): free text.
             await_creation_for (`int`, *optional*): accepted for MLflow compatibility; versions are
                 ready as soon as they are created.
+            model_id (`str`, *optional*): the logged model (``m-...``) it comes from; taken from a
+                ``models:/m-...`` source when not given.
         """
         name = rv.validate_model_name(name)
         tag_map = rv.validate_tags(tags)
+        from ..models.uri import logged_model_id
+
+        model_ref = logged_model_id(source) if isinstance(source, str) else None
+        if model_id is None and model_ref is not None:
+            model_id = model_ref[0]
+        if model_id is not None:
+            self.get_logged_model(model_id)  # type: ignore[attr-defined]  # 404 for an unknown id
         resolved, resolved_run = self._resolve_source(source, run_id)
         return self._registry_store.create_model_version(
             name,
@@ -207,6 +224,7 @@ class RegistryClientMixin:
             run_link,
             rv.validate_description(description),
             user_id=self._registry_user(),
+            model_id=model_id,
         )
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:

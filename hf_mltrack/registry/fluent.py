@@ -69,7 +69,8 @@ def register_model(
     """Register the model at ``model_uri`` as a new version of ``name`` (creating the model if needed).
 
     Args:
-        model_uri (`str`): ``runs:/<run_id>/<artifact_path>`` (resolved to the run's artifact location,
+        model_uri (`str`): ``models:/m-<id>`` (a logged model: ``model_id`` and its source run are
+            recorded), ``runs:/<run_id>/<artifact_path>`` (resolved to the run's artifact location,
             with ``run_id`` recorded), ``models:/<name>/<version>``, or the artifact URI of a model
             logged to this tracking store.
         name (`str`): the registered model.
@@ -101,7 +102,11 @@ def register_model(
         _logger.info("Successfully registered model %r.", name)
     except ResourceAlreadyExistsError:
         _logger.info("Registered model %r already exists. Creating a new version of this model...", name)
-    mv = client.create_model_version(name, source, run_id=run_id, tags=tags)
+    from ..models.uri import logged_model_id
+
+    model_ref = logged_model_id(model_uri) if isinstance(model_uri, str) else None
+    model_id = model_ref[0] if model_ref is not None else None
+    mv = client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
     _logger.info("Created version %r of model %r.", mv.version, mv.name)
     return mv
 

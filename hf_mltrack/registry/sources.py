@@ -115,6 +115,21 @@ def _within(child: str, root: str) -> bool:
     return c_parts[: len(r_parts)] == r_parts
 
 
+def within(child: str, root: str) -> bool:
+    """Whether the URI or path ``child`` lies at or under ``root`` (symlinks resolved)."""
+    return _within(child, root)
+
+
+def file_path(uri: str) -> Path | None:
+    """The local path of a ``file:`` URI or an absolute path, symlinks resolved; None otherwise."""
+    return _file_path(uri)
+
+
+def scheme_of(uri: str) -> str:
+    """The URI's scheme in lower case; ``""`` for local paths (also ``C:/...``)."""
+    return _scheme(uri)
+
+
 def _require_model(source: str, given: str) -> None:
     path = _file_path(source)
     if path is None:
@@ -124,8 +139,7 @@ def _require_model(source: str, given: str) -> None:
     if not (path / "MLmodel").is_file():
         raise _refuse(
             given,
-            f"{str(path)!r} is not a model folder (it has no MLmodel file); "
-            "log it with a flavor's log_model first",
+            f"{str(path)!r} is not a model folder (it has no MLmodel file); log it with a flavor's log_model first",
         )
 
 
@@ -198,6 +212,5 @@ def _run_artifacts(run_id: str, run_artifact_uri: Callable[[str], str], source: 
         return run_artifact_uri(run_id)
     except ResourceNotFoundError as exc:
         raise ResourceNotFoundError(
-            f"Invalid model source {source!r}: run {run_id!r} does not exist in this tracking store "
-            f"({exc.message})"
+            f"Invalid model source {source!r}: run {run_id!r} does not exist in this tracking store ({exc.message})"
         ) from exc

@@ -41,6 +41,11 @@ def metric_to_json(m: Metric, run_id: str | None = None) -> dict[str, Any]:
     }
     if run_id is not None:
         out["run_id"] = run_id
+    if len(m) > 4 and (m.model_id or m.dataset_name):
+        for name in ("model_id", "dataset_name", "dataset_digest"):
+            value = getattr(m, name)
+            if value:
+                out[name] = value
     return out
 
 
@@ -66,5 +71,6 @@ def run_to_json(run: Run) -> dict[str, Any]:
             "params": [{"key": k, "value": v} for k, v in data.params.items()],
             "tags": [{"key": k, "value": v} for k, v in data.tags.items()],
         },
-        "inputs": {},
+        "inputs": run.inputs.to_dict(),
+        "outputs": run.outputs.to_dict(),
     }

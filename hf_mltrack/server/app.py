@@ -82,6 +82,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models,
         metrics,
         multipart,
+        run_io,
         runs,
         traces,
     )
@@ -117,6 +118,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         metrics.router,
         artifacts.router,
         logged_models.router,
+        run_io.router,
         traces.router,
     ]
     registry_router = _registry_router()
@@ -137,10 +139,13 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
 
-    # Middleware: the last added runs first. Order of a request: security -> CORS -> auth -> routes.
+    # Middleware: the last added runs first. Order of a request: security -> CORS -> boundary -> routes.
+    # The boundary (authentication, one identity per request, authorization) runs with or without auth.
+    from .boundary import Boundary
+
     if config.auth is not None:
         from ._settings import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
-        from .auth import AuthManager, AuthMiddleware
+        from .auth import AuthManager
 
         state.auth = AuthManager(
             state,
@@ -148,7 +153,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             admin_username=AUTH_ADMIN_USERNAME.get(),
             admin_password=AUTH_ADMIN_PASSWORD.get(),
         )
-        app.add_middleware(AuthMiddleware, manager=state.auth, routes=table)
+    app.add_middleware(Boundary, routes=table, manager=state.auth)
     if config.cors_allowed_origins:
         from starlette.middleware.cors import CORSMiddleware
 

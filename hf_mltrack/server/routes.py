@@ -27,10 +27,17 @@ class RouteTable:
 
     def __init__(self) -> None:
         self.entries: list[RouteEntry] = []
+        # Paths without parameters, for a dict lookup before the regex scan (every request is matched).
+        self._static: dict[str, list[RouteEntry]] = {}
 
     def add(self, path: str, methods: set[str] | frozenset[str]) -> None:
         regex, _, convertors = compile_path(path)
-        self.entries.append(RouteEntry(path, frozenset(m.upper() for m in methods), regex, convertors))
+        entry = RouteEntry(path, frozenset(m.upper() for m in methods), regex, convertors)
+        # A static path is looked up directly only if no earlier parameterized route (which Starlette
+        # would try first) also matches it.
+        if not convertors and not any(e.convertors and e.regex.match(path) for e in self.entries):
+            self._static.setdefault(path, []).append(entry)
+        self.entries.append(entry)
 
     def add_router(self, router: Any, prefix: str = "") -> None:
         """Register every route of an `APIRouter` included under ``prefix``."""
@@ -44,6 +51,12 @@ class RouteTable:
     def match(self, method: str, path: str) -> tuple[RouteEntry | None, dict[str, Any], bool]:
         """(entry, path params, method allowed) of the first entry whose template matches ``path``."""
         found: tuple[RouteEntry | None, dict[str, Any], bool] = (None, {}, False)
+        static = self._static.get(path)
+        if static is not None:
+            for entry in static:
+                if method in entry.methods or (method == "HEAD" and "GET" in entry.methods):
+                    return entry, {}, True
+            found = (static[0], {}, False)
         for entry in self.entries:
             m = entry.regex.match(path)
             if m is None:

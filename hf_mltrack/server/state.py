@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 PROXY_SCHEME = "mlflow-artifacts"
 PROXY_ROOT = "mlflow-artifacts:/"
 # Schemes the server never reads from or writes to on a client's behalf (no server-side request forgery).
-_REMOTE_FETCH_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"})
+_REMOTE_FETCH_SCHEMES = frozenset(
+    {"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"}
+)
 
 
 def proxy_path(uri: str) -> str:
@@ -130,14 +132,46 @@ class ServerState:
         return False
 
     def check_artifact_location(self, location: str) -> str:
-        """Validate a client-given experiment ``artifact_location`` (it must lie under a configured root)."""
+        """Validate a client-given experiment ``artifact_location``: it must lie under a configured root
+        and not inside another experiment's folder (whose runs' files it would reach)."""
         if not self.location_allowed(location):
             roots = ", ".join(r for r in self.allowed_artifact_roots if r != "*")
             raise PermissionDeniedError(
                 f"artifact_location {location!r} is outside this server's artifact roots ({roots}). Leave it "
                 "empty to use the default, or start the server with --allowed-artifact-roots to permit it"
             )
+        owner = self.experiment_folder_holding(location)
+        if owner is not None:
+            raise InvalidParameterError(
+                f"artifact_location {location!r} lies inside the folder of experiment {owner}: an "
+                "experiment's artifacts may not live in another's. Leave it empty to use the default, or "
+                "give a folder of its own"
+            )
         return location
+
+    def experiment_folder_holding(self, location: str) -> str | None:
+        """The id of the experiment whose folder holds ``location``: a numbered folder of the proxy or of
+        the default root (also one a later experiment will get), or an existing experiment's location."""
+        import sqlalchemy as sa
+
+        from ..registry.sources import within
+        from .auth.sources import experiment_folder, relative_to
+
+        folder = experiment_folder(self, location)
+        if folder is not None:
+            return folder
+        roots = {r.rstrip("/") for r in self.allowed_artifact_roots if r != "*"}
+        for root in (self.default_artifact_root, self.store.default_artifact_root):
+            if root and get_scheme(root) != PROXY_SCHEME and within(location, root):
+                first = relative_to(location, root).split("/", 1)[0]
+                if first.isdigit():
+                    return first
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT experiment_id, artifact_location FROM experiments")).all()
+        for exp_id, existing in rows:
+            if existing and existing.rstrip("/") not in roots and within(location, existing):
+                return str(exp_id)
+        return None
 
     def destination_repo(self) -> ArtifactRepository:
         if not self.config.serve_artifacts:

@@ -44,6 +44,7 @@ from ..exceptions import (
 )
 from ..utils.fast_json import dumps_bytes
 from .base import AbstractStore
+from .rest_logged_models import RestLoggedModelMixin
 
 if TYPE_CHECKING:
     import httpx
@@ -331,6 +332,8 @@ def run_info_from_json(info: dict) -> RunInfo:
 
 
 def run_from_json(d: dict) -> Run:
+    from ..entities import RunInputs, RunOutputs
+
     data = d.get("data") or {}
     metrics = [_metric_from_json(m) for m in data.get("metrics") or ()]
     run_data = RunData(
@@ -339,7 +342,12 @@ def run_from_json(d: dict) -> Run:
         tags=_kv(data.get("tags")),
         _metric_objs=metrics,
     )
-    return Run(run_info_from_json(d["info"]), run_data)
+    return Run(
+        run_info_from_json(d["info"]),
+        run_data,
+        RunInputs.from_dict(d.get("inputs")),
+        RunOutputs.from_dict(d.get("outputs")),
+    )
 
 
 def _metric_from_json(m: dict) -> Metric:
@@ -349,7 +357,13 @@ def _metric_from_json(m: dict) -> Metric:
 
 
 def _metric_json(m: Metric) -> dict:
-    return {"key": m.key, "value": _float_json(m.value), "timestamp": m.timestamp, "step": m.step}
+    out = {"key": m.key, "value": _float_json(m.value), "timestamp": m.timestamp, "step": m.step}
+    if m.model_id or m.dataset_name:
+        for name in ("model_id", "dataset_name", "dataset_digest"):
+            value = getattr(m, name)
+            if value:
+                out[name] = value
+    return out
 
 
 def batch_requests(
@@ -501,7 +515,7 @@ def _rewrite(f: IO[str], lines: list[str]) -> None:
 # ---------------------------------------------------------------------------------------------------
 # The store
 # ---------------------------------------------------------------------------------------------------
-class RestStore(AbstractStore):
+class RestStore(RestLoggedModelMixin, AbstractStore):
     """Tracking store talking to an ``hf-mltrack server`` over MLflow's REST API.
 
     Args:

@@ -34,6 +34,7 @@ def model_version_from_json(d: dict) -> ModelVersion:
         run_link=d.get("run_link") or None,
         tags={t["key"]: t.get("value", "") for t in d.get("tags") or ()},
         aliases=list(d.get("aliases") or ()),
+        model_id=d.get("model_id") or None,
     )
 
 
@@ -131,13 +132,19 @@ class RestRegistryStore(AbstractRegistryStore):
         run_link: str | None = None,
         description: str | None = None,
         user_id: str | None = None,
+        model_id: str | None = None,
     ) -> ModelVersion:
         body: dict[str, Any] = {
             "name": name,
             "source": source,
             "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
         }
-        for key, value in (("run_id", run_id), ("run_link", run_link), ("description", description)):
+        for key, value in (
+            ("run_id", run_id),
+            ("run_link", run_link),
+            ("description", description),
+            ("model_id", model_id),
+        ):
             if value is not None:
                 body[key] = value
         return model_version_from_json(self._call("POST", f"{V}/create", body)["model_version"])

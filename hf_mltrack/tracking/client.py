@@ -19,13 +19,14 @@ if TYPE_CHECKING:
 from ..artifacts.client_mixin import ArtifactClientMixin
 from ..registry.client_mixin import RegistryClientMixin
 from ..tracing.client_mixin import TracingClientMixin
+from .logged_models_client import LoggedModelClientMixin
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin):
+class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin, LoggedModelClientMixin):
     """Client for a tracking store, addressing runs and experiments by id.
 
     Args:
@@ -328,6 +329,9 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
     ) -> None:
         """Log one metric point. The same key at the same step: the later value replaces the earlier.
 
@@ -339,9 +343,21 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             step (`int`, *optional*, defaults to 0): the training step.
             synchronous (`bool`, *optional*): write before returning; by default the point is queued and a
                 background thread writes it.
+            dataset_name (`str`, *optional*), dataset_digest (`str`, *optional*): the dataset it was
+                computed on.
+            model_id (`str`, *optional*): the logged model (``m-...``) it is about; the point is also
+                linked to that model (``get_logged_model(model_id).metrics``).
         """
         v.validate_key("metric", key)
-        metric = Metric(key, v.metric_value(key, value), timestamp or int(time.time() * 1000), v.metric_step(key, step))
+        metric = Metric(
+            key,
+            v.metric_value(key, value),
+            timestamp or int(time.time() * 1000),
+            v.metric_step(key, step),
+            dataset_name or None,
+            dataset_digest or None,
+            model_id or None,
+        )
         self._submit(run_id, [metric], [], [], synchronous)
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
@@ -389,6 +405,9 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
                 v.metric_value(m.key, m.value),
                 m.timestamp,
                 v.metric_step(m.key, m.step),
+                getattr(m, "dataset_name", None),
+                getattr(m, "dataset_digest", None),
+                getattr(m, "model_id", None),
             )
             for m in metrics
         ]

@@ -17,6 +17,7 @@ from ..entities import Experiment, LifecycleStage, Metric, Param, Run, RunStatus
 from ..exceptions import InvalidParameterError, InvalidStateError, MlTrackException, ResourceNotFoundError
 from ..utils import validation as v
 from . import _batcher
+from . import fluent_models as _fluent_models
 from .client import MlTrackClient, _description_tags
 from .context import default_tags
 
@@ -78,6 +79,7 @@ def _reset_state() -> None:
     _active_experiment_id = None
     _last_active_run_id = None
     _clients.clear()
+    _fluent_models._reset()
     from ..store import _clear_cache
 
     _clear_cache()
@@ -523,6 +525,8 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
     """Log one metric point to the active run; returns at once (written in the background).
 
@@ -535,6 +539,9 @@ def log_metric(
             ``HF_MLTRACK_ENABLE_ASYNC_LOGGING=false``).
         timestamp (`int`, *optional*): milliseconds since the epoch; defaults to now.
         run_id (`str`, *optional*): log to this run instead of the active one.
+        model_id (`str`, *optional*): the logged model (``m-...``) the value is about (default: the
+            active model of `set_active_model`); the point is linked to it.
+        dataset (`hf_mltrack.data.Dataset`, *optional*): the dataset it was computed on.
     """
     stack = _run_stack.get()
     rid = run_id or (stack[-1] if stack else start_run()).info.run_id
@@ -546,7 +553,12 @@ def log_metric(
         step = 0
     elif type(step) is not int:
         step = v.metric_step(key, step)
-    metric = Metric(key, value, timestamp or int(time.time() * 1000), step)
+    model_id = model_id or _fluent_models.get_active_model_id()
+    if model_id is None and dataset is None:
+        metric = Metric(key, value, timestamp or int(time.time() * 1000), step)
+    else:
+        name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+        metric = Metric(key, value, timestamp or int(time.time() * 1000), step, name, digest, model_id)
     _client()._submit(rid, [metric], [], [], synchronous)
 
 
@@ -556,6 +568,8 @@ def log_metrics(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
     """Log several metrics at the same step (one queue entry, one write).
 
@@ -565,11 +579,18 @@ def log_metrics(
         synchronous (`bool`, *optional*): write before returning; by default they are queued.
         timestamp (`int`, *optional*): milliseconds since the epoch; now when not given.
         run_id (`str`, *optional*): log to this run instead of the active one.
+        model_id (`str`, *optional*): the logged model they are about (default: the active model).
+        dataset (`hf_mltrack.data.Dataset`, *optional*): the dataset they were computed on.
     """
     rid = _run_id(run_id)
     ts = timestamp or int(time.time() * 1000)
     step_ = v.metric_step("metrics", step)
-    objs = [Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, step_) for k, val in metrics.items()]
+    model_id = model_id or _fluent_models.get_active_model_id()
+    name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+    objs = [
+        Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, step_, name, digest, model_id)
+        for k, val in metrics.items()
+    ]
     _client()._submit(rid, objs, [], [], synchronous)
 
 

@@ -84,7 +84,15 @@ _NUMBER_OPS = ("=", "!=", "<", "<=", ">", ">=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 _NULL_OPS = ("IS NULL", "IS NOT NULL")
 
-_ENTITY_PREFIX = {"metric": "metrics", "param": "params", "tag": "tags", "attribute": "attributes"}
+_ENTITY_PREFIX = {
+    "metric": "metrics",
+    "param": "params",
+    "tag": "tags",
+    "attribute": "attributes",
+    "dataset": "datasets",
+}
+# What a run read (MLflow 3): ``datasets.name``, ``datasets.digest``, ``datasets.context``.
+DATASET_KEYS = ("name", "digest", "context")
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,8 @@ class _Grammar:
             return _NUMBER_OPS + _NULL_OPS
         if entity_type in ("param", "tag"):
             return _STRING_OPS + _NULL_OPS
+        if entity_type == "dataset":
+            return _STRING_OPS
         kind = self.attributes[key]
         if kind == "number":
             return _NUMBER_OPS
@@ -118,6 +128,7 @@ _RUN_GRAMMAR = _Grammar(
         "metrics": "metric", "metric": "metric",
         "params": "param", "param": "param", "parameters": "param", "parameter": "param",
         "tags": "tag", "tag": "tag",
+        "datasets": "dataset", "dataset": "dataset",
         **_ATTRIBUTE_PREFIXES, "run": "attribute",
     },
     attributes={
@@ -145,6 +156,28 @@ _EXPERIMENT_GRAMMAR = _Grammar(
     order_attributes=("name", "experiment_id", "creation_time", "last_update_time"),
 )  # fmt: skip
 
+
+_LOGGED_MODEL_GRAMMAR = _Grammar(
+    what="logged models",
+    prefixes={
+        "metrics": "metric", "metric": "metric",
+        "params": "param", "param": "param",
+        "tags": "tag", "tag": "tag",
+        **_ATTRIBUTE_PREFIXES,
+    },
+    attributes={
+        "model_id": "string", "name": "string", "model_type": "string", "status": "string",
+        "source_run_id": "string", "creation_timestamp": "number", "last_updated_timestamp": "number",
+    },
+    aliases={
+        "creation_time": "creation_timestamp", "creation_timestamp_ms": "creation_timestamp",
+        "last_updated_timestamp_ms": "last_updated_timestamp", "run_id": "source_run_id",
+    },
+    order_attributes=(
+        "model_id", "name", "model_type", "status", "source_run_id", "creation_timestamp",
+        "last_updated_timestamp",
+    ),
+)  # fmt: skip
 
 # ---- tokenizer --------------------------------------------------------------------------------
 
@@ -395,6 +428,14 @@ class _Parser:
             key = ".".join(text for text, _ in parts[1:])
         if not key:
             raise self.src.error(tok.pos, f"empty key in {tok.text!r}")
+        if entity_type == "dataset":
+            if order:
+                raise self.src.error(tok.pos, f"{g.what} cannot be ordered by {tok.text!r}")
+            if key not in DATASET_KEYS:
+                raise self.src.error(
+                    tok.pos,
+                    f"unknown dataset field {tok.text!r}; use datasets.name, datasets.digest or datasets.context",
+                )
         if entity_type == "attribute":
             key = g.aliases.get(key, key)
             valid = g.order_attributes if order else tuple(g.attributes)
@@ -542,7 +583,8 @@ class _Parser:
 
 
 def _kind_note(entity_type: str) -> str:
-    return {"param": "params are strings", "tag": "tags are strings"}.get(entity_type, "this attribute is a string")
+    notes = {"param": "params are strings", "tag": "tags are strings", "dataset": "dataset fields are strings"}
+    return notes.get(entity_type, "this attribute is a string")
 
 
 # ---- public parsers ---------------------------------------------------------------------------
@@ -584,6 +626,24 @@ def parse_experiment_filter(filter_string: str | None) -> list[Comparison]:
         return []
     src = _Source(_check_text(filter_string, "filter"), "filter")
     return _Parser(src, _EXPERIMENT_GRAMMAR).filter()
+
+
+def parse_logged_model_filter(filter_string: str | None) -> list[Comparison]:
+    """Parse a logged model search filter: attributes (`name`, `model_id`, `model_type`, `status`,
+    `source_run_id`, `creation_timestamp`, `last_updated_timestamp`), `metrics.*`, `params.*`, `tags.*`.
+
+    Args:
+        filter_string (`str`, *optional*): e.g. `"metrics.eval_loss < 1.5 and params.lr = '1e-4'"`.
+    """
+    if filter_string is None:
+        return []
+    src = _Source(_check_text(filter_string, "filter"), "filter")
+    return _Parser(src, _LOGGED_MODEL_GRAMMAR).filter()
+
+
+def parse_logged_model_order_by(clause: str) -> OrderBy:
+    """One logged model order_by clause written as text, e.g. `"metrics.eval_loss ASC"`."""
+    return _parse_order_by([clause], _LOGGED_MODEL_GRAMMAR)[0]
 
 
 def _parse_order_by(order_by: Sequence[str] | None, grammar: _Grammar) -> list[OrderBy]:

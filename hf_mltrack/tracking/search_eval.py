@@ -102,7 +102,14 @@ def matches_run(run: Run, comparisons: Iterable[Comparison]) -> bool:
         values = {"metric": run.data.metrics, "param": run.data.params, "tag": run.data.tags}[entity_type]
         return key in values, values.get(key)
 
-    return _matches(lookup, comparisons)
+    comparisons = list(comparisons)
+    for c in comparisons:
+        if c.entity_type == "dataset":  # some dataset the run read matches
+            inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", ())
+            found = [getattr(d.dataset, c.key, None) if c.key != "context" else d.context for d in inputs]
+            if not any(v is not None and _compare(v, c.op, c.value) for v in found):
+                return False
+    return _matches(lookup, [c for c in comparisons if c.entity_type != "dataset"])
 
 
 def _experiment_attribute(experiment: Experiment, key: str) -> Any:

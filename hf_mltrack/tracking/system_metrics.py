@@ -1,7 +1,9 @@
 """System metrics sampled in a background thread while a run is active (``log_system_metrics``).
 
 Logged under ``system/``: CPU utilization, process and system memory, disk and network usage,
-and per-GPU utilization and memory through NVML when ``pynvml``/``nvidia-ml-py`` and a GPU exist.
+and per GPU (``system/gpu_<i>_...``) utilization, memory used / total / percentage, power in watts and
+temperature in degrees Celsius through NVML when ``nvidia-ml-py`` (``pip install nvidia-ml-py``) and a
+GPU exist. A sensor a GPU does not expose (power on some boards) is left out, not logged as 0.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class SystemMetricsMonitor:
                 out[f"system/gpu_{i}_utilization_percentage"] = float(util.gpu)
                 out[f"system/gpu_{i}_memory_usage_megabytes"] = info.used / 2**20
                 out[f"system/gpu_{i}_memory_usage_percentage"] = 100.0 * info.used / max(info.total, 1)
+                out[f"system/gpu_{i}_memory_total_megabytes"] = info.total / 2**20
+                out.update(_gpu_sensors(nv, handle, i))
         return out
 
     def _loop(self) -> None:
@@ -105,3 +109,19 @@ class SystemMetricsMonitor:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+def _gpu_sensors(nv: Any, handle: Any, index: int) -> dict[str, float]:
+    """Power (W) and temperature (C) of one GPU; each omitted when the board does not report it."""
+    out: dict[str, float] = {}
+    try:
+        out[f"system/gpu_{index}_power_watts"] = nv.nvmlDeviceGetPowerUsage(handle) / 1000.0  # milliwatts
+    except Exception:  # NVMLError_NotSupported and friends
+        pass
+    try:
+        out[f"system/gpu_{index}_temperature_celsius"] = float(
+            nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU)
+        )
+    except Exception:
+        pass
+    return out

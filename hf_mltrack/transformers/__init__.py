@@ -141,6 +141,10 @@ def log_model(
     run_id: str | None = None,
     *,
     name: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
 ) -> Any:
     """Log a transformers model to a run (the active one, or a new one) and return its `ModelInfo`.
 
@@ -152,13 +156,17 @@ def log_model(
         registered_model_name (`str`, *optional*): also register the model under this name.
         await_registration_for (`int`, *optional*, defaults to 300): seconds to wait for the registration.
         run_id (`str`, *optional*): log to this run instead of the active one.
+        params (`dict`, *optional*), tags (`dict`, *optional*), model_type (`str`, *optional*): the
+            LoggedModel's own params, tags and type (MLflow 3).
+        step (`int`, *optional*, defaults to 0): the step at which the run produced it.
 
     On a local artifact store the model is written once, directly into the store (no temporary copy);
     on remote stores, files that already exist on disk (a checkpoint folder) are uploaded from where
     they are.
 
     Returns:
-        `ModelInfo`: ``model_uri`` (``runs:/<run_id>/<artifact_path>``), ``flavors``, ``signature``, ...
+        `ModelInfo`: ``model_id`` and ``model_uri`` (``models:/<model_id>``; ``runs:/<run_id>/<artifact_path>``
+        loads the same model), ``flavors``, ``signature``, ...
     """
     from hf_mltrack.transformers._log import log_model_impl
 
@@ -183,6 +191,10 @@ def log_model(
         prompt_template=prompt_template,
         base_model_uri=base_model_uri,
         save_base_model=save_base_model,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
     )
 
 

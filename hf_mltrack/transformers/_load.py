@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from hf_mltrack.exceptions import InvalidParameterError, MlTrackException, missing_extra
-from hf_mltrack.transformers import _flavor, _peft, _tasks
+from hf_mltrack.transformers import _flavor, _peft, _quant, _tasks
 from hf_mltrack.transformers._compat import (
     _logger,
     accelerate_available,
@@ -130,6 +130,7 @@ def load_model_impl(
     task = conf.get(_flavor.TASK)
     if not task:
         raise MlTrackException(f"The transformers flavor of {model_uri!r} names no task")
+    _quant.check_loadable(conf.get(_quant.QUANTIZATION), model_uri)
     load_kwargs, pipeline_device = resolve_placement(device, device_map)
     dtype = (
         parse_dtype(torch_dtype) if torch_dtype is not None else parse_dtype(conf.get(_flavor.TORCH_DTYPE))

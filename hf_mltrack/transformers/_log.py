@@ -117,10 +117,14 @@ def log_model_impl(
     await_registration_for: int = 300,
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
     **save_kwargs: Any,
 ) -> Any:
     from hf_mltrack.models import Model
-    from hf_mltrack.models.uri import get_model_uri
+    from hf_mltrack.models.logged import logged_model_for
 
     artifact_path = artifact_path_arg(artifact_path, name)
     run = _get_run(run_id)
@@ -128,14 +132,13 @@ def log_model_impl(
     artifact_uri = run.info.artifact_uri
     mlmodel = Model(artifact_path=artifact_path, run_id=run_id, metadata=metadata)
     root = local_store_path(artifact_uri)
-    if root is not None:
-        _save_in_place(
-            os.path.join(root, *artifact_path.split("/")), mlmodel, transformers_model, save_kwargs
-        )
-    else:
-        _save_and_upload(artifact_uri, artifact_path, mlmodel, transformers_model, save_kwargs)
+    with logged_model_for(run, artifact_path, mlmodel, params=params, tags=tags, model_type=model_type, step=step):
+        if root is not None:
+            _save_in_place(os.path.join(root, *artifact_path.split("/")), mlmodel, transformers_model, save_kwargs)
+        else:
+            _save_and_upload(artifact_uri, artifact_path, mlmodel, transformers_model, save_kwargs)
     _record_history(run_id, mlmodel)
-    info = mlmodel.get_model_info(get_model_uri(run_id, artifact_path))
+    info = mlmodel.get_model_info(f"models:/{mlmodel.model_id}")
     info.artifact_uri = artifact_uri.rstrip("/") + "/" + artifact_path
     if registered_model_name is not None:
         info.registered_model_version = _register(

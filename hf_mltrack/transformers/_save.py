@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hf_mltrack.exceptions import InvalidParameterError
-from hf_mltrack.transformers import _flavor, _inputs, _peft, _tasks
+from hf_mltrack.transformers import _flavor, _inputs, _peft, _quant, _tasks
 from hf_mltrack.transformers._compat import _logger, dtype_name, parse_dtype, require_transformers
 
 
@@ -153,6 +153,9 @@ def _save_in_memory(
         if base_model_uri is not None:
             raise InvalidParameterError("base_model_uri applies to PEFT models only")
         conf[_flavor.PIPELINE_MODEL_TYPE] = type(model).__name__
+        quant = _quant.quantization_block(getattr(model, "config", None))
+        if quant:
+            conf[_quant.QUANTIZATION] = quant
         name, revision = _source_reference(model)
         conf[_flavor.SOURCE_MODEL_NAME] = name
         conf[_flavor.SOURCE_MODEL_REVISION] = revision
@@ -203,6 +206,9 @@ def _save_checkpoint(
         config = AutoConfig.from_pretrained(folder)
         archs = getattr(config, "architectures", None) or []
         conf[_flavor.PIPELINE_MODEL_TYPE] = archs[0] if archs else None
+        quant = _quant.quantization_block(config)
+        if quant:
+            conf[_quant.QUANTIZATION] = quant
         dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
         conf.setdefault(_flavor.TORCH_DTYPE, dtype_name(parse_dtype(dtype)) if dtype else None)
         original = getattr(config, "_name_or_path", None)
@@ -413,9 +419,17 @@ def _save(
 
     if pip_requirements is None and extra_pip_requirements is None and conda_env is None:
         pip_requirements = _flavor.get_default_pip_requirements(is_peft)  # pinned once per process
+        quant_package = _quant.pip_package(conf.get(_quant.QUANTIZATION))
+        if quant_package:
+            from hf_mltrack.models.requirements import get_pinned_requirement
+
+            pip_requirements = [*pip_requirements, get_pinned_requirement(quant_package)]
     env = write_environment(
         path,
-        default_pip_requirements=_flavor.default_pip_packages(is_peft=is_peft, uses_accelerate=True),
+        default_pip_requirements=[
+            *_flavor.default_pip_packages(is_peft=is_peft, uses_accelerate=True),
+            *filter(None, [_quant.pip_package(conf.get(_quant.QUANTIZATION))]),
+        ],
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         conda_env=conda_env,

@@ -70,7 +70,7 @@ def test_seed_llm_wrapper_flow(tracking_uri, tiny_gpt2_dir):
             artifacts={"model_dir": str(tiny_gpt2_dir)},
             signature=signature,
         )
-    assert info.model_uri == f"runs:/{run.info.run_id}/llm-wrapper"
+    assert info.model_uri == f"models:/{info.model_id}"
     assert info.signature == signature and "python_function" in info.flavors
     assert info.registered_model_version is None
     loaded = pyfunc.load_model(info.model_uri)

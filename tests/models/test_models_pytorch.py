@@ -137,7 +137,7 @@ def test_log_model_runs_uri_and_pyfunc(tracking_uri):
             pip_requirements=["torch>=2.0.0"],
             input_example=example,
         )
-    assert info.model_uri == f"runs:/{run.info.run_id}/pytorch-model"
+    assert info.model_uri == f"models:/{info.model_id}"
     assert set(info.flavors) == {"pytorch", "python_function"}
     assert info.signature.inputs.is_tensor_spec()
     assert (

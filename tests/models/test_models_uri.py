@@ -68,9 +68,12 @@ def test_local_path_and_file_uri(tmp_path):
 def test_runs_uri_round_trip(tracking_uri):
     with hf_mltrack.start_run() as run:
         info = pyfunc.log_model(artifact_path="llm-wrapper", python_model=Reverse())
-    assert info.model_uri == f"runs:/{run.info.run_id}/llm-wrapper"
+    assert info.model_uri == f"models:/{info.model_id}"
     assert info.run_id == run.info.run_id and info.artifact_path == "llm-wrapper"
+    runs_uri = f"runs:/{run.info.run_id}/llm-wrapper"
+    assert resolve_model_uri(info.model_uri) == resolve_model_uri(runs_uri)
     assert resolve_model_uri(info.model_uri).endswith("/llm-wrapper")
+    assert pyfunc.load_model(runs_uri).predict(DATA) == ["cba"]
     assert pyfunc.load_model(info.model_uri).predict(DATA) == ["cba"]
     assert Model.load(info.model_uri).run_id == run.info.run_id
     assert hf_mltrack.models.get_model_info(info.model_uri).model_uuid == info.model_uuid

@@ -148,9 +148,9 @@ def test_log_model_to_run_and_register(tracking_uri: str) -> None:
         info = hf_mltrack.sklearn.log_model(
             model, artifact_path="clf", input_example=X.head(2), registered_model_name="sk-clf"
         )
-    assert info.model_uri == f"runs:/{run.info.run_id}/clf"
+    assert info.model_uri == f"models:/{info.model_id}"  # MLflow 3: every log_model is a LoggedModel
     assert info.registered_model_version == 1
-    for uri in (info.model_uri, "models:/sk-clf/1"):
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/clf", "models:/sk-clf/1"):
         np.testing.assert_array_equal(hf_mltrack.pyfunc.load_model(uri).predict(X), model.predict(X))
 
 

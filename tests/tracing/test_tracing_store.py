@@ -315,25 +315,17 @@ def test_store_failure_is_one_warning_not_an_error(tmp_path, caplog) -> None:
 def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
     import sqlalchemy as sa
 
-    from hf_mltrack.store.sql.engine import HEAD_REVISION, _create_engine, current_revision, upgrade
-    from hf_mltrack.store.sql.schema import metadata
+    from hf_mltrack.store.sql.engine import _create_engine, current_revision, head_revision, migrate, upgrade
     from hf_mltrack.store.sql.tracing_schema import TRACING_TABLES
 
     uri = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(uri, "0002_registry")  # a database made by the previous release
     engine = _create_engine(uri)
-    import hf_mltrack.store.sql.registry_schema  # noqa: F401
-
-    with engine.begin() as conn:  # a database made by the previous release
-        metadata.create_all(
-            conn, tables=[t for name, t in metadata.tables.items() if name not in TRACING_TABLES]
-        )
-        conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
-        conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0002_registry')")
     assert not sa.inspect(engine).has_table("trace_info")
     engine.dispose()
-    assert upgrade(uri) == HEAD_REVISION == "0003_tracing"
+    assert upgrade(uri) == head_revision()
     engine = _create_engine(uri)
-    assert current_revision(engine) == "0003_tracing"
+    assert current_revision(engine) == head_revision()
     assert all(sa.inspect(engine).has_table(name) for name in TRACING_TABLES)
     engine.dispose()
     store = get_trace_store(uri)

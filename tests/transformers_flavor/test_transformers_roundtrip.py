@@ -226,7 +226,8 @@ def test_log_model_to_a_run_and_load_by_runs_uri(store, gpt2):
         info = hft.log_model(
             {"model": model, "tokenizer": tok}, name="llm", task="text-generation", input_example=["hello"]
         )
-    assert info.model_uri == f"runs:/{run.info.run_id}/llm"
+    assert info.model_uri == f"models:/{info.model_id}"
+    assert hf_mltrack.get_logged_model(info.model_id).artifact_location.endswith(f"{run.info.run_id}/artifacts/llm")
     assert info.run_id == run.info.run_id
     assert info.flavors["transformers"]["task"] == "text-generation"
     assert info.signature is not None

@@ -1,46 +1,98 @@
-"""Which permission each route needs: one table, deny by default.
+"""What each route acts on and which permission it needs: one declarative table, deny by default.
 
-Every route of the app must appear here (a test enumerates the routes and fails on a gap); a request
-to a route without a policy is refused with 403. Paths are the route paths without the
-``/api/2.0`` or ``/ajax-api/2.0`` prefix.
+Every route of the app has one entry in `POLICIES` (a test enumerates the app's routes and fails on a
+gap; with basic-auth a request to a route without an entry is refused with 403). Keys are
+``(METHOD, path)`` with the path stripped of its ``/api/2.0``, ``/ajax-api/2.0`` (or ``3.0``) prefix.
+
+An entry is a `Rule`: either an access class that names no object (``public``, ``authenticated``:
+any signed-in user, the handler filters what it returns; ``admin``) or the objects the route acts on.
+Each object is a `Target`: its kind, the permission needed on it, the canonical field that names it,
+where that field is (``path``, ``query`` or ``body``) and the other names (aliases) it may arrive
+under. The boundary step (`hf_mltrack.server.boundary`, read its docstring) reads every alias once,
+refuses empty or conflicting ones with a 400, rewrites the request so the handler only sees the
+canonical field, resolves each object to what permissions are kept on (a run -> its experiment, a
+model version -> its registered model, a source URI -> the run, experiment or model it points at) and
+authorizes, all before any handler runs.
+
+Adding a route = adding one entry, e.g.::
+
+    ("POST", f"{M}/runs/log-inputs"): _run("EDIT"),                     # run_id (alias run_uuid)
+    ("GET", f"{M}/logged-models/{{model_id}}"): Rule("logged_model", "READ", "model_id", "path"),
+    ("POST", f"{M}/model-versions/create"): _model("EDIT", also=(Target("source", "READ", "source", "body"),)),
+
+A kind without a resolver (see ``boundary.RESOLVERS``) is refused for everyone but admins: register
+one with `hf_mltrack.server.boundary.register_resolver` when adding a new kind of object.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Literal
 
 Where = Literal["query", "body", "path"]
-Kind = Literal[
-    "public",
-    "authenticated",
-    "admin",
-    "self",
-    "experiment",
-    "run",
-    "runs",
-    "proxy",
-    "model",
-    "trace",
-    "traces",
-]
+#: Access classes that name no object.
+ACCESS = frozenset({"public", "authenticated", "admin"})
+Kind = str  # "run", "runs", "experiment", "model", "version_source", "source", "trace", "traces", "proxy", "self"...
+
+#: The other names a canonical field may arrive under, by (kind, field): MLflow's clients send the
+#: run as ``run_id`` and, for old servers, ``run_uuid``; MLflow 3 names a trace ``trace_id``.
+DEFAULT_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("run", "run_id"): ("run_uuid",),
+    ("trace", "request_id"): ("trace_id",),
+    ("trace", "trace_id"): ("request_id",),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object a route acts on.
+
+    Args:
+        kind (`str`): what the field names: ``run``, ``runs`` (a list of runs), ``experiment``, ``model``
+            (a registered model's name), ``trace``, ``traces`` (a trace log-batch), ``proxy`` (an artifact
+            path whose first segment is an experiment), ``source`` (a model-version source URI),
+            ``version_source`` (the stored source of the version named by ``name`` and this field),
+            ``self`` (a username that must be the caller's), or a kind registered by another module.
+        permission (`str`): ``READ``, ``EDIT`` or ``MANAGE`` on the object (on its experiment for runs,
+            traces and artifacts; on its registered model for versions).
+        field (`str`): the canonical field the handler reads.
+        where (`str`): ``query``, ``body`` or ``path``.
+        aliases (`tuple[str, ...]`, *optional*): other names of the same object; ``None`` takes the
+            kind's usual ones from `DEFAULT_ALIASES`.
+        default (`str`, *optional*): the value when no alias is given (what the handler assumes).
+        optional (`bool`, *optional*, defaults to `False`): absent is fine (nothing to check); otherwise
+            an absent field is a 400 naming it.
+    """
+
+    kind: Kind
+    permission: str = "READ"
+    field: str = ""
+    where: Where = "query"
+    aliases: tuple[str, ...] | None = None
+    default: str | None = None
+    optional: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The canonical field first, then its aliases."""
+        aliases = (
+            self.aliases if self.aliases is not None else DEFAULT_ALIASES.get((self.kind, self.field), ())
+        )
+        return (self.field, *aliases)
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind == "runs"
 
 
 @dataclass(frozen=True)
 class Rule:
-    """What a route requires.
+    """What a route requires: an access class, or the objects it acts on.
 
-    Args:
-        kind: ``public`` (no login), ``authenticated`` (any user; the handler filters results),
-            ``admin``, ``self`` (the ``username`` field names the caller, or an admin), or a resource
-            kind whose ``permission`` the caller needs: ``experiment``/``model`` (by ``field``), ``run``
-            (its experiment), ``runs`` (every listed run), ``proxy`` (the experiment that is the first
-            segment of the artifact path), ``trace`` (the trace's experiment), ``traces`` (a log-batch's
-            traces: the experiment each names, and that of any stored trace it replaces).
-        permission: ``READ``, ``EDIT`` or ``MANAGE``.
-        field: the request field naming the resource.
-        where: ``query``, ``body`` or ``path`` (a path parameter).
-        default: the value when the field is absent (as the handler assumes).
+    ``Rule(kind, permission, field, where, default)`` declares one object (a `Target` of those
+    fields) and ``also`` any further ones; ``Rule("public")``, ``Rule("authenticated")`` and
+    ``Rule("admin")`` name none (``also`` may still list objects whose aliases are checked).
     """
 
     kind: Kind
@@ -48,10 +100,30 @@ class Rule:
     field: str = ""
     where: Where = "query"
     default: str | None = None
+    aliases: tuple[str, ...] | None = None
+    also: tuple[Target, ...] = ()
+    optional: bool = False
+    targets: tuple[Target, ...] = dataclass_field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        first: tuple[Target, ...] = ()
+        if self.kind not in ACCESS:
+            first = (
+                Target(
+                    self.kind,
+                    self.permission,
+                    self.field,
+                    self.where,
+                    self.aliases,
+                    self.default,
+                    self.optional,
+                ),
+            )
+        object.__setattr__(self, "targets", (*first, *self.also))
 
     @property
     def needs_body(self) -> bool:
-        return self.where == "body"
+        return any(t.where == "body" for t in self.targets)
 
 
 PUBLIC = Rule("public")
@@ -59,20 +131,42 @@ AUTHENTICATED = Rule("authenticated")
 ADMIN = Rule("admin")
 
 
-def _exp(permission: str, where: Where = "body", default: str | None = None) -> Rule:
-    return Rule("experiment", permission, "experiment_id", where, default)
+def _exp(
+    permission: str, where: Where = "body", default: str | None = None, also: tuple[Target, ...] = ()
+) -> Rule:
+    return Rule("experiment", permission, "experiment_id", where, default, also=also)
 
 
-def _run(permission: str, where: Where = "body") -> Rule:
-    return Rule("run", permission, "run_id", where)
+def _run(permission: str, where: Where = "body", also: tuple[Target, ...] = ()) -> Rule:
+    return Rule("run", permission, "run_id", where, also=also)
 
 
-def _trace(permission: str, where: Where = "path") -> Rule:
-    return Rule("trace", permission, "request_id", where)
+def _trace(permission: str, where: Where = "path", field: str = "request_id") -> Rule:
+    return Rule("trace", permission, field, where)
 
 
-def _model(permission: str, where: Where = "body", field: str = "name") -> Rule:
-    return Rule("model", permission, field, where)
+def _model(
+    permission: str, where: Where = "body", field: str = "name", also: tuple[Target, ...] = ()
+) -> Rule:
+    return Rule("model", permission, field, where, also=also)
+
+
+def _self(where: Where) -> Rule:
+    return Rule("self", "READ", "username", where)
+
+
+def _source(where: Where = "body") -> Target:
+    """A model-version ``source``: READ on the run, experiment or model it points at."""
+    return Target("source", "READ", "source", where)
+
+
+def _version_source(where: Where = "query") -> Target:
+    """READ on what the stored source of the version ``name``/``version`` points at."""
+    return Target("version_source", "READ", "version", where)
+
+
+def _logged_model(permission: str) -> Rule:
+    return Rule("logged_model", permission, "model_id", "path")
 
 
 M = "/mlflow"
@@ -116,7 +210,20 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/metrics/get-history"): _run("READ", "query"),
     ("GET", f"{M}/metrics/get-history-bulk-interval"): Rule("runs", "READ", "run_ids", "query"),
     ("GET", f"{M}/artifacts/list"): _run("READ", "query"),
-    ("POST", f"{M}/logged-models/search"): AUTHENTICATED,  # always an empty page
+    # ---- logged models (MLflow 3): guarded by the model's experiment ----
+    ("POST", f"{M}/logged-models"): _exp("EDIT"),
+    ("POST", f"{M}/logged-models/search"): AUTHENTICATED,  # experiment ids filtered
+    ("GET", f"{M}/logged-models/{{model_id}}"): _logged_model("READ"),
+    ("PATCH", f"{M}/logged-models/{{model_id}}"): _logged_model("EDIT"),
+    ("DELETE", f"{M}/logged-models/{{model_id}}"): _logged_model("MANAGE"),
+    ("POST", f"{M}/logged-models/{{model_id}}/params"): _logged_model("EDIT"),
+    ("PATCH", f"{M}/logged-models/{{model_id}}/tags"): _logged_model("EDIT"),
+    ("DELETE", f"{M}/logged-models/{{model_id}}/tags/{{tag_key:path}}"): _logged_model("EDIT"),
+    ("GET", f"{M}/logged-models/{{model_id}}/artifacts/directories"): _logged_model("READ"),
+    ("GET", f"{M}/logged-models/{{model_id}}/artifacts/files"): _logged_model("READ"),
+    ("POST", f"{M}/runs/log-inputs"): _run("EDIT"),
+    ("POST", f"{M}/runs/outputs"): _run("EDIT"),
+    ("POST", f"{M}/experiments/search-datasets"): AUTHENTICATED,  # experiment ids filtered
     # ---- traces: guarded by the trace's experiment ----
     ("GET", f"{M}/traces"): AUTHENTICATED,  # experiment ids filtered
     ("GET", f"{M}/traces/{{request_id}}/info"): _trace("READ"),
@@ -151,9 +258,9 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ),
     # ---- users ----
     ("POST", f"{M}/users/create"): ADMIN,
-    ("GET", f"{M}/users/get"): Rule("self", field="username", where="query"),
+    ("GET", f"{M}/users/get"): _self("query"),
     ("GET", f"{M}/users/current"): AUTHENTICATED,
-    ("PATCH", f"{M}/users/update-password"): Rule("self", field="username", where="body"),
+    ("PATCH", f"{M}/users/update-password"): _self("body"),
     ("PATCH", f"{M}/users/update-admin"): ADMIN,
     ("DELETE", f"{M}/users/delete"): ADMIN,
     # ---- permissions: managing them needs MANAGE on the resource ----
@@ -179,13 +286,15 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/registered-models/alias"): _model("EDIT"),
     ("DELETE", f"{M}/registered-models/alias"): _model("EDIT"),
     ("GET", f"{M}/registered-models/alias"): _model("READ", "query"),
-    ("POST", f"{M}/model-versions/create"): _model("EDIT"),
+    ("POST", f"{M}/model-versions/create"): _model(
+        "EDIT", also=(Target("run", "READ", "run_id", "body", optional=True), _source())
+    ),
     ("GET", f"{M}/model-versions/get"): _model("READ", "query"),
     ("PATCH", f"{M}/model-versions/update"): _model("EDIT"),
     ("DELETE", f"{M}/model-versions/delete"): _model("MANAGE"),
     ("GET", f"{M}/model-versions/search"): AUTHENTICATED,  # results filtered
     ("POST", f"{M}/model-versions/transition-stage"): _model("EDIT"),
-    ("GET", f"{M}/model-versions/get-download-uri"): _model("READ", "query"),
+    ("GET", f"{M}/model-versions/get-download-uri"): _model("READ", "query", also=(_version_source(),)),
     ("POST", f"{M}/model-versions/set-tag"): _model("EDIT"),
     ("DELETE", f"{M}/model-versions/delete-tag"): _model("EDIT"),
     ("GET", f"{M}/model-versions/history"): _model("READ", "query"),

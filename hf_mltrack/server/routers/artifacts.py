@@ -5,10 +5,10 @@ from __future__ import annotations
 import mimetypes
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Annotated, BinaryIO
 from urllib.parse import unquote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.responses import FileResponse, StreamingResponse
 
@@ -116,16 +116,12 @@ def _quote_filename(name: str) -> str:
 @router.get("/list", response_model=ListArtifactsResponse)
 def list_artifacts(
     state: State,
-    run_id: str | None = None,
-    run_uuid: str | None = None,
+    run_id: Annotated[str, Query(min_length=1)],  # run_uuid: resolved by the boundary
     path: str | None = None,
     page_token: str | None = None,
 ) -> JSONResponse:
-    rid = run_id or run_uuid
-    if not rid:
-        raise InvalidParameterError("Missing query parameter run_id: ?run_id=<id>&path=<folder>")
     rel = safe_server_path(path)
-    run = state.store.get_run(rid)
+    run = state.store.get_run(run_id)
     repo, prefix = state.repo_for(run.info.artifact_uri)
     full = "/".join(p for p in (prefix, rel) if p)
     files = []

@@ -36,17 +36,13 @@ class MetricsResponse(BaseModel):
 def get_metric_history(
     state: State,
     metric_key: str,
-    run_id: str | None = None,
-    run_uuid: str | None = None,
+    run_id: Annotated[str, Query(min_length=1)],
     max_results: Annotated[int | None, Query(ge=1, le=MAX_HISTORY_PAGE)] = None,
     page_token: str | None = None,
 ) -> JSONResponse:
     from ...tracking.search import decode_page_token, encode_page_token
 
-    rid = run_id or run_uuid
-    if not rid:
-        raise InvalidParameterError("Missing query parameter run_id: ?run_id=<id>&metric_key=<key>")
-    history = state.store.get_metric_history(rid, metric_key)
+    history = state.store.get_metric_history(run_id, metric_key)  # run_uuid: resolved by the boundary
     out: dict = {}
     if max_results is None and not page_token:
         points = history

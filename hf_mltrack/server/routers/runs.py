@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from ... import _env
 from ...entities import Metric, Param, RunTag
@@ -18,7 +18,7 @@ from ...exceptions import InvalidParameterError
 from ...utils import validation as v
 from ...utils.fast_json import loads
 from .._json import JSONResponse, run_info_to_json, run_to_json
-from ..state import ServerState, State
+from ..state import ServerState, State, get_state
 from ._common import KeyValue, OkResponse, ok, view_type
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -31,20 +31,15 @@ SEARCH_MAX_RESULTS = 50_000
 
 
 class _RunRef(BaseModel):
-    """MLflow sends ``run_id`` and, for old clients, ``run_uuid``; either names the run."""
+    """The run a request acts on. MLflow's clients also send it as ``run_uuid``: the server boundary
+    (`hf_mltrack.server.boundary`) reads both, refuses empty or conflicting ones, and hands the handler
+    ``run_id`` alone."""
 
-    run_id: str | None = None
-    run_uuid: str | None = None
-
-    @model_validator(mode="after")
-    def _need_id(self) -> _RunRef:
-        if not (self.run_id or self.run_uuid):
-            raise ValueError("give run_id (the run's id)")
-        return self
+    run_id: str = Field(min_length=1)
 
     @property
     def id(self) -> str:
-        return self.run_id or self.run_uuid  # type: ignore[return-value]
+        return self.run_id
 
 
 class CreateRun(BaseModel):
@@ -60,6 +55,9 @@ class MetricModel(BaseModel):
     value: float
     timestamp: int | None = None
     step: int = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class RunInfoModel(BaseModel):
@@ -119,6 +117,9 @@ class LogMetric(_RunRef):
     value: float
     timestamp: int | None = None
     step: int = 0
+    model_id: str | None = Field(default=None, max_length=36)
+    dataset_name: str | None = Field(default=None, max_length=500)
+    dataset_digest: str | None = Field(default=None, max_length=36)
 
 
 class LogParam(_RunRef):
@@ -154,8 +155,7 @@ def _param(key: str, value: str) -> Param:
     limit = _env.PARAM_VALUE_MAX_LENGTH.get()
     if len(value) > limit:
         raise InvalidParameterError(
-            f"Param {key!r} has a value of {len(value)} characters: the limit is {limit}. Log long "
-            "text as an artifact"
+            f"Param {key!r} has a value of {len(value)} characters: the limit is {limit}. Log long text as an artifact"
         )
     return Param(key, value)
 
@@ -185,13 +185,8 @@ def create_run(body: CreateRun, request: Request, state: State) -> JSONResponse:
 
 
 @router.get("/get", response_model=RunResponse)
-def get_run(state: State, run_id: str | None = None, run_uuid: str | None = None) -> JSONResponse:
-    rid = run_id or run_uuid
-    if not rid:
-        raise InvalidParameterError(
-            "Missing query parameter run_id: GET /api/2.0/mlflow/runs/get?run_id=<id>"
-        )
-    return JSONResponse({"run": run_to_json(state.store.get_run(rid))})
+def get_run(state: State, run_id: Annotated[str, Query(min_length=1)]) -> JSONResponse:
+    return JSONResponse({"run": run_to_json(state.store.get_run(run_id))})
 
 
 @router.post("/update", response_model=UpdateRunResponse)
@@ -261,7 +256,14 @@ def search_runs_get(
 
 @router.post("/log-metric", response_model=OkResponse)
 def log_metric(body: LogMetric, state: State) -> JSONResponse:
-    state.store.log_batch(body.id, metrics=[_metric(body.key, body.value, body.timestamp, body.step)])
+    metric = _metric(body.key, body.value, body.timestamp, body.step)
+    if body.model_id or body.dataset_name:
+        metric = metric._replace(
+            model_id=body.model_id or None,
+            dataset_name=body.dataset_name or None,
+            dataset_digest=body.dataset_digest or None,
+        )
+    state.store.log_batch(body.id, metrics=[metric])
     return ok()
 
 
@@ -312,19 +314,22 @@ def _items(data: dict, name: str) -> list:
     return items
 
 
-def parse_log_batch(raw: bytes) -> tuple[str, list[Metric], list[Param], list[RunTag]]:
-    """Parse and validate a log-batch body.
+def parse_log_batch(raw: bytes | dict) -> tuple[str, list[Metric], list[Param], list[RunTag]]:
+    """Parse and validate a log-batch body (its bytes, or the JSON object the boundary already parsed).
 
     The hot path of every client, so it is checked by hand rather than through Pydantic (several
     times faster for 1000 metrics); `LogBatch` documents the same shape in the OpenAPI spec.
     """
-    try:
-        data = loads(raw)
-    except ValueError as exc:
-        raise _bad(f"the body is not valid JSON ({exc})") from None
+    if isinstance(raw, dict):
+        data: Any = raw
+    else:
+        try:
+            data = loads(raw)
+        except ValueError as exc:
+            raise _bad(f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise _bad("the body must be a JSON object")
-    run_id = data.get("run_id") or data.get("run_uuid")
+    run_id = data.get("run_id")  # the boundary resolved run_uuid into it
     if not isinstance(run_id, str) or not run_id:
         raise _bad("give run_id (the run's id)")
     raw_metrics, raw_params, raw_tags = _items(data, "metrics"), _items(data, "params"), _items(data, "tags")
@@ -368,10 +373,25 @@ def parse_log_batch(raw: bytes) -> tuple[str, list[Metric], list[Param], list[Ru
                 f"metrics[{i}] = {str(m)[:120]} must be an object with a string key, a numeric value and "
                 "integer timestamp and step"
             ) from None
+        if "model_id" in m or "dataset_name" in m:  # MLflow 3 points may name a logged model and a dataset
+            extra = _linked(m, i)
+            append(Metric(key, value, now if ts is None else ts, step, *extra))
+            continue
         append(Metric(key, value, now if ts is None else ts, step))
     params = [_param(*_pair(p, "params", i)) for i, p in enumerate(raw_params)]
     tags = [_tag(*_pair(t, "tags", i)) for i, t in enumerate(raw_tags)]
     return run_id, metrics, params, tags
+
+
+def _linked(m: dict, i: int) -> tuple[str | None, str | None, str | None]:
+    """``(dataset_name, dataset_digest, model_id)`` of a log-batch metric, checked."""
+    out = []
+    for name, limit in (("dataset_name", 500), ("dataset_digest", 36), ("model_id", 36)):
+        value = m.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise _bad(f"metrics[{i}].{name} must be a string of at most {limit} characters")
+        out.append(value or None)
+    return out[0], out[1], out[2]
 
 
 def _int(value: Any) -> int:
@@ -406,8 +426,18 @@ def _pair(item: Any, name: str, i: int) -> tuple[str, str]:
         }
     },
 )
-def log_batch(request: Request, body: Annotated[bytes, Depends(_raw_body)], state: State) -> JSONResponse:
+async def log_batch(request: Request) -> JSONResponse:
     """Log metrics, params and tags of one run in one transaction (see `LogBatch` for the shape)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from ..boundary import JSON_STATE_KEY
+
+    parsed = request.scope.get("state", {}).get(JSON_STATE_KEY)
+    body = parsed if isinstance(parsed, dict) else await request.body()
+    return await run_in_threadpool(_log_batch, get_state(request), body)
+
+
+def _log_batch(state: ServerState, body: bytes | dict) -> JSONResponse:
     run_id, metrics, params, tags = parse_log_batch(body)
     state.store.log_batch(run_id, metrics, params, tags)
     return ok()

@@ -7,6 +7,7 @@ failing with "database is locked" when a read lock would have to be upgraded.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from pathlib import Path
@@ -17,8 +18,6 @@ from ...exceptions import InvalidStateError, MlTrackException
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-# The newest migration; a database stamped with another revision must be upgraded first.
-HEAD_REVISION = "0003_tracing"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 _ENGINES: dict[str, Engine] = {}
@@ -108,6 +107,27 @@ def redact(db_uri: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else db_uri
 
 
+@functools.cache
+def head_revision() -> str:
+    """The newest migration, as Alembic reads it from the revision files (one head, no branches)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    if len(heads) != 1:
+        raise MlTrackException(f"The migrations have {len(heads)} heads {heads}: merge them into one")
+    return heads[0]
+
+
+def __getattr__(name: str) -> str:
+    # ``HEAD_REVISION`` stays importable for callers of the former constant.
+    if name == "HEAD_REVISION":
+        return head_revision()
+    raise AttributeError(name)
+
+
 def current_revision(engine: Engine) -> str | None:
     import sqlalchemy as sa
 
@@ -122,6 +142,7 @@ def ensure_schema(engine: Engine) -> None:
     import sqlalchemy as sa
 
     from . import (
+        logged_model_schema,  # noqa: F401  (registers the logged model and dataset tables on metadata)
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
     )
@@ -139,13 +160,13 @@ def ensure_schema(engine: Engine) -> None:
                 sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
             )
             conn.execute(sa.text("DELETE FROM alembic_version"))
-            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD_REVISION})
+            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head_revision()})
         return
     revision = current_revision(engine)
-    if revision != HEAD_REVISION:
+    if revision != head_revision():
         raise InvalidStateError(
             f"The tracking database {redact(str(engine.url))!r} is at schema revision {revision!r}, "
-            f"this hf_mltrack needs {HEAD_REVISION!r}. Back up the database, then run: "
+            f"this hf_mltrack needs {head_revision()!r}. Back up the database, then run: "
             f"hf-mltrack db upgrade {redact(str(engine.url))}"
         )
 
@@ -183,6 +204,11 @@ def _join_uri(root: str, *parts: str) -> str:
 
 def upgrade(db_uri: str) -> str:
     """Run Alembic migrations to head; returns the revision reached."""
+    return migrate(db_uri, "head")
+
+
+def migrate(db_uri: str, target: str, downgrade: bool = False) -> str:
+    """Upgrade (or downgrade) a database to the Alembic revision ``target``; returns the revision reached."""
     from alembic import command
     from alembic.config import Config
 
@@ -193,7 +219,7 @@ def upgrade(db_uri: str) -> str:
     cfg.set_main_option("sqlalchemy.url", db_uri.replace("%", "%%"))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        (command.downgrade if downgrade else command.upgrade)(cfg, target)
     rev = current_revision(engine) or "none"
     engine.dispose()
     _ENGINES.pop(db_uri, None)

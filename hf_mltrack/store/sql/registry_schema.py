@@ -70,6 +70,7 @@ model_versions = Table(
     Column("run_link", Text),
     Column("status", String(32), nullable=False, default="READY"),
     Column("status_message", Text),
+    Column("model_id", String(36)),  # the logged model (m-...) the version was registered from
     PrimaryKeyConstraint("name", "version"),
     Index("ix_model_versions_run_id", "run_id"),
     Index("ix_model_versions_stage", "name", "current_stage", "version"),

@@ -199,6 +199,7 @@ class SqlRegistryStore(AbstractRegistryStore):
                 run_link=r.run_link,
                 tags=tag_map[(r.name, r.version)],
                 aliases=alias_map[(r.name, r.version)],
+                model_id=r.model_id,
             )
             for r in rows
         ]
@@ -460,6 +461,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         run_link: str | None = None,
         description: str | None = None,
         user_id: str | None = None,
+        model_id: str | None = None,
     ) -> ModelVersion:
         now = _now_ms()
         with self._write() as conn:
@@ -483,6 +485,7 @@ class SqlRegistryStore(AbstractRegistryStore):
                     run_id=run_id,
                     run_link=run_link,
                     status=ModelVersionStatus.READY,
+                    model_id=model_id,
                 )
             )
             if tags:

@@ -91,6 +91,10 @@ metrics = Table(
     Column("value", Float(precision=53), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("is_nan", Boolean, nullable=False, default=False),
+    # MLflow 3: the point may be about a logged model, evaluated on a dataset (revision 0004).
+    Column("model_id", String(36)),
+    Column("dataset_name", String(500)),
+    Column("dataset_digest", String(36)),
     PrimaryKeyConstraint("run_uuid", "key", "step"),
     # Clustered by (run, key, step) on SQLite: a history read is one contiguous range scan.
     sqlite_with_rowid=False,

@@ -134,9 +134,30 @@ def _keyed_condition(c: Comparison, table: sa.Table, owner: Any, owner_column: A
     return _having_key(table, owner, owner_column, c.key, compare(table.c.value, c.op, c.value))
 
 
+def _dataset_condition(c: Comparison) -> Any:
+    """The run read some dataset whose name, digest or context (input tag) matches."""
+    from .logged_model_schema import datasets, input_tags, run_inputs
+
+    source: Any = run_inputs.join(
+        datasets, sa.and_(run_inputs.c.source_type == "DATASET", datasets.c.dataset_uuid == run_inputs.c.source_id)
+    )
+    if c.key == "context":
+        tag = input_tags.c
+        source = source.join(
+            input_tags, sa.and_(tag.input_uuid == run_inputs.c.input_uuid, tag.key == "mlflow.data.context")
+        )
+        column = input_tags.c.value
+    else:
+        column = datasets.c[c.key]
+    matching = sa.select(run_inputs.c.run_uuid).select_from(source).where(compare(column, c.op, c.value))
+    return runs.c.run_uuid.in_(matching)
+
+
 def _run_condition(c: Comparison) -> Any:
     if c.entity_type == "attribute":
         return compare(_RUN_COLUMNS[c.key], c.op, c.value)
+    if c.entity_type == "dataset":
+        return _dataset_condition(c)
     table = {"metric": latest_metrics, "param": params, "tag": tags}[c.entity_type]
     return _keyed_condition(c, table, runs.c.run_uuid, table.c.run_uuid)
 

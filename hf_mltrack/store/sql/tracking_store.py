@@ -36,6 +36,7 @@ from ...exceptions import (
 from ..base import AbstractStore
 from .bulk import insert_rows
 from .history import MetricHistory, downsample_select, fetch_raw
+from .logged_model_store import LoggedModelSqlMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 RUN_NAME_TAG = "hf_mltrack.runName"
 _IN_CHUNK = 500
 _METRIC_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
+_LINKED_METRIC_COLUMNS = (*_METRIC_COLUMNS, "model_id", "dataset_name", "dataset_digest")
 
 
 def _now_ms() -> int:
@@ -53,7 +55,7 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
-class SqlTrackingStore(AbstractStore):
+class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     """Tracking store on a SQL database.
 
     Args:
@@ -391,6 +393,8 @@ class SqlTrackingStore(AbstractStore):
                 v = math.nan if is_nan else value
                 datas[run_uuid].metrics[key] = v
                 datas[run_uuid]._metric_objs.append(Metric(key, v, ts, step))
+            for run_uuid, (inputs, outputs) in self.load_run_io(conn, [r.run_uuid for r in rows]).items():
+                out[run_uuid].inputs, out[run_uuid].outputs = inputs, outputs
         return out
 
     def get_run(self, run_id: str) -> Run:
@@ -568,10 +572,15 @@ class SqlTrackingStore(AbstractStore):
         first_step: dict[str, int] = {}
         last_step: dict[str, int] = {}
         unordered: set[str] = set()  # keys whose batch steps do not strictly increase
+        # Points about a logged model or a dataset (MLflow 3) carry three more columns; plain points
+        # keep the narrow rows of the hot path.
+        linked = any(m.model_id or m.dataset_name for m in metrics)
         for m in metrics:
             key, step, value = m.key, m.step, m.value
             is_nan = value != value  # NaN is the only value unequal to itself
             row = (run_id, key, step, 0.0 if is_nan else value, m.timestamp, is_nan)
+            if linked:
+                row = (*row, m.model_id, m.dataset_name, m.dataset_digest)
             rows.append(row)
             prev = last_step.get(key)
             if prev is None:
@@ -588,25 +597,33 @@ class SqlTrackingStore(AbstractStore):
         appended = {
             k for k in first_step if k not in unordered and (k not in stored_last or first_step[k] > stored_last[k])
         }
+        if linked:
+            self.insert_model_metrics(conn, run_id, metrics)
         insert_rows(
             conn,
             "metrics",
-            _METRIC_COLUMNS,
+            _LINKED_METRIC_COLUMNS if linked else _METRIC_COLUMNS,
             # In key order (stable, so a later value at the same step still wins): the inserts walk the
             # (run, key, step) index sequentially instead of hopping between series; 2-3x faster.
             sorted(rows, key=_row_key) if len(latest) > 1 else rows,
             " ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
-            "timestamp = excluded.timestamp, is_nan = excluded.is_nan",
+            "timestamp = excluded.timestamp, is_nan = excluded.is_nan"
+            + (
+                ", model_id = excluded.model_id, dataset_name = excluded.dataset_name, "
+                "dataset_digest = excluded.dataset_digest"
+                if linked
+                else ""
+            ),
         )
         insert_rows(
             conn,
             "latest_metrics",
             _METRIC_COLUMNS,
-            list(latest.values()),
+            [r[:6] for r in latest.values()] if linked else list(latest.values()),
             " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
             "timestamp = excluded.timestamp, is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step",
         )
-        update_buckets(conn, self._sql, run_id, rows, appended)
+        update_buckets(conn, self._sql, run_id, [r[:6] for r in rows] if linked else rows, appended)
 
     def _stored_last_steps(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}

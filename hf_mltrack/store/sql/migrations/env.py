@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import hf_mltrack.store.sql.logged_model_schema  # noqa: F401  (registers the logged model tables)
 import hf_mltrack.store.sql.registry_schema  # noqa: F401  (registers the registry tables)
 import hf_mltrack.store.sql.tracing_schema  # noqa: F401  (registers the trace tables)
 from hf_mltrack.store.sql.schema import metadata

@@ -1,0 +1,137 @@
+"""Cost of the server boundary (issue 18): one identity resolution before authorization, on every request.
+
+    python benchmarks/bench_boundary.py            # ~1 minute
+    python benchmarks/bench_boundary.py --quick    # a few seconds
+
+In-process (Starlette's TestClient, no network), SQLite in a temporary folder. Side by side in one run:
+
+1. auth off: the same app with and without the `Boundary` middleware (reading the run aliases, refusing
+   empty or conflicting ones, rewriting to ``run_id``) for ``log-batch`` (1000 metrics), ``log-metric``
+   and ``runs/get`` (µs per request, and the ratio);
+2. auth on: SQL statements per logging call (counted on the store's engine) compared with auth off:
+   the run -> experiment answer is cached, so a logging call adds the caller's permission lookup only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+ADMIN_PASSWORD = "admin-password-123"
+API = "/api/2.0/mlflow"
+
+
+def make_client(tmp: str, name: str, *, boundary: bool = True, auth: bool = False):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from hf_mltrack.server import create_app
+
+    os.environ["HF_MLTRACK_AUTH_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    app = create_app(
+        f"sqlite:///{tmp}/{name}.db",
+        artifacts_destination=f"{tmp}/{name}-art",
+        allowed_hosts=["testserver"],
+        auth="basic-auth" if auth else None,
+    )
+    if not boundary:
+        app.user_middleware = [m for m in app.user_middleware if m.cls.__name__ != "Boundary"]
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    client = TestClient(app, headers=headers)
+    exp = client.post(f"{API}/experiments/create", json={"name": "bench"}).json()["experiment_id"]
+    run_id = client.post(f"{API}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    return app, client, run_id
+
+
+def requests_for(run_id: str) -> dict[str, tuple[str, str, dict]]:
+    batch = {
+        "run_id": run_id,
+        "metrics": [{"key": f"m{i % 10}", "value": i * 0.5, "timestamp": i, "step": i} for i in range(1000)],
+    }
+    return {
+        "log-batch (1000 metrics)": ("POST", f"{API}/runs/log-batch", {"json": batch}),
+        "log-metric": (
+            "POST",
+            f"{API}/runs/log-metric",
+            {"json": {"run_id": run_id, "key": "x", "value": 1.0}},
+        ),
+        "runs/get": ("GET", f"{API}/runs/get", {"params": {"run_id": run_id}}),
+    }
+
+
+def per_request_us(sides: list[tuple], method: str, url: str, n: int, rounds: int) -> list[float]:
+    """Median µs per request of each (client, kwargs) side, the sides interleaved round by round (the
+    machine's load drifts; interleaving keeps the ratio fair)."""
+    for client, kwargs in sides:
+        for _ in range(3):
+            assert client.request(method, url, **kwargs).status_code == 200
+    samples: list[list[float]] = [[] for _ in sides]
+    for _ in range(rounds):
+        for i, (client, kwargs) in enumerate(sides):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                client.request(method, url, **kwargs)
+            samples[i].append((time.perf_counter() - t0) / n * 1e6)
+    return [statistics.median(s) for s in samples]
+
+
+def statements_per_call(app, client, method: str, url: str, kwargs: dict, n: int = 20) -> float:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    engine = app.state.server.store.engine
+    count = 0
+
+    def on_execute(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    client.request(method, url, **kwargs)  # warm the caches
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        for _ in range(n):
+            assert client.request(method, url, **kwargs).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    return count / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a few seconds)")
+    args = parser.parse_args()
+    n = {"log-batch (1000 metrics)": 5, "log-metric": 20, "runs/get": 20}
+    rounds = 7 if args.quick else 31
+    with tempfile.TemporaryDirectory() as tmp:
+        _, with_b, run_a = make_client(tmp, "with", boundary=True)
+        _, without_b, run_b = make_client(tmp, "without", boundary=False)
+        print("auth off: µs per request (in-process), with and without the boundary")
+        print(f"{'request':26} {'boundary':>10} {'none':>10} {'ratio':>7}")
+        for (name, (method, url, kw_a)), (_, (_, _, kw_b)) in zip(
+            requests_for(run_a).items(), requests_for(run_b).items(), strict=True
+        ):
+            a, b = per_request_us([(with_b, kw_a), (without_b, kw_b)], method, url, n[name], rounds)
+            print(f"{name:26} {a:10.0f} {b:10.0f} {a / b:7.2f}")
+
+        app_off, off, run_off = make_client(tmp, "stmts-off")
+        app_on, on, run_on = make_client(tmp, "stmts-on", auth=True)
+        print("\nSQL statements per call (after the first), auth off vs basic-auth")
+        for (name, (method, url, kw_off)), (_, (_, _, kw_on)) in zip(
+            requests_for(run_off).items(), requests_for(run_on).items(), strict=True
+        ):
+            s_off = statements_per_call(app_off, off, method, url, kw_off)
+            s_on = statements_per_call(app_on, on, method, url, kw_on)
+            print(f"{name:26} {s_off:6.1f} {s_on:6.1f}  (+{s_on - s_off:.1f} with auth)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,536 @@
+"""The server boundary (issue 18, items 1 and 2): one identity per request, resolved before authorization.
+
+`test_no_route_lets_a_stranger_touch_a_victim` is the enumerating attack: every route of the app's own
+route table (both prefixes), each alias form of the identifiers (``run_id``/``run_uuid``,
+``request_id``/``trace_id``: one, both, one empty, conflicting), sent by a user with NO_PERMISSIONS on
+the victim's experiment and model. Each answer must be a refusal (400/403/404) or a 200 that shows
+nothing of the victim's, and the victim's data must be exactly as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+ADMIN_PASSWORD = "admin-password-123"
+API = "/api/2.0/mlflow"
+PROXY = "/api/2.0/mlflow-artifacts/artifacts"
+ADMIN = ("admin", ADMIN_PASSWORD)
+ALICE = ("alice", "alice-password-1")
+BOB = ("bob", "bob-password-123")
+
+# Values only the victim's data holds: a stranger never sends them, so they must never come back.
+SECRETS = (
+    "SECRET-run-name",
+    "SECRET-param",
+    "SECRET-tag",
+    "SECRET-exp-tag",
+    "SECRET-model-desc",
+    "SECRET-version-desc",
+    "SECRET-trace-tag",
+    "SECRET-artifact-bytes",
+    "secret_metric",
+)
+
+
+def as_user(app: Any, creds: tuple[str, str]) -> TestClient:
+    token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+    return TestClient(app, headers={"Authorization": f"Basic {token}"})
+
+
+def _ok(r: Any) -> dict:
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.fixture
+def world(make_app, monkeypatch):
+    """alice (the victim) owns an experiment, a run with data and a model, a model version and a trace;
+    bob (NO_PERMISSIONS on them) owns an experiment with a run and a model of his own."""
+    monkeypatch.setenv("HF_MLTRACK_AUTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    app = make_app(auth="basic-auth", auth_default_permission="NO_PERMISSIONS")
+    admin = as_user(app, ADMIN)
+    for name, password in (ALICE, BOB):
+        _ok(admin.post(f"{API}/users/create", json={"username": name, "password": password}))
+    alice, bob = as_user(app, ALICE), as_user(app, BOB)
+
+    exp = _ok(alice.post(f"{API}/experiments/create", json={"name": "victim-exp"}))["experiment_id"]
+    _ok(
+        alice.post(
+            f"{API}/experiments/set-experiment-tag",
+            json={"experiment_id": exp, "key": "t", "value": "SECRET-exp-tag"},
+        )
+    )
+    run = _ok(alice.post(f"{API}/runs/create", json={"experiment_id": exp, "run_name": "SECRET-run-name"}))
+    run_id = run["run"]["info"]["run_id"]
+    _ok(
+        alice.post(
+            f"{API}/runs/log-batch",
+            json={
+                "run_id": run_id,
+                "metrics": [{"key": "secret_metric", "value": 0.5, "timestamp": 1, "step": 0}],
+                "params": [{"key": "p", "value": "SECRET-param"}],
+                "tags": [{"key": "t", "value": "SECRET-tag"}],
+            },
+        )
+    )
+    art = f"{exp}/{run_id}/artifacts"
+    _ok(alice.put(f"{PROXY}/{art}/model/MLmodel", content=b"SECRET-artifact-bytes"))
+    _ok(
+        alice.post(
+            f"{API}/registered-models/create",
+            json={"name": "victim-model", "description": "SECRET-model-desc"},
+        )
+    )
+    _ok(
+        alice.post(
+            f"{API}/model-versions/create",
+            json={
+                "name": "victim-model",
+                "source": f"runs:/{run_id}/model",
+                "run_id": run_id,
+                "description": "SECRET-version-desc",
+            },
+        )
+    )
+    trace_id = "tr-victim-0001"
+    trace = {
+        "info": {
+            "request_id": trace_id,
+            "experiment_id": exp,
+            "timestamp_ms": 1,
+            "execution_time_ms": 1,
+            "status": "OK",
+            "tags": [{"key": "t", "value": "SECRET-trace-tag"}],
+        },
+        "data": {"spans": []},
+    }
+    _ok(alice.post(f"{API}/traces/log-batch", json={"traces": [trace]}))
+
+    bob_exp = _ok(bob.post(f"{API}/experiments/create", json={"name": "bob-exp"}))["experiment_id"]
+    bob_run = _ok(bob.post(f"{API}/runs/create", json={"experiment_id": bob_exp}))["run"]["info"]["run_id"]
+    _ok(bob.post(f"{API}/registered-models/create", json={"name": "bob-model"}))
+    return {
+        "app": app,
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
+        "exp": exp,
+        "run": run_id,
+        "art": art,
+        "trace": trace_id,
+        "trace_doc": trace,
+        "bob_exp": bob_exp,
+        "bob_run": bob_run,
+    }
+
+
+def snapshot(w: dict) -> str:
+    """Everything of the victim's, read by the admin (and whether anyone became admin)."""
+    admin, exp, run = w["admin"], w["exp"], w["run"]
+    out: dict[str, Any] = {
+        "experiment": admin.get(f"{API}/experiments/get", params={"experiment_id": exp}).json(),
+        "default_experiment": admin.get(f"{API}/experiments/get", params={"experiment_id": "0"}).json(),
+        "runs": admin.post(
+            f"{API}/runs/search", json={"experiment_ids": [exp, "0"], "run_view_type": "ALL"}
+        ).json(),
+        "history": admin.get(
+            f"{API}/metrics/get-history", params={"run_id": run, "metric_key": "secret_metric"}
+        ).json(),
+        "artifacts": admin.get(PROXY, params={"path": f"{w['art']}/model"}).json(),
+        "artifact": admin.get(f"{PROXY}/{w['art']}/model/MLmodel").text,
+        "model": admin.get(f"{API}/registered-models/get", params={"name": "victim-model"}).json(),
+        "versions": admin.get(
+            f"{API}/model-versions/search", params={"filter": "name='victim-model'"}
+        ).json(),
+        "trace": admin.get(f"{API}/traces/{w['trace']}/info").json(),
+        "traces": admin.get(f"{API}/traces", params={"experiment_ids": exp}).json(),
+        "alice": admin.get(f"{API}/users/get", params={"username": "alice"}).json(),
+        # bob's own grants grow when he creates things of his own; whether he became admin must not change
+        "bob_is_admin": admin.get(f"{API}/users/get", params={"username": "bob"}).json()["user"]["is_admin"],
+    }
+    return json.dumps(out, sort_keys=True)
+
+
+# Each alias form: (name, run fields, trace fields). "mine" is bob's own run, "v" the victim's.
+def _alias_forms(w: dict) -> list[tuple[str, dict, dict]]:
+    v, mine, tr = w["run"], w["bob_run"], w["trace"]
+    return [
+        ("run_id", {"run_id": v}, {"request_id": tr}),
+        ("run_uuid", {"run_uuid": v}, {"trace_id": tr}),
+        ("both", {"run_id": v, "run_uuid": v}, {"request_id": tr, "trace_id": tr}),
+        ("empty_run_id", {"run_id": "", "run_uuid": v}, {"request_id": "", "trace_id": tr}),
+        ("empty_run_uuid", {"run_id": v, "run_uuid": ""}, {"request_id": tr, "trace_id": ""}),
+        ("conflict_own_first", {"run_id": mine, "run_uuid": v}, {"request_id": "tr-nope", "trace_id": tr}),
+        ("conflict_victim_first", {"run_id": v, "run_uuid": mine}, {"request_id": tr, "trace_id": "tr-nope"}),
+        ("repeated", {"run_id": [mine, v]}, {"request_id": ["tr-nope", tr]}),  # ?run_id=a&run_id=b
+    ]
+
+
+def _payload(w: dict, run_fields: dict, trace_fields: dict, n: int) -> dict:
+    exp, art = w["exp"], w["art"]
+    stolen = {**w["trace_doc"], "info": {**w["trace_doc"]["info"], "experiment_id": w["bob_exp"]}}
+    return {
+        **run_fields,
+        **trace_fields,
+        "experiment_id": exp,
+        "experiment_ids": [exp],
+        "experiment_name": "victim-exp",
+        "name": "victim-model",
+        "new_name": f"hijacked-{n}",
+        "version": "1",
+        "key": "t",
+        "value": "hijacked",
+        "metric_key": "secret_metric",
+        "run_ids": [w["bob_run"], w["run"]],
+        "request_ids": [w["trace"]],
+        "path": f"{art}/model",
+        "username": "alice",
+        "permission": "MANAGE",
+        "alias": "champion",
+        "stage": "Archived",
+        "stages": ["None"],
+        "status": "KILLED",
+        "run_name": "hijacked",
+        "description": "hijacked",
+        "source": f"mlflow-artifacts:/{art}/model",
+        "artifact_location": f"mlflow-artifacts:/{art}",
+        "is_admin": True,
+        "password": "a-new-password-for-you-1",
+        "max_timestamp_millis": 2**62,
+        "metrics": [{"key": "secret_metric", "value": 9.0, "timestamp": 2, "step": 1}],
+        "params": [{"key": "p2", "value": "x"}],
+        "tags": [{"key": "t", "value": "hijacked"}],
+        "traces": [stolen],
+        "num_parts": 1,
+        "upload_id": "x",
+        "parts": [],
+    }
+
+
+def _fill_path(template: str, w: dict) -> str:
+    return (
+        template.replace("{request_id}", w["trace"])
+        .replace("{trace_id}", w["trace"])
+        .replace("{artifact_path:path}", f"{w['art']}/model/MLmodel")
+        .replace("{asset_path:path}", "index.js")
+    )
+
+
+def _query(payload: dict) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for k, val in payload.items():
+        if isinstance(val, list):
+            pairs += [(k, x) for x in val if isinstance(x, str)]
+        elif isinstance(val, str):
+            pairs.append((k, val))
+    return pairs
+
+
+REFUSED = {400, 403, 404}
+
+
+def test_no_route_lets_a_stranger_touch_a_victim(world):
+    w = world
+    bob = w["bob"]
+    before = snapshot(w)
+    routes = sorted({(m, e.path) for e in w["app"].state.routes for m in e.methods if m != "HEAD"})
+    assert len(routes) > 100
+    prefixes = {p.split("/mlflow")[0] for _, p in routes if "/mlflow" in p}
+    assert {"/api/2.0", "/ajax-api/2.0"} <= prefixes
+    failures: list[str] = []
+    n = 0
+    counts = {"tried": 0, "refused": 0, "answered_harmlessly": 0, "failed_open": 0, "5xx": 0}
+    open_by_form: dict[str, int] = {}
+    for method, template in routes:
+        url = _fill_path(template, w)
+        for form, run_fields, trace_fields in _alias_forms(w):
+            n += 1
+            payload = _payload(w, run_fields, trace_fields, n)
+            kwargs: dict[str, Any] = {"params": _query(payload)}
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                kwargs["content"] = json.dumps(payload)
+                kwargs["headers"] = {"Content-Type": "application/json"}
+            r = bob.request(method, url, **kwargs)
+            where = f"{method} {template} [{form}] -> {r.status_code}"
+            counts["tried"] += 1
+            if r.status_code >= 500:
+                counts["5xx"] += 1
+                failures.append(f"{where}: server error {r.text[:200]}")
+            elif r.status_code in REFUSED:
+                counts["refused"] += 1
+            else:
+                leaked = [s for s in SECRETS if s in r.text]
+                if leaked:
+                    failures.append(f"{where}: leaked {leaked}: {r.text[:200]}")
+                    counts["failed_open"] += 1
+                    open_by_form[form] = open_by_form.get(form, 0) + 1
+                elif template.endswith("/experiments/create"):
+                    failures.append(f"{where}: artifact_location inside the victim's run accepted")
+                    counts["failed_open"] += 1
+                    open_by_form[form] = open_by_form.get(form, 0) + 1
+                else:
+                    counts["answered_harmlessly"] += 1
+        if method != "GET":
+            after = snapshot(w)
+            if after != before:
+                failures.append(f"{method} {template}: changed the victim's data")
+                counts["failed_open"] += 1
+                before = after
+    # the closing note's table (pytest -s); a write that changed the victim's data counts once per route
+    print(f"\nboundary attack: {counts}; failed open by alias form: {open_by_form}")
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+def test_empty_or_conflicting_aliases_are_400_with_auth_on(world, prefix):
+    w = world
+    bob, alice, v, mine = w["bob"], w["alice"], w["run"], w["bob_run"]
+    for who in (bob, alice):  # the owner too: the request is malformed, whoever sends it
+        for query in (
+            {"run_id": "", "run_uuid": v},
+            {"run_id": mine, "run_uuid": v},
+            {"run_id": v, "run_uuid": ""},
+        ):
+            r = who.get(f"{prefix}/runs/get", params=query)
+            assert r.status_code == 400, (query, r.text)
+            assert "run_id" in r.json()["message"] and "run_uuid" in r.json()["message"]
+        r = who.post(f"{prefix}/runs/set-tag", json={"run_id": mine, "run_uuid": v, "key": "k", "value": "x"})
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # one alias alone, or both the same, still work (old clients send run_uuid; mlflow sends both)
+    assert _ok(alice.get(f"{prefix}/runs/get", params={"run_uuid": v}))["run"]["info"]["run_id"] == v
+    _ok(alice.post(f"{prefix}/runs/set-tag", json={"run_id": v, "run_uuid": v, "key": "k2", "value": "y"}))
+    assert bob.get(f"{prefix}/runs/get", params={"run_uuid": v}).status_code == 403
+
+
+ALIAS_CASES = [
+    ("GET", "runs/get", {"run_id": "", "run_uuid": "{v}"}),
+    ("GET", "runs/get", {"run_id": "{mine}", "run_uuid": "{v}"}),
+    ("GET", "metrics/get-history", {"run_id": "", "run_uuid": "{v}", "metric_key": "m"}),
+    ("GET", "artifacts/list", {"run_id": "{v}", "run_uuid": "{mine}"}),
+    ("POST", "runs/log-batch", {"run_id": "", "run_uuid": "{v}", "metrics": []}),
+    ("POST", "runs/log-metric", {"run_id": "{mine}", "run_uuid": "{v}", "key": "m", "value": 1}),
+    ("POST", "runs/update", {"run_id": "{v}", "run_uuid": "", "status": "KILLED"}),
+    ("POST", "runs/delete", {"run_id": "{mine}", "run_uuid": "{v}"}),
+    ("POST", "runs/set-tag", {"run_id": 5, "key": "k", "value": "v"}),
+    ("GET", "metrics/get-history-bulk-interval", {"run_ids": "", "metric_key": "m"}),
+]
+
+
+@pytest.mark.parametrize(("method", "route", "fields"), ALIAS_CASES, ids=lambda x: str(x)[:40])
+def test_empty_or_conflicting_aliases_are_400_with_auth_off(make_app, method, route, fields):
+    api = TestClient(make_app())
+    exp = _ok(api.post(f"{API}/experiments/create", json={"name": "e"}))["experiment_id"]
+    runs = [
+        _ok(api.post(f"{API}/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
+        for _ in "ab"
+    ]
+    body = {k: (x.format(v=runs[0], mine=runs[1]) if isinstance(x, str) else x) for k, x in fields.items()}
+    for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
+        if method == "GET":
+            r = api.get(f"{prefix}/{route}", params=body)
+        else:
+            r = api.post(f"{prefix}/{route}", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        named = [k for k in ("run_id", "run_uuid", "run_ids") if k in fields]
+        assert any(k in r.json()["message"] for k in named), r.text
+    for run_id in runs:  # nothing was written
+        run = _ok(api.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
+        assert run["info"]["status"] == "RUNNING" and run["info"]["lifecycle_stage"] == "active"
+        assert run["data"].get("metrics", []) == []
+        user_tags = [
+            t for t in run["data"].get("tags", []) if not t["key"].startswith(("mlflow.", "hf_mltrack."))
+        ]
+        assert user_tags == []
+
+
+def test_duplicate_json_keys_are_read_as_the_handler_reads_them(world):
+    """``{"run_id": mine, "run_id": victim}``: the boundary and the handler see the same (last) value."""
+    w = world
+    bob = w["bob"]
+    for first, last in ((w["bob_run"], w["run"]), (w["run"], w["bob_run"])):
+        body = f'{{"run_id": "{first}", "run_id": "{last}", "key": "dup", "value": "x"}}'
+        r = bob.post(f"{API}/runs/set-tag", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == (403 if last == w["run"] else 200), r.text
+    victim = _ok(w["admin"].get(f"{API}/runs/get", params={"run_id": w["run"]}))["run"]["data"]["tags"]
+    assert "dup" not in {t["key"] for t in victim}
+    mine = _ok(bob.get(f"{API}/runs/get", params={"run_id": w["bob_run"]}))["run"]["data"]["tags"]
+    assert "dup" in {t["key"] for t in mine}
+
+
+def test_canonical_aliases_still_work_with_auth_off(api):
+    exp = _ok(api.post(f"{API}/experiments/create", json={"name": "e"}))["experiment_id"]
+    run_id = _ok(api.post(f"{API}/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
+    _ok(
+        api.post(
+            f"{API}/runs/log-metric", json={"run_uuid": run_id, "key": "m", "value": 1.0, "timestamp": 1}
+        )
+    )
+    _ok(
+        api.post(
+            f"{API}/runs/log-batch",
+            json={"run_id": run_id, "run_uuid": run_id, "params": [{"key": "p", "value": "1"}]},
+        )
+    )
+    hist = _ok(api.get(f"{API}/metrics/get-history", params={"run_uuid": run_id, "metric_key": "m"}))
+    assert [m["value"] for m in hist["metrics"]] == [1.0]
+    assert _ok(api.get(f"{API}/runs/get", params={"run_uuid": run_id}))["run"]["data"]["params"] == [
+        {"key": "p", "value": "1"}
+    ]
+    missing = api.get(f"{API}/runs/get")
+    assert missing.status_code == 400 and "run_id" in missing.json()["message"]
+
+
+# ---- item 2: sources and locations ----------------------------------------------------------------
+
+
+def _tally(name: str, results: list[tuple[str, int]], refused: set[int]) -> list[str]:
+    """Print the attack counts (pytest -s) and return the cases that were not refused."""
+    counts = {
+        "tried": len(results),
+        "refused": sum(c in refused for _, c in results),
+        "failed_open": sum(c < 500 and c not in refused for _, c in results),
+        "5xx": sum(c >= 500 for _, c in results),
+    }
+    print(f"\n{name}: {counts}")
+    return [f"{case} -> {code}" for case, code in results if code not in refused]
+
+
+def test_model_sources_need_read_on_what_they_point_at(world):
+    w = world
+    bob, alice, art, v = w["bob"], w["alice"], w["art"], w["run"]
+    root = w["app"].state.server.artifacts_destination
+    attacks = [
+        {"source": f"runs:/{v}/model"},
+        {"source": f"runs:/{v}/model", "run_id": v},
+        {"source": f"runs:/{w['bob_run']}/model", "run_id": v},
+        {"source": f"mlflow-artifacts:/{art}/model"},
+        {"source": f"mlflow-artifacts://host/{art}/model"},
+        {"source": f"mlflow-artifacts:/{art}/model", "run_id": w["bob_run"]},
+        {"source": f"{root}/{art}/model"},  # the proxy's own folder, as a local URI
+        {"source": "models:/victim-model/1"},
+        {"source": "models:/victim-model@nope"},
+        {"source": f"runs:/{v}/../../{w['bob_exp']}"},
+    ]
+    results = []
+    for attack in attacks:
+        r = bob.post(f"{API}/model-versions/create", json={"name": "bob-model", **attack})
+        results.append((json.dumps(attack), r.status_code))
+        assert "SECRET" not in r.text
+    open_cases = _tally("model-version sources of unreadable runs/experiments/models", results, REFUSED)
+    assert open_cases == []
+    versions = w["admin"].get(f"{API}/model-versions/search", params={"filter": "name='bob-model'"}).json()
+    assert versions.get("model_versions", []) == []
+
+    # once alice lets bob read the run's experiment, he may register its model; her model needs its own grant
+    grant = {"experiment_id": w["exp"], "username": "bob", "permission": "READ"}
+    _ok(alice.post(f"{API}/experiments/permissions/create", json=grant))
+    mv = _ok(
+        bob.post(f"{API}/model-versions/create", json={"name": "bob-model", "source": f"runs:/{v}/model"})
+    )
+    assert mv["model_version"]["version"] == "1"
+    _ok(
+        bob.post(
+            f"{API}/model-versions/create",
+            json={"name": "bob-model", "source": f"mlflow-artifacts:/{art}/model"},
+        )
+    )
+    r = bob.post(
+        f"{API}/model-versions/create", json={"name": "bob-model", "source": "models:/victim-model/1"}
+    )
+    assert r.status_code == 403 and "source" in r.json()["message"]
+    grant = {"name": "victim-model", "username": "bob", "permission": "READ"}
+    _ok(alice.post(f"{API}/registered-models/permissions/create", json=grant))
+    _ok(
+        bob.post(
+            f"{API}/model-versions/create", json={"name": "bob-model", "source": "models:/victim-model/1"}
+        )
+    )
+
+
+def test_download_uri_needs_read_on_the_source(world):
+    w = world
+    bob, alice = w["bob"], w["alice"]
+    # bob may read alice's model, but not the experiment its version's files are in
+    _ok(
+        alice.post(
+            f"{API}/registered-models/permissions/create",
+            json={"name": "victim-model", "username": "bob", "permission": "READ"},
+        )
+    )
+    assert _ok(bob.get(f"{API}/registered-models/get", params={"name": "victim-model"}))
+    r = bob.get(f"{API}/model-versions/get-download-uri", params={"name": "victim-model", "version": "1"})
+    assert r.status_code == 403, r.text
+    _ok(
+        alice.post(
+            f"{API}/experiments/permissions/create",
+            json={"experiment_id": w["exp"], "username": "bob", "permission": "READ"},
+        )
+    )
+    uri = _ok(
+        bob.get(f"{API}/model-versions/get-download-uri", params={"name": "victim-model", "version": "1"})
+    )
+    assert w["run"] in uri["artifact_uri"]
+
+
+@pytest.mark.parametrize("auth", [True, False], ids=["auth-on", "auth-off"])
+def test_artifact_location_inside_another_experiments_folder_is_refused(world, make_app, auth):
+    w = world
+    client = w["bob"] if auth else TestClient(make_app())
+    exp = (
+        w["exp"]
+        if auth
+        else _ok(client.post(f"{API}/experiments/create", json={"name": "other"}))["experiment_id"]
+    )
+    root = w["app"].state.server.artifacts_destination
+    bad = [
+        f"mlflow-artifacts:/{exp}",
+        f"mlflow-artifacts:/{exp}/some-run/artifacts",
+        f"mlflow-artifacts:/{exp}/{w['run']}/artifacts",
+        f"mlflow-artifacts://host/{exp}/x",
+        f"mlflow-artifacts:/{exp}%2Fx",  # an encoded separator
+        f"mlflow-artifacts:///{exp}/x",
+        f"{root}/{exp}/x",  # the same folder by its local path
+        "mlflow-artifacts:/99999/future",  # the folder a later experiment will get
+    ]
+    results = []
+    for i, location in enumerate(bad):
+        r = client.post(
+            f"{API}/experiments/create", json={"name": f"sneaky-{i}", "artifact_location": location}
+        )
+        results.append((location, r.status_code))
+        if r.status_code in (400, 403):
+            assert "artifact_location" in r.json()["message"]
+    assert (
+        _tally(
+            f"artifact_location inside another experiment's folder ({'auth on' if auth else 'auth off'})",
+            results,
+            {400, 403},
+        )
+        == []
+    )
+    fine = client.post(
+        f"{API}/experiments/create",
+        json={"name": "own-folder", "artifact_location": "mlflow-artifacts:/team-a/x"},
+    )
+    assert _ok(fine)["experiment_id"]
+    # and a folder inside that custom location is that experiment's
+    r = client.post(
+        f"{API}/experiments/create",
+        json={"name": "inside", "artifact_location": "mlflow-artifacts:/team-a/x/y"},
+    )
+    assert r.status_code == 400 and "artifact_location" in r.json()["message"]
+
+
+def test_resolution_uses_the_run_cache(world):
+    """Logging to a run checks its experiment once; later calls reuse the cached answer."""
+    w = world
+    manager = w["app"].state.server.auth
+    manager._run_experiments.clear()
+    _ok(w["alice"].post(f"{API}/runs/log-metric", json={"run_uuid": w["run"], "key": "x", "value": 1.0}))
+    assert manager._run_experiments == {w["run"]: w["exp"]}
