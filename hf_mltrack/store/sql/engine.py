@@ -145,6 +145,7 @@ def ensure_schema(engine: Engine) -> None:
         logged_model_schema,  # noqa: F401  (registers the logged model and dataset tables on metadata)
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
+        workspace_schema,  # noqa: F401  (registers the UI's saved workspaces on metadata)
     )
     from .schema import metadata
 
