@@ -532,3 +532,51 @@ export async function getRunIO(runId: string): Promise<RunIO> {
   const r = await get<{ run: { inputs?: RunIO["inputs"]; outputs?: RunIO["outputs"] } }>("runs/get", { run_id: runId });
   return { inputs: r.run.inputs ?? {}, outputs: r.run.outputs ?? {} };
 }
+
+// ---- the UI's saved workspaces (hf_mltrack's own API: /api/2.0/hf-mltrack/workspaces) ---------------
+export const WORKSPACES_API = "api/2.0/hf-mltrack/workspaces/";
+
+export interface PanelSpec {
+  kind: "line" | "scatter" | "parcoords" | "bar" | "markdown";
+  title?: string;
+  metrics?: string[];
+  x?: string;
+  y?: string | null;
+  color?: string | null;
+  smoothing?: number;
+  log_y?: boolean;
+  group_by?: string | null;
+  aggregate?: "mean" | "median";
+  band?: "minmax" | "std" | "none";
+  text?: string;
+  width?: 1 | 2;
+}
+
+export interface WorkspaceSpec {
+  panels: PanelSpec[];
+  filter?: string;
+  runs?: string[];
+}
+
+export interface Workspace {
+  experiment_id: string;
+  name: string;
+  spec: WorkspaceSpec;
+  user_id?: string | null;
+  last_update_time?: number;
+}
+
+export async function listWorkspaces(experimentId: string): Promise<Workspace[]> {
+  return (await request<{ workspaces?: Workspace[] }>("GET", "list", { base: WORKSPACES_API, query: { experiment_id: experimentId } })).workspaces ?? [];
+}
+
+export async function getWorkspace(experimentId: string, name: string): Promise<Workspace> {
+  return (await request<{ workspace: Workspace }>("GET", "get", { base: WORKSPACES_API, query: { experiment_id: experimentId, name } })).workspace;
+}
+
+export async function saveWorkspace(experimentId: string, name: string, spec: WorkspaceSpec): Promise<Workspace> {
+  return (await request<{ workspace: Workspace }>("POST", "save", { base: WORKSPACES_API, body: { experiment_id: experimentId, name, spec } })).workspace;
+}
+
+export const deleteWorkspace = (experimentId: string, name: string) =>
+  request("DELETE", "delete", { base: WORKSPACES_API, body: { experiment_id: experimentId, name } });

@@ -14,6 +14,7 @@ import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
 import { attachAutocomplete } from "../components/autocomplete";
 import { groupRuns } from "../components/groups";
 import { modelsTab } from "../components/loggedModels";
+import { WorkspaceView } from "../components/workspace";
 import { fieldLabel, fieldValue, ScatterPanel } from "../components/scatter";
 
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
@@ -187,7 +188,9 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   let chosen: ColumnId[] | null = loadColumns(expId);
   let keys = { metrics: [] as string[], params: [] as string[], tags: [] as string[] };
   let loadController: AbortController | null = null;
-  let tab = ["charts", "models"].includes(ctx.query.get("tab") ?? "") ? ctx.query.get("tab")! : "table";
+  let tab = ["charts", "models", "workspace"].includes(ctx.query.get("tab") ?? "") ? ctx.query.get("tab")! : "table";
+  let wsState: { ws?: string; wspec?: string } = { ws: ctx.query.get("ws") ?? undefined, wspec: ctx.query.get("wspec") ?? undefined };
+  let workspace: WorkspaceView | null = null;
   let grid: ChartGrid | null = null;
   const settings = new ChartSettingsStore();
 
@@ -486,7 +489,9 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     h("button", { type: "button", class: "seg-btn", dataset: { tab: "table" }, "data-testid": "tab-table", onclick: () => showTab("table") }, icon("table", 14), " Table"),
     h("button", { type: "button", class: "seg-btn", dataset: { tab: "charts" }, "data-testid": "tab-charts", onclick: () => showTab("charts") }, icon("chart", 14), " Charts"),
     h("button", { type: "button", class: "seg-btn", dataset: { tab: "models" }, "data-testid": "tab-models", onclick: () => showTab("models") }, icon("model", 14), " Models"),
+    h("button", { type: "button", class: "seg-btn", dataset: { tab: "workspace" }, "data-testid": "tab-workspace", onclick: () => showTab("workspace") }, icon("columns", 14), " Workspace"),
   );
+  const workspaceHost = h("div", { class: "exp-workspace", hidden: true });
   const modelsHost = h("div", { class: "exp-models", hidden: true });
   const showTab = (t: string) => {
     tab = t;
@@ -496,6 +501,25 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     modelsHost.hidden = t !== "models";
     if (t === "models") replace(modelsHost, modelsTab(expId, new Map(runs.map((r) => [r.id, r.name]))));
     else modelsHost.replaceChildren();
+    workspaceHost.hidden = t !== "workspace";
+    workspace?.destroy();
+    workspace = null;
+    workspaceHost.replaceChildren();
+    if (t === "workspace") {
+      const view = new WorkspaceView(
+        expId,
+        () => (table.selected.size ? table.visibleRows.filter((r) => table.selected.has(r.id)) : table.visibleRows),
+        () => keys,
+        (state) => {
+          wsState = state;
+          syncQuery();
+        },
+        canExperiment(expId, "EDIT"),
+      );
+      workspace = view;
+      workspaceHost.appendChild(view.el);
+      void view.start(wsState.ws ?? null, wsState.wspec ?? null);
+    }
     syncQuery();
     if (t === "charts") renderCharts();
     else {
@@ -516,6 +540,8 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       sx: tab === "charts" ? scatterX.value || undefined : undefined,
       sy: tab === "charts" ? scatterY.value || undefined : undefined,
       sc: tab === "charts" ? scatterC.value || undefined : undefined,
+      ws: tab === "workspace" ? wsState.ws : undefined,
+      wspec: tab === "workspace" ? wsState.wspec : undefined,
     });
 
   const showCount = () => {
@@ -657,6 +683,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     tableHost,
     chartHost,
     modelsHost,
+    workspaceHost,
   );
   const detachAutocomplete = attachAutocomplete(filter, () => ({
     ...keys,
@@ -675,6 +702,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     },
   }));
   ctx.onCleanup(() => {
+    workspace?.destroy();
     detachAutocomplete();
     scatter?.destroy();
     poller?.stop();
