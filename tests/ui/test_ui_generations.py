@@ -30,6 +30,11 @@ def gens(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator[
                 prompts = ["Describe the cat:", "Say hi:"]
                 hf_mltrack.log_generations(prompts, ["cat cat cat", "hi"], step=100, metrics={"eval_loss": 2.5})
                 hf_mltrack.log_generations(prompts, [late, "hello there"], step=200, metrics={"eval_loss": 1.25})
+                if name == "base":  # an image series logged with a step: a slider over its steps
+                    import numpy as np
+
+                    for step, shade in ((100, 40), (200, 200)):
+                        hf_mltrack.log_image(np.full((8, 12, 3), shade, dtype=np.uint8), key="samples", step=step)
                 ids.append(run.info.run_id)
         yield server.url, ids[0], ids[1]
     finally:
@@ -78,4 +83,23 @@ def test_compare_page_shows_one_prompt_across_runs(gens, open_page):
     page.select_option("[data-testid=gen-step]", "100")
     page.select_option("[data-testid=gen-prompt]", "Say hi:")
     page.wait_for_selector(f".gen-card[data-run='{tuned}'] .gen-text:text-is('hi')")
+    probe.assert_clean()
+
+
+def test_image_series_has_a_step_slider(gens, open_page):
+    url, base, _tuned = gens
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{url}/#/runs/{base}?tab=generations", "[data-testid=step-slider]")
+    img = "[data-testid=image-series] [data-key=samples] img"
+    assert page.get_attribute(img, "alt") == "samples at step 200"  # the latest step first
+    page.focus("[data-testid=step-slider]")
+    page.keyboard.press("ArrowLeft")  # keyboard-operable
+    assert page.get_attribute(img, "alt") == "samples at step 100"
+    assert "step_100.png" in page.get_attribute(img, "src")
+    for _ in range(100):
+        if page.eval_on_selector(img, "i => i.complete && i.naturalWidth") == 12:
+            break
+        page.wait_for_timeout(50)
+    assert page.eval_on_selector(img, "i => i.naturalWidth") == 12
     probe.assert_clean()

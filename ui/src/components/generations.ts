@@ -192,3 +192,40 @@ export function compareGenerations(runs: api.Run[], colorOf: (id: string) => str
   })();
   return body;
 }
+
+/** Image series logged with a step (`log_image(img, key=..., step=...)` -> images/<key>/step_<n>.png): a slider per key. */
+export function imageSeries(run: api.Run): HTMLElement {
+  const body = h("div", { class: "image-series", "data-testid": "image-series" });
+  void (async () => {
+    try {
+      const { files } = await api.listArtifacts(run.id, "images");
+      const keys = files.filter((f) => f.is_dir).map((f) => (f.path.startsWith("images/") ? f.path : `images/${f.path}`));
+      for (const dir of keys) {
+        const listing = await api.listArtifacts(run.id, dir);
+        const steps = listing.files
+          .map((f) => /step_(\d+)\.png$/.exec(f.path))
+          .filter((m): m is RegExpExecArray => !!m)
+          .map((m) => Number(m[1]))
+          .sort((a, b) => a - b);
+        if (!steps.length) continue;
+        const key = dir.slice("images/".length);
+        const img = h("img", { alt: `${key} at step ${steps[steps.length - 1]}`, "data-testid": "series-image" });
+        const label = h("output", { class: "mono" });
+        const slider = h("input", { type: "range", min: 0, max: steps.length - 1, step: 1, value: String(steps.length - 1), "aria-label": `${key}: step`, "data-testid": "step-slider" });
+        const show = () => {
+          const step = steps[Number(slider.value)];
+          img.setAttribute("src", api.artifactUrl(run, `${dir}/step_${step}.png`));
+          img.setAttribute("alt", `${key} at step ${step}`);
+          label.textContent = `step ${fmtNum(step)}`;
+          slider.setAttribute("aria-valuetext", `step ${step}`);
+        };
+        slider.addEventListener("input", show);
+        show();
+        body.appendChild(h("section", { class: "card", dataset: { key } }, h("div", { class: "sweep-bar" }, h("b", null, key), slider, label, h("span", { class: "muted" }, `${steps.length} steps`)), h("div", { class: "preview-image" }, img)));
+      }
+    } catch (err) {
+      if (!(err instanceof api.ApiError && err.status === 404)) body.appendChild(errorBox(err));
+    }
+  })();
+  return body;
+}

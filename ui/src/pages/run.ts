@@ -25,7 +25,7 @@ import {
 } from "../components/widgets";
 import { runLink } from "./experiment";
 import { Poller, progressBar } from "../live";
-import { runGenerations } from "../components/generations";
+import { imageSeries, runGenerations } from "../components/generations";
 import { runDatasetsAndModels } from "../components/loggedModels";
 
 function quote(v: string): string {
@@ -258,7 +258,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
         { id: "overview", label: "Overview", render: overview },
         { id: "charts", label: `Charts (${metricKeys.length})`, render: chartsTab(metricKeys, "No metrics logged.") },
         { id: "system", label: `System metrics (${systemKeys.length})`, render: chartsTab(systemKeys, "No system metrics: start the run with log_system_metrics=True.", true) },
-        { id: "generations", label: "Generations", render: () => runGenerations(run) },
+        { id: "generations", label: "Generations", render: () => [runGenerations(run), imageSeries(run)] },
         { id: "artifacts", label: "Artifacts", render: () => artifactBrowser(run) },
       ],
       ctx.query.get("tab") ?? "overview",
