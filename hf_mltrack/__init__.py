@@ -57,6 +57,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "log_artifacts": "hf_mltrack.artifacts.fluent",
     "log_dict": "hf_mltrack.artifacts.fluent",
     "log_figure": "hf_mltrack.artifacts.fluent",
+    "log_generations": "hf_mltrack.tracking.generations",
     "log_image": "hf_mltrack.artifacts.fluent",
     "log_input": "hf_mltrack.tracking.fluent_models",
     "log_inputs": "hf_mltrack.tracking.fluent_models",

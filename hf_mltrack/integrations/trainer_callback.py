@@ -40,7 +40,7 @@ import os
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from transformers.trainer_callback import TrainerCallback
@@ -114,6 +114,12 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             their sizes as params.
         max_param_length (`int`, *optional*): longest param value kept whole; defaults to
             ``HF_MLTRACK_PARAM_VALUE_MAX_LENGTH``.
+        log_generations (`list[str]`, *optional*): prompts the model completes at every evaluation;
+            the outputs are logged with the step's eval metrics (`hf_mltrack.log_generations`), and
+            the web UI shows them as prompts x checkpoints. Off by default. Generation runs in eval
+            mode without gradients, and restores the model's mode and every RNG state after.
+        generation_kwargs (`dict`, *optional*): passed to ``model.generate`` (defaults:
+            ``max_new_tokens=32, do_sample=False``).
     """
 
     _hf_mltrack_callback = True
@@ -140,6 +146,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         log_datasets: bool = True,
         max_param_length: int | None = None,
         autolog: str | None = None,
+        log_generations: Sequence[str] | None = None,
+        generation_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
@@ -160,6 +168,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self.log_datasets = log_datasets
         self.max_param_length = max_param_length
         self.autolog = autolog
+        self.log_generations = list(log_generations) if log_generations else None
+        self.generation_kwargs = dict(generation_kwargs or {})
         # runtime state
         self._resume_run_id: str | None = None  # restored by transformers from a checkpoint's state
         self._run_id: str | None = None
@@ -187,7 +197,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                 "tracking_uri", "experiment_name", "run_name", "run_id", "tags", "log_params", "log_model",
                 "model_name", "registered_model_name", "task", "log_input_example", "log_model_signature",
                 "log_checkpoints", "keep_last_checkpoints", "log_system_metrics", "log_perplexity",
-                "log_datasets", "max_param_length", "autolog",
+                "log_datasets", "max_param_length", "autolog", "log_generations", "generation_kwargs",
             )
         }  # fmt: skip
         run_id = None if self._trial_run_id else self._run_id
@@ -396,6 +406,11 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         base = _params.base_model(model)
         if base is not None:
             tags.setdefault("hf_mltrack.model.class", type(base).__name__)
+        # The web UI's progress bar: step of max_steps, epoch of num_train_epochs, and an ETA.
+        if getattr(state, "max_steps", 0):
+            tags["hf_mltrack.trainer.max_steps"] = int(state.max_steps)
+        if getattr(state, "num_train_epochs", 0):
+            tags["hf_mltrack.trainer.num_train_epochs"] = state.num_train_epochs
         params = _params.sanitize_params(raw, self.max_param_length)
         if not fresh:  # params are immutable: keep what a resumed or joined run already has
             params = _params.drop_keys(params, self._client.get_run(self._current_run_id()).data.params)
@@ -447,6 +462,29 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             # Keys and values are checked above and the step is the Trainer's int: queue the points
             # as they are (log_batch would validate and copy each one again, on the training thread).
             self._client._submit(self._current_run_id(), metrics, [], [], False)
+
+    # ---- generations at each evaluation (opt-in) ------------------------------------------------
+    @_guarded
+    def on_evaluate(
+        self, args: Any, state: Any, control: Any, metrics: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if not self._active or not self.log_generations:
+            return
+        trainer = self.trainer
+        model = kwargs.get("model") or (trainer.model if trainer is not None else None)
+        tokenizer = kwargs.get("processing_class") or kwargs.get("tokenizer")
+        if tokenizer is None and trainer is not None:
+            tokenizer = getattr(trainer, "processing_class", None) or getattr(trainer, "tokenizer", None)
+        if model is None or tokenizer is None:
+            raise RuntimeError("log_generations needs the model and its tokenizer (pass processing_class=)")
+        from ..tracking.generations import log_generations
+        from ._generations import generate
+
+        model = getattr(model, "module", model)  # DDP / DataParallel wrappers
+        outputs = generate(model, tokenizer, self.log_generations, self.generation_kwargs)
+        log_generations(
+            self.log_generations, outputs, int(state.global_step), metrics=metrics, run_id=self._current_run_id()
+        )
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @_guarded

@@ -91,6 +91,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         traces,
         traces_v3,
         webhooks,
+        workspaces,
     )
     from .routes import RouteTable
     from .security import SecurityMiddleware
@@ -141,6 +142,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     for prefix, in_schema in _API_PREFIXES:
         for router in resources:
             include(router, f"{prefix}/mlflow", in_schema)
+        include(workspaces.router, f"{prefix}/hf-mltrack", in_schema)  # the UI's saved workspaces
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)

@@ -40,6 +40,9 @@ def test_report_to_logs_params_metrics_and_finishes(
     assert run.info.status == "FINISHED"
     assert run.data.tags["hf_mltrack.runName"] == "tiny-gpt2"
     assert run.data.tags["hf_mltrack.trainer.class"] == "Trainer"
+    # what the UI's progress bar reads: step of max_steps, epoch of num_train_epochs
+    assert run.data.tags["hf_mltrack.trainer.max_steps"] == "4"
+    assert float(run.data.tags["hf_mltrack.trainer.num_train_epochs"]) > 0
     params = run.data.params
     # TrainingArguments, flattened; model config under "model."
     assert params["learning_rate"] == "0.001"

@@ -181,6 +181,11 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("HEAD", "/"): AUTHENTICATED,
     ("GET", "/static/{asset_path:path}"): AUTHENTICATED,
     ("HEAD", "/static/{asset_path:path}"): AUTHENTICATED,
+    # ---- the web UI's saved workspaces (hf_mltrack's own prefix): the experiment's permissions ----
+    ("GET", "/hf-mltrack/workspaces/list"): _exp("READ", "query"),
+    ("GET", "/hf-mltrack/workspaces/get"): _exp("READ", "query"),
+    ("POST", "/hf-mltrack/workspaces/save"): _exp("EDIT"),
+    ("DELETE", "/hf-mltrack/workspaces/delete"): _exp("EDIT"),
     # ---- experiments ----
     ("POST", f"{M}/experiments/create"): AUTHENTICATED,
     ("GET", f"{M}/experiments/get"): _exp("READ", "query"),

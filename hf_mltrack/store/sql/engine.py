@@ -150,6 +150,7 @@ def ensure_schema(engine: Engine) -> None:
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
         webhook_schema,  # noqa: F401  (registers the webhook tables on metadata)
+        workspace_schema,  # noqa: F401  (registers the UI's saved workspaces on metadata)
     )
     from .schema import metadata
 
