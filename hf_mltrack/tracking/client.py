@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _env
 from ..entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
-from ..exceptions import InvalidParameterError, InvalidStateError
+from ..exceptions import InvalidParameterError, InvalidStateError, is_transient
 from ..utils import validation as v
 from . import _batcher
 from ._uri import resolve_tracking_uri
@@ -316,7 +316,15 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             return
         if not isinstance(run_id, str) or not run_id:
             raise InvalidParameterError(f"Invalid run_id {run_id!r}: give the id of an existing run")
-        info = self.store.get_run(run_id).info  # ResourceNotFoundError names the id
+        try:
+            info = self.store.get_run(run_id).info  # ResourceNotFoundError names the id
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # The server is unreachable: the check cannot be made now, and training must not stop for it.
+            # The write goes to the journal; a run the server does not know is reported at delivery.
+            self._remember_live(run_id)
+            return
         if info.lifecycle_stage != LifecycleStage.ACTIVE:
             raise InvalidStateError(
                 f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
