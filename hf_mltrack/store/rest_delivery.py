@@ -70,6 +70,7 @@ class Delivery:
         self._stalled: set[str] = set()  # journal paths refused with 401/403 in this process
         self._errors: list[MlTrackException] = []
         self._warned_down = False
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         if folder is None:
@@ -171,6 +172,36 @@ class Delivery:
                 self._cond.wait(0.05)
             errors, self._errors = self._errors, []
         return errors
+
+    def close(self, timeout: float) -> None:
+        """At exit: give the server ``timeout`` seconds to take what is queued, journal the rest (the
+        next process sends it) and say loudly what is not delivered and where it is. Once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.down:  # one last probe, so a server that just came back gets the data now
+                self.back()
+            self.drain(timeout)
+            with self._cond:
+                left = list(self._outbox)
+                self._outbox.clear()
+                self._outbox_points = 0
+                deadline = time.monotonic() + _env.HTTP_REQUEST_TIMEOUT.get()
+                while self._inflight and time.monotonic() < deadline:  # the request being sent
+                    self._cond.wait(0.05)
+            by_run: dict[str, list[tuple[str, dict]]] = {}
+            for rid, path, body in left:
+                by_run.setdefault(rid, []).append((path, body))
+            for rid, requests in by_run.items():
+                journal = self._journals.get(rid)
+                self._to_journal(rid, requests, prepend=journal is not None and journal.pending())
+            message = self.report(at_exit=True)
+        except Exception as exc:
+            message = f"hf_mltrack: could not check undelivered data at exit: {exc}"
+        if message:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
 
     def undelivered(self, run_id: str | None = None) -> list[tuple[str, int, int]]:
         """``(path, requests, metric points)`` of the journals still holding data (of one run, or all)."""
@@ -421,22 +452,12 @@ def _at_exit() -> None:
     try:
         from ..tracking import _batcher
 
-        _batcher.flush(raise_errors=False)
+        _batcher.flush(raise_errors=False)  # hands the queue over; the bounded wait is close()'s
     except Exception:
         pass
     for delivery in list(_DELIVERIES):
-        if delivery._pid != os.getpid():
-            continue
-        try:
-            if delivery.down:  # one last probe, so a server that just came back gets the data now
-                delivery.back()
-            delivery.drain()
-            message = delivery.report(at_exit=True)
-        except Exception as exc:
-            message = f"hf_mltrack: could not check undelivered data at exit: {exc}"
-        if message:
-            sys.stderr.write(message + "\n")
-            sys.stderr.flush()
+        if delivery._pid == os.getpid():
+            delivery.close(_env.HTTP_EXIT_WAIT.get())
 
 
 atexit.register(_at_exit)
