@@ -211,15 +211,15 @@ class Journal:
         ``send(path, body)`` raises `TrackingServerUnavailableError` (stop, keep the rest), a 401/403
         `MlTrackException` (stop, keep the rest: wrong credentials) or another `MlTrackException` for
         a request the server refused for good (moved to ``<run>.rejected.jsonl``, replay goes on).
-        Appends go on meanwhile (no lock is held while sending). Returns the number of requests sent;
-        the file is emptied once everything is through.
+        Appends go on meanwhile (no lock is held while sending). Returns the number of requests sent
+        (-1: another process is sending this journal); the file is emptied once everything is through.
         """
         from ..exceptions import MlTrackException
 
         sent = 0
         guard = self._replay_guard(blocking=False)
         if guard is None:
-            return 0  # another process is sending this journal
+            return -1  # another process is sending this journal
         try:
             offset = self._read_offset()
             last_saved = offset
