@@ -76,11 +76,13 @@ class Server:
             cmd,
             env=_env(self.tmp / "srvhome"),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(self.tmp / f"server-{self.port}.log", "a"),  # noqa: SIM115
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a loaded 2-core machine can take a while
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
@@ -499,7 +501,7 @@ def slow_server(tmp: Path, quick: bool, points: int | None, rate: int | None, un
                "log_call_p999_ms": sample[int(len(sample) * 0.999)] * 1000,
                "log_call_max_ms": worst * 1000,
                "log_calls_over_10ms": over_10ms}}
-        print("logged", flush=True)
+        print("logged", json.dumps({{**out, "rss_growth_mb_while_logging": (peak[0] - base) / 2**20}}), flush=True)
         sys.stdin.readline()
         t1 = time.perf_counter()
         hf_mltrack.end_run()
@@ -513,7 +515,9 @@ def slow_server(tmp: Path, quick: bool, points: int | None, rate: int | None, un
         [PY, str(job)], env=_env(tmp / "home"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdin and proc.stdout
-    assert proc.stdout.readline().strip() == "logged"
+    first = proc.stdout.readline().split(" ", 1)
+    assert first[0] == "logged", first
+    print(f"# logging phase: {first[1].strip()}", file=sys.stderr, flush=True)
     if unthrottle:
         server.kill()
         server = Server(tmp, port=server.port).start()

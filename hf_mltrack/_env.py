@@ -192,6 +192,13 @@ HTTP_OUTBOX_MAX_POINTS = EnvVar[int](
     "Metric points kept in memory for a tracking server that is slower than the job; beyond it they go to "
     "the journal on disk (never dropped, the training step never waits).",
 )
+HTTP_EXIT_WAIT = EnvVar[float](
+    "HF_MLTRACK_HTTP_EXIT_WAIT",
+    float,
+    30.0,
+    "At interpreter exit, seconds to wait for the tracking server to take what is still queued; the rest "
+    "stays in the journal on disk (sent by the next process) and the exit says so.",
+)
 ASYNC_COMMIT_INTERVAL_MS = EnvVar[int](
     "HF_MLTRACK_ASYNC_COMMIT_INTERVAL_MS",
     int,

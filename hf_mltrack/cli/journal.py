@@ -110,6 +110,9 @@ def replay(
             failed = True
             click.echo(f"{host} is unreachable ({exc}); kept: {j.path}", err=True)
             continue
+        if sent < 0:
+            click.echo(f"{host} run {j.run_id}: another process is sending it right now")
+            continue
         note = f", {refused} refused (kept in {j.rejected_path})" if refused else ""
         click.echo(f"{host} run {j.run_id} ({key}): sent {sent} requests{note}")
         failed = failed or bool(refused)

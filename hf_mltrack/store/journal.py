@@ -28,8 +28,6 @@ from typing import IO, Any
 
 from .. import _env
 
-_HEX = set("0123456789abcdef")
-
 
 def journal_root() -> str:
     """The folder holding every server's journal."""
@@ -82,10 +80,6 @@ def _safe_run_id(run_id: str) -> str:
     if not run_id or len(run_id) > 128 or not all(c.isalnum() or c in "-_" for c in run_id):
         return "run-" + hashlib.sha256(run_id.encode()).hexdigest()[:32]
     return run_id
-
-
-class RejectedByServer(Exception):
-    """The server refused the credentials (401/403) while replaying: the file is kept."""
 
 
 class Journal:
@@ -217,15 +211,15 @@ class Journal:
         ``send(path, body)`` raises `TrackingServerUnavailableError` (stop, keep the rest), a 401/403
         `MlTrackException` (stop, keep the rest: wrong credentials) or another `MlTrackException` for
         a request the server refused for good (moved to ``<run>.rejected.jsonl``, replay goes on).
-        Appends go on meanwhile (no lock is held while sending). Returns the number of requests sent;
-        the file is emptied once everything is through.
+        Appends go on meanwhile (no lock is held while sending). Returns the number of requests sent
+        (-1: another process is sending this journal); the file is emptied once everything is through.
         """
         from ..exceptions import MlTrackException
 
         sent = 0
         guard = self._replay_guard(blocking=False)
         if guard is None:
-            return 0  # another process is sending this journal
+            return -1  # another process is sending this journal
         try:
             offset = self._read_offset()
             last_saved = offset
@@ -378,14 +372,9 @@ def pending_in(folder: str) -> list[Journal]:
     return out
 
 
-def is_client_run_id(run_id: str) -> bool:
-    return len(run_id) == 32 and set(run_id) <= _HEX
-
-
 __all__ = [
     "Journal",
     "JournalInfo",
-    "RejectedByServer",
     "current_user_key",
     "describe",
     "iter_journals",

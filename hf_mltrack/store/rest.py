@@ -416,7 +416,7 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
     def _call(self, method: str, endpoint: str, body: Any = None, params: Any = None) -> dict:
         delivery = self.delivery
         if not delivery.down:
-            self._to_batcher(delivery.drain())  # read-your-writes: what was logged is on the server first
+            self._to_batcher(delivery.drain(everyone=True))  # read-your-writes: what was logged is on the server first
         # While the server is known to be down, a read fails at once instead of retrying for seconds.
         retries = 0 if delivery.down else None
         try:

@@ -68,8 +68,11 @@ class Delivery:
         self.down = False
         self._next_probe = 0.0
         self._stalled: set[str] = set()  # journal paths refused with 401/403 in this process
+        self._elsewhere: dict[str, float] = {}  # journal path -> when to look again (another process sends it)
+        self._own: set[str] = set()  # runs this process wrote to (flush waits only for these)
         self._errors: list[MlTrackException] = []
         self._warned_down = False
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         if folder is None:
@@ -100,6 +103,7 @@ class Delivery:
         if self._pid != os.getpid():
             self._after_fork()
         n = sum(_points(b) for _, b in requests)
+        self._own.add(run_id)
         with self._cond:
             journal = self._journals.get(run_id)
             to_disk = (
@@ -148,14 +152,19 @@ class Delivery:
             self._cond.notify_all()
 
     # ---- waiting -------------------------------------------------------------------------------
-    def _busy(self) -> bool:
+    def _sendable(self, journal: Journal, now: float) -> bool:
+        return journal.pending() and journal.path not in self._stalled and self._elsewhere.get(journal.path, 0.0) <= now
+
+    def _busy(self, everyone: bool = False) -> bool:
+        """Whether this process's writes (``everyone``: also journals other processes left) are on their way."""
         if self._outbox or self._inflight:
             return True
         if self.down:
             return False
-        return any(j.pending() and j.path not in self._stalled for j in self._journals.values())
+        now = time.monotonic()
+        return any(self._sendable(j, now) for rid, j in list(self._journals.items()) if everyone or rid in self._own)
 
-    def drain(self, timeout: float | None = None) -> list[MlTrackException]:
+    def drain(self, timeout: float | None = None, everyone: bool = False) -> list[MlTrackException]:
         """Wait until everything submitted reached the server, or the server is found unreachable (then
         it is in the journal). Returns (and clears) the errors of requests the server refused."""
         if self._pid != os.getpid():
@@ -165,12 +174,42 @@ class Delivery:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             self._cond.notify_all()
-            while self._busy():
+            while self._busy(everyone):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 self._cond.wait(0.05)
             errors, self._errors = self._errors, []
         return errors
+
+    def close(self, timeout: float) -> None:
+        """At exit: give the server ``timeout`` seconds to take what is queued, journal the rest (the
+        next process sends it) and say loudly what is not delivered and where it is. Once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.down:  # one last probe, so a server that just came back gets the data now
+                self.back()
+            self.drain(timeout)
+            with self._cond:
+                left = list(self._outbox)
+                self._outbox.clear()
+                self._outbox_points = 0
+                deadline = time.monotonic() + _env.HTTP_REQUEST_TIMEOUT.get()
+                while self._inflight and time.monotonic() < deadline:  # the request being sent
+                    self._cond.wait(0.05)
+            by_run: dict[str, list[tuple[str, dict]]] = {}
+            for rid, path, body in left:
+                by_run.setdefault(rid, []).append((path, body))
+            for rid, requests in by_run.items():
+                journal = self._journals.get(rid)
+                self._to_journal(rid, requests, prepend=journal is not None and journal.pending())
+            message = self.report(at_exit=True)
+        except Exception as exc:
+            message = f"hf_mltrack: could not check undelivered data at exit: {exc}"
+        if message:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
 
     def undelivered(self, run_id: str | None = None) -> list[tuple[str, int, int]]:
         """``(path, requests, metric points)`` of the journals still holding data (of one run, or all)."""
@@ -212,11 +251,14 @@ class Delivery:
 
         with self._cond:
             while not self._outbox:
-                pending = [j for j in self._journals.values() if j.pending() and j.path not in self._stalled]
-                if pending and (not self.down or time.monotonic() >= self._next_probe):
+                now = time.monotonic()
+                pending = [j for j in list(self._journals.values()) if self._sendable(j, now)]
+                if pending and (not self.down or now >= self._next_probe):
                     break
-                wait = max(0.01, self._next_probe - time.monotonic()) if pending else 1.0
-                self._cond.wait(wait)
+                # the next probe, or when a journal another process was sending may be free again
+                wakes = [t for t in self._elsewhere.values() if t > now]
+                wait = max(0.01, self._next_probe - now) if pending else min([1.0, *(t - now for t in wakes)])
+                self._cond.wait(max(0.01, wait))
             if self._outbox:
                 run_id, path, body = self._outbox.popleft()
                 self._outbox_points -= _points(body)
@@ -264,13 +306,17 @@ class Delivery:
         from .rest import TrackingServerUnavailableError
 
         for journal in list(self._journals.values()):
-            if not journal.pending() or journal.path in self._stalled:
+            if not self._sendable(journal, time.monotonic()):
                 continue
             try:
-                journal.replay(
+                sent = journal.replay(
                     lambda path, body, rid=journal.run_id: self._send(rid, path, body, retries=0),
                     self._rejected,
                 )
+                if sent < 0:  # another process is sending it: look again later, do not spin
+                    self._elsewhere[journal.path] = time.monotonic() + _env.HTTP_JOURNAL_PROBE_INTERVAL.get()
+                    continue
+                self._elsewhere.pop(journal.path, None)
             except TrackingServerUnavailableError as exc:
                 self.mark_down(exc)
                 return
@@ -421,22 +467,12 @@ def _at_exit() -> None:
     try:
         from ..tracking import _batcher
 
-        _batcher.flush(raise_errors=False)
+        _batcher.flush(raise_errors=False)  # hands the queue over; the bounded wait is close()'s
     except Exception:
         pass
     for delivery in list(_DELIVERIES):
-        if delivery._pid != os.getpid():
-            continue
-        try:
-            if delivery.down:  # one last probe, so a server that just came back gets the data now
-                delivery.back()
-            delivery.drain()
-            message = delivery.report(at_exit=True)
-        except Exception as exc:
-            message = f"hf_mltrack: could not check undelivered data at exit: {exc}"
-        if message:
-            sys.stderr.write(message + "\n")
-            sys.stderr.flush()
+        if delivery._pid == os.getpid():
+            delivery.close(_env.HTTP_EXIT_WAIT.get())
 
 
 atexit.register(_at_exit)

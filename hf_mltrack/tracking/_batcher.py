@@ -304,7 +304,10 @@ class AsyncBatcher:
 
     def shutdown(self) -> None:
         try:
-            self.flush(raise_errors=False)
+            # Server stores wait for their server a bounded time at exit (`Delivery.close`), not here.
+            self.flush(raise_errors=False, wait=False)
+            for store in list(_SERVER_STORES):
+                store.delivery.close(_env.HTTP_EXIT_WAIT.get())
             if self._spill is not None:
                 self._spill.close()
         except Exception as exc:

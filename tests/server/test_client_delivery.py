@@ -84,7 +84,7 @@ def test_server_down_from_the_first_call(server_process, tmp_path):
     end_cost = time.perf_counter() - t
     loud = [str(w.message) for w in caught if "NOT delivered" in str(w.message)]
     assert loud and run_id in loud[0] and ".jsonl" in loud[0], [str(w.message) for w in caught]
-    assert first_start < 0.1, first_start  # one refused connection, no retries (before: 7.7 s, then raised)
+    assert first_start < 0.5, first_start  # one refused connection, no retries (before: 7.7 s, then raised)
     steps = sorted(step_costs)
     assert steps[len(steps) // 2] < 0.001 and sum(steps) / len(steps) < 0.001, (steps[150], sum(steps) / 300)
     assert end_cost < 0.5, end_cost
@@ -246,13 +246,14 @@ def test_server_killed_with_16_clients_streaming_loses_nothing_acknowledged(serv
             client = hf_mltrack.MlTrackClient({server.url!r})
             run_id = client.create_run("0").info.run_id
             print("run", run_id, flush=True)
+            import select
             sys.stdin.readline()
             acked = 0
-            for step in range(1000):
-                client.log_metric(run_id, "loss", step * 0.001, step=step)
+            while not select.select([sys.stdin], [], [], 0)[0]:  # until told to stop: the jobs outlive the outage
+                client.log_metric(run_id, "loss", acked * 0.001, step=acked)
                 acked += 1  # acknowledged: log_metric returned
-                if step % 10 == 0:
-                    time.sleep(0.06)  # ~6 s of streaming: the jobs outlive the outage
+                if acked % 10 == 0:
+                    time.sleep(0.06)
             print("acked", acked, flush=True)
             client.flush()
             """
@@ -277,6 +278,10 @@ def test_server_killed_with_16_clients_streaming_loses_nothing_acknowledged(serv
         server.kill()  # SIGKILL mid-stream, down for longer than the retries
         time.sleep(2.5)
         server = server_process(_server_args(tmp_path), port=server.port)
+        time.sleep(1.0)  # the jobs keep logging after the server's return
+        for p in procs:
+            p.stdin.write("stop\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
         acked = 0
         for p in procs:
             out, _ = p.communicate(timeout=240)
@@ -286,5 +291,5 @@ def test_server_killed_with_16_clients_streaming_loses_nothing_acknowledged(serv
             if p.poll() is None:
                 p.kill()
     stored = sum(len(_stored_steps(server.url, r, "loss")) for r in run_ids)
-    assert acked == 16_000
+    assert acked > 16 * 50
     assert stored == acked  # delivered by the jobs themselves, before they exited (before: 1,264 of 48,000)
