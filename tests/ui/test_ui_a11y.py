@@ -3,6 +3,8 @@ violations. Needs `npm ci` in ui/ (axe-core is a devDependency); skips with that
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,29 @@ from test_ui_browser import goto
 
 pytestmark = pytest.mark.browser
 
+# a workspace with one panel of each kind (the layout as the URL carries it: base64url of its JSON)
+WSPEC = (
+    base64.urlsafe_b64encode(
+        json.dumps(
+            {
+                "panels": [
+                    {"kind": "line", "title": "loss", "metrics": ["train_loss"]},
+                    {
+                        "kind": "scatter",
+                        "x": "param:learning_rate",
+                        "y": "metric:eval_accuracy",
+                        "color": "param:lora_r",
+                    },
+                    {"kind": "parcoords", "metrics": ["param:lora_r", "metric:eval_accuracy"]},
+                    {"kind": "bar", "metrics": ["eval_accuracy"]},
+                    {"kind": "markdown", "text": "## Notes"},
+                ]
+            }
+        ).encode()
+    )
+    .decode()
+    .rstrip("=")
+)
 AXE = Path(__file__).resolve().parents[2] / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -48,6 +73,7 @@ def test_no_serious_or_critical_axe_violations_on_any_page(seeded, browser, them
             (f"/runs/{run}?tab=artifacts", "[data-testid=artifact-tree] .art-row"),
             (f"/runs/{run}?tab=generations", "[data-testid=generations] .empty"),
             (f"/compare?runs={seeded.run_ids[0]},{seeded.run_ids[1]}", ".chart-card canvas"),
+            (f"/experiments/{exp}?tab=workspace&wspec={WSPEC}", "[data-testid=ws-panel] canvas"),
             ("/models", "main h1"),
             (f"/traces?experiment={exp}", "main h1"),
         ]

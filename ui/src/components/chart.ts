@@ -28,6 +28,8 @@ export interface ChartRun {
   color: string;
   /** Run start (ms): the origin of the relative-time axis. */
   start?: number;
+  /** The run's latest metrics (their last step tells how long a series is before asking for it). */
+  metrics?: Map<string, { step: number }>;
 }
 
 export const PALETTE = [
@@ -132,8 +134,13 @@ export function axisSize(values: string[] | null | undefined, font: string): num
  * Points to ask per series: every point of a series up to a few thousand steps (so smoothing runs
  * on the exact points), and at least two min/max columns per pixel for longer ones.
  */
-export function pointsPerSeries(widthPx: number, runs: number): number {
-  return Math.min(MAX_POINTS_PER_SERIES, Math.max(4 * Math.ceil(widthPx) + 2, Math.min(5000, Math.floor(40_000 / Math.max(1, runs)))));
+export function pointsPerSeries(widthPx: number, runs: number, lastStep?: number): number {
+  const pixels = 4 * Math.ceil(widthPx) + 2; // two min/max columns per pixel
+  const exact = Math.min(5000, Math.floor(40_000 / Math.max(1, runs)));
+  // A series whose last step is past what could come back whole will be downsampled anyway: ask
+  // for what the pixels need, not for `exact` points.
+  if (lastStep !== undefined && lastStep + 1 > exact) return Math.min(MAX_POINTS_PER_SERIES, pixels);
+  return Math.min(MAX_POINTS_PER_SERIES, Math.max(pixels, exact));
 }
 
 // Charts load through a small queue: the server sees a few requests at a time, visible ones first.
@@ -294,6 +301,18 @@ export class MetricChart {
     return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
   }
 
+  /** The longest series' last step, when every run says it (and no zoom narrows the range). */
+  private lastStep(range: [number, number] | null): number | undefined {
+    if (range) return undefined;
+    let last = -1;
+    for (const r of this.runs) {
+      const step = r.metrics?.get(this.metricKey)?.step;
+      if (step === undefined) return undefined;
+      last = Math.max(last, step);
+    }
+    return last < 0 ? undefined : last;
+  }
+
   private async fetch(): Promise<void> {
     if (this.destroyed) return;
     this.controller?.abort();
@@ -303,7 +322,7 @@ export class MetricChart {
     try {
       const ids = this.runs.map((r) => r.id);
       this.raw = ids.length
-        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length), range, controller.signal)
+        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length, this.lastStep(range)), range, controller.signal)
         : new Map();
       if (controller.signal.aborted || this.destroyed) return;
       this.build();

@@ -126,10 +126,12 @@ export class VirtualTable<T extends { id: string }> {
       this.rows = keyed.map((k) => k[1]);
     }
     this.space.style.height = `${Math.max(this.rows.length, 1) * this.rowHeight}px`;
+    this.dirty = true;
     this.renderRows();
   }
 
   private renderHead(): void {
+    this.dirty = true; // columns or selection changed: rebuild the rows on the next render
     const cells: Child[] = [];
     if (this.opts.selectable) {
       const all = h("input", {
@@ -140,6 +142,7 @@ export class VirtualTable<T extends { id: string }> {
           if (all.checked) for (const r of this.rows) this.selected.add(r.id);
           else this.selected.clear();
           this.opts.onSelection?.(this.selected);
+          this.dirty = true;
           this.renderRows();
         },
       });
@@ -189,6 +192,11 @@ export class VirtualTable<T extends { id: string }> {
     });
   }
 
+  /** Rows in the DOM by index; kept while scrolling (only rows entering the view are built). */
+  private rendered = new Map<number, HTMLElement>();
+  private renderedRows: T[] | null = null;
+  private dirty = true;
+
   private renderRows(): void {
     const rh = this.rowHeight;
     const headH = this.head.offsetHeight;
@@ -196,14 +204,32 @@ export class VirtualTable<T extends { id: string }> {
     const viewH = this.el.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / rh) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((top + viewH) / rh) + OVERSCAN);
-    this.layer.style.transform = `translateY(${first * rh}px)`;
-    const frag = document.createDocumentFragment();
-    if (!this.rows.length) {
-      frag.appendChild(h("div", { class: "vt-empty", role: "row" }, h("span", { role: "cell" }, this.opts.emptyText ?? "Nothing to show")));
+    if (this.dirty || this.renderedRows !== this.rows) {
+      this.rendered.clear();
+      this.layer.replaceChildren();
+      this.dirty = false;
+      this.renderedRows = this.rows;
     }
-    for (let i = first; i < last; i++) frag.appendChild(this.renderRow(this.rows[i], i));
-    this.layer.replaceChildren(frag);
-    if (this.rows.length && last >= this.rows.length - OVERSCAN * 4) this.opts.onNearEnd?.();
+    if (!this.rows.length) {
+      this.layer.replaceChildren(h("div", { class: "vt-empty", role: "row" }, h("span", { role: "cell" }, this.opts.emptyText ?? "Nothing to show")));
+      return;
+    }
+    for (const [i, el] of this.rendered) {
+      if (i < first || i >= last) {
+        el.remove();
+        this.rendered.delete(i);
+      }
+    }
+    const frag = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      if (this.rendered.has(i)) continue;
+      const row = this.renderRow(this.rows[i], i);
+      row.style.transform = `translateY(${i * rh}px)`;
+      this.rendered.set(i, row);
+      frag.appendChild(row);
+    }
+    this.layer.appendChild(frag);
+    if (last >= this.rows.length - OVERSCAN * 4) this.opts.onNearEnd?.();
   }
 
   private renderRow(row: T, index: number): HTMLElement {

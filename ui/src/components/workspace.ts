@@ -80,7 +80,7 @@ async function editPanel(p: api.PanelSpec): Promise<api.PanelSpec | null> {
 }
 
 function renderPanel(p: api.PanelSpec, runs: api.Run[], index: number): [HTMLElement, Live | null] {
-  const chartRuns: ChartRun[] = runs.slice(0, 20).map((r, i) => ({ id: r.id, label: r.name, color: colorFor(i), start: r.start }));
+  const chartRuns: ChartRun[] = runs.slice(0, 20).map((r, i) => ({ id: r.id, label: r.name, color: colorFor(i), start: r.start, metrics: r.metrics }));
   switch (p.kind) {
     case "line": {
       const settings = new ChartSettingsStore(`hf_mltrack.workspacePanel.${index}`);
@@ -89,7 +89,7 @@ function renderPanel(p: api.PanelSpec, runs: api.Run[], index: number): [HTMLEle
         const v = fieldValue(r, p.group_by!);
         return v === undefined ? undefined : String(v);
       }, colorFor) : undefined;
-      const members: ChartRun[] = groups ? runs.slice(0, 500).map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start })) : chartRuns;
+      const members: ChartRun[] = groups ? runs.slice(0, 500).map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start, metrics: r.metrics })) : chartRuns;
       const charts = (p.metrics ?? []).map((m) => new MetricChart(m, members, settings, { height: 200, groups }));
       charts.forEach((c) => c.load());
       return [h("div", { class: "ws-charts" }, charts.map((c) => c.el)), { destroy: () => charts.forEach((c) => c.destroy()) }];

@@ -90,7 +90,7 @@ export async function comparePage(root: HTMLElement, ctx: PageContext): Promise<
 
   // ---- charts ----
   const metricKeys = [...new Set(runs.flatMap((r) => [...r.metrics.keys()]))].sort();
-  const chartRuns: ChartRun[] = runs.map((r) => ({ id: r.id, label: r.name, color: colors.get(r.id)!, start: r.start }));
+  const chartRuns: ChartRun[] = runs.map((r) => ({ id: r.id, label: r.name, color: colors.get(r.id)!, start: r.start, metrics: r.metrics }));
   const settings = new ChartSettingsStore();
   const chartsTab = () => {
     const grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: "compare" });

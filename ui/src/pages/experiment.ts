@@ -466,7 +466,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
         const v = fieldValue(r, groupSel.value);
         return v === undefined ? undefined : String(v);
       }, colorFor);
-      const chartRuns: ChartRun[] = members.map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start }));
+      const chartRuns: ChartRun[] = members.map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start, metrics: r.metrics }));
       const metricKeys = [...new Set(members.flatMap((r) => [...r.metrics.keys()]))].sort();
       grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics.", groups });
       hint = `${groups.length} groups of ${members.length} runs by ${fieldLabel(groupSel.value)}${picked.length > MAX_GROUP_RUNS ? ` (the first ${MAX_GROUP_RUNS} of ${picked.length})` : ""}.`;
@@ -474,7 +474,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     } else {
       const shown = picked.slice(0, MAX_CHART_RUNS);
       if (best && !shown.some((r) => r.id === best.id)) shown.push(best); // the best run is always drawn
-      const chartRuns: ChartRun[] = shown.map((r, i) => ({ id: r.id, label: r.id === best?.id ? `★ ${r.name}` : r.name, color: colorFor(i), start: r.start }));
+      const chartRuns: ChartRun[] = shown.map((r, i) => ({ id: r.id, label: r.id === best?.id ? `★ ${r.name}` : r.name, color: colorFor(i), start: r.start, metrics: r.metrics }));
       const metricKeys = [...new Set(shown.flatMap((r) => [...r.metrics.keys()]))].sort();
       grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics." });
       hint = `${table.selected.size ? `Charts of the ${Math.min(picked.length, MAX_CHART_RUNS)} selected runs` : `Charts of the first ${Math.min(picked.length, MAX_CHART_RUNS)} runs in table order; select runs to choose`}${picked.length > MAX_CHART_RUNS ? ` (the first ${MAX_CHART_RUNS} of ${picked.length})` : ""}.`;

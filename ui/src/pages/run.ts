@@ -240,7 +240,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
       tagsCard(),
     );
 
-  const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start }];
+  const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start, metrics: run.metrics }];
   const settings = new ChartSettingsStore();
   const metricKeys = metricRows.map(([k]) => k).filter((k) => !k.startsWith("system/"));
   const systemKeys = metricRows.map(([k]) => k).filter((k) => k.startsWith("system/"));
