@@ -336,7 +336,7 @@ def _load_from_data(
             "Or pass code_paths=[...] when saving and allow_pickle=True when loading to use the code saved "
             "with the model."
         )
-        module = build_module(payload.get("spec"), _resolver(hint, trusted=allow_pickle))
+        module = build_module(payload.get("spec") or {}, _resolver(hint, trusted=allow_pickle))
         _load_weights(module, safe_join(data_path, WEIGHTS_FILE))
         frozen = set(payload.get("frozen_parameters") or [])
         for name, param in module.named_parameters():

@@ -431,13 +431,14 @@ class _Parser:
             entity_type, key = "attribute", parts[0][0]
         else:
             prefix = parts[0][0]
-            entity_type = g.prefixes.get(prefix.lower())
-            if entity_type is None:
+            found = g.prefixes.get(prefix.lower())
+            if found is None:
                 raise self.src.error(
                     tok.pos,
                     f"unknown key type {prefix!r} in {tok.text!r}; {g.what} are searched by {prefixes} "
                     "or an unprefixed attribute",
                 )
+            entity_type = found
             key = ".".join(text for text, _ in parts[1:])
         if not key:
             raise self.src.error(tok.pos, f"empty key in {tok.text!r}")

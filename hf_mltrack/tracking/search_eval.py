@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .search import Comparison, OrderBy, is_ascii_int
@@ -99,7 +99,10 @@ def matches_run(run: Run, comparisons: Iterable[Comparison]) -> bool:
     def lookup(entity_type: str, key: str) -> tuple[bool, Any]:
         if entity_type == "attribute":
             return True, _run_attribute(run, key)
-        values = {"metric": run.data.metrics, "param": run.data.params, "tag": run.data.tags}[entity_type]
+        data = run.data
+        values: Mapping[str, Any] = (
+            data.metrics if entity_type == "metric" else data.params if entity_type == "param" else data.tags
+        )
         return key in values, values.get(key)
 
     comparisons = list(comparisons)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 from .. import _env
 from ..exceptions import InvalidParameterError
+from .warn import warn
 
 MAX_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 8000
@@ -65,10 +65,9 @@ def param_value_to_str(key: str, value: object) -> str:
 def truncate(what: str, text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
-    warnings.warn(
+    warn(
         f"The value of {what} is {len(text)} characters long; it was truncated to {limit} "
-        f"(ending in {TRUNCATION_MARKER!r}).",
-        stacklevel=4,
+        f"(ending in {TRUNCATION_MARKER!r})."
     )
     return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
 
@@ -99,6 +98,8 @@ def metric_value(key: str, value: object) -> float:
 
 
 def metric_step(key: str, step: object) -> int:
+    if type(step) is int:  # the common case, without the numbers.Integral ABC check
+        return step  # type: ignore[return-value]
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):

@@ -144,7 +144,10 @@ def get_trace_info(request_id: str, state: State) -> JSONResponse:
 @router.get("/get-trace-artifact", response_model=TraceDataResponse)
 def get_trace_artifact(state: State, request_id: str | None = None) -> JSONResponse:
     """The spans of one trace (with its request and response), as MLflow's trace data artifact."""
-    return JSONResponse(handlers.get_trace_data(trace_store(state), {"request_id": request_id}))
+    return JSONResponse(
+        handlers.get_trace_data(trace_store(state), {"request_id": request_id}),
+        headers={"Content-Disposition": "attachment; filename=traces.json"},
+    )
 
 
 @router.post(
@@ -173,5 +176,13 @@ def set_trace_tag(request_id: str, body: SetTraceTag, state: State) -> JSONRespo
 
 
 @router.delete("/traces/{request_id}/tags", response_model=OkResponse)
-def delete_trace_tag(request_id: str, state: State, key: Annotated[str, Query()]) -> JSONResponse:
+def delete_trace_tag(
+    request_id: str,
+    state: State,
+    body: Annotated[bytes, Depends(_raw_body)],
+    key: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    """The key as a query parameter, or in a JSON body (MLflow's client sends ``{"key": ...}``)."""
+    if key is None and body:
+        key = _json_object(body, "delete-trace-tag").get("key")
     return JSONResponse(handlers.delete_trace_tag(trace_store(state), request_id, {"key": key}))
