@@ -10,7 +10,8 @@ rewrites each operation's error responses to the statuses the server can answer 
 * 401 and 403 when the server runs with ``--app-name basic-auth``;
 * 403, 413 and 415 on operations that take a body (cross-origin writes and artifact locations outside
   the allowed roots, size caps, JSON-only bodies);
-* 507 on operations that write artifact bytes (the artifact store is full or read-only).
+* 507 on operations that write artifact bytes (the artifact store is full or read-only);
+* 422 on the OTLP export (``/v1/traces``), as MLflow answers a missing experiment header there.
 
 The schemathesis run in ``tests/server/test_server_openapi_fuzz.py`` checks the server against it.
 """
@@ -39,11 +40,13 @@ _DESCRIPTIONS = {
     "404": "No such resource or endpoint",
     "413": "Request body too large",
     "415": "The body must be application/json",
+    "422": "OTLP export without an X-MLflow-Experiment-Id header, or with a span that cannot be converted",
     "503": "Temporarily unavailable (database busy): retry with backoff",
     "507": "The artifact store is full or read-only: the message names the cause",
 }
 _BODY_METHODS = frozenset({"post", "put", "patch", "delete"})
 _ARTIFACT_WRITES = ("/mlflow-artifacts/artifacts/", "/mlflow-artifacts/mpu/")
+_OTLP_PREFIX = "/v1/"
 
 
 def _error_codes(path: str, method: str, operation: dict[str, Any], auth: bool) -> list[str]:
@@ -56,6 +59,8 @@ def _error_codes(path: str, method: str, operation: dict[str, Any], auth: bool) 
             codes.append("403")
     if method in ("put", "post") and any(marker in path for marker in _ARTIFACT_WRITES):
         codes.append("507")
+    if path.startswith(_OTLP_PREFIX):  # MLflow's OTLP endpoint: no experiment header, unconvertible span
+        codes.append("422")
     return sorted(codes)
 
 
