@@ -253,7 +253,7 @@ class HttpClient:
 
 
 def _backoff_factor() -> float:
-    from ..server._settings import HTTP_REQUEST_BACKOFF_FACTOR
+    from .._env import HTTP_REQUEST_BACKOFF_FACTOR
 
     return max(0.0, HTTP_REQUEST_BACKOFF_FACTOR.get())
 

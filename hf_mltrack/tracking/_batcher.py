@@ -10,6 +10,7 @@ background thread, and raised by the next ``flush()``. Nothing acknowledged is d
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import signal
 import threading
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from .. import _env
 from ..entities import Metric, Param, RunTag
-from ..exceptions import MlTrackException
+from ..exceptions import MlTrackException, is_transient
 from ._spill import SpillFile
 
 if TYPE_CHECKING:
@@ -35,16 +36,6 @@ _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
 # Entries per store transaction: bounded, so that one commit holds the database briefly (other writers
 # of the same SQLite file wait less) and nothing acknowledged waits long for its commit.
 _MAX_ENTRIES_PER_WRITE = 50_000
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the store is busy or unreachable, not that the data is wrong."""
-    if isinstance(exc, MlTrackException):
-        return exc.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED")
-    name = type(exc).__name__
-    return name in ("OperationalError", "ConnectError", "ReadTimeout", "WriteTimeout", "PoolTimeout") or isinstance(
-        exc, (OSError, ConnectionError, TimeoutError)
-    )
 
 
 class AsyncBatcher:
@@ -244,7 +235,7 @@ class AsyncBatcher:
             combined = getattr(store, "log_batches_and_terminate", None)
             if mine is not None and combined is not None:
                 try:
-                    self._with_retries(lambda b=batches, t=mine, f=combined: f(b, t[1:]))
+                    self._with_retries(functools.partial(combined, batches, mine[1:]))
                     continue
                 except Exception:
                     pass  # fall back: write (isolating errors), then end the run on its own
@@ -262,7 +253,7 @@ class AsyncBatcher:
             self._with_retries(lambda: store.log_batches(batches))
             return
         except Exception as exc:
-            if _is_transient(exc):
+            if is_transient(exc):
                 # Still failing after retries: keep the points queued for the next flush.
                 for run_id, (m, p, t) in batches.items():
                     self._queue.appendleft((store, run_id, m, p, t))
@@ -302,7 +293,7 @@ class AsyncBatcher:
                 fn()
                 return
             except Exception as exc:
-                if delay is None or not _is_transient(exc):
+                if delay is None or not is_transient(exc):
                     raise
                 time.sleep(delay)
 

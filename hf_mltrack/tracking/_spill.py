@@ -137,9 +137,9 @@ def _restore(group: list[tuple], get_store, Metric, Param, RunTag) -> int:  # ty
             points += sum(len(b[0]) for b in batches.values())
             continue
         except Exception as exc:
-            from ._batcher import _is_transient
+            from ..exceptions import is_transient
 
-            if _is_transient(exc):
+            if is_transient(exc):
                 raise
         for run_id, (metrics, params, tags) in batches.items():  # isolate a deleted run, a param conflict
             try:
@@ -189,7 +189,7 @@ def replay_orphans(own: SpillFile | None = None) -> int:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # its owner is alive
-            from ._batcher import _is_transient
+            from ..exceptions import is_transient
 
             complete = True
             records = _read_records(path)
@@ -198,7 +198,7 @@ def replay_orphans(own: SpillFile | None = None) -> int:
                 try:
                     points += _restore(group, get_tracking_store, Metric, Param, RunTag)
                 except Exception as exc:
-                    if _is_transient(exc):  # busy or unreachable: keep the file for the next process
+                    if is_transient(exc):  # busy or unreachable: keep the file for the next process
                         complete = False
                         break
                     warnings.warn(f"hf_mltrack: could not restore spilled points: {exc}", stacklevel=1)
