@@ -645,7 +645,7 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         """Send journaled writes now (no probe delay); True when none are left."""
         delivery = self.delivery
         delivery.back()
-        self._to_batcher(delivery.drain())
+        self._to_batcher(delivery.drain(everyone=True))
         return not delivery.undelivered()
 
     # ---- reads -----------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_server_down_from_the_first_call(server_process, tmp_path):
     time.sleep(0.5)
     t = time.perf_counter()
     second = hf_mltrack.start_run()
-    assert time.perf_counter() - t < 0.005
+    assert time.perf_counter() - t < 0.05  # ~0.4 ms on a quiet machine (bench_client_faults.py); CI is busy
     hf_mltrack.log_metric("x", 1.0)
     hf_mltrack.end_run()
 
