@@ -75,6 +75,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .. import __version__
     from ._json import JSONResponse
     from .errors import install_error_handlers
+    from .openapi import install_openapi
     from .routers import (
         artifact_files,
         artifact_proxy,
@@ -90,6 +91,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         traces,
         traces_v3,
         webhooks,
+        workspaces,
     )
     from .routes import RouteTable
     from .security import SecurityMiddleware
@@ -109,6 +111,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     )
     app.state.server = state
     install_error_handlers(app)
+    install_openapi(app, auth=config.auth is not None)
 
     table = RouteTable()
     app.state.routes = table
@@ -139,6 +142,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     for prefix, in_schema in _API_PREFIXES:
         for router in resources:
             include(router, f"{prefix}/mlflow", in_schema)
+        include(workspaces.router, f"{prefix}/hf-mltrack", in_schema)  # the UI's saved workspaces
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)
@@ -156,7 +160,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .boundary import Boundary
 
     if config.auth is not None:
-        from ._settings import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
+        from .._env import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
         from .auth import AuthManager
 
         state.auth = AuthManager(
@@ -176,6 +180,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,
         )
+    from .json_guard import JsonGuardMiddleware
+
+    app.add_middleware(JsonGuardMiddleware)  # runs after the size caps, before auth and the handlers
     app.add_middleware(
         SecurityMiddleware,
         allowed_hosts=(*LOOPBACK_HOSTS, *config.allowed_hosts),
@@ -206,8 +213,8 @@ def _mount_ui(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """App factory for worker processes: reads the config `hf-mltrack server` put in the environment."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ._settings import SERVER_CONFIG
 
     text = SERVER_CONFIG.get()
     if not text:

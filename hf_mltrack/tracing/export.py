@@ -23,6 +23,7 @@ import time
 from collections import deque
 from typing import Any
 
+from .._env import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from ..entities.trace import (
     SOURCE_RUN_KEY,
     TRACE_NAME_TAG,
@@ -33,8 +34,8 @@ from ..entities.trace import (
     TraceData,
     TraceInfo,
 )
+from ..exceptions import is_transient
 from ._serialize import Deferred, preview, resolve
-from ._settings import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from .span import _TraceRecord, new_span_id, resolve_destination, trace_status, warn_once
 
 SCHEMA_VERSION = "1"
@@ -68,13 +69,13 @@ def _build(record: _TraceRecord) -> Trace:
     if record.steps:
         spans.extend(_step_spans(record))
     if record.deferred:
-        for span in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
-            if type(span.inputs) in _RESOLVABLE:
-                span.inputs = resolve(span.inputs)
-            if type(span.outputs) in _RESOLVABLE:
-                span.outputs = resolve(span.outputs)
-            if span.attributes:
-                span.attributes = resolve(span.attributes)
+        for live in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
+            if type(live.inputs) in _RESOLVABLE:
+                live.inputs = resolve(live.inputs)
+            if type(live.outputs) in _RESOLVABLE:
+                live.outputs = resolve(live.outputs)
+            if live.attributes:
+                live.attributes = resolve(live.attributes)
     end = root.end_time_ns if root is not None and root.end_time_ns is not None else None
     for span in spans:
         if span.end_time_ns is None and end is not None:
@@ -139,19 +140,6 @@ def _step_spans(record: _TraceRecord) -> list[Span]:
             )
         )
     return out
-
-
-def _is_transient(exc: BaseException) -> bool:
-    from ..exceptions import MlTrackException
-
-    if isinstance(exc, MlTrackException):
-        return bool(getattr(exc, "transient", False))
-    return type(exc).__name__ in (
-        "OperationalError",
-        "TimeoutError",
-        "ConnectError",
-        "ReadTimeout",
-    ) or isinstance(exc, (ConnectionError, TimeoutError))
 
 
 class TraceExporter:
@@ -253,7 +241,7 @@ class TraceExporter:
 
                 get_trace_store(uri).log_traces(traces)
             except Exception as exc:
-                retry = [(r, n + 1) for r, n in items if n + 1 < _RETRIES] if _is_transient(exc) else []
+                retry = [(r, n + 1) for r, n in items if n + 1 < _RETRIES] if is_transient(exc) else []
                 if retry:
                     self._queue.extendleft(reversed(retry))
                     time.sleep(0.05 * (2 ** retry[0][1]))

@@ -95,7 +95,7 @@ def export_otlp_json(trace: Trace | Iterable[Trace], service_name: str | None = 
         ready for ``json.dumps`` and ``POST <collector>/v1/traces``.
     """
     from .. import __version__
-    from ._settings import OTLP_SERVICE_NAME
+    from .._env import OTLP_SERVICE_NAME
 
     traces = [trace] if isinstance(trace, Trace) else list(trace)
     spans = [_otlp_span(s, t) for t in traces for s in t.data.spans]

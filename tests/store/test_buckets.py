@@ -94,3 +94,50 @@ def test_ranges_cutting_buckets(store_uri: str, lo_hi: tuple[int, int]) -> None:
         assert client.get_metric_history_bulk_interval([run.info.run_id], "m", 10, lo, hi)[run.info.run_id] == []
         return
     _check(client, run.info.run_id, points, 20, lo, hi)
+
+
+def _columns(lo: int, hi: int, pairs: int) -> list[tuple[int, int]]:
+    span = hi - lo + 1
+    edges = [lo + (c * span + pairs - 1) // pairs for c in range(pairs)] + [hi + 1]
+    return [(edges[c], edges[c + 1] - 1) for c in range(pairs) if edges[c] <= edges[c + 1] - 1]
+
+
+@pytest.mark.parametrize("steps", [1000, 3000], ids=lambda n: f"{n}-steps")
+def test_chart_sized_series_keep_a_min_max_pair_per_column(store_uri: str, steps: int) -> None:
+    """Issue 22: a 1,000-step series came back as 34 points (one pair per 64-step bucket) for any
+    max_results from 50 to 999. Now every column of the range keeps its own exact min and max."""
+    rng = random.Random(1)
+    client = MlTrackClient()
+    run = client.create_run("0")
+    points = {s: rng.gauss(0, 1) for s in range(steps)}
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 0, s) for s, v in points.items()], synchronous=True)
+    rid = run.info.run_id
+    exact = client.get_metric_history_bulk_interval([rid], "m", 5000)[rid]
+    assert [(p.step, p.value) for p in exact] == sorted(points.items())  # a few thousand points: all of them
+    for max_points in (50, 600, 999):
+        got = client.get_metric_history_bulk_interval([rid], "m", max_points)[rid]
+        _check(client, rid, points, max_points)
+        pairs = (max_points - 2) // 2
+        assert len(got) >= min(steps, 2 * pairs) * 0.9  # not 34
+        got_steps = {p.step for p in got}
+        if pairs > steps / 64:  # read from the raw points: the exact min and max of every column
+            for c_lo, c_hi in _columns(0, steps - 1, pairs):
+                col = {s: v for s, v in points.items() if c_lo <= s <= c_hi}
+                assert min(col, key=col.get) in got_steps and max(col, key=col.get) in got_steps
+        else:  # from whole buckets: every pixel column (two columns of the request) has its points
+            for c_lo, c_hi in _columns(0, steps - 1, pairs // 2):
+                assert got_steps & set(range(c_lo, c_hi + 1)), f"no point in steps {c_lo}-{c_hi}"
+
+
+def test_long_series_has_a_point_in_every_column(store_uri: str) -> None:
+    client = MlTrackClient()
+    run = client.create_run("0")
+    points = {s: math.sin(s / 700) + (s % 17) / 100 for s in range(0, 120_000)}
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 0, s) for s, v in points.items()], synchronous=True)
+    rid = run.info.run_id
+    _check(client, rid, points, 1202)
+    # The UI asks for two columns per pixel: every pixel column of the chart gets points.
+    for max_points, lo, hi in ((1202, 0, 119_999), (402, 1000, 41_000)):
+        got = client.get_metric_history_bulk_interval([rid], "m", max_points, lo, hi)[rid]
+        pixels = (max_points - 2) // 4
+        assert {(p.step - lo) * pixels // (hi - lo + 1) for p in got} == set(range(pixels))

@@ -65,7 +65,7 @@ def _engine(uri: str):  # type: ignore[no-untyped-def]
 def test_head_is_read_from_alembic() -> None:
     from hf_mltrack.store.sql.engine import HEAD_REVISION, head_revision
 
-    assert head_revision() == HEAD_REVISION == "0005_traces_v3_webhooks"
+    assert head_revision() == HEAD_REVISION == "0006_workspaces"
 
 
 def test_frozen_revisions_build_the_schema_of_the_tables(empty_db: str) -> None:
@@ -76,10 +76,11 @@ def test_frozen_revisions_build_the_schema_of_the_tables(empty_db: str) -> None:
     import hf_mltrack.store.sql.logged_model_schema  # noqa: F401
     import hf_mltrack.store.sql.registry_schema  # noqa: F401
     import hf_mltrack.store.sql.tracing_schema  # noqa: F401
+    import hf_mltrack.store.sql.workspace_schema  # noqa: F401
     from hf_mltrack.store.sql.engine import migrate
     from hf_mltrack.store.sql.schema import metadata
 
-    assert migrate(empty_db, "head") == "0005_traces_v3_webhooks"
+    assert migrate(empty_db, "head") == "0006_workspaces"
     engine = _engine(empty_db)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -174,7 +175,7 @@ def test_previous_revision_upgrades_with_nothing_lost(empty_db: str, tmp_path: P
     run_a, run_b, before = _seed_previous(empty_db)
     with pytest.raises(InvalidStateError, match=f"'{PREVIOUS}'.*hf-mltrack db upgrade"):
         get_engine(empty_db)
-    assert upgrade(empty_db) == "0005_traces_v3_webhooks"
+    assert upgrade(empty_db) == "0006_workspaces"
 
     engine = _engine(empty_db)
     after = _dump(engine)
@@ -206,3 +207,8 @@ def test_previous_revision_upgrades_with_nothing_lost(empty_db: str, tmp_path: P
         metrics=[hf_mltrack.entities.Metric("eval_loss", 0.5, 1, 3, model_id=model.model_id, dataset_name="ev")],
     )
     assert client.get_logged_model(model.model_id).metrics[0].value == 0.5
+    # ... and the UI's saved workspaces (revision 0005)
+    from hf_mltrack.store.sql.workspace_store import get_workspace, save_workspace
+
+    save_workspace(client._read(), "7", "ws", {"panels": []}, None)
+    assert get_workspace(client._read(), "7", "ws")["spec"] == {"panels": []}

@@ -324,7 +324,7 @@ def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
     engine = _create_engine(uri)
     assert not sa.inspect(engine).has_table("trace_info")
     engine.dispose()
-    assert upgrade(uri) == head_revision() == "0005_traces_v3_webhooks"
+    assert upgrade(uri) == head_revision() == "0006_workspaces"
     engine = _create_engine(uri)
     assert current_revision(engine) == head_revision()
     assert all(

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from ui_live import LiveServer, make_app
 
 CHROMIUM = os.environ.get("HF_MLTRACK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,64 +27,11 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 900}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """A uvicorn server running an app in a background thread of this process."""
-
-    def __init__(self, app: object) -> None:
-        import uvicorn
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the UI test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def make_app(root: Path, **kwargs: object) -> object:
-    """The tracking server's app on a fresh SQLite store, with the UI mounted."""
-    pytest.importorskip("fastapi")
-    pytest.importorskip("uvicorn")
-    from hf_mltrack.server import create_app
-    from hf_mltrack.server.ui import mount_ui, ui_available
-
-    if not ui_available():
-        pytest.skip("the UI assets are not built: run `npm ci && npm run build` in ui/")
-    root.mkdir(parents=True, exist_ok=True)
-    app = create_app(
-        f"sqlite:///{root / 'mltrack.db'}", artifacts_destination=str(root / "mlartifacts"), **kwargs
-    )
-    if not any(getattr(r, "name", None) == "ui" for r in app.routes):  # type: ignore[attr-defined]
-        mount_ui(app)  # create_app does not mount it (yet): test the UI anyway; test_ui_assets flags it
-    return app
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="pip install playwright (no `playwright install`)"
-    )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no `playwright install`)")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
@@ -131,9 +76,6 @@ class PageProbe:
         if msg.type != "error":  # type: ignore[attr-defined]
             return
         url = (msg.location or {}).get("url", "")  # type: ignore[attr-defined]
-        # A server without auth or tracing answers these probes with 404: the UI handles it.
-        if url.endswith("/users/current") or "/traces" in url or "get-trace-artifact" in url:
-            return
         self.console_errors.append(f"{msg.text} ({url})")  # type: ignore[attr-defined]
 
     def _dialog(self, dialog: object) -> None:

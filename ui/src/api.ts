@@ -198,6 +198,8 @@ export async function createExperiment(name: string): Promise<string> {
 
 export const renameExperiment = (id: string, newName: string) =>
   post("experiments/update", { experiment_id: id, new_name: newName });
+export const setExperimentTag = (id: string, key: string, value: string) =>
+  post("experiments/set-experiment-tag", { experiment_id: id, key, value });
 export const deleteExperiment = (id: string) => post("experiments/delete", { experiment_id: id });
 export const restoreExperiment = (id: string) => post("experiments/restore", { experiment_id: id });
 
@@ -261,8 +263,14 @@ export interface Point {
 }
 
 export const MAX_RUNS_PER_BULK = 100;
+/** The server's cap on `max_results` per series of get-history-bulk-interval (hf_mltrack; MLflow: 2500). */
+export const MAX_POINTS_PER_SERIES = 10_000;
 
-/** Downsampled (min/max per bucket) history of one metric for many runs: run id -> points by step. */
+/**
+ * History of one metric for many runs: run id -> points by step. A series of at most `maxResults`
+ * points comes back whole (every point); a longer one as the min and max point of each of
+ * `(maxResults - 2) / 2` equal step columns, plus its first and last point.
+ */
 export async function bulkHistory(
   runIds: string[],
   key: string,
@@ -280,7 +288,7 @@ export async function bulkHistory(
         {
           metric_key: key,
           run_ids: ids,
-          max_results: Math.max(2, Math.min(2500, Math.round(maxResults))),
+          max_results: Math.max(2, Math.min(MAX_POINTS_PER_SERIES, Math.round(maxResults))),
           start_step: range ? Math.floor(range[0]) : undefined,
           end_step: range ? Math.ceil(range[1]) : undefined,
         },
@@ -333,6 +341,8 @@ export interface ModelVersion {
   status?: string;
   tags?: KeyValue[];
   aliases?: string[];
+  /** The LoggedModel (m-...) this version was registered from (MLflow 3). */
+  model_id?: string;
 }
 
 export interface RegisteredModel {
@@ -448,3 +458,125 @@ export async function currentUser(): Promise<User | null> {
     throw err;
   }
 }
+
+// ---- MLflow 3: logged models, datasets, run inputs and outputs (MLflow 3.17's REST shapes) ------
+export interface LoggedModelMetric {
+  key: string;
+  value: number | string;
+  timestamp?: number;
+  step?: number;
+  dataset_name?: string;
+  dataset_digest?: string;
+  model_id?: string;
+  run_id?: string;
+}
+
+export interface LoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    source_run_id?: string;
+    status?: string;
+    status_message?: string;
+    creation_timestamp_ms?: number;
+    last_updated_timestamp_ms?: number;
+    artifact_uri?: string;
+    model_type?: string;
+    tags?: KeyValue[];
+  };
+  data?: { params?: KeyValue[]; metrics?: LoggedModelMetric[] };
+}
+
+export interface DatasetJson {
+  name: string;
+  digest: string;
+  source_type?: string;
+  source?: string;
+  schema?: string;
+  profile?: string;
+}
+
+export interface RunIO {
+  inputs: { dataset_inputs?: { tags?: KeyValue[]; dataset: DatasetJson }[]; model_inputs?: { model_id: string }[] };
+  outputs: { model_outputs?: { model_id: string; step?: number | string }[] };
+}
+
+/** Every logged model of the experiments (page by page, up to `limit`). */
+export async function searchLoggedModels(
+  experimentIds: string[],
+  opts: { filter?: string; orderBy?: { field_name: string; ascending?: boolean }[]; limit?: number } = {},
+): Promise<LoggedModel[]> {
+  const out: LoggedModel[] = [];
+  let token: string | undefined;
+  do {
+    const r = await post<{ models?: LoggedModel[]; next_page_token?: string }>("logged-models/search", {
+      experiment_ids: experimentIds,
+      filter: opts.filter || undefined,
+      order_by: opts.orderBy ?? [],
+      max_results: 100,
+      page_token: token,
+    });
+    out.push(...(r.models ?? []));
+    token = r.next_page_token;
+  } while (token && out.length < (opts.limit ?? 5000));
+  return out;
+}
+
+export async function getLoggedModel(modelId: string): Promise<LoggedModel> {
+  return (await get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(modelId)}`)).model;
+}
+
+/** A run's dataset and model inputs and its model outputs (MLflow 3 `runs/get`). */
+export async function getRunIO(runId: string): Promise<RunIO> {
+  const r = await get<{ run: { inputs?: RunIO["inputs"]; outputs?: RunIO["outputs"] } }>("runs/get", { run_id: runId });
+  return { inputs: r.run.inputs ?? {}, outputs: r.run.outputs ?? {} };
+}
+
+// ---- the UI's saved workspaces (hf_mltrack's own API: /api/2.0/hf-mltrack/workspaces) ---------------
+export const WORKSPACES_API = "api/2.0/hf-mltrack/workspaces/";
+
+export interface PanelSpec {
+  kind: "line" | "scatter" | "parcoords" | "bar" | "markdown";
+  title?: string;
+  metrics?: string[];
+  x?: string;
+  y?: string | null;
+  color?: string | null;
+  smoothing?: number;
+  log_y?: boolean;
+  group_by?: string | null;
+  aggregate?: "mean" | "median";
+  band?: "minmax" | "std" | "none";
+  text?: string;
+  width?: 1 | 2;
+}
+
+export interface WorkspaceSpec {
+  panels: PanelSpec[];
+  filter?: string;
+  runs?: string[];
+}
+
+export interface Workspace {
+  experiment_id: string;
+  name: string;
+  spec: WorkspaceSpec;
+  user_id?: string | null;
+  last_update_time?: number;
+}
+
+export async function listWorkspaces(experimentId: string): Promise<Workspace[]> {
+  return (await request<{ workspaces?: Workspace[] }>("GET", "list", { base: WORKSPACES_API, query: { experiment_id: experimentId } })).workspaces ?? [];
+}
+
+export async function getWorkspace(experimentId: string, name: string): Promise<Workspace> {
+  return (await request<{ workspace: Workspace }>("GET", "get", { base: WORKSPACES_API, query: { experiment_id: experimentId, name } })).workspace;
+}
+
+export async function saveWorkspace(experimentId: string, name: string, spec: WorkspaceSpec): Promise<Workspace> {
+  return (await request<{ workspace: Workspace }>("POST", "save", { base: WORKSPACES_API, body: { experiment_id: experimentId, name, spec } })).workspace;
+}
+
+export const deleteWorkspace = (experimentId: string, name: string) =>
+  request("DELETE", "delete", { base: WORKSPACES_API, body: { experiment_id: experimentId, name } });

@@ -149,3 +149,16 @@ export function icon(name: string, size = 16): SVGElement {
     svg("path", { d: ICONS[name] ?? "" }),
   );
 }
+
+/** Save `blob` as a file named `filename` (a `blob:` URL of this page, never a link a user string sets). */
+export function downloadBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url; // created here from our own Blob: not user input, so not through safeUrl
+  a.download = filename;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

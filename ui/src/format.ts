@@ -64,3 +64,11 @@ export function fmtSeconds(s: number): string {
   if (Math.abs(s) < 7200) return `${Number((s / 60).toPrecision(3))}m`;
   return `${Number((s / 3600).toPrecision(3))}h`;
 }
+
+/** A span's duration: microseconds and fractions of a millisecond stay visible (never "0ms"). */
+export function fmtSpanDuration(ms?: number): string {
+  if (ms === undefined || ms === null || !Number.isFinite(ms) || ms < 0) return "—";
+  if (ms < 1) return `${Math.max(1, Math.round(ms * 1000))}µs`;
+  if (ms < 100) return `${Number(ms.toPrecision(3))}ms`;
+  return fmtDuration(ms);
+}

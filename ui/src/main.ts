@@ -23,16 +23,62 @@ function currentTheme(): Theme {
   return t === "light" || t === "dark" ? t : "auto";
 }
 
+const SHORTCUTS: [string[], string][] = [
+  [["/"], "Focus the page's filter or search box"],
+  [["?"], "Show these shortcuts"],
+  [["↑", "↓"], "Move through filter suggestions"],
+  [["Enter"], "Run the filter, or take the chosen suggestion"],
+  [["Esc"], "Close a suggestion list, a popover or a dialog"],
+];
+
+function showShortcuts(): void {
+  if (document.querySelector("dialog[data-testid=shortcuts]")) return;
+  const close = h("button", { type: "button", class: "btn btn-primary", onclick: () => dialog.close() }, "Close");
+  const dialog = h(
+    "dialog",
+    { class: "dialog", "data-testid": "shortcuts", "aria-labelledby": "shortcuts-title" },
+    h("h3", { id: "shortcuts-title" }, "Keyboard shortcuts"),
+    h(
+      "table",
+      { class: "table kv-table" },
+      h("tbody", null, SHORTCUTS.map(([keys, what]) => h("tr", null, h("td", null, keys.map((k, i) => [i ? " " : "", h("kbd", null, k)])), h("td", null, what)))),
+    ),
+    h("div", { class: "dialog-actions" }, close),
+  );
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  close.focus();
+}
+
+/** `/` focuses the filter, `?` lists the shortcuts (not while typing in a field or a dialog is open). */
+function onShortcut(e: KeyboardEvent): void {
+  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+  const target = e.target as HTMLElement | null;
+  if (target?.closest("input, textarea, select, [contenteditable='true']") || document.querySelector("dialog[open]")) return;
+  if (e.key === "/") {
+    const box = [...document.querySelectorAll<HTMLInputElement>("[data-shortcut=filter]")].find((el) => el.offsetParent !== null);
+    if (!box) return;
+    e.preventDefault();
+    box.focus();
+    box.select();
+  } else if (e.key === "?") {
+    e.preventDefault();
+    showShortcuts();
+  }
+}
+
 async function main(): Promise<void> {
+  document.addEventListener("keydown", onShortcut);
   applyTheme(currentTheme());
   const app = document.getElementById("app")!;
   app.replaceChildren();
   const nav = h(
     "nav",
     { class: "nav" },
-    h("a", { href: href("/"), dataset: { section: "experiments" } }, icon("flask"), " Experiments"),
-    h("a", { href: href("/models"), dataset: { section: "models" } }, icon("model"), " Models"),
-    h("a", { href: href("/traces"), dataset: { section: "traces" } }, icon("trace"), " Traces"),
+    h("a", { href: href("/"), dataset: { section: "experiments" } }, icon("flask"), h("span", { class: "nav-label" }, "Experiments")),
+    h("a", { href: href("/models"), dataset: { section: "models" } }, icon("model"), h("span", { class: "nav-label" }, "Models")),
+    h("a", { href: href("/traces"), dataset: { section: "traces" } }, icon("trace"), h("span", { class: "nav-label" }, "Traces")),
   );
   const user = h("span", { class: "user", "data-testid": "current-user" });
   const themeBtn = h(
@@ -52,7 +98,7 @@ async function main(): Promise<void> {
   );
   const main = h("main", { class: "main", id: "main" });
   app.append(
-    h("header", { class: "topbar" }, h("a", { class: "brand", href: href("/") }, h("span", { class: "logo" }), "hf_mltrack"), nav, h("div", { class: "spacer" }), user, themeBtn),
+    h("header", { class: "topbar" }, h("a", { class: "brand", href: href("/"), "aria-label": "hf_mltrack home" }, h("span", { class: "logo" }), h("span", { class: "brand-name" }, "hf_mltrack")), nav, h("div", { class: "spacer" }), user, themeBtn),
     main,
   );
   await loadSession();

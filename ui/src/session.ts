@@ -7,7 +7,18 @@ const LEVELS: Record<string, number> = { NO_PERMISSIONS: 0, READ: 1, EDIT: 2, MA
 
 export const session: { user: User | null; loaded: boolean } = { user: null, loaded: false };
 
+/** Whether the server asks for sign-in: the server writes it into index.html (empty without auth). */
+export function serverAuth(): string | null {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="hf-mltrack-auth"]');
+  return meta ? meta.content : null; // null: a page not served by hf_mltrack (e.g. a dev server)
+}
+
 export async function loadSession(): Promise<void> {
+  if (serverAuth() === "") {
+    session.user = null; // no auth on this server: nobody to ask about
+    session.loaded = true;
+    return;
+  }
   try {
     session.user = await currentUser();
   } catch {

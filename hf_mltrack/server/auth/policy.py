@@ -181,6 +181,11 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("HEAD", "/"): AUTHENTICATED,
     ("GET", "/static/{asset_path:path}"): AUTHENTICATED,
     ("HEAD", "/static/{asset_path:path}"): AUTHENTICATED,
+    # ---- the web UI's saved workspaces (hf_mltrack's own prefix): the experiment's permissions ----
+    ("GET", "/hf-mltrack/workspaces/list"): _exp("READ", "query"),
+    ("GET", "/hf-mltrack/workspaces/get"): _exp("READ", "query"),
+    ("POST", "/hf-mltrack/workspaces/save"): _exp("EDIT"),
+    ("DELETE", "/hf-mltrack/workspaces/delete"): _exp("EDIT"),
     # ---- experiments ----
     ("POST", f"{M}/experiments/create"): AUTHENTICATED,
     ("GET", f"{M}/experiments/get"): _exp("READ", "query"),
@@ -320,7 +325,12 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{M}/registered-models/alias"): _model("EDIT"),
     ("GET", f"{M}/registered-models/alias"): _model("READ", "query"),
     ("POST", f"{M}/model-versions/create"): _model(
-        "EDIT", also=(Target("run", "READ", "run_id", "body", optional=True), _source())
+        "EDIT",
+        also=(
+            Target("run", "READ", "run_id", "body", optional=True),
+            Target("logged_model", "READ", "model_id", "body", optional=True),
+            _source(),
+        ),
     ),
     ("GET", f"{M}/model-versions/get"): _model("READ", "query"),
     ("PATCH", f"{M}/model-versions/update"): _model("EDIT"),

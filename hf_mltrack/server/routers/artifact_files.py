@@ -34,13 +34,13 @@ def _run_file(state: ServerState, run_id: str, path: str) -> tuple[Any, str]:
 
 
 @router.get("/get-artifact")
-def get_artifact(state: State, run_id: str | None = None, run_uuid: str | None = None, path: str | None = None):  # type: ignore[no-untyped-def]
-    """One file of a run's artifacts (MLflow's ``/get-artifact?run_id=...&path=...``)."""
-    rid = run_id or run_uuid
-    if not rid:
+def get_artifact(state: State, run_id: str | None = None, path: str | None = None):  # type: ignore[no-untyped-def]
+    """One file of a run's artifacts (MLflow's ``/get-artifact?run_id=...&path=...``; the boundary hands
+    ``run_uuid`` on as ``run_id``)."""
+    if not run_id:
         raise InvalidParameterError("Request must specify run_id: /get-artifact?run_id=<id>&path=<file>")
     rel = safe_server_path(path, allow_empty=False)
-    repo, full = _run_file(state, rid, rel)
+    repo, full = _run_file(state, run_id, rel)
     return file_response(repo, full)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -10,11 +11,16 @@ from pydantic import BaseModel, Field
 from ...exceptions import InvalidParameterError
 from .._json import JSONResponse, metric_to_json
 from ..state import State
+from ._limits import INT64_MAX, INT64_MIN
+
+if TYPE_CHECKING:
+    from ...entities import Metric
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 MAX_RUNS_BULK_INTERVAL = 100
-MAX_RESULTS_PER_RUN = 2500
+MAX_RESULTS_PER_RUN = 10_000  # MLflow caps at 2500; the web UI asks for every point of a few-thousand-step series
+DEFAULT_RESULTS_PER_RUN = 2500
 MAX_HISTORY_PAGE = 1_000_000
 MAX_RUNS_BULK = 100
 MAX_RESULTS_BULK = 25_000
@@ -45,6 +51,7 @@ def get_metric_history(
 
     history = state.store.get_metric_history(run_id, metric_key)  # run_uuid: resolved by the boundary
     out: dict = {}
+    points: Sequence[Metric]
     if max_results is None and not page_token:
         points = history
     else:
@@ -62,9 +69,9 @@ def get_metric_history_bulk_interval(
     state: State,
     metric_key: str | None = None,
     run_ids: Annotated[list[str] | None, Query()] = None,
-    start_step: int | None = None,
-    end_step: int | None = None,
-    max_results: int = MAX_RESULTS_PER_RUN,
+    start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    max_results: Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_RESULTS_PER_RUN,
 ) -> JSONResponse:
     """Downsampled histories of one metric for the chart of several runs (errors worded as MLflow's)."""
     run_ids = [r for r in run_ids or () if r]
@@ -78,7 +85,10 @@ def get_metric_history_bulk_interval(
     if not metric_key:
         raise InvalidParameterError("Missing value for required parameter 'metric_key'.")
     if not 1 <= max_results <= MAX_RESULTS_PER_RUN:
-        raise InvalidParameterError(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN}. Got {max_results}.")
+        raise InvalidParameterError(
+            f"max_results must be between 1 and {DEFAULT_RESULTS_PER_RUN} (MLflow's limit; this server takes up "
+            f"to {MAX_RESULTS_PER_RUN}). Got {max_results}."
+        )
     if (start_step is None) != (end_step is None):
         raise InvalidParameterError("If either start step or end step are specified, both must be specified.")
     if start_step is not None and end_step is not None and start_step > end_step:

@@ -9,6 +9,7 @@ the caller must also be able to read the run a version comes from.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -19,6 +20,10 @@ from ...exceptions import InvalidParameterError
 from .._json import JSONResponse
 from ..state import ServerState, get_state
 from ._common import KeyValue, OkResponse, ok
+from ._limits import INT64_MAX, Description, Id, Name, Uri
+
+#: A version number, as an int or the string protobuf JSON writes for one.
+Version = Annotated[str, Field(max_length=20)] | Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 router = APIRouter(tags=["model registry"])
 
@@ -51,9 +56,14 @@ def make_registry_store(state: ServerState) -> Any:
             return state.store.get_logged_model(model_id)
 
         def search_experiments(
-            self, view_type: int = ViewType.ALL, max_results: int = 1000, **kw: Any
+            self,
+            view_type: int = ViewType.ALL,
+            max_results: int = 1000,
+            filter_string: str | None = None,
+            order_by: Sequence[str] | None = None,
+            page_token: str | None = None,
         ) -> Any:
-            return state.store.search_experiments(view_type, max_results, None, None, kw.get("page_token"))
+            return state.store.search_experiments(view_type, max_results, filter_string, order_by, page_token)
 
         @staticmethod
         def _registry_user() -> str:
@@ -129,19 +139,19 @@ class RegisteredModelsResponse(BaseModel):
 
 
 class CreateRegisteredModel(BaseModel):
-    name: str
+    name: Name
     tags: list[KeyValue] = Field(default_factory=list)
-    description: str | None = None
+    description: Description | None = None
 
 
 class RenameRegisteredModel(BaseModel):
-    name: str
-    new_name: str
+    name: Name
+    new_name: Name
 
 
 class UpdateRegisteredModel(BaseModel):
-    name: str
-    description: str | None = None
+    name: Name
+    description: Description | None = None
 
 
 class ModelName(BaseModel):
@@ -165,9 +175,9 @@ class ModelTagRef(BaseModel):
 
 
 class SetAlias(BaseModel):
-    name: str
-    alias: str
-    version: str | int
+    name: Name
+    alias: Name
+    version: Version
 
 
 class AliasRef(BaseModel):
@@ -176,22 +186,22 @@ class AliasRef(BaseModel):
 
 
 class CreateModelVersion(BaseModel):
-    name: str
-    model_id: str | None = None
-    source: str
-    run_id: str | None = None
+    name: Name
+    model_id: Id | None = None
+    source: Uri
+    run_id: Id | None = None
     tags: list[KeyValue] = Field(default_factory=list)
-    run_link: str | None = None
-    description: str | None = None
+    run_link: Uri | None = None
+    description: Description | None = None
 
 
 class VersionRef(BaseModel):
-    name: str
-    version: str | int
+    name: Name
+    version: Version
 
 
 class UpdateModelVersion(VersionRef):
-    description: str | None = None
+    description: Description | None = None
 
 
 class TransitionStage(VersionRef):
@@ -284,7 +294,7 @@ def search_registered_models(
     return JSONResponse(out)
 
 
-def _latest(request: Request, name: str, stages: list[str]) -> JSONResponse:
+def _latest(request: Request, name: str, stages: list[str] | None) -> JSONResponse:
     versions = _registry(request).get_latest_versions(name, stages or None)
     return JSONResponse({"model_versions": [_mv(v) for v in versions]})
 

@@ -19,7 +19,10 @@ from ...tracing import rest_handlers as handlers
 from .._json import JSONResponse
 from ..state import ServerState, State
 from ._common import OkResponse
+from ._limits import Id, Int64, NonNegativeInt64
 from .runs import inline_schema
+
+MAX_TRACE_TAG_VALUE_LENGTH = 8000  # MLflow's
 
 if TYPE_CHECKING:
     from ...tracing.base import AbstractTraceStore
@@ -65,10 +68,10 @@ class LogTraces(BaseModel):
 
 
 class DeleteTraces(BaseModel):
-    experiment_id: str
-    request_ids: list[str] | None = None
-    max_timestamp_millis: int | None = None
-    max_traces: int | None = None
+    experiment_id: Id
+    request_ids: list[Id] | None = None
+    max_timestamp_millis: Int64 | None = None
+    max_traces: NonNegativeInt64 | None = None
 
 
 class DeleteTracesResponse(BaseModel):
@@ -77,7 +80,7 @@ class DeleteTracesResponse(BaseModel):
 
 class SetTraceTag(BaseModel):
     key: str = Field(min_length=1, max_length=250)
-    value: str = ""
+    value: str = Field(default="", max_length=MAX_TRACE_TAG_VALUE_LENGTH)
 
 
 def trace_store(state: ServerState) -> AbstractTraceStore:

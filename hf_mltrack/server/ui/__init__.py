@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import mimetypes
 import os
 import threading
@@ -133,9 +134,7 @@ def _respond(request: Request, asset: _Asset, cache_control: str) -> Response:
 
 def ui_available(static_dir: str = STATIC_DIR) -> bool:
     """Whether the built assets are present (they are in every release; a bare checkout builds them)."""
-    return os.path.isfile(os.path.join(static_dir, "index.html")) and os.path.isfile(
-        os.path.join(static_dir, "app.js")
-    )
+    return os.path.isfile(os.path.join(static_dir, "index.html")) and os.path.isfile(os.path.join(static_dir, "app.js"))
 
 
 def mount_ui(app: FastAPI, static_dir: str = STATIC_DIR) -> None:
@@ -152,6 +151,22 @@ def mount_ui(app: FastAPI, static_dir: str = STATIC_DIR) -> None:
     from starlette.responses import PlainTextResponse
 
     cache = _AssetCache(static_dir)
+    pages: dict[tuple[float, str], _Asset] = {}
+
+    def page_for(asset: _Asset, request: Request) -> _Asset:
+        """index.html telling the app whether the server asks for sign-in (so it only then asks who is
+        signed in: without auth that probe would be a 404 in the browser's console)."""
+        server = getattr(request.app.state, "server", None)
+        auth = getattr(getattr(server, "config", None), "auth", None) or ""
+        key = (asset.mtime, auth)
+        page = pages.get(key)
+        if page is None:
+            body = asset.body.replace(
+                b'<meta name="hf-mltrack-auth" content="" />',
+                f'<meta name="hf-mltrack-auth" content="{html.escape(auth)}" />'.encode(),
+            )
+            page = pages[key] = _Asset(body, asset.mtime, asset.media_type)
+        return page
 
     async def index(request: Request) -> Response:
         asset = cache.get("index.html")
@@ -161,7 +176,7 @@ def mount_ui(app: FastAPI, static_dir: str = STATIC_DIR) -> None:
                 "(released packages include it). The REST API is at /api/2.0/mlflow/.",
                 status_code=503,
             )
-        return _respond(request, asset, "no-cache")
+        return _respond(request, page_for(asset, request), "no-cache")
 
     async def static(request: Request) -> Response:
         asset_path = request.path_params["asset_path"]

@@ -8,9 +8,10 @@ buckets from the stored rows, then every parent from its children, so summaries 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .bulk import insert_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -48,6 +49,8 @@ def _merge(into: Summary, other: Any) -> None:
 _MIN_COLS = ("min_step", "min_value", "min_timestamp")
 _MAX_COLS = ("max_step", "max_value", "max_timestamp")
 _COLS = "count, min_step, min_value, min_timestamp, max_step, max_value, max_timestamp"
+_ALL_COLS = ("run_uuid", "key", "level", "bucket", *_COLS.split(", "))
+_PG_TYPES = ("text", "text", "integer", "bigint", "bigint") + ("bigint", "float8", "bigint") * 2
 
 
 def update_buckets(
@@ -67,10 +70,10 @@ def update_buckets(
     recompute: dict[str, set[int]] = {}
     for _, key, step, value, ts, is_nan in rows:
         if key in appended_keys:
-            b = (key, step >> shift0)
-            s = level0.get(b)
+            where = (key, step >> shift0)
+            s = level0.get(where)
             if s is None:
-                s = level0[b] = _new()
+                s = level0[where] = _new()
             _add_point(s, step, value, ts, is_nan)
         else:
             recompute.setdefault(key, set()).add(step >> shift0)
@@ -112,6 +115,16 @@ def _merge_upsert(conn: Connection, sql: Callable[[str], str], rows: list[tuple]
             for c in ("max_step", "max_value", "max_timestamp")
         ]
     )
+    if conn.dialect.name == "postgresql":  # one unnest statement for the batch (rows are unique)
+        insert_rows(
+            conn,
+            "metric_buckets AS b",
+            _ALL_COLS,
+            rows,
+            f" ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET {sets}",
+            pg_types=_PG_TYPES,
+        )
+        return
     conn.exec_driver_sql(
         sql(
             f"INSERT INTO metric_buckets AS b (run_uuid, key, level, bucket, {_COLS}) "
@@ -181,8 +194,14 @@ def read_downsampled(
     start_step: int | None,
     end_step: int | None,
 ) -> list[tuple] | None:
-    """Min/max points per bucket from the summaries, or None when a raw read is as cheap.
+    """Min/max points per column of the step range, or None when every point fits in ``max_points``.
 
+    The step range ``[lo, hi]`` is cut into ``(max_points - 2) // 2`` equal columns (a chart asks for
+    about two points per pixel column); each column keeps its min and its max point, and the first and
+    last points are always kept. Long series are read from the coarsest bucket level with at least
+    one bucket per column (a column is a run of whole consecutive buckets, so its min and max lie in
+    its own steps); shorter ones from the raw points, so a series of a few thousand steps is never
+    summarized 64 steps at a time and every column holds its exact min and max.
     Returns ``(step, value, timestamp)`` rows sorted by step, at most ``max_points`` long.
     """
     # Two index seeks (one MIN(step), MAX(step) query would scan the series on SQLite).
@@ -193,62 +212,103 @@ def read_downsampled(
         ).scalar()
         for order in ("ASC", "DESC")
     ]
-    if bounds[0] is None:
+    first, last = bounds
+    if first is None or last is None:
         return []
-    lo = bounds[0] if start_step is None else max(start_step, bounds[0])
-    hi = bounds[1] if end_step is None else min(end_step, bounds[1])
+    lo: int = first if start_step is None else max(start_step, first)
+    hi: int = last if end_step is None else min(end_step, last)
     if lo > hi:
         return []
-    pairs = max(1, (max_points - 2) // 2)
-    # The finest level with at most ~4 buckets per output pair keeps the read small.
-    level = next((i for i, sh in enumerate(SHIFTS) if ((hi >> sh) - (lo >> sh) + 1) <= 4 * pairs), len(SHIFTS) - 1)
-    shift = SHIFTS[level]
-    rows = conn.exec_driver_sql(
+    # An upper bound of the points in range from the coarsest level (a handful of rows).
+    top = SHIFTS[-1]
+    total = conn.exec_driver_sql(
         sql(
-            f"SELECT bucket, {_COLS} FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
-            "AND bucket >= ? AND bucket <= ? ORDER BY bucket"
+            "SELECT SUM(count) FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
+            "AND bucket >= ? AND bucket <= ?"
         ),
-        (run_id, key, level, lo >> shift, hi >> shift),
-    ).fetchall()
-    total = sum(r[1] for r in rows)
-    if total <= max_points:
+        (run_id, key, len(SHIFTS) - 1, lo >> top, hi >> top),
+    ).scalar()
+    if not total or total <= max_points:
         return None  # few points: the caller reads them all
-    # Edge buckets may stick out of [lo, hi]: summarize those from raw rows instead.
-    first_b, last_b = lo >> shift, hi >> shift
-    summaries: list[tuple[int, Any]] = []
-    for r in rows:
-        b = r[0]
-        if (b == first_b and lo > (b << shift)) or (b == last_b and hi < ((b + 1) << shift) - 1):
+    pairs = max(1, (max_points - 2) // 2)
+    span = hi - lo + 1
+
+    def column(step: int) -> int:
+        return min(pairs - 1, max(0, (step - lo) * pairs // span))
+
+    columns: dict[int, Summary] = {}
+
+    def fold(col: int, summary: Any) -> None:
+        s = columns.get(col)
+        if s is None:
+            s = columns[col] = _new()
+        _merge(s, summary)
+
+    value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
+    # The coarsest level with at least one bucket per column (a column is one or two whole buckets).
+    level = next((i for i in reversed(range(len(SHIFTS))) if (hi >> SHIFTS[i]) - (lo >> SHIFTS[i]) + 1 >= pairs), None)
+    if level is None:
+        # Buckets are too wide for the columns: the range holds fewer than 64 * pairs points, read them.
+        raw = conn.exec_driver_sql(
+            sql(
+                f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
+                "AND step >= ? AND step <= ? ORDER BY step"
+            ),
+            (run_id, key, lo, hi),
+        ).fetchall()
+        if len(raw) <= max_points:  # (the coarsest level over-counts the range's edges)
+            return [tuple(r) for r in raw]
+        for step, value, ts in raw:
             s = _new()
-            for step, value, ts, is_nan in conn.exec_driver_sql(
-                sql(
-                    "SELECT step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
-                    "AND step >= ? AND step <= ?"
-                ),
-                (run_id, key, max(lo, b << shift), min(hi, ((b + 1) << shift) - 1)),
-            ):
-                _add_point(s, step, value, ts, bool(is_nan))
-            summaries.append((b, s))
-        else:
-            summaries.append((b, r[1:]))
-    group = math.ceil(len(summaries) / pairs)
+            _add_point(s, step, value, ts, value is None)
+            fold(column(step), s)
+        first, last = tuple(raw[0]), tuple(raw[-1])
+    else:
+        shift = SHIFTS[level]
+        first_b, last_b = lo >> shift, hi >> shift
+        n_buckets = last_b - first_b + 1
+        for r in conn.exec_driver_sql(
+            sql(
+                f"SELECT bucket, {_COLS} FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
+                "AND bucket >= ? AND bucket <= ? ORDER BY bucket"
+            ),
+            (run_id, key, level, first_b, last_b),
+        ):
+            b = r[0]
+            col = (b - first_b) * pairs // n_buckets
+            b_lo, b_hi = b << shift, ((b + 1) << shift) - 1
+            if b_lo < lo or b_hi > hi:
+                # An edge bucket sticking out of [lo, hi]: summarize its part inside from raw rows.
+                s = _new()
+                for step, value, ts, is_nan in conn.exec_driver_sql(
+                    sql(
+                        "SELECT step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
+                        "AND step >= ? AND step <= ?"
+                    ),
+                    (run_id, key, max(lo, b_lo), min(hi, b_hi)),
+                ):
+                    _add_point(s, step, value, ts, bool(is_nan))
+                fold(col, s)
+            else:
+                fold(col, r[1:])
+        ends = []
+        for order in ("ASC", "DESC"):  # the first and last points inside [lo, hi]
+            ends.append(
+                conn.exec_driver_sql(
+                    sql(
+                        f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
+                        f"AND step >= ? AND step <= ? ORDER BY step {order} LIMIT 1"
+                    ),
+                    (run_id, key, lo, hi),
+                ).first()
+            )
+        first, last = (tuple(e) if e is not None else None for e in ends)
     points: dict[int, tuple] = {}
-    for i in range(0, len(summaries), group):
-        s = _new()
-        for _, child in summaries[i : i + group]:
-            _merge(s, child)
+    for s in columns.values():
         if s[2] is not None:
             points[s[1]] = (s[1], s[2], s[3])
             points[s[4]] = (s[4], s[5], s[6])
-    value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
-    for order in ("ASC", "DESC"):  # the first and last points inside [lo, hi]
-        row = conn.exec_driver_sql(
-            sql(
-                f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
-                f"AND step >= ? AND step <= ? ORDER BY step {order} LIMIT 1"
-            ),
-            (run_id, key, lo, hi),
-        ).first()
-        if row is not None:
-            points[row[0]] = tuple(row)
+    for end in (first, last):
+        if end is not None:
+            points[end[0]] = end
     return [points[s] for s in sorted(points)]

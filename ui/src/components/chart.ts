@@ -5,10 +5,11 @@
 
 import uPlot from "uplot";
 
-import { bulkHistory, type Point } from "../api";
+import { bulkHistory, MAX_POINTS_PER_SERIES, type Point } from "../api";
 import { append, h, icon } from "../dom";
 import { fmtNum, fmtSeconds, fmtTime } from "../format";
 import { showError } from "./widgets";
+import { aggregateGroup, type Aggregate, type Band, type RunGroup } from "./groups";
 
 export type XAxis = "step" | "time" | "relative";
 
@@ -16,6 +17,9 @@ export interface ChartSettings {
   x: XAxis;
   smoothing: number;
   logY: boolean;
+  /** Grouped charts: the line across a group's runs, and its band. */
+  agg: Aggregate;
+  band: Band;
 }
 
 export interface ChartRun {
@@ -24,6 +28,8 @@ export interface ChartRun {
   color: string;
   /** Run start (ms): the origin of the relative-time axis. */
   start?: number;
+  /** The run's latest metrics (their last step tells how long a series is before asking for it). */
+  metrics?: Map<string, { step: number }>;
 }
 
 export const PALETTE = [
@@ -51,6 +57,8 @@ export class ChartSettingsStore {
       x: saved.x === "time" || saved.x === "relative" ? saved.x : "step",
       smoothing: typeof saved.smoothing === "number" ? Math.min(0.99, Math.max(0, saved.smoothing)) : 0,
       logY: saved.logY === true,
+      agg: saved.agg === "median" ? "median" : "mean",
+      band: saved.band === "std" || saved.band === "none" ? saved.band : "minmax",
     };
   }
 
@@ -109,6 +117,32 @@ function fmtTick(v: number | null): string {
   return String(Number(v.toPrecision(4)));
 }
 
+let measureCtx: CanvasRenderingContext2D | null = null;
+
+/** Width in CSS pixels of the y-axis: its widest tick label plus tick and gap, so no label is cut. */
+export function axisSize(values: string[] | null | undefined, font: string): number {
+  if (!values?.length) return 40;
+  measureCtx ??= document.createElement("canvas").getContext("2d");
+  if (!measureCtx) return 60;
+  measureCtx.font = font;
+  let widest = 0;
+  for (const v of values) if (v) widest = Math.max(widest, measureCtx.measureText(v).width);
+  return Math.ceil(widest) + 18; // tick (10) + gap (5) + a margin
+}
+
+/**
+ * Points to ask per series: every point of a series up to a few thousand steps (so smoothing runs
+ * on the exact points), and at least two min/max columns per pixel for longer ones.
+ */
+export function pointsPerSeries(widthPx: number, runs: number, lastStep?: number): number {
+  const pixels = 4 * Math.ceil(widthPx) + 2; // two min/max columns per pixel
+  const exact = Math.min(5000, Math.floor(40_000 / Math.max(1, runs)));
+  // A series whose last step is past what could come back whole will be downsampled anyway: ask
+  // for what the pixels need, not for `exact` points.
+  if (lastStep !== undefined && lastStep + 1 > exact) return Math.min(MAX_POINTS_PER_SERIES, pixels);
+  return Math.min(MAX_POINTS_PER_SERIES, Math.max(pixels, exact));
+}
+
 // Charts load through a small queue: the server sees a few requests at a time, visible ones first.
 const queue: (() => Promise<void>)[] = [];
 let active = 0;
@@ -144,6 +178,8 @@ export class MetricChart {
   private resizeObserver: ResizeObserver;
   private unsubscribe: () => void;
   private seriesRuns: ChartRun[] = [];
+  /** Series (uPlot indices) the tooltip skips: raw lines under smoothing, group bands. */
+  private hideInTip = new Set<number>();
   private hovering = false;
   private bars: HTMLElement | null = null;
 
@@ -151,7 +187,7 @@ export class MetricChart {
     readonly metricKey: string,
     private runs: ChartRun[],
     private settings: ChartSettingsStore,
-    private opts: { height?: number; syncKey?: string; title?: string } = {},
+    private opts: { height?: number; syncKey?: string; title?: string; groups?: RunGroup[] } = {},
   ) {
     this.status = h("span", { class: "chart-status" });
     this.tooltip = h("div", { class: "chart-tooltip", hidden: true });
@@ -220,8 +256,61 @@ export class MetricChart {
     if (this.loaded && !this.destroyed) enqueue(() => this.fetch());
   }
 
+  /**
+   * A live run: fetch only the points after the last step each series holds and append them.
+   * `runIds` limits the request to the runs still running (finished series do not change).
+   */
+  refreshTail(runIds?: Set<string>): Promise<void> {
+    if (!this.loaded || this.destroyed || this.tailBusy) return Promise.resolve();
+    return new Promise((resolve) => enqueue(() => this.fetchTail(runIds).finally(resolve)));
+  }
+
+  private tailBusy = false;
+
+  private async fetchTail(runIds?: Set<string>): Promise<void> {
+    const ids = this.runs.map((r) => r.id).filter((id) => !runIds || runIds.has(id));
+    if (!ids.length || this.destroyed || this.tailBusy) return;
+    this.tailBusy = true;
+    try {
+      const last = new Map(
+        ids.map((id) => {
+          const pts = this.raw.get(id);
+          return [id, pts?.length ? pts[pts.length - 1].step : -1] as [string, number];
+        }),
+      );
+      const from = Math.min(...last.values()) + 1;
+      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal);
+      let added = 0;
+      for (const [id, pts] of fresh) {
+        const after = last.get(id) ?? -1;
+        const tail = pts.filter((p) => p.step > after);
+        if (!tail.length) continue;
+        const held = this.raw.get(id) ?? [];
+        this.raw.set(id, held.concat(tail));
+        added += tail.length;
+      }
+      if (added && !this.destroyed) this.build();
+    } catch (err) {
+      if ((err as Error).name !== "AbortError") throw err;
+    } finally {
+      this.tailBusy = false;
+    }
+  }
+
   private width(): number {
     return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
+  }
+
+  /** The longest series' last step, when every run says it (and no zoom narrows the range). */
+  private lastStep(range: [number, number] | null): number | undefined {
+    if (range) return undefined;
+    let last = -1;
+    for (const r of this.runs) {
+      const step = r.metrics?.get(this.metricKey)?.step;
+      if (step === undefined) return undefined;
+      last = Math.max(last, step);
+    }
+    return last < 0 ? undefined : last;
   }
 
   private async fetch(): Promise<void> {
@@ -232,7 +321,9 @@ export class MetricChart {
     const range = this.settings.value.x === "step" ? this.zoom : null;
     try {
       const ids = this.runs.map((r) => r.id);
-      this.raw = ids.length ? await bulkHistory(ids, this.metricKey, this.width(), range, controller.signal) : new Map();
+      this.raw = ids.length
+        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length, this.lastStep(range)), range, controller.signal)
+        : new Map();
       if (controller.signal.aborted || this.destroyed) return;
       this.build();
     } catch (err) {
@@ -258,6 +349,40 @@ export class MetricChart {
     const series: uPlot.Series[] = [{}];
     let total = 0;
     this.seriesRuns = [];
+    this.hideInTip = new Set();
+    const bands: uPlot.Band[] = [];
+    if (this.opts.groups?.length) {
+      // A sweep: one aggregate line per group with its band (step axis).
+      for (const g of this.opts.groups) {
+        const agg = aggregateGroup(g.runIds.map((id) => this.raw.get(id) ?? []), s.agg, s.band, Math.max(200, this.width() * 2));
+        if (!agg.xs.length) continue;
+        total += agg.xs.length;
+        const line = smoothing ? ema(agg.line, s.smoothing) : agg.line;
+        const pos = (v: (number | null)[]) => (s.logY ? v.map((x) => (x !== null && x > 0 ? x : null)) : v);
+        tables.push([agg.xs, pos(agg.upper), pos(agg.lower), pos(line)] as uPlot.AlignedData);
+        const label = `${g.label} (${g.runIds.length} run${g.runIds.length === 1 ? "" : "s"})`;
+        const base = series.length;
+        series.push(
+          { label: `${label} upper`, stroke: withAlpha(g.color, 0.35), width: 0.5, spanGaps: true, points: { show: false } },
+          { label: `${label} lower`, stroke: withAlpha(g.color, 0.35), width: 0.5, spanGaps: true, points: { show: false } },
+          { label, stroke: g.color, width: 2, spanGaps: true, points: { show: agg.xs.length < 3 } },
+        );
+        if (s.band !== "none") bands.push({ series: [base, base + 1], fill: withAlpha(g.color, 0.16) });
+        this.hideInTip.add(base).add(base + 1);
+        const pseudo = { id: g.label, label, color: g.color };
+        this.seriesRuns.push(pseudo, pseudo, pseudo);
+      }
+      this.el.dataset.points = String(total);
+      this.el.dataset.groups = String(tables.length);
+      this.status.textContent = total ? "" : "no data";
+      this.plot?.destroy();
+      this.plot = null;
+      this.bars?.remove();
+      this.bars = null;
+      if (!tables.length) return;
+      this.draw(tables.length === 1 ? tables[0] : uPlot.join(tables), series, bands);
+      return;
+    }
     for (const run of this.runs) {
       const pts = this.raw.get(run.id) ?? [];
       if (!pts.length) continue;
@@ -277,13 +402,17 @@ export class MetricChart {
       }
       const label = this.runs.length > 1 ? run.label : (this.opts.title ?? this.metricKey);
       if (smoothing) {
-        tables.push([xs, ys, ema(ys, s.smoothing)] as uPlot.AlignedData);
+        const smooth = ema(ys, s.smoothing);
+        if (!tables.length) this.el.dataset.last = JSON.stringify([xs[xs.length - 1], ys[ys.length - 1], smooth[smooth.length - 1]]);
+        tables.push([xs, ys, smooth] as uPlot.AlignedData);
         series.push(
           { label: `${label} (raw)`, stroke: withAlpha(run.color, 0.22), width: 1, spanGaps: true, points: { show: false } },
           { label, stroke: run.color, width: 1.75, spanGaps: true, points: { show: xs.length < 3 } },
         );
+        this.hideInTip.add(series.length - 2); // the raw line: the tooltip shows the smoothed value
         this.seriesRuns.push(run, run);
       } else {
+        if (!tables.length) this.el.dataset.last = JSON.stringify([xs[xs.length - 1], ys[ys.length - 1], ys[ys.length - 1]]);
         tables.push([xs, ys] as uPlot.AlignedData);
         series.push({ label, stroke: run.color, width: 1.5, spanGaps: true, points: { show: xs.length < 3 } });
         this.seriesRuns.push(run);
@@ -300,7 +429,12 @@ export class MetricChart {
       this.renderBars(); // one value per run: a bar per run reads better than a lone dot
       return;
     }
-    const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    this.draw(tables.length === 1 ? tables[0] : uPlot.join(tables), series, bands);
+  }
+
+  private draw(data: uPlot.AlignedData, series: uPlot.Series[], bands: uPlot.Band[]): void {
+    const s = { ...this.settings.value };
+    if (this.opts.groups?.length) s.x = "step"; // group lines are aggregated step by step
     const grid = cssVar("--chart-grid", "#e5e7eb");
     const axisColor = cssVar("--muted", "#6b7280");
     const font = "11px system-ui, sans-serif";
@@ -317,9 +451,17 @@ export class MetricChart {
       },
       axes: [
         xAxis,
-        { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 52, values: (_u, splits) => splits.map(fmtTick) },
+        {
+          stroke: axisColor,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          font,
+          size: (_u, values) => axisSize(values, font),
+          values: (_u, splits) => splits.map(fmtTick),
+        },
       ],
       series,
+      bands,
       cursor: {
         drag: { x: true, y: false, setScale: false },
         sync: this.opts.syncKey ? { key: this.opts.syncKey, scales: ["x", null] } : undefined,
@@ -396,11 +538,10 @@ export class MetricChart {
       this.tooltip.hidden = true;
       return;
     }
-    const smoothing = this.settings.value.smoothing > 0;
     const x = u.data[0][idx];
     const rows: { label: string; color: string; value: number }[] = [];
     for (let i = 1; i < u.series.length; i++) {
-      if (smoothing && i % 2 === 1) continue; // show the smoothed value, not the raw one
+      if (this.hideInTip.has(i)) continue; // the smoothed value, not the raw one; the line, not its band
       const j = u.cursor.idxs?.[i] ?? idx;
       const v = j === null || j === undefined ? null : (u.data[i][j] as number | null | undefined);
       if (v === null || v === undefined) continue;
@@ -448,7 +589,7 @@ export class MetricChart {
 }
 
 /** The toolbar that edits shared chart settings: x axis, smoothing and log scale. */
-export function chartToolbar(store: ChartSettingsStore): HTMLElement {
+export function chartToolbar(store: ChartSettingsStore, grouped = false): HTMLElement {
   const s = store.value;
   const xSel = h(
     "select",
@@ -478,7 +619,26 @@ export function chartToolbar(store: ChartSettingsStore): HTMLElement {
     h("label", null, "X axis ", xSel),
     h("label", null, "Smoothing ", slider, out),
     h("label", null, log, " Log scale"),
+    grouped ? groupControls(store) : null,
   );
+}
+
+function groupControls(store: ChartSettingsStore): HTMLElement[] {
+  const s = store.value;
+  const agg = h(
+    "select",
+    { class: "input input-sm", "aria-label": "Group line", "data-testid": "group-agg", onchange: () => store.set({ agg: agg.value as Aggregate }) },
+    h("option", { value: "mean", selected: s.agg === "mean" }, "Mean"),
+    h("option", { value: "median", selected: s.agg === "median" }, "Median"),
+  );
+  const band = h(
+    "select",
+    { class: "input input-sm", "aria-label": "Group band", "data-testid": "group-band", onchange: () => store.set({ band: band.value as Band }) },
+    h("option", { value: "minmax", selected: s.band === "minmax" }, "Min–max band"),
+    h("option", { value: "std", selected: s.band === "std" }, "± 1 std band"),
+    h("option", { value: "none", selected: s.band === "none" }, "No band"),
+  );
+  return [h("label", null, "Line ", agg), h("label", null, "Band ", band)];
 }
 
 /** A filterable grid of charts, one per metric key, built lazily as they scroll into view. */
@@ -487,12 +647,17 @@ export class ChartGrid {
   private charts: MetricChart[] = [];
   private observer: IntersectionObserver;
 
+  private syncKey?: string;
+  private groups?: RunGroup[];
+
   constructor(
     keys: string[],
-    runs: ChartRun[],
-    settings: ChartSettingsStore,
-    opts: { syncKey?: string; emptyText?: string } = {},
+    private runs: ChartRun[],
+    private settings: ChartSettingsStore,
+    opts: { syncKey?: string; emptyText?: string; groups?: RunGroup[] } = {},
   ) {
+    this.syncKey = opts.syncKey;
+    this.groups = opts.groups;
     this.observer = new IntersectionObserver(
       (entries) => {
         for (const e of entries) {
@@ -514,7 +679,7 @@ export class ChartGrid {
       if (!group.length) continue;
       const grid = h("div", { class: "chart-grid" });
       for (const key of group) {
-        const chart = new MetricChart(key, runs, settings, { syncKey: opts.syncKey });
+        const chart = new MetricChart(key, runs, settings, { syncKey: opts.syncKey, groups: opts.groups });
         this.charts.push(chart);
         grid.appendChild(chart.el);
         this.observer.observe(chart.el);
@@ -528,17 +693,46 @@ export class ChartGrid {
     this.el = h(
       "div",
       { class: "charts" },
-      h("div", { class: "charts-bar" }, keys.length > 6 ? filter : null, chartToolbar(settings)),
+      h("div", { class: "charts-bar" }, keys.length > 6 ? filter : null, chartToolbar(settings, !!opts.groups?.length)),
       keys.length ? sections : h("div", { class: "empty" }, opts.emptyText ?? "No metrics logged."),
     );
   }
 
   setRuns(runs: ChartRun[]): void {
+    this.runs = runs;
     for (const c of this.charts) c.setRuns(runs);
   }
 
   refresh(): void {
     for (const c of this.charts) c.refresh();
+  }
+
+  /** New points of live runs (only those in `runIds`, when given) on every chart built so far. */
+  async refreshTail(runIds?: Set<string>): Promise<void> {
+    await Promise.all(this.charts.map((c) => c.refreshTail(runIds)));
+  }
+
+  get keys(): string[] {
+    return this.charts.map((c) => c.metricKey);
+  }
+
+  /** Charts for metrics that appeared since the grid was built (a live run's first eval, say). */
+  addKeys(keys: string[]): void {
+    const have = new Set(this.keys);
+    for (const key of keys) {
+      if (have.has(key)) continue;
+      have.add(key);
+      const chart = new MetricChart(key, this.runs, this.settings, { syncKey: this.syncKey, groups: this.groups });
+      this.charts.push(chart);
+      let grid = this.el.querySelector<HTMLElement>(".chart-grid");
+      if (!grid) {
+        grid = h("div", { class: "chart-grid" });
+        this.el.querySelector(".empty")?.remove();
+        this.el.appendChild(h("section", { class: "chart-section" }, grid));
+      }
+      grid.appendChild(chart.el);
+      this.observer.observe(chart.el);
+    }
   }
 
   destroy(): void {

@@ -1,5 +1,6 @@
 // A virtualised table: only the rows in view (plus a margin) exist in the DOM, so 10,000+ runs
-// scroll smoothly. Sorting is client-side over the loaded rows; selection survives sorting.
+// scroll smoothly. Sorting is client-side over the loaded rows, or the server's (a partial list of a
+// large experiment arrives in the server's order); selection survives sorting.
 
 import { append, h, type Child } from "../dom";
 
@@ -27,6 +28,8 @@ export class VirtualTable<T extends { id: string }> {
   private sort: { id: string; dir: 1 | -1 } | null = null;
   private raf = 0;
   private lastClicked: number | null = null;
+  /** The rows arrive sorted by the server (a partial list of a large experiment): keep their order. */
+  private external = false;
   readonly selected = new Set<string>();
 
   constructor(
@@ -38,11 +41,13 @@ export class VirtualTable<T extends { id: string }> {
       emptyText?: string;
       testid?: string;
       rowClass?: (row: T) => string;
+      /** Called when the rows near the end are shown (load the next page). */
+      onNearEnd?: () => void;
     } = {},
   ) {
     this.head = h("div", { class: "vt-head", role: "row" });
-    this.layer = h("div", { class: "vt-rows" });
-    this.space = h("div", { class: "vt-space" }, this.layer);
+    this.layer = h("div", { class: "vt-rows", role: "none" });
+    this.space = h("div", { class: "vt-space", role: "rowgroup" }, this.layer);
     this.el = h("div", { class: "vt", role: "table", "data-testid": opts.testid ?? null }, this.head, this.space);
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(this.el);
@@ -80,6 +85,17 @@ export class VirtualTable<T extends { id: string }> {
     this.applySort();
   }
 
+  /** Sort on the server (rows keep the order they arrive in) or here. */
+  setExternalSort(on: boolean): void {
+    if (this.external === on) return;
+    this.external = on;
+    this.applySort();
+  }
+
+  scrollToTop(): void {
+    this.el.scrollTop = 0;
+  }
+
   getSort(): { id: string; dir: 1 | -1 } | null {
     return this.sort;
   }
@@ -93,7 +109,7 @@ export class VirtualTable<T extends { id: string }> {
 
   private applySort(): void {
     const col = this.sort ? this.columns.find((c) => c.id === this.sort!.id) : undefined;
-    if (!col?.sortValue) {
+    if (!col?.sortValue || this.external) {
       this.rows = this.all;
     } else {
       const dir = this.sort!.dir;
@@ -110,10 +126,12 @@ export class VirtualTable<T extends { id: string }> {
       this.rows = keyed.map((k) => k[1]);
     }
     this.space.style.height = `${Math.max(this.rows.length, 1) * this.rowHeight}px`;
+    this.dirty = true;
     this.renderRows();
   }
 
   private renderHead(): void {
+    this.dirty = true; // columns or selection changed: rebuild the rows on the next render
     const cells: Child[] = [];
     if (this.opts.selectable) {
       const all = h("input", {
@@ -124,15 +142,31 @@ export class VirtualTable<T extends { id: string }> {
           if (all.checked) for (const r of this.rows) this.selected.add(r.id);
           else this.selected.clear();
           this.opts.onSelection?.(this.selected);
+          this.dirty = true;
           this.renderRows();
         },
       });
       all.checked = this.rows.length > 0 && this.selected.size >= this.rows.length;
       all.indeterminate = this.selected.size > 0 && this.selected.size < this.rows.length;
-      cells.push(h("div", { class: "vt-cell vt-check" }, all));
+      cells.push(h("div", { class: "vt-cell vt-check", role: "columnheader" }, all));
     }
     for (const c of this.columns) {
       const sorted = this.sort?.id === c.id ? this.sort.dir : 0;
+      const kindName = c.kind && c.kind !== "attr" ? c.kind : "";
+      const label: Child[] = [
+        kindName ? h("span", { class: "kind", "aria-hidden": "true" }, kindName[0]) : null,
+        h("span", { class: "th-label" }, c.title),
+        kindName ? h("span", { class: "sr-only" }, ` (${kindName})`) : null,
+        sorted ? h("span", { class: "sort", "aria-hidden": "true" }, sorted > 0 ? "▲" : "▼") : null,
+      ];
+      const cycle = () => {
+        const next: { id: string; dir: 1 | -1 } | null =
+          this.sort?.id !== c.id ? { id: c.id, dir: c.kind === "attr" && c.id !== "name" ? -1 : 1 } : this.sort.dir === 1 ? { id: c.id, dir: -1 } : this.sort.dir === -1 ? { id: c.id, dir: 1 } : null;
+        this.setSort(next);
+        this.opts.onSort?.(next);
+        // the header was rebuilt: keep the keyboard focus on this column's button
+        this.head.querySelector<HTMLButtonElement>(`button[data-col="${CSS.escape(c.id)}"]`)?.focus();
+      };
       cells.push(
         h(
           "div",
@@ -141,18 +175,8 @@ export class VirtualTable<T extends { id: string }> {
             title: c.tooltip ?? c.title,
             role: "columnheader",
             "aria-sort": sorted ? (sorted > 0 ? "ascending" : "descending") : null,
-            onclick: c.sortValue
-              ? () => {
-                  const next: { id: string; dir: 1 | -1 } | null =
-                    this.sort?.id !== c.id ? { id: c.id, dir: c.kind === "attr" && c.id !== "name" ? -1 : 1 } : this.sort.dir === 1 ? { id: c.id, dir: -1 } : this.sort.dir === -1 ? { id: c.id, dir: 1 } : null;
-                  this.setSort(next);
-                  this.opts.onSort?.(next);
-                }
-              : null,
           },
-          c.kind && c.kind !== "attr" ? h("span", { class: "kind", title: c.kind }, c.kind[0]) : null,
-          h("span", { class: "th-label" }, c.title),
-          sorted ? h("span", { class: "sort" }, sorted > 0 ? "▲" : "▼") : null,
+          c.sortValue ? h("button", { type: "button", class: "th-btn", dataset: { col: c.id }, onclick: cycle }, label) : label,
         ),
       );
     }
@@ -168,6 +192,11 @@ export class VirtualTable<T extends { id: string }> {
     });
   }
 
+  /** Rows in the DOM by index; kept while scrolling (only rows entering the view are built). */
+  private rendered = new Map<number, HTMLElement>();
+  private renderedRows: T[] | null = null;
+  private dirty = true;
+
   private renderRows(): void {
     const rh = this.rowHeight;
     const headH = this.head.offsetHeight;
@@ -175,13 +204,32 @@ export class VirtualTable<T extends { id: string }> {
     const viewH = this.el.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / rh) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((top + viewH) / rh) + OVERSCAN);
-    this.layer.style.transform = `translateY(${first * rh}px)`;
-    const frag = document.createDocumentFragment();
-    if (!this.rows.length) {
-      frag.appendChild(h("div", { class: "vt-empty" }, this.opts.emptyText ?? "Nothing to show"));
+    if (this.dirty || this.renderedRows !== this.rows) {
+      this.rendered.clear();
+      this.layer.replaceChildren();
+      this.dirty = false;
+      this.renderedRows = this.rows;
     }
-    for (let i = first; i < last; i++) frag.appendChild(this.renderRow(this.rows[i], i));
-    this.layer.replaceChildren(frag);
+    if (!this.rows.length) {
+      this.layer.replaceChildren(h("div", { class: "vt-empty", role: "row" }, h("span", { role: "cell" }, this.opts.emptyText ?? "Nothing to show")));
+      return;
+    }
+    for (const [i, el] of this.rendered) {
+      if (i < first || i >= last) {
+        el.remove();
+        this.rendered.delete(i);
+      }
+    }
+    const frag = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      if (this.rendered.has(i)) continue;
+      const row = this.renderRow(this.rows[i], i);
+      row.style.transform = `translateY(${i * rh}px)`;
+      this.rendered.set(i, row);
+      frag.appendChild(row);
+    }
+    this.layer.appendChild(frag);
+    if (last >= this.rows.length - OVERSCAN * 4) this.opts.onNearEnd?.();
   }
 
   private renderRow(row: T, index: number): HTMLElement {
@@ -209,7 +257,7 @@ export class VirtualTable<T extends { id: string }> {
         this.renderHead();
         this.renderRows();
       });
-      el.appendChild(h("div", { class: "vt-cell vt-check" }, box));
+      el.appendChild(h("div", { class: "vt-cell vt-check", role: "cell" }, box));
     }
     for (const c of this.columns) {
       el.appendChild(h("div", { class: ["vt-cell", c.align === "right" ? "right" : ""], role: "cell" }, c.render(row)));

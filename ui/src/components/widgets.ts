@@ -210,7 +210,7 @@ export function kvTable(
   opts: { emptyText?: string; keyTitle?: string; valueTitle?: string; actions?: (key: string) => Child } = {},
 ): HTMLElement {
   const tbody = h("tbody");
-  const filter = h("input", { type: "search", class: "input input-sm", placeholder: "Filter…" });
+  const filter = h("input", { type: "search", class: "input input-sm", placeholder: "Filter…", "aria-label": "Filter rows" });
   const render = () => {
     const q = filter.value.toLowerCase();
     const shown = rows.filter(([k, v]) => !q || k.toLowerCase().includes(q) || String(v).toLowerCase().includes(q));

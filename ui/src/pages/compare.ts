@@ -7,6 +7,8 @@ import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
 import { ParallelCoordinates } from "../components/parcoords";
 import { empty, errorBox, loading, pageHeader, tabs } from "../components/widgets";
+import { Poller } from "../live";
+import { compareGenerations } from "../components/generations";
 
 const MAX_RUNS = 100;
 
@@ -41,7 +43,19 @@ export async function comparePage(root: HTMLElement, ctx: PageContext): Promise<
   const colors = new Map(runs.map((r, i) => [r.id, colorFor(i)]));
   const grids: ChartGrid[] = [];
   let pc: ParallelCoordinates | null = null;
+  // Live runs among those compared: their charts follow new points until they end.
+  let live = new Set(runs.filter((r) => r.status === "RUNNING").map((r) => r.id));
+  const poller = live.size
+    ? new Poller(async () => {
+        for (const g of grids) await g.refreshTail(live);
+        const fresh = await Promise.all([...live].map((id) => api.getRun(id)));
+        live = new Set(fresh.filter((r) => r.status === "RUNNING").map((r) => r.id));
+        if (!live.size) for (const g of grids) await g.refreshTail(new Set(fresh.map((r) => r.id))); // their last points
+        return live.size > 0;
+      })
+    : null;
   ctx.onCleanup(() => {
+    poller?.stop();
     grids.forEach((g) => g.destroy());
     pc?.destroy();
   });
@@ -76,7 +90,7 @@ export async function comparePage(root: HTMLElement, ctx: PageContext): Promise<
 
   // ---- charts ----
   const metricKeys = [...new Set(runs.flatMap((r) => [...r.metrics.keys()]))].sort();
-  const chartRuns: ChartRun[] = runs.map((r) => ({ id: r.id, label: r.name, color: colors.get(r.id)!, start: r.start }));
+  const chartRuns: ChartRun[] = runs.map((r) => ({ id: r.id, label: r.name, color: colors.get(r.id)!, start: r.start, metrics: r.metrics }));
   const settings = new ChartSettingsStore();
   const chartsTab = () => {
     const grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: "compare" });
@@ -189,6 +203,7 @@ export async function comparePage(root: HTMLElement, ctx: PageContext): Promise<
         { id: "charts", label: `Charts (${metricKeys.length})`, render: chartsTab },
         { id: "diff", label: "Diff", render: diffTab },
         { id: "parallel", label: "Parallel coordinates", render: pcTab },
+        { id: "generations", label: "Generations", render: () => compareGenerations(runs, (id) => colors.get(id) ?? colorFor(0)) },
       ],
       ctx.query.get("tab") ?? "charts",
       (id) => replaceQuery({ runs: ids.join(","), experiment: ctx.query.get("experiment") ?? undefined, tab: id !== "charts" ? id : undefined }),

@@ -15,6 +15,7 @@ function likeFilter(text: string): string {
 export async function experimentsPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const search = h("input", {
     type: "search",
+    "data-shortcut": "filter",
     class: "input",
     placeholder: "Search experiments by name…",
     value: ctx.query.get("q") ?? "",

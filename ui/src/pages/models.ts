@@ -2,6 +2,7 @@
 // archive option), the stage history, and editing descriptions, tags and aliases.
 
 import * as api from "../api";
+import { versionLineage } from "../components/loggedModels";
 import { h, icon, replace, type Child } from "../dom";
 import { fmtAgo, fmtTime } from "../format";
 import { renderMarkdown } from "../markdown";
@@ -37,6 +38,7 @@ function modelHref(name: string): string {
 export async function modelsPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const search = h("input", {
     type: "search",
+    "data-shortcut": "filter",
     class: "input",
     placeholder: "Search registered models…",
     value: ctx.query.get("q") ?? "",
@@ -302,7 +304,15 @@ export async function modelPage(root: HTMLElement, ctx: PageContext): Promise<vo
     return h(
       "div",
       { class: "two-col" },
-      h("div", null, h("div", { class: "card-title-row" }, h("b", null, "Description"), edit), d, h("p", { class: "mono small muted" }, `source: ${v.source ?? ""}`)),
+      h(
+        "div",
+        null,
+        h("div", { class: "card-title-row" }, h("b", null, "Lineage")),
+        versionLineage(v),
+        h("div", { class: "card-title-row" }, h("b", null, "Description"), edit),
+        d,
+        h("p", { class: "mono small muted" }, `source: ${v.source ?? ""}`),
+      ),
       h("div", null, h("div", { class: "card-title-row" }, h("b", null, "Tags"), addVTag), tagBox),
     );
   };

@@ -24,6 +24,9 @@ import {
   tabs,
 } from "../components/widgets";
 import { runLink } from "./experiment";
+import { Poller, progressBar } from "../live";
+import { imageSeries, runGenerations } from "../components/generations";
+import { runDatasetsAndModels } from "../components/loggedModels";
 
 function quote(v: string): string {
   return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -57,6 +60,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
   const canEdit = canExperiment(run.experimentId, "EDIT");
   const canManage = canExperiment(run.experimentId, "MANAGE");
   const grids: ChartGrid[] = [];
+  const gridKinds = new Map<ChartGrid, boolean>(); // grid -> holds system metrics
   ctx.onCleanup(() => grids.forEach((g) => g.destroy()));
 
   // ---- header ----
@@ -79,8 +83,9 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
     );
   }
   const parentId = api.tagOf(run, api.PARENT_TAGS);
+  const headStatus = h("span", { "data-testid": "run-status" }, statusBadge(run.status));
   root.append(
-    pageHeader([h("span", { "data-testid": "run-name" }, run.name), " ", statusBadge(run.status)], {
+    pageHeader([h("span", { "data-testid": "run-name" }, run.name), " ", headStatus], {
       crumbs: [
         h("a", { href: href("/") }, "Experiments"),
         h("a", { href: href(`/experiments/${encodeURIComponent(run.experimentId)}`) }, exp?.name ?? run.experimentId),
@@ -93,13 +98,33 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
 
   // ---- overview ----
   const duration = h("span", null, fmtDuration(runDuration(run.start, run.end, run.status)));
+  const factStatus = h("span", null, statusBadge(run.status));
+  const progressHost = h("div", { class: "run-progress" }, progressBar(run));
+  const ended = h("span", null, run.end ? fmtTime(run.end) : "—");
   if (run.status === "RUNNING" && !run.end) {
     const timer = window.setInterval(() => (duration.textContent = fmtDuration(runDuration(run.start, run.end, run.status))), 1000);
-    // a live run: its charts follow new points
-    const live = window.setInterval(() => document.visibilityState === "visible" && grids.forEach((g) => g.refresh()), 15_000);
+    // A live run: status, progress and charts follow it (new points within ~1 s, only the new ones),
+    // until it ends; a hidden tab does not poll.
+    const poller = new Poller(async () => {
+      const fresh = await api.getRun(run.id);
+      const keys = [...fresh.metrics.keys()];
+      run = fresh;
+      replace(progressHost, progressBar(run));
+      for (const [g, system] of gridKinds) {
+        g.addKeys(keys.filter((k) => k.startsWith("system/") === system));
+        await g.refreshTail();
+      }
+      if (run.status === "RUNNING") return true;
+      clearInterval(timer);
+      replace(headStatus, statusBadge(run.status));
+      replace(factStatus, statusBadge(run.status));
+      ended.textContent = run.end ? fmtTime(run.end) : "—";
+      duration.textContent = fmtDuration(runDuration(run.start, run.end, run.status));
+      return false;
+    });
     ctx.onCleanup(() => {
       clearInterval(timer);
-      clearInterval(live);
+      poller.stop();
     });
   }
   const childrenHost = h("span", { class: "muted" }, "…");
@@ -118,9 +143,9 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
   const facts = h(
     "div",
     { class: "facts" },
-    fact("Status", statusBadge(run.status)),
+    fact("Status", factStatus),
     fact("Started", fmtTime(run.start)),
-    fact("Ended", run.end ? fmtTime(run.end) : "—"),
+    fact("Ended", ended),
     fact("Duration", duration),
     fact("User", run.user || "—"),
     fact("Source", source ? h("span", { class: "mono", title: source }, source.split(/[\\/]/).pop() ?? source) : "—"),
@@ -195,6 +220,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
       { class: "overview" },
       facts,
       card(h("span", { class: "card-title-row" }, "Description", editDesc), descBody),
+      card("Datasets and models", runDatasetsAndModels(run)),
       h(
         "div",
         { class: "two-col" },
@@ -214,22 +240,25 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
       tagsCard(),
     );
 
-  const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start }];
+  const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start, metrics: run.metrics }];
   const settings = new ChartSettingsStore();
   const metricKeys = metricRows.map(([k]) => k).filter((k) => !k.startsWith("system/"));
   const systemKeys = metricRows.map(([k]) => k).filter((k) => k.startsWith("system/"));
-  const chartsTab = (keys: string[], emptyText: string) => () => {
+  const chartsTab = (keys: string[], emptyText: string, system = false) => () => {
     const grid = new ChartGrid(keys, chartRuns, settings, { syncKey: `run-${run.id}`, emptyText });
     grids.push(grid);
+    gridKinds.set(grid, system);
     return grid.el;
   };
 
   root.append(
+    progressHost,
     tabs(
       [
         { id: "overview", label: "Overview", render: overview },
         { id: "charts", label: `Charts (${metricKeys.length})`, render: chartsTab(metricKeys, "No metrics logged.") },
-        { id: "system", label: `System metrics (${systemKeys.length})`, render: chartsTab(systemKeys, "No system metrics: start the run with log_system_metrics=True.") },
+        { id: "system", label: `System metrics (${systemKeys.length})`, render: chartsTab(systemKeys, "No system metrics: start the run with log_system_metrics=True.", true) },
+        { id: "generations", label: "Generations", render: () => [runGenerations(run), imageSeries(run)] },
         { id: "artifacts", label: "Artifacts", render: () => artifactBrowser(run) },
       ],
       ctx.query.get("tab") ?? "overview",

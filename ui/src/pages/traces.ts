@@ -3,7 +3,7 @@
 
 import * as api from "../api";
 import { h, replace, type Child } from "../dom";
-import { fmtAgo, fmtDuration, fmtTime } from "../format";
+import { fmtAgo, fmtSpanDuration, fmtTime } from "../format";
 import { replaceQuery, type PageContext } from "../router";
 import { jsonView } from "../components/artifacts";
 import { card, empty, errorBox, loading, pageHeader } from "../components/widgets";
@@ -78,16 +78,35 @@ export function normalizeSpans(raw: unknown): Span[] {
       id: String(s.span_id ?? ctx.span_id ?? s.spanId ?? i),
       parent: (s.parent_id ?? s.parent_span_id ?? s.parentSpanId ?? null) as string | null,
       name: String(s.name ?? "span"),
-      type: String(s.span_type ?? attrs["mlflow.spanType"] ?? attrs["hf_mltrack.spanType"] ?? ""),
+      type: spanType(s.span_type ?? attrs["mlflow.spanType"] ?? attrs["hf_mltrack.spanType"]),
       start,
       end: Number.isFinite(end) ? end : start,
-      status: String(typeof status === "object" ? (status?.status_code ?? status?.code ?? "") : (status ?? s.status_code ?? "")),
+      status: spanStatus(typeof status === "object" ? (status?.status_code ?? status?.code) : (status ?? s.status_code)),
       inputs: s.inputs ?? attrs["mlflow.spanInputs"] ?? attrs["hf_mltrack.spanInputs"],
       outputs: s.outputs ?? attrs["mlflow.spanOutputs"] ?? attrs["hf_mltrack.spanOutputs"],
       attributes: attrs,
       events: (s.events as unknown[]) ?? [],
     };
   });
+}
+
+/** "OK" / "ERROR" / "UNSET" from MLflow's names, OpenTelemetry's (STATUS_CODE_OK) or its numbers (1, 2). */
+function spanStatus(v: unknown): string {
+  if (v === undefined || v === null || v === "") return "UNSET";
+  if (v === 1 || v === "1") return "OK";
+  if (v === 2 || v === "2") return "ERROR";
+  if (v === 0 || v === "0") return "UNSET";
+  return String(v).replace(/^STATUS_CODE_/, "").toUpperCase();
+}
+
+/** The span type, without MLflow's placeholder "UNKNOWN". */
+function spanType(v: unknown): string {
+  const t = v === undefined || v === null ? "" : String(v).replace(/^"|"$/g, "");
+  return t === "UNKNOWN" ? "" : t;
+}
+
+function statusPill(status: string): HTMLElement {
+  return h("span", { class: `badge span-status status-${status === "OK" ? "finished" : status === "ERROR" ? "failed" : "scheduled"}`, title: `status ${status}` }, status.toLowerCase());
 }
 
 async function fetchTraceData(id: string): Promise<unknown> {
@@ -130,13 +149,16 @@ function spanTree(spans: Span[], onSelect: (s: Span) => void): HTMLElement {
         { class: ["span-row", /error/i.test(s.status) ? "error" : ""], tabindex: 0, role: "treeitem", dataset: { span: s.id } },
         h("div", { class: "span-name", style: { paddingLeft: `${8 + depth * 16}px` } }, s.type ? h("span", { class: "badge span-type" }, s.type) : null, " ", s.name),
         h("div", { class: "span-bar-track" }, h("div", { class: "span-bar", style: { left: `${left}%`, width: `${width}%` } })),
-        h("div", { class: "span-time mono" }, fmtDuration(s.end - s.start)),
+        h("div", { class: "span-time mono" }, fmtSpanDuration(s.end - s.start)),
+        h("div", { class: "span-state" }, statusPill(s.status)),
       );
-      row.addEventListener("click", () => {
+      const choose = () => {
         for (const r of rows) r.classList.remove("selected");
         row.classList.add("selected");
         onSelect(s);
-      });
+      };
+      row.addEventListener("click", choose);
+      row.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), choose()));
       rows.push(row);
       walk(s.id, depth + 1);
     }
@@ -153,7 +175,7 @@ function spanDetails(s: Span): HTMLElement {
     "div",
     { class: "span-details", "data-testid": "span-details" },
     h("h3", null, s.name),
-    h("p", { class: "muted" }, `${s.type || "span"} · ${fmtDuration(s.end - s.start)} · started ${fmtTime(s.start)}${s.status ? ` · ${s.status}` : ""}`),
+    h("p", { class: "muted" }, `${s.type || "span"} · ${fmtSpanDuration(s.end - s.start)} · started ${fmtTime(s.start)} · `, statusPill(s.status)),
     section("Inputs", s.inputs),
     section("Outputs", s.outputs),
     Object.keys(attrs).length ? section("Attributes", attrs) : null,
@@ -215,10 +237,10 @@ export async function tracesPage(root: HTMLElement, ctx: PageContext): Promise<v
               return h(
                 "tr",
                 { class: "clickable", onclick: () => void openTrace(t), dataset: { trace: id } },
-                h("td", { class: "mono" }, id.slice(0, 12)),
+                h("td", { class: "mono trace-id" }, h("button", { type: "button", class: "link-btn mono", title: `Open trace ${id}`, onclick: (e: Event) => (e.stopPropagation(), void openTrace(t)) }, id)),
                 h("td", null, tags["mlflow.traceName"] ?? tags["hf_mltrack.traceName"] ?? ""),
                 h("td", { title: fmtTime(ts) }, fmtAgo(ts)),
-                h("td", null, fmtDuration(dur)),
+                h("td", null, fmtSpanDuration(dur)),
                 h("td", null, h("span", { class: `badge status-${String(t.status ?? t.state ?? "").toLowerCase()}` }, String(t.status ?? t.state ?? ""))),
                 h("td", { class: "muted clamp mono small" }, (t.request_preview ?? meta["mlflow.traceInputs"] ?? meta["hf_mltrack.traceInputs"] ?? "").slice(0, 160)),
               );

@@ -1,0 +1,328 @@
+"""The web UI in real Chromium (issue 22, item 5): this branch's UI and the UI of a base commit side by
+side, on the same server data, each measurement in a fresh browser context, medians of --repeat.
+
+    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main]
+
+Workloads (the figures of the issue):
+  * a 1,000,000-point series: navigation of a fresh page to its run chart -> chart drawn;
+  * a 10,000-run experiment: navigation -> first table rows painted; a click on a metric column -> re-sorted
+    rows painted;
+  * scrolling a 100,000-run table (served by a route fixture: creating 100,000 real runs would take the
+    benchmark's whole budget): main-thread time per frame (rAF callback to the message posted after that
+    frame), p50 / p95;
+  * 50 runs grouped by a param into 5 groups, line + min-max band (this branch only: the base has no groups).
+
+Times come from the page's own clock (performance.now() since navigation start), sampled every animation
+frame by an init script, so Python's polling adds nothing. Needs Debian's /usr/bin/chromium and Python
+playwright (no `playwright install`). --quick: 200,000 points, 2,000 runs, 20,000-run scroll, 1 repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "ui"))
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("HF_MLTRACK_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-dev-shm-usage"]
+
+# Runs in every page before the app: records when a selector first matches (checked every frame).
+PROBE = """
+window.__marks = {};
+window.__watch = (name, test) => {
+  const tick = () => {
+    if (window.__marks[name] === undefined) {
+      try { if (test()) { window.__marks[name] = performance.now(); return; } } catch (e) {}
+      requestAnimationFrame(tick);
+    }
+  };
+  requestAnimationFrame(tick);
+};
+"""
+
+
+def base_static(ref: str, out: Path) -> Path:
+    """The committed UI build of git ref `ref`, extracted into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{ref}:hf_mltrack/server/ui/static"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    for name in names:
+        data = subprocess.run(
+            ["git", "show", f"{ref}:hf_mltrack/server/ui/static/{name}"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        (out / name).write_bytes(data)
+    return out
+
+
+def seed(store, points: int, runs: int, group_runs: int) -> dict:
+    from hf_mltrack.entities import Metric, Param
+
+    t0 = time.perf_counter()
+    out: dict = {}
+    exp = store.create_experiment("bench-million", None, {})
+    run = store.create_run(exp, "bench", 1_700_000_000_000, [], "million")
+    for start in range(0, points, 100_000):
+        store.log_batch(
+            run.info.run_id,
+            metrics=[
+                Metric("loss", 1.0 / (1 + s / 1000), 1_700_000_000_000 + s, s)
+                for s in range(start, min(points, start + 100_000))
+            ],
+        )
+    out["million_run"] = run.info.run_id
+    exp = store.create_experiment("bench-table", None, {})
+    for i in range(runs):
+        r = store.create_run(exp, "bench", 1_700_000_000_000 + i, [], f"run-{i:05d}")
+        store.log_batch(
+            r.info.run_id,
+            metrics=[Metric("loss", (i * 7919 % 10007) / 10007, 0, 0)],
+            params=[Param("lr", str(i % 7))],
+        )
+    out["table_exp"] = exp
+    exp = store.create_experiment("bench-groups", None, {})
+    for i in range(group_runs):
+        r = store.create_run(exp, "bench", 1_700_000_000_000 + i, [], f"g-{i:02d}")
+        store.log_batch(
+            r.info.run_id,
+            metrics=[Metric("loss", 2.0 / (1 + s / 100) + 0.01 * (i % 7), 0, s) for s in range(1000)],
+            params=[Param("lr", str(i % 5))],
+        )
+    out["group_exp"] = exp
+    out["seed_s"] = time.perf_counter() - t0
+    return out
+
+
+def fake_runs(start: int, n: int, total: int) -> list[dict]:
+    return [
+        {
+            "info": {
+                "run_id": f"{i:032x}",
+                "run_name": f"run-{i:06d}",
+                "experiment_id": "1",
+                "status": "FINISHED",
+                "start_time": 1_764_000_000_000 + i,
+                "end_time": 1_764_000_060_000 + i,
+                "lifecycle_stage": "active",
+                "user_id": "bench",
+            },
+            "data": {
+                "metrics": [{"key": "loss", "value": (i * 7919 % 10007) / 10007, "timestamp": 0, "step": 0}],
+                "params": [{"key": "lr", "value": str(i % 7)}],
+                "tags": [],
+            },
+        }
+        for i in range(start, min(start + n, total))
+    ]
+
+
+def fresh(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    ctx.add_init_script(PROBE)
+    return ctx, ctx.new_page()
+
+
+def mark(page, name: str, timeout: float = 60) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = page.evaluate(f"() => window.__marks['{name}']")
+        if v is not None:
+            return float(v)
+        if time.monotonic() > deadline:
+            raise TimeoutError(name)
+        time.sleep(0.02)
+
+
+def until(page, expression: str, timeout: float = 120) -> None:
+    """Poll a JS expression (wait_for_function evals strings, which the UI's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => !!({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(expression)
+        time.sleep(0.05)
+
+
+LOADED = "!/loading/i.test(document.querySelector('[data-testid=run-count]')?.textContent ?? 'loading')"
+
+
+def chart_ms(browser, url: str, run_id: str) -> float:
+    ctx, page = fresh(browser)
+    try:
+        page.add_init_script(
+            "window.__watch('chart', () => { const c = document.querySelector('.chart-card[data-metric=loss]');"
+            " return c && Number(c.dataset.points) > 0 && c.querySelector('canvas'); });"
+        )
+        page.goto(f"{url}/#/runs/{run_id}?tab=charts")
+        return mark(page, "chart")
+    finally:
+        ctx.close()
+
+
+def table_ms(browser, url: str, exp: str) -> tuple[float, float]:
+    ctx, page = fresh(browser)
+    try:
+        page.add_init_script(
+            "window.__watch('rows', () => document.querySelector('[data-testid=runs-table] .vt-row'));"
+        )
+        page.goto(f"{url}/#/experiments/{exp}")
+        first = mark(page, "rows")
+        # the whole experiment loaded, then one click on the loss column, until the new order is painted
+        until(page, LOADED)
+        sort = page.evaluate(
+            """() => new Promise((done) => {
+                const th = document.querySelector(".vt-th[title^='metrics.loss']");
+                const target = th.querySelector('button') || th;
+                const t0 = performance.now();
+                target.click();
+                requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
+            })"""
+        )
+        return first, float(sort)
+    finally:
+        ctx.close()
+
+
+def scroll_frames(browser, url: str, exp: str, total: int) -> tuple[float, float]:
+    ctx, page = fresh(browser)
+    try:
+
+        def search(route):
+            body = json.loads(route.request.post_data or "{}")
+            start = int(body.get("page_token") or 0)
+            size = int(body.get("max_results") or 1000)
+            out = {"runs": fake_runs(start, size, total)}
+            if start + size < total:
+                out["next_page_token"] = str(start + size)
+            route.fulfill(body=json.dumps(out), content_type="application/json")
+
+        page.route("**/api/2.0/mlflow/runs/search", search)
+        page.goto(f"{url}/#/experiments/{exp}")
+        page.wait_for_selector("[data-testid=runs-table] .vt-row")
+        until(page, LOADED)
+        frames = page.evaluate(
+            """() => new Promise((done) => {
+                const el = document.querySelector('[data-testid=runs-table]');
+                const out = [];
+                const ch = new MessageChannel();
+                let t0 = 0;
+                ch.port1.onmessage = () => { out.push(performance.now() - t0); };
+                let n = 0;
+                const step = () => {
+                    if (n++ >= 240) return done(out);
+                    t0 = performance.now();
+                    el.scrollTop += 900;   // ~26 rows a frame: a fast fling
+                    ch.port2.postMessage(0); // runs after this frame's rendering
+                    requestAnimationFrame(step);
+                };
+                requestAnimationFrame(step);
+            })"""
+        )
+        frames = sorted(frames)
+        return statistics.median(frames), frames[int(len(frames) * 0.95) - 1]
+    finally:
+        ctx.close()
+
+
+def group_ms(browser, url: str, exp: str) -> float:
+    ctx, page = fresh(browser)
+    try:
+        page.add_init_script(
+            "window.__watch('groups', () => {"
+            " const c = document.querySelector(\".chart-card[data-metric=loss][data-groups='5']\");"
+            " return c && Number(c.dataset.points) > 0 && c.querySelector('canvas'); });"
+        )
+        page.goto(f"{url}/#/experiments/{exp}?tab=charts&group=param%3Alr")
+        return mark(page, "groups")
+    finally:
+        ctx.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--base", default="main", help="git ref whose committed UI build is the baseline")
+    a = ap.parse_args()
+    points, runs, scroll_total = (200_000, 2_000, 20_000) if a.quick else (1_000_000, 10_000, 100_000)
+    repeat = 1 if a.quick else a.repeat
+
+    from playwright.sync_api import sync_playwright
+    from ui_live import LiveServer
+
+    from hf_mltrack.server import create_app
+    from hf_mltrack.server.ui import STATIC_DIR, mount_ui
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    try:
+        db = f"sqlite:///{tmp / 'db.sqlite'}"
+        app = create_app(db, artifacts_destination=str(tmp / "art"))
+        data = seed(app.state.server.store, points, runs, 50)
+        print(f"seeded {points:,} points, {runs:,} runs, 50 group runs in {data['seed_s']:.1f}s", file=sys.stderr)
+        ours = LiveServer(app).start()
+        base_app = create_app(db, artifacts_destination=str(tmp / "art"))
+        # create_app mounted this branch's UI: replace its routes by the base build's
+        base_app.router.routes = [
+            r for r in base_app.router.routes if getattr(r, "name", "") not in ("ui", "ui-static")
+        ]
+        mount_ui(base_app, static_dir=str(base_static(a.base, tmp / "base-static")))
+        base = LiveServer(base_app).start()
+        assert Path(STATIC_DIR).is_dir()
+        rows = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            results: dict[str, dict[str, list[float]]] = {"ours": {}, "base": {}}
+            for srv in (ours, base):  # warm-up, not measured: the database's pages in the OS cache
+                chart_ms(browser, srv.url, data["million_run"])
+                table_ms(browser, srv.url, data["table_exp"])
+            for i in range(repeat):
+                order = (("ours", ours), ("base", base)) if i % 2 == 0 else (("base", base), ("ours", ours))
+                for name, srv in order:
+                    r = results[name]
+                    r.setdefault("chart", []).append(chart_ms(browser, srv.url, data["million_run"]))
+                    first, sort = table_ms(browser, srv.url, data["table_exp"])
+                    r.setdefault("first", []).append(first)
+                    r.setdefault("sort", []).append(sort)
+                    p50, p95 = scroll_frames(browser, srv.url, data["table_exp"], scroll_total)
+                    r.setdefault("scroll50", []).append(p50)
+                    r.setdefault("scroll95", []).append(p95)
+                results["ours"].setdefault("groups", []).append(group_ms(browser, ours.url, data["group_exp"]))
+            browser.close()
+        med = {k: {m: statistics.median(v) for m, v in r.items()} for k, r in results.items()}
+        o, b = med["ours"], med["base"]
+        rows = [
+            (f"{points:,}-point series: navigation -> chart drawn", "300", o["chart"], b["chart"]),
+            (f"{runs:,}-run experiment: navigation -> first rows", "500", o["first"], b["first"]),
+            (f"{runs:,}-run experiment: sort by a metric -> painted", "200", o["sort"], b["sort"]),
+            (f"{scroll_total:,}-run table scroll: frame time p50", "—", o["scroll50"], b["scroll50"]),
+            (f"{scroll_total:,}-run table scroll: frame time p95", "16", o["scroll95"], b["scroll95"]),
+            ("50 runs in 5 groups, line + band: navigation -> drawn", "300", o["groups"], None),
+        ]
+        print(f"\n| workload (median of {repeat}, ms) | budget | this branch | base ({a.base}) | ratio |")
+        print("|---|---|---|---|---|")
+        for name, budget, ours_ms, base_ms in rows:
+            ratio = f"{ours_ms / base_ms:.2f}x" if base_ms else "—"
+            base_txt = f"{base_ms:.0f}" if base_ms is not None else "— (no groups)"
+            print(f"| {name} | {budget} | {ours_ms:.0f} | {base_txt} | {ratio} |")
+        ours.stop()
+        base.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Live runs in real Chromium: a job logs while the test watches the run page, the experiment's table
+and charts, and the compare page; polling fetches only new points and stops when the run ends or
+the tab is hidden."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from test_ui_browser import goto, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+class Job:
+    """A "training job" on a background thread: one `loss` point per `period` seconds."""
+
+    def __init__(self, client: object, run_id: str, period: float = 0.2) -> None:
+        self.client, self.run_id, self.period = client, run_id, period
+        self.step = 0
+        self.logged_at: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from hf_mltrack.entities import Metric
+
+        while not self.stop.is_set():
+            self.step += 1
+            ts = int(time.time() * 1000)
+            self.client.log_batch(  # type: ignore[attr-defined]
+                self.run_id,
+                metrics=[Metric("loss", 1 / self.step, ts, self.step), Metric("epoch", self.step / 50, ts, self.step)],
+            )
+            self.logged_at[self.step] = time.monotonic()
+            self.stop.wait(self.period)
+
+    def __enter__(self) -> Job:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live(tmp_path, browser) -> Iterator[tuple[str, object, str, str]]:
+    from ui_live import LiveServer, make_app
+
+    from hf_mltrack.tracking import MlTrackClient
+
+    app = make_app(tmp_path / "live")
+    server = LiveServer(app).start()
+    client = MlTrackClient(server.url)
+    exp_id = client.create_experiment("live")
+    run = client.create_run(
+        exp_id,
+        run_name="training",
+        tags={"hf_mltrack.trainer.max_steps": "100", "hf_mltrack.trainer.num_train_epochs": "2"},
+    )
+    done = client.create_run(exp_id, run_name="finished-before")
+    client.log_metric(done.info.run_id, "loss", 0.5, step=1)
+    client.log_metric(done.info.run_id, "loss", 0.4, step=2)
+    client.log_metric(run.info.run_id, "loss", 1.0, step=0)
+    client.set_terminated(done.info.run_id, "FINISHED")
+    try:
+        yield server.url, client, exp_id, run.info.run_id
+    finally:
+        server.stop()
+        shutil.rmtree(tmp_path / "live", ignore_errors=True)
+
+
+def _points(page, metric: str = "loss") -> int:
+    return page.evaluate(
+        f"() => Number(document.querySelector('.chart-card[data-metric={metric}]')?.dataset.points ?? 0)"
+    )
+
+
+def _wait_points(page, more_than: int, timeout: float = 5) -> None:
+    wait_until(
+        page, f"Number(document.querySelector('.chart-card[data-metric=loss]').dataset.points) > {more_than}", timeout
+    )
+
+
+def test_run_page_follows_a_running_job_and_says_when_it_ends(live, open_page):
+    url, client, _exp_id, run_id = live
+    probe = open_page()
+    page = probe.page
+    history: list[str] = []
+    page.on("request", lambda r: "get-history-bulk-interval" in r.url and history.append(r.url))
+    goto(probe, f"{url}/#/runs/{run_id}?tab=charts", ".chart-card[data-metric=loss][data-points='1']")
+    assert page.get_attribute("[data-testid=run-progress]", "aria-valuemax") == "100"
+    with Job(client, run_id) as job:
+        time.sleep(1.0)
+        target = job.step
+        _wait_points(page, target)
+        # a point logged at `target` shows within 2 s of its logging
+        assert time.monotonic() - job.logged_at[target] < 2.0
+        wait_until(page, "document.querySelector('[data-testid=run-progress]').getAttribute('aria-valuenow') > '0'", 5)
+        text = page.get_attribute("[data-testid=run-progress]", "aria-valuetext")
+        assert re.search(r"step \d+ / 100 · epoch [\d.]+ / 2 · ETA", text), text
+        assert page.get_attribute(".chart-card[data-metric=epoch]", "data-metric") == "epoch"  # a new key: a new chart
+    # incremental: after the first full read, every request asks only for steps after the last one held
+    tails = [u for u in history if "start_step=" in u]
+    assert tails and all(int(re.search(r"start_step=(\d+)", u).group(1)) > 0 for u in tails)
+    logged = job.step
+    client.set_terminated(run_id, "FAILED")
+    page.wait_for_selector("[data-testid=run-status] .badge:has-text('failed')", timeout=5000)
+    _wait_points(page, logged)
+    assert _points(page) == logged + 1  # steps 0..logged, every one drawn exactly
+    # the run ended: polling stops
+    n = len(history)
+    page.wait_for_timeout(2500)
+    assert len(history) == n
+    probe.assert_clean()
+
+
+def test_hidden_tab_does_not_poll(live, open_page):
+    url, client, _exp_id, run_id = live
+    probe = open_page()
+    page = probe.page
+    calls: list[str] = []
+    page.on("request", lambda r: "/api/" in r.url and calls.append(r.url))
+    goto(probe, f"{url}/#/runs/{run_id}?tab=charts", ".chart-card[data-metric=loss][data-points='1']")
+    page.wait_for_timeout(1500)
+    assert calls  # running: it polls
+    page.evaluate(
+        """() => { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+                   document.dispatchEvent(new Event('visibilitychange')); }"""
+    )
+    page.wait_for_timeout(300)
+    n = len(calls)
+    page.wait_for_timeout(2500)
+    assert len(calls) == n  # hidden: no requests
+    page.evaluate(
+        """() => { Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});
+                   document.dispatchEvent(new Event('visibilitychange')); }"""
+    )
+    page.wait_for_timeout(1500)
+    assert len(calls) > n  # visible again: it polls again
+    probe.assert_clean()
+
+
+def test_experiment_table_and_charts_follow_running_runs(live, open_page):
+    url, client, exp_id, run_id = live
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{url}/#/experiments/{exp_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
+    with Job(client, run_id):
+        time.sleep(0.5)
+        before = _points(page)
+        _wait_points(page, before + 3)
+    page.click("[data-testid=tab-table]")
+    progress = page.wait_for_selector(f".vt-row[data-id='{run_id}'] [data-testid=run-progress]")
+    assert int(progress.get_attribute("aria-valuenow")) > 0
+    client.set_terminated(run_id, "KILLED")
+    page.wait_for_selector(f".vt-row[data-id='{run_id}'] .status-dot.status-killed", timeout=5000)
+    probe.assert_clean()
+
+
+def test_compare_page_follows_a_running_run(live, open_page):
+    url, client, exp_id, run_id = live
+    done = client.search_runs([exp_id], "attributes.run_name = 'finished-before'")[0].info.run_id
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{url}/#/compare?runs={run_id},{done}", ".chart-card[data-metric=loss] canvas")
+    with Job(client, run_id):
+        time.sleep(0.5)
+        before = _points(page)
+        _wait_points(page, before + 3)
+    client.set_terminated(run_id, "FINISHED")
+    probe.assert_clean()

@@ -1,0 +1,148 @@
+"""Sweeps in real Chromium: runs grouped by a param (aggregate line and band), the scatter panel, the
+best run marked, CSV export of the table as filtered and sorted, filter autocomplete, `/` and `?`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from test_ui_browser import goto, table_run_names, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Sweep:
+    url: str
+    experiment_id: str
+    eval_loss: dict[str, float] = field(default_factory=dict)  # run name -> final eval_loss
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator[Sweep]:
+    from ui_live import LiveServer, make_app
+
+    from hf_mltrack.entities import Metric, Param
+
+    root = tmp_path_factory.mktemp("ui-sweep")
+    app = make_app(root)
+    store = app.state.server.store
+    exp_id = store.create_experiment("lr-sweep", None, {})
+    out = Sweep("", exp_id)
+    for lr in (1e-4, 3e-4, 1e-3):
+        for seed in range(4):
+            name = f"lr{lr:g}-s{seed}"
+            run = store.create_run(exp_id, "ci", 1_700_000_000_000 + len(out.eval_loss), [], name)
+            metrics = [
+                Metric("loss", 2 * math.exp(-s * lr * 30) + 0.01 * seed, 1_700_000_000_000 + s, s) for s in range(60)
+            ]
+            final = 2 * math.exp(-60 * lr * 30) + 0.01 * seed + 0.05
+            metrics.append(Metric("eval_loss", final, 1_700_000_000_100, 60))
+            store.log_batch(run.info.run_id, metrics=metrics, params=[Param("lr", str(lr)), Param("seed", str(seed))])
+            store.update_run_info(run.info.run_id, "FINISHED", 1_700_000_001_000, None)
+            out.eval_loss[name] = final
+    server = LiveServer(app).start()
+    out.url = server.url
+    try:
+        yield out
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_group_by_param_draws_one_line_and_band_per_group(sweep, open_page):
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{sweep.url}/#/experiments/{sweep.experiment_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
+    page.select_option("[data-testid=group-by]", "param:lr")
+    page.wait_for_selector(".chart-card[data-metric=loss][data-groups='3'] canvas")
+    legend = page.eval_on_selector_all("[data-testid=group-legend]", "els => els.map(e => e.textContent)")
+    assert legend == ["0.0001 (4)", "0.0003 (4)", "0.001 (4)"]
+    # every step of every run is aggregated: 60 steps per group
+    wait_until(page, "document.querySelector('.chart-card[data-metric=loss]').dataset.points === '180'")
+    page.select_option("[data-testid=group-agg]", "median")
+    page.select_option("[data-testid=group-band]", "std")
+    wait_until(page, "document.querySelector('.chart-card[data-metric=loss][data-groups=\"3\"] canvas')")
+    assert "group=param%3Alr" in page.url  # a link reproduces the grouping
+    page.click("[data-testid=tab-table]")
+    assert page.text_content(".vt-th[title^='Group'] .th-label") == "Group: lr (param)"
+    probe.assert_clean()
+
+
+def test_scatter_and_best_run_marker(sweep, open_page):
+    probe = open_page()
+    page = probe.page
+    goto(
+        probe,
+        f"{sweep.url}/#/experiments/{sweep.experiment_id}?tab=charts&sx=param:lr&sy=metric:eval_loss&sc=param:seed",
+        "[data-testid=scatter][data-dots='12']",
+    )
+    page.select_option("[data-testid=best-by]", "eval_loss")
+    best = min(sweep.eval_loss, key=sweep.eval_loss.get)
+    page.wait_for_selector(f"[data-testid=scatter-best]:has-text('{best}')")
+    assert page.input_value("[data-testid=best-dir]") == "min"  # a loss: lower is better
+    page.click("[data-testid=tab-table]")
+    star = page.wait_for_selector("[data-testid=best-run]")
+    assert star.evaluate("e => e.closest('.vt-row').querySelector('.run-link').textContent") == best
+    # hover a dot: the run's name
+    box = page.query_selector("[data-testid=scatter-canvas]")
+    assert box is None or not box.is_visible()  # the table tab hides the charts
+    probe.assert_clean()
+
+
+def test_csv_export_is_the_table_as_filtered_and_sorted(sweep, open_page):
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{sweep.url}/#/experiments/{sweep.experiment_id}", "[data-testid=runs-table] .vt-row")
+    page.fill("[data-testid=run-filter]", "params.seed = '1'")
+    page.press("[data-testid=run-filter]", "Enter")
+    wait_until(page, "document.querySelector('[data-testid=run-count]').textContent === '3 runs'")
+    page.click(".vt-th[title^='metrics.eval_loss'] button")
+    shown = table_run_names(page)
+    with page.expect_download() as info:
+        page.click("[data-testid=export-csv]")
+    rows = list(csv.DictReader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
+    assert [r["run_name"] for r in rows] == shown
+    assert [float(r["metrics.eval_loss"]) for r in rows] == sorted(sweep.eval_loss[n] for n in shown)
+    assert {r["params.seed"] for r in rows} == {"1"}
+    probe.assert_clean()
+
+
+def test_filter_autocomplete_and_keyboard_shortcuts(sweep, open_page):
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{sweep.url}/#/experiments/{sweep.experiment_id}", "[data-testid=runs-table] .vt-row")
+    page.click("main h1")
+    page.keyboard.press("/")  # `/` focuses the filter
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "run-filter"
+    page.keyboard.type("para")
+    assert "params." in page.eval_on_selector_all(
+        "[data-testid=filter-suggestions] li", "l => l.map(e => e.textContent)"
+    )
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.keyboard.type("l")
+    options = page.eval_on_selector_all("[data-testid=filter-suggestions] li", "l => l.map(e => e.textContent)")
+    assert options == ["params.lr"]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.keyboard.type("= ")
+    values = page.eval_on_selector_all("[data-testid=filter-suggestions] li", "l => l.map(e => e.textContent)")
+    assert values == ["'0.0001'", "'0.0003'", "'0.001'"]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.input_value("[data-testid=run-filter]").strip() == "params.lr = '0.0003'"
+    page.keyboard.press("Enter")  # no suggestion open: Enter runs the search
+    wait_until(page, "document.querySelector('[data-testid=run-count]').textContent === '4 runs'")
+    page.click("main h1")
+    page.keyboard.press("?")
+    page.wait_for_selector("dialog[data-testid=shortcuts]:has-text('Focus the page')")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("dialog[data-testid=shortcuts]", state="detached")
+    probe.assert_clean()
