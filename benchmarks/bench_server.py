@@ -3,6 +3,10 @@
     python benchmarks/bench_server.py                       # hf_mltrack only
     # + MLflow (its server and its client), from an interpreter that has the full `mlflow` package:
     python benchmarks/bench_server.py --mlflow-python /path/to/venv/bin/python
+    # team scale (issue 23): SQLite (1 worker) vs PostgreSQL + S3 via moto (2 workers), 32 clients,
+    # ingest points/s, p50/p99 of a 1,000-point log-batch, read-back points/s; --rate adds a run
+    # paced at that many points/s in all (the latency a team sees at that load)
+    python benchmarks/bench_server.py --team [--repeats 3] [--rate 100000] [--quick]
 
 Every server runs in its own subprocess on a free loopback port with a fresh SQLite database. Measured:
 
@@ -51,7 +55,13 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None
     raise RuntimeError(f"{url} did not become healthy")
 
 
-def start_ours(tmp: str, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def start_ours(
+    tmp: str,
+    workers: int = 1,
+    backend: str | None = None,
+    artifacts: str | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -60,13 +70,15 @@ def start_ours(tmp: str, workers: int = 1) -> tuple[subprocess.Popen, str]:
         "--port",
         str(port),
         "--backend-store-uri",
-        f"sqlite:///{tmp}/ours/mltrack.db",
+        backend or f"sqlite:///{tmp}/ours/mltrack.db",
         "--artifacts-destination",
-        f"{tmp}/ours/art",
+        artifacts or f"{tmp}/ours/art",
         "--workers",
         str(workers),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+    )
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, proc)
     return proc, url
@@ -174,6 +186,173 @@ def concurrent_clients(url: str, clients: int = 32, batches: int = 10, size: int
     return clients * batches * size / elapsed
 
 
+# ---- team scale: PostgreSQL + S3 behind several workers, side by side with SQLite (issue 23) ----------
+def team_load(url: str, clients: int, batches: int, size: int, rate: float = 0.0) -> dict[str, float]:
+    """``clients`` threads, each with its own keep-alive connection and run, send ``batches``
+    log-batch requests of ``size`` points, then upload one artifact through the proxy; every
+    history is read back and counted. Bodies are encoded before the clock starts (the clients share
+    the server's 2 cores, so they should cost as little as possible).
+
+    ``rate`` (points/s for all clients together) paces the clients: each sends a batch every
+    ``clients * size / rate`` seconds (at once when it is behind), so the latencies are those of a
+    server under that load rather than of a queue of 32 clients that never wait (where by Little's
+    law the latency is 32 requests' service time whatever the server does)."""
+    import httpx
+
+    api = "/api/2.0/mlflow"
+    errors: list[str] = []
+    latencies: list[float] = []
+    runs: list[dict] = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for _ in range(clients):
+            runs.append(http.post(f"{api}/runs/create", json={"experiment_id": "0"}).json()["run"]["info"])
+    bodies = [
+        [
+            json.dumps(
+                {
+                    "run_id": info["run_id"],
+                    "metrics": [
+                        {"key": "loss", "value": 1.0 / (j + 1), "timestamp": 1_700_000_000_000, "step": b * size + j}
+                        for j in range(size)
+                    ],
+                }
+            ).encode()
+            for b in range(batches)
+        ]
+        for info in runs
+    ]
+    barrier = threading.Barrier(clients + 1)
+
+    interval = clients * size / rate if rate else 0.0
+
+    def work(i: int) -> None:
+        mine: list[float] = []
+        with httpx.Client(base_url=url, timeout=120, headers={"content-type": "application/json"}) as http:
+            barrier.wait()
+            due = time.perf_counter() + interval * i / clients  # spread the clients over one interval
+            for body in bodies[i]:
+                if interval:
+                    pause = due - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    due += interval
+                t = time.perf_counter()
+                r = http.post(f"{api}/runs/log-batch", content=body)
+                mine.append(time.perf_counter() - t)
+                if r.status_code != 200:
+                    errors.append(f"log-batch {r.status_code}: {r.text[:200]}")
+            path = runs[i]["artifact_uri"].split(":/", 1)[1]
+            r = http.put(f"/api/2.0/mlflow-artifacts/artifacts/{path}/weights.bin", content=bytes([i]) * 4096)
+            if r.status_code != 200:
+                errors.append(f"upload {r.status_code}: {r.text[:200]}")
+        latencies.extend(mine)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert not errors, errors[:3]
+    read_start = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=120) as http:
+        for info in runs:
+            got = http.get(f"{api}/metrics/get-history", params={"run_id": info["run_id"], "metric_key": "loss"})
+            n = len(got.json().get("metrics", []))
+            assert n == batches * size, f"run {info['run_id']}: {n} of {batches * size} points"
+    read = time.perf_counter() - read_start
+    latencies.sort()
+    points = clients * batches * size
+    return {
+        "ingest": points / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1e3,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1e3,
+        "read": points / read,
+    }
+
+
+def _moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("moto server did not start")
+
+
+def team(args: argparse.Namespace) -> None:
+    """SQLite (1 worker) and PostgreSQL + S3 (``--pg-workers``), alternating, ``--repeats`` times."""
+    import uuid
+
+    import boto3
+    import sqlalchemy as sa
+
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    os.environ.update(creds)
+    moto, moto_url = _moto()
+    admin = sa.create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
+    db_name = f"{args.pg_db_prefix}_{uuid.uuid4().hex[:6]}"
+    results: dict[str, list[dict[str, float]]] = {}
+    try:
+        s3 = boto3.client("s3", endpoint_url=moto_url)
+        s3.create_bucket(Bucket="bench")
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.repeats):
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+                    conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
+                pg_uri = args.pg_admin.rsplit("/", 1)[0] + "/" + db_name
+                configs = [
+                    ("sqlite, 1 worker", dict(workers=1, backend=f"sqlite:///{tmp}/r{r}/mltrack.db")),
+                    (
+                        f"postgresql + s3, {args.pg_workers} workers",
+                        dict(
+                            workers=args.pg_workers,
+                            backend=pg_uri,
+                            artifacts=f"s3://bench/r{r}",
+                            env={"HF_MLTRACK_S3_ENDPOINT_URL": moto_url},
+                        ),
+                    ),
+                ]
+                for name, cfg in configs:
+                    proc, url = start_ours(tmp, **cfg)  # type: ignore[arg-type]
+                    try:
+                        results.setdefault(name, []).append(team_load(url, args.clients, args.batches, 1000))
+                        if args.rate:
+                            paced = team_load(url, args.clients, args.batches, 1000, args.rate)
+                            results.setdefault(f"{name}, paced", []).append(paced)
+                    finally:
+                        stop(proc)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        admin.dispose()
+        stop(moto)
+    import statistics
+
+    print(
+        f"\n== team scale: {args.clients} clients x {args.batches} log-batch requests of 1,000 points, "
+        f"{args.repeats} repeats (median), load average {os.getloadavg()[0]:.1f} =="
+    )
+    print(f"{'server':<40}{'ingest points/s':>16}{'p50 ms':>9}{'p99 ms':>9}{'read-back points/s':>20}")
+    for name, rows in results.items():
+        med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
+        print(f"{name:<40}{med['ingest']:>16,.0f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}{med['read']:>20,.0f}")
+        print("  each repeat: " + ", ".join(f"{row['ingest']:,.0f}/s p99 {row['p99_ms']:.0f} ms" for row in rows))
+
+
 # ---- mlflow client (in its own interpreter) --------------------------------------------------------------
 MLFLOW_BENCH = textwrap.dedent(
     """
@@ -229,7 +408,22 @@ def main() -> None:
     parser.add_argument(
         "--mlflow-python", default=None, help="interpreter with `mlflow` installed (full package)"
     )
+    parser.add_argument("--team", action="store_true", help="only the team-scale comparison (issue 23)")
+    parser.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg-db-prefix", default="h_perf_bench", help="a throwaway database is made per run")
+    parser.add_argument("--pg-workers", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=10, help="team: log-batch requests per client")
+    parser.add_argument("--repeats", type=int, default=3, help="team: alternating repeats")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="team: also a run paced at this many points/s in all (e.g. 100000)"
+    )
+    parser.add_argument("--quick", action="store_true", help="team scale only, 1 repeat, 3 batches per client")
     args = parser.parse_args()
+    if args.quick:
+        args.team, args.repeats, args.batches = True, 1, 3
+    if args.team:
+        team(args)
+        return
 
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:

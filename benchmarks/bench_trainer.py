@@ -1,35 +1,58 @@
-"""HF Trainer overhead of report_to="hf_mltrack" (issue 7, DESIGN section 4).
+"""HF Trainer overhead of report_to="hf_mltrack", split into a fixed and a per-step cost (issues 7, 23).
 
-Measured side by side in one process (these machines are noisy): a tiny GPT-2 (2 layers, n_embd 32)
-trained for ``--steps`` steps with ``logging_steps=1``, alternating the variants in each repeat and
-reporting the median wall time of ``trainer.train()``:
+A tiny GPT-2 (2 layers, n_embd 32) is trained with ``logging_steps=1`` for a short and a long
+``max_steps`` (``--short``, ``--long``); every variant runs at both lengths in every repeat, and the
+variants alternate (these machines are noisy). For each repeat the variant's extra time over
+``report_to="none"`` at both lengths gives two equations:
 
-- ``none``: ``report_to="none"`` (the baseline);
-- ``hf_mltrack``: ``report_to="hf_mltrack"`` with its defaults (params, every metric, system metrics);
+    extra(steps) = fixed + steps * per_step
+
+so ``per_step = (extra(long) - extra(short)) / (long - short)`` and ``fixed = extra(short) - short *
+per_step``; the tables give the median over repeats. Wall time is ``trainer.train()`` plus draining
+the logging queue (the background writes are part of the cost). Because whole-training wall times
+on a shared 2-core machine move by more than the figures being measured, the callback's own time
+is also timed directly (its hooks wrapped with a clock): the time it holds the training thread at
+train begin + end (fixed) and per step (``on_log`` and the other per-step events).
+
+Variants (one process for ours, and transformers' ``MLflowCallback`` in a worker process on the
+interpreter given with ``--mlflow-python``, which needs mlflow, torch and transformers; that worker
+runs its own ``report_to="none"`` baseline, interleaved with the main process's runs):
+
+- ``none``: ``report_to="none"``;
+- ``hf_mltrack``: ``report_to="hf_mltrack"``: params, every metric, system metrics, no final model;
 - ``hf_mltrack+model``: the same plus the final model logged with the transformers flavor;
-- ``mlflow``: transformers' own ``MLflowCallback`` on MLflow's default store (when mlflow is installed).
+- ``mlflow``: transformers' ``MLflowCallback`` on MLflow's SQLite store (its defaults: synchronous
+  logging, no model artifacts).
 
-With ``--checkpoint-mb N`` (default 100) a second table saves a model carrying N MB of frozen weights
-every ``--save-steps`` steps: ``none`` vs ``hf_mltrack`` with ``log_checkpoints=True`` (background,
-zero-copy logging of every checkpoint).
+``--cold`` adds the first training of a fresh process on a fresh store (subprocesses, interleaved):
+what a user's script pays once, imports and store creation included.
 
-    python benchmarks/bench_trainer.py                  # 200 steps, 3 repeats
-    python benchmarks/bench_trainer.py --steps 50 --repeats 1 --checkpoint-mb 0   # quick look
+With ``--checkpoint-mb N`` a last table saves a model carrying N MB of frozen weights every
+``--save-steps`` steps: ``none`` vs ``hf_mltrack`` with ``log_checkpoints=True``.
+
+    python benchmarks/bench_trainer.py --mlflow-python /tmp/mlflow-compat/venv/bin/python
+    python benchmarks/bench_trainer.py --quick         # under a minute
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+# Hook names of a tracking callback whose time counts as fixed (the rest counts per step).
+_FIXED_HOOKS = ("on_init_end", "on_train_begin", "on_train_end")
 
 
 def _model(ballast_mb: int = 0) -> Any:
@@ -37,7 +60,8 @@ def _model(ballast_mb: int = 0) -> Any:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=64, n_layer=2, n_embd=32, n_head=2, n_positions=16))
+    config = GPT2Config(vocab_size=64, n_layer=2, n_embd=32, n_head=2, n_positions=16, bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(config)
     if ballast_mb:
         # Frozen weights: saved in every checkpoint, never trained (no optimizer state, no compute).
         model.ballast = torch.nn.Parameter(torch.zeros(ballast_mb * 2**20 // 4), requires_grad=False)
@@ -51,13 +75,57 @@ def _dataset() -> list[dict[str, list[int]]]:
     ]
 
 
-def _train(
-    variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_steps: int = 0
-) -> tuple[float, float]:
-    """(wall seconds, process CPU seconds) of ``trainer.train()`` plus draining the logging queue."""
-    from transformers import Trainer, TrainingArguments
+def _clock_overhead(calls: int = 20_000) -> float:
+    """CPU seconds one ``thread_time`` pair adds to a timed call (subtracted from hook times)."""
+    clock = {"fixed": 0.0, "step": 0.0}
 
-    import hf_mltrack
+    class Probe:
+        def on_log(self) -> None:
+            pass
+
+    probe = Probe()
+    _time_hooks(probe, clock, own_only=False)
+    start = time.thread_time()
+    for _ in range(calls):
+        probe.on_log()
+    total = time.thread_time() - start
+    return min(clock["step"], total) / calls
+
+
+def _time_hooks(callback: Any, clock: dict[str, float], own_only: bool = True) -> None:
+    """Wrap the callback's own ``on_*`` hooks on the instance (the handler looks them up by name).
+
+    Hooks it inherits from ``TrainerCallback`` are empty and cost every callback the same.
+    """
+    base = object
+    if own_only:
+        from transformers import TrainerCallback
+
+        base = TrainerCallback
+
+    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        bucket = "fixed" if name in _FIXED_HOOKS else "step"
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start, wall = time.thread_time(), time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                clock[bucket] += time.thread_time() - start
+                clock["wall_" + bucket] = clock.get("wall_" + bucket, 0.0) + time.perf_counter() - wall
+                clock["calls_" + bucket] = clock.get("calls_" + bucket, 0.0) + 1
+
+        return timed
+
+    for name in dir(type(callback)):
+        if name.startswith("on_") and getattr(type(callback), name) is not getattr(base, name, None):
+            clock["calls_fixed" if name in _FIXED_HOOKS else "calls_step"] = 0.0
+            setattr(callback, name, wrap(name, getattr(callback, name)))
+
+
+def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_steps: int = 0) -> dict[str, float]:
+    """Wall and CPU seconds of ``trainer.train()`` plus draining the logging queue, and hook times."""
+    from transformers import PrinterCallback, Trainer, TrainingArguments
 
     callbacks: list[Any] = []
     report_to = "none"
@@ -71,7 +139,6 @@ def _train(
             callbacks = [MlTrackCallback(log_checkpoints=True, keep_last_checkpoints=1)]
     elif variant == "mlflow":
         report_to = "mlflow"
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir}/mlflow.db"
     out = tempfile.mkdtemp(dir=workdir)
     args = TrainingArguments(
         output_dir=out,
@@ -87,36 +154,153 @@ def _train(
         dataloader_num_workers=0,
     )
     trainer = Trainer(model=_model(ballast_mb), args=args, train_dataset=_dataset(), callbacks=callbacks)
-    start, cpu = time.perf_counter(), time.process_time()
+    trainer.remove_callback(PrinterCallback)  # no log lines on stdout (the worker's channel)
+    clock = {"fixed": 0.0, "step": 0.0}
+    overhead = _clock_overhead(2000)
+    for cb in trainer.callback_handler.callbacks:
+        if type(cb).__name__ in ("MlTrackCallback", "MLflowCallback"):
+            _time_hooks(cb, clock)
+    start, cpu, main_cpu = time.perf_counter(), time.process_time(), time.thread_time()
     trainer.train()
     if variant.startswith("hf_mltrack"):
+        import hf_mltrack
+
+        flush, flush_wall = time.thread_time(), time.perf_counter()
         hf_mltrack.flush_async_logging()  # the background writes are part of the cost
-    return time.perf_counter() - start, time.process_time() - cpu
+        clock["fixed"] += time.thread_time() - flush
+        clock["wall_fixed"] = clock.get("wall_fixed", 0.0) + time.perf_counter() - flush_wall
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "background": cpu - (time.thread_time() - main_cpu),  # other threads: writer, system metrics
+        "hook_fixed": clock["fixed"] - overhead * clock.get("calls_fixed", 0.0),
+        "hook_step": clock["step"] - overhead * clock.get("calls_step", 0.0),
+        "hook_wall_fixed": clock.get("wall_fixed", 0.0),
+    }
 
 
-def _table(title: str, variants: list[str], times: dict[str, list[tuple[float, float]]], steps: int) -> None:
-    """Wall time (median and min: the min is the least disturbed by other load) and CPU time (all threads)."""
+def _worker() -> None:
+    """``--worker``: run the commands read from stdin (one JSON object a line) in this process."""
+    workdir = tempfile.mkdtemp(prefix="bench_trainer_worker_")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir}/mlflow.db"
+    os.environ.setdefault("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
+    import torch
 
-    def stats(v: str) -> tuple[float, float, float]:
-        walls = [w for w, _ in times[v]]
-        return statistics.median(walls), min(walls), statistics.median(c for _, c in times[v])
+    torch.set_num_threads(1)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        result = _train(cmd["variant"], workdir, cmd["steps"])
+        print("RESULT " + json.dumps(result), flush=True)
 
-    base_med, base_min, base_cpu = stats("none")
-    print(f"\n{title}")
+
+class _Worker:
+    """A long-lived ``--worker`` process on another interpreter (MLflow's own venv)."""
+
+    def __init__(self, python: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self.proc = subprocess.Popen(
+            [python, os.path.abspath(__file__), "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+
+    def train(self, variant: str, steps: int) -> dict[str, float]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"variant": variant, "steps": steps}) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:  # the Trainer prints too
+            if line.startswith("RESULT "):
+                return json.loads(line[len("RESULT ") :])
+        raise RuntimeError("the MLflow worker exited (does its interpreter have torch + transformers?)")
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _split(
+    runs: dict[tuple[str, int], list[dict[str, float]]], variant: str, base: str, short: int, long: int
+) -> dict[str, float]:
+    """Median fixed and per-step extra over ``base``, by repeat, from wall and CPU times; hook times."""
+    out: dict[str, float] = {}
+    for field in ("wall", "cpu", "background"):
+        fixed, per_step = [], []
+        for s_v, s_b, l_v, l_b in zip(
+            runs[variant, short], runs[base, short], runs[variant, long], runs[base, long], strict=True
+        ):
+            extra_short, extra_long = s_v[field] - s_b[field], l_v[field] - l_b[field]
+            step = (extra_long - extra_short) / (long - short)
+            per_step.append(step)
+            fixed.append(extra_short - short * step)
+        out[f"{field}_fixed"] = statistics.median(fixed)
+        out[f"{field}_step"] = statistics.median(per_step)
+    long_runs = runs[variant, long]
+    out["hook_fixed"] = statistics.median(r["hook_fixed"] for r in long_runs)
+    out["hook_wall_fixed"] = statistics.median(r.get("hook_wall_fixed", 0.0) for r in long_runs)
+    out["hook_step"] = statistics.median(r["hook_step"] / long for r in long_runs)
+    out["wall_long"] = statistics.median(r["wall"] for r in long_runs)
+    out["base_long"] = statistics.median(r["wall"] for r in runs[base, long])
+    return out
+
+
+def _print_split(rows: list[tuple[str, dict[str, float]]], short: int, long: int) -> None:
     print(
-        f"{'variant':<18}{'wall med s':>11}{'wall min s':>11}{'ratio(min)':>11}{'ms/step':>9}"
-        f"{'cpu s':>8}{'ratio(cpu)':>11}{'cpu ms/step':>12}"
+        f"\nExtra cost over report_to='none', from {short}- and {long}-step runs (median over repeats).\n"
+        "hooks: CPU time of the callback on the training thread (begin + end + final flush = fixed),\n"
+        "  and the wall time it held the training thread at begin + end (waits included);\n"
+        "background: CPU time of the other threads (writer, system metrics), extra over 'none';\n"
+        "wall: whole-training wall time, extra over 'none' (noisy on a shared machine).\n"
+        f"{'variant':<14}{'hooks fixed ms':>15}{'(wall) ms':>10}{'hooks us/step':>14}"
+        f"{'bg fixed ms':>12}{'bg us/step':>11}"
+        f"{'wall fixed ms':>14}{'wall us/step':>13}{f'wall {long} steps':>18}"
     )
-    for v in variants:
-        med, low, cpu = stats(v)
+    for name, r in rows:
         print(
-            f"{v:<18}{med:>11.3f}{low:>11.3f}{low / base_min:>11.3f}{(low - base_min) / steps * 1e3:>9.2f}"
-            f"{cpu:>8.3f}{cpu / base_cpu:>11.3f}{(cpu - base_cpu) / steps * 1e3:>12.2f}"
+            f"{name:<14}{r['hook_fixed'] * 1e3:>15.1f}{r['hook_wall_fixed'] * 1e3:>10.1f}{r['hook_step'] * 1e6:>14.1f}"
+            f"{r['background_fixed'] * 1e3:>12.1f}{r['background_step'] * 1e6:>11.1f}"
+            f"{r['wall_fixed'] * 1e3:>14.1f}{r['wall_step'] * 1e6:>13.0f}"
+            f"{r['wall_long']:>10.3f}s ({r['wall_long'] / r['base_long']:.2f}x)"
         )
 
 
-def _hook_cost(workdir: str, calls: int = 5000) -> None:
-    """The callback's own time per logged step (deterministic, unlike whole-training wall times)."""
+_COLD_SCRIPT = r"""
+import os, sys, tempfile, time, json
+sys.path.insert(0, {bench_dir!r})
+os.environ["HF_MLTRACK_TRACKING_URI"] = "sqlite:///" + tempfile.mkdtemp() + "/cold.db"
+import torch
+torch.set_num_threads(1)
+import bench_trainer
+import transformers, transformers.trainer  # the user's script imports these anyway
+variant = {variant!r}
+if variant != "none":
+    import hf_mltrack.integrations  # noqa: F401  (what report_to="hf_mltrack" needs)
+print("RESULT " + json.dumps(bench_trainer._train(variant, tempfile.mkdtemp(), {steps})))
+"""
+
+
+def _cold(variants: list[str], steps: int, repeats: int) -> None:
+    """First training of a fresh process on a fresh store (imports of our store layer included)."""
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(repeats):
+        for v in variants:
+            code = _COLD_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)), variant=v, steps=steps)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
+            times[v].append(json.loads(line[len("RESULT ") :])["wall"])
+    base = statistics.median(times["none"])
+    print(f"\nCold: the first train() of a fresh process on a fresh store, {steps} steps, {repeats} repeats")
+    for v in variants:
+        med = statistics.median(times[v])
+        print(f"{v:<18}{med:>8.3f} s   extra {(med - base) * 1e3:>7.1f} ms")
+
+
+def _hook_cost(calls: int = 5000) -> None:
+    """``on_log`` alone, on a run with a store: the callback's time per logged step."""
     from transformers import TrainerControl, TrainerState
 
     import hf_mltrack
@@ -138,23 +322,29 @@ def _hook_cost(workdir: str, calls: int = 5000) -> None:
         flush = time.perf_counter() - t
     points = len(hf_mltrack.MlTrackClient().get_metric_history(run.info.run_id, "loss"))
     print(
-        f"\non_log cost: {per_call * 1e6:.1f} us per logged step (4 metrics, queued); "
+        f"\non_log alone: {per_call * 1e6:.1f} us per logged step (4 metrics, queued); "
         f"background write of {calls * 4} points: {flush:.3f} s; stored {points} loss points"
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--steps", type=int, default=200)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", type=int, default=20, help="steps of the short runs")
+    parser.add_argument("--long", type=int, default=420, help="steps of the long runs")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--checkpoint-mb", type=int, default=100)
+    parser.add_argument("--mlflow-python", help="interpreter with mlflow + torch + transformers")
+    parser.add_argument("--cold", action="store_true", help="also time a fresh process's first train()")
+    parser.add_argument("--checkpoint-mb", type=int, default=0)
     parser.add_argument("--save-steps", type=int, default=50)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch threads (1 keeps a shared machine steady)"
-    )
+    parser.add_argument("--quick", action="store_true", help="10/60 steps, 2 repeats, no model variant")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps a shared machine steady)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
+    if opts.worker:
+        _worker()
+        return
+    if opts.quick:
+        opts.short, opts.long, opts.repeats = 10, 60, 2
 
     import torch
 
@@ -164,40 +354,52 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="bench_trainer_")
     hf_mltrack.set_tracking_uri(f"sqlite:///{workdir}/mltrack.db")
-    variants = ["none", "hf_mltrack", "hf_mltrack+model"]
-    if importlib.util.find_spec("mlflow") is not None:
-        variants.append("mlflow")
+    variants = ["none", "hf_mltrack"] + ([] if opts.quick else ["hf_mltrack+model"])
+    worker = _Worker(opts.mlflow_python) if opts.mlflow_python else None
     print(
         f"python {sys.version.split()[0]}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
-        f"torch threads {opts.threads}"
+        f"torch threads {opts.threads}, load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{opts.steps} steps, logging_steps=1, {opts.repeats} repeats (variants alternate within each repeat)"
+        f"logging_steps=1, {opts.short} and {opts.long} steps, {opts.repeats} repeats, variants interleaved"
+        + (f"; MLflow worker: {opts.mlflow_python}" if worker else "")
     )
-
-    _train("none", workdir, 5)  # warm-up: lazy imports, allocator
-    _train("hf_mltrack", workdir, 5)
-    times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    for v in variants:  # warm-up: lazy imports, the store's schema, the allocator
+        _train(v, workdir, 3)
+    if worker:
+        worker.train("none", 3)
+        worker.train("mlflow", 3)
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     for _ in range(opts.repeats):
-        for v in variants:
-            times[v].append(_train(v, workdir, opts.steps))
-    _table("Logging every step", variants, times, opts.steps)
-
-    _hook_cost(workdir)
+        for steps in (opts.short, opts.long):
+            for v in variants:
+                runs.setdefault((v, steps), []).append(_train(v, workdir, steps))
+            if worker:
+                for v in ("none", "mlflow"):
+                    runs.setdefault((f"worker:{v}", steps), []).append(worker.train(v, steps))
+    rows = [(v, _split(runs, v, "none", opts.short, opts.long)) for v in variants[1:]]
+    if worker:
+        worker.close()
+        rows.append(("mlflow 3.17", _split(runs, "worker:mlflow", "worker:none", opts.short, opts.long)))
+    _print_split(rows, opts.short, opts.long)
+    _hook_cost()
+    if opts.cold:
+        _cold(["none", "hf_mltrack"], opts.short, 1 if opts.quick else 3)
 
     if opts.checkpoint_mb:
         ck_variants = ["none", "hf_mltrack"]
-        ck_times: dict[str, list[tuple[float, float]]] = {v: [] for v in ck_variants}
+        ck: dict[str, list[float]] = {v: [] for v in ck_variants}
         for _ in range(opts.repeats):
             for v in ck_variants:
-                ck_times[v].append(_train(v, workdir, opts.steps, opts.checkpoint_mb, opts.save_steps))
-        _table(
-            f"Checkpoints of a {opts.checkpoint_mb} MB model every {opts.save_steps} steps "
-            "(hf_mltrack: log_checkpoints=True)",
-            ck_variants,
-            ck_times,
-            opts.steps,
+                ck[v].append(_train(v, workdir, opts.long, opts.checkpoint_mb, opts.save_steps)["wall"])
+        base = statistics.median(ck["none"])
+        print(
+            f"\nCheckpoints of a {opts.checkpoint_mb} MB model every {opts.save_steps} steps, {opts.long} steps "
+            "(hf_mltrack: log_checkpoints=True)"
         )
+        for v in ck_variants:
+            med = statistics.median(ck[v])
+            print(f"{v:<18}{med:>8.3f} s  ({med / base:.2f}x)")
 
 
 if __name__ == "__main__":

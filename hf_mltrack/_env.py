@@ -68,6 +68,9 @@ ARTIFACT_ROOT = EnvVar[str | None](
 EXPERIMENT_NAME = EnvVar[str | None]("HF_MLTRACK_EXPERIMENT_NAME", str, None, "Experiment used when none is set.")
 EXPERIMENT_ID = EnvVar[str | None]("HF_MLTRACK_EXPERIMENT_ID", str, None, "Experiment id used when none is set.")
 RUN_ID = EnvVar[str | None]("HF_MLTRACK_RUN_ID", str, None, "start_run() resumes this run (used by projects).")
+ACTIVE_MODEL_ID = EnvVar[str | None](
+    "HF_MLTRACK_ACTIVE_MODEL_ID", str, None, "Logged model (m-...) that log_metric links points to (set_active_model)."
+)
 TRACKING_USERNAME = EnvVar[str | None]("HF_MLTRACK_TRACKING_USERNAME", str, None, "Basic-auth user for a server.")
 TRACKING_PASSWORD = EnvVar[str | None]("HF_MLTRACK_TRACKING_PASSWORD", str, None, "Basic-auth password for a server.")
 TRACKING_TOKEN = EnvVar[str | None]("HF_MLTRACK_TRACKING_TOKEN", str, None, "Bearer token for a server.")
@@ -112,9 +115,25 @@ S3_MULTIPART_THRESHOLD_MB = EnvVar[int](
     "HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB", int, 8, "Files above this size upload to S3 in parts."
 )
 S3_MULTIPART_CHUNKSIZE_MB = EnvVar[int]("HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB", int, 8, "Size of each S3 part.")
+MULTIPART_STALE_SECONDS = EnvVar[float](
+    "HF_MLTRACK_MULTIPART_STALE_SECONDS",
+    float,
+    3600.0,
+    "The artifact proxy removes multipart uploads neither completed nor aborted after this many seconds.",
+)
+MULTIPART_STAGING_MAX_BYTES = EnvVar[int](
+    "HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES",
+    int,
+    10 * 1024**3,
+    "Cap on the bytes of unfinished multipart uploads the artifact proxy stages on its disk; a part "
+    "past it is refused with 507 until uploads complete, are aborted or go stale.",
+)
 S3_IGNORE_TLS = EnvVar[bool]("HF_MLTRACK_S3_IGNORE_TLS", bool, False, "Skip TLS verification for S3 endpoints.")
 S3_ENDPOINT_URL = EnvVar[str | None]("HF_MLTRACK_S3_ENDPOINT_URL", str, None, "Endpoint of an S3-compatible store.")
 SQLALCHEMY_POOL_SIZE = EnvVar[int]("HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE", int, 5, "Connection pool size.")
+SQLALCHEMY_MAX_OVERFLOW = EnvVar[int](
+    "HF_MLTRACK_SQLALCHEMYSTORE_MAX_OVERFLOW", int, 10, "Connections opened past the pool size under load."
+)
 RECIPES_PROFILE = EnvVar[str | None](
     "HF_MLTRACK_RECIPES_PROFILE", str, None, "Profile used by `hf-mltrack recipes` when --profile is not given."
 )
@@ -160,6 +179,33 @@ HTTP_JOURNAL_DIR = EnvVar[str | None](
     "Folder of the client journal that keeps logged data while the tracking server is unreachable "
     "(defaults to <HF_MLTRACK_HOME or ~/.cache/hf_mltrack>/journal).",
 )
+HTTP_JOURNAL_PROBE_INTERVAL = EnvVar[float](
+    "HF_MLTRACK_HTTP_JOURNAL_PROBE_INTERVAL",
+    float,
+    1.0,
+    "Seconds between checks whether an unreachable tracking server is back (journaled data is then sent).",
+)
+HTTP_OUTBOX_MAX_POINTS = EnvVar[int](
+    "HF_MLTRACK_HTTP_OUTBOX_MAX_POINTS",
+    int,
+    50_000,
+    "Metric points kept in memory for a tracking server that is slower than the job; beyond it they go to "
+    "the journal on disk (never dropped, the training step never waits).",
+)
+HTTP_EXIT_WAIT = EnvVar[float](
+    "HF_MLTRACK_HTTP_EXIT_WAIT",
+    float,
+    30.0,
+    "At interpreter exit, seconds to wait for the tracking server to take what is still queued; the rest "
+    "stays in the journal on disk (sent by the next process) and the exit says so.",
+)
+ASYNC_COMMIT_INTERVAL_MS = EnvVar[int](
+    "HF_MLTRACK_ASYNC_COMMIT_INTERVAL_MS",
+    int,
+    1000,
+    "Embedded stores: the background writer commits logged data at least this often (milliseconds), also "
+    "under contention for the database; a killed process loses at most this window.",
+)
 # Tracing
 TRACING_ENABLED = EnvVar[bool](
     "HF_MLTRACK_TRACING_ENABLED",
@@ -183,8 +229,8 @@ OTLP_ENDPOINT = EnvVar[str | None](
     "HF_MLTRACK_OTLP_ENDPOINT",
     str,
     None,
-    "Also send every trace as OTLP/JSON to this OpenTelemetry collector (e.g. http://localhost:4318; "
-    "/v1/traces is appended unless the URL already has a path).",
+    "Also send every trace to this OpenTelemetry collector with the OpenTelemetry SDK's OTLP/HTTP exporter "
+    "(the 'otel' extra; e.g. http://localhost:4318; /v1/traces is appended unless the URL already has a path).",
 )
 OTLP_HEADERS = EnvVar[str | None](
     "HF_MLTRACK_OTLP_HEADERS",

@@ -15,6 +15,8 @@ MlTrackException                 error_code -> HTTP status in ERROR_CODE_TO_HTTP
 
 from __future__ import annotations
 
+import sys
+
 ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
     "INTERNAL_ERROR": 500,
     "INVALID_PARAMETER_VALUE": 400,
@@ -91,3 +93,27 @@ def missing_extra(feature: str, package: str, extra: str) -> MissingDependencyEr
     return MissingDependencyError(
         f"{feature} needs the '{extra}' extra ({package} is not installed): pip install 'hf_mltrack[{extra}]'"
     )
+
+
+# Error codes a retry may cure: the server or store is busy, not the request wrong.
+TRANSIENT_ERROR_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying may succeed: the store is busy or unreachable, not the data wrong.
+
+    The one classification every retry loop uses (the async metric batcher, the trace exporter).
+    Driver exceptions are matched by class, looked up only if their library is already imported
+    (an exception of a library can only exist once it is): a locked or unreachable database
+    (SQLAlchemy's `OperationalError`), a network error or timeout (httpx), connection errors and
+    timeouts of the standard library (`TrackingServerUnavailableError` is a `ConnectionError`).
+    """
+    if isinstance(exc, MlTrackException):
+        return exc.error_code in TRANSIENT_ERROR_CODES
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
+        return True
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(exc, (httpx.TimeoutException, httpx.NetworkError))

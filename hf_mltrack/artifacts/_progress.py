@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from . import _settings
+from .. import _env
 
 ProgressCallback = Callable[[int], None]
 
@@ -18,8 +18,8 @@ def _noop(_: int) -> None:
 def should_show(total_bytes: int, *, enabled: bool | None = None) -> bool:
     """Whether a transfer of `total_bytes` gets a bar: above the threshold, bars enabled, tqdm present."""
     if enabled is None:
-        enabled = _settings.ARTIFACT_PROGRESS_BAR.get()
-    if not enabled or total_bytes < _settings.ARTIFACT_PROGRESS_THRESHOLD_MB.get() * 1024 * 1024:
+        enabled = _env.ARTIFACT_PROGRESS_BAR.get()
+    if not enabled or total_bytes < _env.ARTIFACT_PROGRESS_THRESHOLD_MB.get() * 1024 * 1024:
         return False
     try:
         import tqdm  # noqa: F401

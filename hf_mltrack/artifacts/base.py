@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from hf_mltrack.exceptions import InvalidParameterError, ResourceNotFoundError
 
-from . import _settings
+from .. import _env
 from ._progress import ProgressCallback, progress_bar
 from .paths import is_temporary_name, join_artifact_path, safe_join, validate_artifact_path
 
@@ -167,7 +167,7 @@ class ArtifactRepository(abc.ABC):
     # ------------------------------------------------------------------ overridable bulk operations
     @property
     def max_workers(self) -> int:
-        return max(1, _settings.ARTIFACT_MAX_WORKERS.get())
+        return max(1, _env.ARTIFACT_MAX_WORKERS.get())
 
     def _upload_files(self, items: list[UploadItem], progress: ProgressCallback) -> None:
         run_parallel(

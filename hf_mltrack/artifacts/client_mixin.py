@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hf_mltrack._client_host import ArtifactHostBase
 from hf_mltrack.exceptions import InvalidParameterError, ResourceNotFoundError
 
 from .base import ArtifactRepository, FileInfo
@@ -37,7 +38,10 @@ def log_path(repo: ArtifactRepository, local_path: str | os.PathLike[str], artif
 
 
 def tables_of_runs(
-    runs: Sequence[Any], artifact_file: str, extra_columns: Sequence[str] | None = None
+    runs: Sequence[Any],
+    artifact_file: str,
+    extra_columns: Sequence[str] | None = None,
+    tracking_uri: str | None = None,
 ) -> pd.DataFrame:
     """Concatenate the table `artifact_file` of each run that has one, adding run info columns."""
     import pandas as pd
@@ -46,7 +50,7 @@ def tables_of_runs(
 
     frames = []
     for run in runs:
-        repo = get_artifact_repository(run.info.artifact_uri)
+        repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=tracking_uri)
         if not repo.exists(artifact_file):
             continue
         df = load_table(repo, artifact_file)
@@ -65,7 +69,7 @@ def tables_of_runs(
     return pd.concat(frames, ignore_index=True)
 
 
-class ArtifactClientMixin:
+class ArtifactClientMixin(ArtifactHostBase):
     """Artifact methods for `MlTrackClient` (MLflow's `MlflowClient` signatures)."""
 
     _artifact_lock = threading.Lock()
@@ -75,7 +79,7 @@ class ArtifactClientMixin:
         cache: dict[str, str] = self.__dict__.setdefault("_artifact_uri_cache", {})
         uri = cache.get(run_id)
         if uri is None:
-            uri = self.get_run(run_id).info.artifact_uri  # type: ignore[attr-defined]
+            uri = self.get_run(run_id).info.artifact_uri
             with self._artifact_lock:
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
@@ -83,7 +87,7 @@ class ArtifactClientMixin:
         return uri
 
     def _artifact_repo(self, run_id: str) -> ArtifactRepository:
-        return get_artifact_repository(self._artifact_uri_of(run_id))
+        return get_artifact_repository(self._artifact_uri_of(run_id), tracking_uri=self._tracking_uri)
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -205,16 +209,17 @@ class ArtifactClientMixin:
             extra_columns (`list[str]`, *optional*): run info fields to add as columns, e.g. `["run_id"]`.
         """
         if run_ids is None:
-            runs, token = [], None
+            runs: list[Any] = []
+            token: str | None = None
             while True:
-                page = self.search_runs([experiment_id], max_results=1000, page_token=token)  # type: ignore[attr-defined]
+                page = self.search_runs([experiment_id], max_results=1000, page_token=token)
                 runs.extend(page)
                 token = getattr(page, "token", None)
                 if not token:
                     break
         else:
-            runs = [self.get_run(r) for r in run_ids]  # type: ignore[attr-defined]
-        return tables_of_runs(runs, artifact_file, extra_columns)
+            runs = [self.get_run(r) for r in run_ids]
+        return tables_of_runs(runs, artifact_file, extra_columns, self._tracking_uri)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly under `path` of the run's artifacts, as `FileInfo`s.

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from hf_mltrack.exceptions import InvalidParameterError, ResourceNotFoundError
 
-from . import _settings
+from .. import _env
 from ._fileio import check_link_mode, copy_file, remove_tree, write_stream
 from ._progress import ProgressCallback
 from .base import ArtifactRepository, FileInfo
@@ -40,7 +40,7 @@ class LocalArtifactRepository(ArtifactRepository):
     def __init__(self, artifact_uri: str, *, link_mode: str | None = None) -> None:
         super().__init__(artifact_uri)
         self.root = local_path_from_uri(artifact_uri)
-        self.link_mode = check_link_mode(link_mode or _settings.ARTIFACT_LINK_MODE.get())
+        self.link_mode = check_link_mode(link_mode or _env.ARTIFACT_LINK_MODE.get())
 
     @property
     def max_workers(self) -> int:
@@ -52,7 +52,13 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def _prepare(self, dest: str) -> str:
         final = self._path(dest)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidParameterError(
+                f"Cannot write the artifact file {dest!r}: a part of its folder path is a file, not a folder. "
+                "Choose another artifact path or delete that file first."
+            ) from None
         if os.path.isdir(final) and not os.path.islink(final):
             raise InvalidParameterError(
                 f"Cannot write the artifact file {dest!r}: a folder of that name already exists in "

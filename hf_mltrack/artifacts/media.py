@@ -16,7 +16,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from hf_mltrack.exceptions import InvalidParameterError, MissingDependencyError
+from hf_mltrack.exceptions import InvalidParameterError, MissingDependencyError, missing_extra
 
 from .content import RepoOrUri, as_repository, resolve_file
 from .paths import join_artifact_path, validate_artifact_path
@@ -54,7 +54,7 @@ def _import_pil() -> Any:
     try:
         from PIL import Image
     except ImportError as exc:
-        raise MissingDependencyError("Logging and loading images needs Pillow: pip install pillow") from exc
+        raise missing_extra("Logging and loading images", "pillow", "media") from exc
     return Image
 
 

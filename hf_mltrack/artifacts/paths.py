@@ -40,6 +40,11 @@ def is_temporary_name(name: str) -> bool:
     return TEMP_MARKER in name.rsplit("/", 1)[-1]
 
 
+#: Longest file or folder name (NAME_MAX of common file systems) and whole path, in UTF-8 bytes.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
+
+
 def _problem(path: str) -> str | None:
     """The reason `path` (one decoding layer) is unsafe, or `None`."""
     if "\x00" in path:
@@ -54,6 +59,19 @@ def _problem(path: str) -> str | None:
         return "it starts with a drive letter; give a path relative to the artifact root instead"
     if any(part == ".." for part in path.split("/")):
         return "it contains a '..' segment, which would leave the artifact root; remove it"
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it contains a lone UTF-16 surrogate, which is not valid Unicode text"
+    if len(encoded) > MAX_PATH_BYTES:
+        return f"it is {len(encoded)} bytes long in UTF-8; use at most {MAX_PATH_BYTES}"
+    for part in encoded.split(b"/"):
+        if len(part) > MAX_NAME_BYTES:
+            shown = part[:40].decode("utf-8", "replace")
+            return (
+                f"its name {shown!r}... is {len(part)} bytes long in UTF-8; file systems and object stores "
+                f"take at most {MAX_NAME_BYTES} bytes per name"
+            )
     return None
 
 

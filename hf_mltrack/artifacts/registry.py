@@ -119,7 +119,8 @@ def get_artifact_repository(
     Args:
         artifact_uri (`str`): a local path, `file://`, `s3://`, `gs://`, `abfs://`, `hdfs://`, ...,
             or `runs:/<run_id>/<path>`.
-        tracking_uri (`str`, *optional*): tracking store used to resolve `runs:/` URIs.
+        tracking_uri (`str`, *optional*): tracking store used to resolve `runs:/` URIs, and the server of
+            `mlflow-artifacts:/` URIs (repositories that take a ``tracking_uri`` get it).
         **kwargs: passed to the repository class (e.g. `link_mode=` for local stores).
 
     Raises:
@@ -144,7 +145,18 @@ def get_artifact_repository(
         cls = _load(target)
     except ImportError as exc:
         raise MlTrackException(f"Cannot load the artifact store for {scheme}:// ({target}): {exc}") from exc
+    if tracking_uri is not None and "tracking_uri" not in kwargs and _takes_tracking_uri(cls):
+        kwargs["tracking_uri"] = tracking_uri  # a client's own server, not the process-wide tracking URI
     return cls(uri, **kwargs)
+
+
+def _takes_tracking_uri(cls: type) -> bool:
+    import inspect
+
+    try:
+        return "tracking_uri" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _fsspec_fallback(scheme: str) -> str | None:

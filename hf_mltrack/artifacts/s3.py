@@ -30,7 +30,6 @@ from hf_mltrack.exceptions import (
     missing_extra,
 )
 
-from . import _settings
 from ._progress import ProgressCallback
 from .base import ArtifactRepository, FileInfo, UploadItem
 from .paths import join_artifact_path, validate_artifact_path
@@ -55,7 +54,7 @@ def s3_endpoint_url() -> str | None:
 def get_s3_client() -> Any:
     """A boto3 S3 client for the current environment (cached; boto3 clients are thread-safe)."""
     endpoint = s3_endpoint_url()
-    ignore_tls = _settings.S3_IGNORE_TLS.get()
+    ignore_tls = _env.S3_IGNORE_TLS.get()
     key = (
         endpoint,
         ignore_tls,
@@ -105,8 +104,8 @@ def _transfer_config(max_workers: int) -> Any:
     from boto3.s3.transfer import TransferConfig
 
     return TransferConfig(
-        multipart_threshold=max(5, _settings.S3_MULTIPART_THRESHOLD_MB.get()) * _MB,
-        multipart_chunksize=max(5, _settings.S3_MULTIPART_CHUNKSIZE_MB.get()) * _MB,
+        multipart_threshold=max(5, _env.S3_MULTIPART_THRESHOLD_MB.get()) * _MB,
+        multipart_chunksize=max(5, _env.S3_MULTIPART_CHUNKSIZE_MB.get()) * _MB,
         max_concurrency=max_workers,
         use_threads=max_workers > 1,
     )
@@ -321,4 +320,13 @@ class S3ArtifactRepository(ArtifactRepository):
                 keys.extend(obj["Key"] for obj in page.get("Contents", []))
             for start in range(0, len(keys), 1000):
                 batch = [{"Key": k} for k in keys[start : start + 1000]]
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                # DeleteObjects answers 200 even when some keys failed: they are listed under "Errors"
+                failed = answer.get("Errors") or []
+                if failed:
+                    first = failed[0]
+                    raise MlTrackException(
+                        f"Could not delete {len(failed)} of {len(batch)} objects under s3://{self.bucket}/{prefix}, "
+                        f"e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message', '')}".rstrip()
+                        + ". Check the credentials' s3:DeleteObject permission (and object locks), then retry."
+                    )

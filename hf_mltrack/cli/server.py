@@ -49,18 +49,92 @@ def _hosts_for(host: str, allowed_hosts: tuple[str, ...]) -> tuple[str, ...]:
     return (*allowed_hosts, host)
 
 
+_PORT = click.IntRange(0, 65535)
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why listening on ``host:port`` would fail now (None if it would not), checked the way uvicorn binds."""
+    import socket
+
+    try:
+        family, socktype, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, socktype, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port that cannot be listened on, before anything starts, naming the address and a fix."""
+    error = _bind_error(host, port)
+    if error is None:
+        return
+    import errno
+
+    if error.errno == errno.EADDRINUSE:
+        free = next((p for p in range(port + 1, min(port + 50, 65536)) if _bind_error(host, p) is None), None)
+        hint = f"stop the other server or pick another port, e.g. --port {free}" if free else "pick another --port"
+        raise click.ClickException(f"Cannot listen on {host}:{port}: the address is already in use; {hint}")
+    if error.errno == errno.EACCES:
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port}: permission denied (ports below 1024 need root); pick --port 5000 or above"
+        )
+    raise click.ClickException(
+        f"Cannot listen on {host}:{port}: {error.strerror or error}; check --host, or pick another --port"
+    )
+
+
+# Database connections all workers of one server may hold together, unless the pool is configured
+# (PostgreSQL's default max_connections is 100: the rest stays for other clients).
+_SERVER_DB_CONNECTIONS = 80
+_THREADPOOL_SIZE = 40  # a worker runs at most this many requests at once (AnyIO's default)
+
+
+def size_db_pool(backend_store_uri: str, workers: int) -> None:
+    """Size each worker's connection pool for the requests it runs at once, within a total budget.
+
+    The default pool (5, plus 10 overflow connections closed again as soon as they are returned)
+    suits a client; a worker serving 16 clients would open and close a PostgreSQL connection (a
+    forked backend process) for most requests. Each worker gets ``80 / workers`` connections (at
+    most one per request thread, at least 5), kept open, no overflow; set
+    ``HF_MLTRACK_SQLALCHEMYSTORE_POOL_SIZE`` / ``..._MAX_OVERFLOW`` to choose yourself. SQLite is left
+    alone (one file, no server connections).
+    """
+    from .. import _env
+
+    if backend_store_uri.startswith("sqlite") or "://" not in backend_store_uri:
+        return
+    if _env.SQLALCHEMY_POOL_SIZE.is_set() or _env.SQLALCHEMY_MAX_OVERFLOW.is_set():
+        return
+    per_worker = max(5, min(_THREADPOOL_SIZE, _SERVER_DB_CONNECTIONS // max(1, workers)))
+    os.environ[_env.SQLALCHEMY_POOL_SIZE.name] = str(per_worker)  # inherited by every worker
+    os.environ[_env.SQLALCHEMY_MAX_OVERFLOW.name] = "0"
+
+
 def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gunicorn_opts: str | None = None) -> None:
     """Build the app once (creating the schema and the admin user) and serve it."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ..server._settings import SERVER_CONFIG
     from ..server.app import create_app_from_config
+    from ..server.drivers import check_drivers
+
+    if workers < 1:
+        raise click.BadParameter(f"--workers {workers}: give 1 or more", param_hint="--workers")
+    try:
+        check_drivers(config)
+    except MlTrackException as exc:
+        raise click.ClickException(exc.message) from exc
+    check_port(host, port)
+    size_db_pool(config.backend_store_uri, workers)
 
     try:
         app = create_app_from_config(config)
     except MlTrackException as exc:
         raise click.ClickException(exc.message) from exc
-    if workers < 1:
-        raise click.BadParameter(f"--workers {workers}: give 1 or more", param_hint="--workers")
     click.echo(f"hf_mltrack server listening on http://{host}:{port} ({workers} worker(s))", err=True)
     if host in ("0.0.0.0", "::"):
         click.echo(
@@ -88,11 +162,11 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
 
 
 def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, gunicorn_opts: str) -> None:
-    from ..server._settings import SERVER_CONFIG
+    from .._env import SERVER_CONFIG
 
     if shutil.which("gunicorn") is None:
         raise click.UsageError(
-            "--gunicorn-opts needs gunicorn, which is not installed: pip install gunicorn uvicorn-worker. "
+            "--gunicorn-opts needs gunicorn, which is not installed: pip install 'hf_mltrack[gunicorn]'. "
             "Without it, drop --gunicorn-opts: --workers N runs N uvicorn worker processes."
         )
     try:
@@ -118,7 +192,7 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
 
 @click.command("server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
-@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", "-p", default=5000, show_default=True, type=_PORT, help="Port to listen on.")
 @click.option(
     "--backend-store-uri",
     default=None,
@@ -163,6 +237,12 @@ def _run_gunicorn(config: ServerConfig, host: str, port: int, workers: int, guni
     help="Comma-separated locations clients may give new experiments as artifact_location (e.g. s3://team-bucket).",
 )
 @click.option("--max-artifact-mb", default=None, type=float, help="Largest artifact upload accepted, in MiB.")
+@click.option(
+    "--webhooks-allow-private-urls",
+    is_flag=True,
+    default=False,
+    help="Let webhooks deliver to private, loopback and link-local addresses (refused by default).",
+)
 def server(
     host: str,
     port: int,
@@ -177,6 +257,7 @@ def server(
     cors_allowed_origins: str | None,
     allowed_artifact_roots: str | None,
     max_artifact_mb: float | None,
+    webhooks_allow_private_urls: bool,
 ) -> None:
     """Run the tracking server (MLflow's REST API; `mlflow` clients work against it too)."""
     from ..exceptions import MlTrackException
@@ -194,6 +275,7 @@ def server(
             cors_allowed_origins=_csv(cors_allowed_origins),
             allowed_artifact_roots=_csv(allowed_artifact_roots),
             max_artifact_bytes=int(max_artifact_mb * 1024 * 1024) if max_artifact_mb else None,
+            webhooks_allow_private_urls=webhooks_allow_private_urls,
         )
     except MlTrackException as exc:
         raise click.ClickException(exc.message) from exc
@@ -202,7 +284,7 @@ def server(
 
 @click.command("ui")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", "-p", default=5000, show_default=True, type=_PORT, help="Port to listen on.")
 @click.option("--backend-store-uri", default=None, help="Tracking store (default: the local default store).")
 @click.option("--allowed-hosts", default=None, help="Comma-separated extra Host names accepted.")
 def ui(host: str, port: int, backend_store_uri: str | None, allowed_hosts: str | None) -> None:

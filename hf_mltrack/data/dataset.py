@@ -114,7 +114,7 @@ def from_pandas(df: Any, source: str | None = None, name: str | None = None, tar
         raise InvalidParameterError(f"from_pandas needs a pandas.DataFrame, got {type(df).__name__}")
     h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).values.tobytes())
     h.update(json.dumps([str(c) for c in df.columns]).encode())
-    schema = {"columns": [{"name": str(c), "type": str(t)} for c, t in df.dtypes.items()]}
+    schema: dict[str, Any] = {"columns": [{"name": str(c), "type": str(t)} for c, t in df.dtypes.items()]}
     if targets is not None:
         schema["targets"] = targets
     return Dataset(

@@ -238,6 +238,11 @@ class Span:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Span:
+        """From `to_dict` output, or from MLflow's span dict (``start_time_unix_nano``, base64 ids)."""
+        if "start_time_unix_nano" in d:
+            from ..tracing.mlflow_wire import span_from_mlflow_dict
+
+            return span_from_mlflow_dict(d)
         status = d.get("status") or {}
         if isinstance(status, str):
             status = {"code": status}

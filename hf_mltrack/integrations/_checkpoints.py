@@ -73,11 +73,9 @@ def _log_folder_quietly(repo: Any, folder: str, path: str) -> None:
     """``repo.log_artifacts(folder, path)`` without a progress bar (it would mix with the Trainer's)."""
     upload = getattr(repo, "_upload_files", None)
     make_dirs = getattr(repo, "_make_dirs", None)
-    try:
-        from ..artifacts.base import collect_local_files
-    except ImportError:  # pragma: no cover - another artifacts layout
-        collect_local_files = None
-    if upload is None or make_dirs is None or collect_local_files is None:
+    from ..artifacts.base import collect_local_files
+
+    if upload is None or make_dirs is None:
         repo.log_artifacts(folder, path)
         return
     items, empty_dirs = collect_local_files(folder, path)
@@ -98,6 +96,7 @@ class CheckpointLogger:
         keep_last (`int`, *optional*): keep only the newest N logged checkpoints (all when None).
         adapter_only (`bool`, *optional*, defaults to `False`): log only adapter and state files.
         on_error (`Callable`, *optional*): called with the exception of a failed upload.
+        on_rotated (`Callable`, *optional*): called with the name of a checkpoint deleted by rotation.
     """
 
     def __init__(
@@ -106,19 +105,26 @@ class CheckpointLogger:
         keep_last: int | None = None,
         adapter_only: bool = False,
         on_error: Any = None,
+        on_rotated: Any = None,
     ):
         self.artifact_uri = artifact_uri
         self.keep_last = keep_last if keep_last and keep_last > 0 else None
         self.adapter_only = adapter_only
         self.on_error = on_error
+        self.on_rotated = on_rotated
         self._executor: ThreadPoolExecutor | None = None
         self._futures: list[Future] = []
         self._logged: list[str] | None = None
         self._lock = threading.Lock()
         self.logged_paths: list[str] = []
 
-    def submit(self, folder: str, name: str | None = None) -> None:
-        """Snapshot ``folder`` now and log it in the background as ``checkpoints/<name>``."""
+    def submit(self, folder: str, name: str | None = None, after: Any = None, before: Any = None) -> None:
+        """Snapshot ``folder`` now and log it in the background as ``checkpoints/<name>``.
+
+        In the background, ``before()`` runs first (its failure is reported; the upload goes on), then
+        the upload, then ``after(staged, repo, path, error)`` (``error`` is None on success), before the
+        snapshot is removed.
+        """
         name = name or os.path.basename(os.path.normpath(folder))
         files = select_files(folder, self.adapter_only)
         if not files:
@@ -128,14 +134,28 @@ class CheckpointLogger:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hf_mltrack-checkpoints")
             self._futures = [f for f in self._futures if not f.done()]
-            self._futures.append(self._executor.submit(self._upload, staged, name))
+            self._futures.append(self._executor.submit(self._upload, staged, name, after, before))
 
-    def _upload(self, staged: str, name: str) -> None:
+    def _upload(self, staged: str, name: str, after: Any = None, before: Any = None) -> None:
+        if before is not None:
+            try:
+                before()
+            except Exception as exc:
+                after = None  # nothing to finish
+                if self.on_error is not None:
+                    self.on_error(exc)
         try:
             repo = artifact_repository(self.artifact_uri)
             path = f"{ARTIFACT_DIR}/{name}"
-            _log_folder_quietly(repo, staged, path)
+            try:
+                _log_folder_quietly(repo, staged, path)
+            except Exception as exc:
+                if after is not None:
+                    after(staged, repo, path, exc)
+                raise
             self.logged_paths.append(path)
+            if after is not None:
+                after(staged, repo, path, None)
             self._rotate(repo, name)
         except Exception as exc:
             if self.on_error is not None:
@@ -162,6 +182,8 @@ class CheckpointLogger:
         while len(self._logged) > self.keep_last:
             old = self._logged.pop(0)
             repo.delete_artifacts(f"{ARTIFACT_DIR}/{old}")
+            if self.on_rotated is not None:
+                self.on_rotated(old)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until every submitted checkpoint is logged."""

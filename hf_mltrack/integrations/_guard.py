@@ -30,7 +30,7 @@ TRAINER_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("hf_mltrac
 
 def find_trainer(callback: Any, max_depth: int = 25) -> Any | None:
     """The Trainer whose callback handler holds ``callback``, found on the call stack."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     for _ in range(max_depth):
         if frame is None:
             return None

@@ -14,7 +14,10 @@ import warnings
 from collections.abc import Callable
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 Hook = Callable[[ModuleType], None]
 
@@ -115,7 +118,9 @@ class _PostImportFinder:
             self._busy.name = None
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        spec.loader = _HookedLoader(spec.loader)
+        # cast, not a subclass of importlib.abc.Loader: importing importlib.abc costs `import hf_mltrack`
+        # ~4 ms (it pulls importlib.resources, tempfile, shutil, bz2, lzma)
+        spec.loader = cast("Loader", _HookedLoader(spec.loader))
         return spec
 
 

@@ -111,6 +111,7 @@ def log_final_model(
     example: Any = None,
     log_signature: bool = True,
     run_id: str | None = None,
+    step: int | None = None,
 ) -> Any:
     """Log ``model`` (with its tokenizer or processor) to the active run with the transformers flavor.
 
@@ -135,6 +136,7 @@ def log_final_model(
         "registered_model_name": registered_model_name,
         "input_example": example,
         "run_id": run_id,
+        "step": step,
     }
     if not log_signature:
         kwargs["signature"] = False

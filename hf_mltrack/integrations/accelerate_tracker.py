@@ -131,7 +131,10 @@ class HfMlTrackTracker(GeneralTracker):
 def register_accelerate_tracker(module: Any = None) -> bool:
     """Make ``Accelerator(log_with="hf_mltrack")`` resolve to `HfMlTrackTracker` (idempotent)."""
     if module is None:
-        import accelerate.tracking as module
+        import importlib
+
+        # not `import accelerate.tracking`: this runs while that import is still executing
+        module = importlib.import_module("accelerate.tracking")
     table = getattr(module, "LOGGER_TYPE_TO_CLASS", None)
     if not isinstance(table, dict):
         return False

@@ -53,8 +53,9 @@ except ImportError:  # pragma: no cover - older transformers
         pass
 
 
+from .. import _env
 from ..entities import Metric, Param, RunStatus, RunTag
-from . import _guard, _params, _settings
+from . import _guard, _logged_checkpoints, _params
 from ._model_logging import FlavorUnavailable, infer_task, input_example, is_language_model, log_final_model
 
 logger = logging.getLogger("hf_mltrack.integrations")
@@ -63,6 +64,7 @@ _RESUME_ATTRIBUTE = "_resume_run_id"
 _open_callbacks: weakref.WeakSet[MlTrackCallback] = weakref.WeakSet()
 _atexit_registered = False
 _flavor_notice_shown = False
+_valid_keys: set[str] = set()  # metric names of on_log already checked (the same ones every step)
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., None]:
@@ -98,15 +100,18 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             input example.
         log_model_signature (`bool`, *optional*, defaults to `True`): let the flavor infer a signature.
         log_checkpoints (`bool`, *optional*): log checkpoints as artifacts (``checkpoints/checkpoint-N``);
-            defaults to ``HF_MLTRACK_LOG_CHECKPOINTS`` (off).
+            defaults to ``HF_MLTRACK_LOG_CHECKPOINTS`` (off). Each logged checkpoint is a LoggedModel
+            (``model_type="checkpoint"``, loadable as a pipeline from ``models:/m-<id>``) with the eval
+            metrics of its step linked to it, so ``search_logged_models(order_by=...)`` finds the best.
         keep_last_checkpoints (`int`, *optional*): keep only the newest N logged checkpoints; defaults to
             ``HF_MLTRACK_KEEP_LAST_CHECKPOINTS``, else ``TrainingArguments.save_total_limit``.
         log_system_metrics (`bool`, *optional*): sample CPU/GPU/memory as ``system/...`` metrics for runs
             this callback starts; defaults to ``HF_MLTRACK_ENABLE_SYSTEM_METRICS_LOGGING`` when set, else on.
         log_perplexity (`bool`, *optional*): add ``eval_perplexity = exp(eval_loss)``; defaults to on for
             language models (causal, masked, seq2seq).
-        log_datasets (`bool`, *optional*, defaults to `True`): log dataset sizes (and fingerprints of
-            `datasets.Dataset` objects as tags).
+        log_datasets (`bool`, *optional*, defaults to `True`): log the train and eval datasets as run
+            inputs (contexts ``training`` and ``eval``; an HF `datasets.Dataset` by its fingerprint), and
+            their sizes as params.
         max_param_length (`int`, *optional*): longest param value kept whole; defaults to
             ``HF_MLTRACK_PARAM_VALUE_MAX_LENGTH``.
         log_generations (`list[str]`, *optional*): prompts the model completes at every evaluation;
@@ -179,6 +184,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._hpo_parent: tuple[str, bool] | None = None
         self._trial_run_id: str | None = None
         self._trial_pending = False
+        self._eval_dataset: Any = None  # the eval input: linked metrics name it
+        self._eval_metrics: dict[int, dict[str, float]] = {}  # step -> eval_* values, for on_save
+        self._checkpoint_models: dict[str, str] = {}  # checkpoint-N -> model id
+        self._task: str | None = None
 
     # ---- ExportableState: the run id travels with each checkpoint's trainer_state.json --------
     def state(self) -> dict[str, Any]:
@@ -268,18 +277,30 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             self.log_perplexity if self.log_perplexity is not None else is_language_model(model)
         )
         self._log_run_info(args, state, model, train_dataloader, eval_dataloader, fresh)
+        self._eval_dataset, self._eval_metrics, self._checkpoint_models = None, {}, {}
+        if self.log_datasets and self.trainer is not None:
+            self._eval_dataset = self._safe_call(
+                "on_train_begin",
+                _logged_checkpoints.log_dataset_inputs,
+                self._client,
+                self._current_run_id(),
+                getattr(self.trainer, "train_dataset", None),
+                getattr(self.trainer, "eval_dataset", None),
+            )
+        self._task = self.task or infer_task(model)
         self._checkpoints = None
         if self._checkpoint_logging_enabled():
             from ._checkpoints import CheckpointLogger
 
             keep = (
-                self.keep_last_checkpoints or _settings.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
+                self.keep_last_checkpoints or _env.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
             )
             self._checkpoints = CheckpointLogger(
                 run.info.artifact_uri,
                 keep_last=keep,
                 adapter_only=bool(_params.peft_config_params(model)),
                 on_error=lambda exc: self._hook_failed("on_save", exc),
+                on_rotated=self._checkpoint_rotated,
             )
 
     def _system_metrics(self) -> bool:
@@ -290,10 +311,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         return _env.SYSTEM_METRICS.get() if _env.SYSTEM_METRICS.is_set() else True
 
     def _checkpoint_logging_enabled(self) -> bool:
-        return self.log_checkpoints if self.log_checkpoints is not None else _settings.LOG_CHECKPOINTS.get()
+        return self.log_checkpoints if self.log_checkpoints is not None else _env.LOG_CHECKPOINTS.get()
 
     def _model_logging_enabled(self) -> bool:
-        return self.log_model if self.log_model is not None else _settings.LOG_MODEL.get()
+        return self.log_model if self.log_model is not None else _env.LOG_MODEL.get()
 
     def _new_run_tags(self) -> dict[str, Any]:
         tags = dict(self.tags)
@@ -424,9 +445,13 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                         value = float(value)  # numpy scalars, 0-d tensors
                     except (TypeError, ValueError):
                         continue
-            if key.startswith("/") or ".." in key or len(key) > 250:
-                key = _params._short_key(key)
+            if key not in _valid_keys:
+                key = _metric_key(key)
+                if key is None:
+                    continue  # no usable name (empty, not a string)
             metrics.append(Metric(key, value, ts, step))
+            if key.startswith("eval_") and self._checkpoints is not None:
+                self._remember_eval(step, key, value)
             if self._perplexity and key.startswith("eval_") and key.endswith("loss"):
                 try:
                     ppl = math.exp(value)
@@ -434,7 +459,9 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                     ppl = math.inf
                 metrics.append(Metric(key[: -len("loss")] + "perplexity", ppl, ts, step))
         if metrics:
-            self._client.log_batch(self._current_run_id(), metrics=metrics, synchronous=False)
+            # Keys and values are checked above and the step is the Trainer's int: queue the points
+            # as they are (log_batch would validate and copy each one again, on the training thread).
+            self._client._submit(self._current_run_id(), metrics, [], [], False)
 
     # ---- generations at each evaluation (opt-in) ------------------------------------------------
     @_guarded
@@ -470,7 +497,20 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             output_dir = trainer._get_output_dir(trial=getattr(trainer, "_trial", None))
         folder = os.path.join(output_dir, f"checkpoint-{state.global_step}")
         if os.path.isdir(folder):
-            self._checkpoints.submit(folder)
+            # The LoggedModel is created in the background, before the upload: on_save only snapshots.
+            job = _CheckpointModelJob(self, state.global_step)
+            self._checkpoints.submit(folder, after=job.after, before=job.before)
+
+    def _remember_eval(self, step: int, key: str, value: float) -> None:
+        self._eval_metrics.setdefault(step, {})[key] = value
+        while len(self._eval_metrics) > 4:  # only the eval of the coming save is needed
+            self._eval_metrics.pop(next(iter(self._eval_metrics)))
+
+
+    def _checkpoint_rotated(self, name: str) -> None:
+        model_id = self._checkpoint_models.pop(name, None)
+        if model_id is not None:  # its files are gone: the model goes with them
+            self._client.delete_logged_model(model_id)
 
     # ---- train end -----------------------------------------------------------------------------
     @_guarded
@@ -517,7 +557,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         if self.log_input_example:
             example = input_example(getattr(trainer, "train_dataset", None), processing_class)
         try:
-            log_final_model(
+            info = log_final_model(
                 model,
                 processing_class,
                 name=self.model_name,
@@ -526,11 +566,34 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                 example=example,
                 log_signature=self.log_model_signature,
                 run_id=self._run_id,
+                step=state.global_step,
             )
+            self._safe_call("on_train_end", self._mark_best, state, info)
         except FlavorUnavailable as exc:
             if not _flavor_notice_shown:
                 _flavor_notice_shown = True
                 logger.warning("hf_mltrack: the final model was not logged (%s)", exc)
+
+    def _mark_best(self, state: Any, info: Any) -> None:
+        """With ``load_best_model_at_end`` the final model is the best checkpoint: say so on both
+        LoggedModels and link the best metric to the final model."""
+        best = getattr(state, "best_model_checkpoint", None)
+        model_id = getattr(info, "model_id", None)
+        if not best or model_id is None:
+            return
+        name = os.path.basename(os.path.normpath(best))
+        self._client.set_logged_model_tags(model_id, {"hf_mltrack.best_checkpoint": name})
+        best_id = self._checkpoint_models.get(name)
+        if best_id is not None:
+            self._client.set_logged_model_tags(best_id, {_logged_checkpoints.BEST_TAG: "true"})
+        trainer = self.trainer
+        metric = getattr(getattr(trainer, "args", None), "metric_for_best_model", None)
+        if metric and getattr(state, "best_metric", None) is not None:
+            key = metric if metric.startswith("eval_") else f"eval_{metric}"
+            step = int(name.rsplit("-", 1)[-1]) if name.rsplit("-", 1)[-1].isdigit() else state.global_step
+            _logged_checkpoints.link_metrics(
+                self._client, self._run_id, model_id, step, {key: float(state.best_metric)}, self._eval_dataset
+            )
 
     def _wait_checkpoints(self) -> None:
         if self._checkpoints is not None:
@@ -683,6 +746,59 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             )
         if owned:
             self._end_run(parent_id, status)
+
+
+class _CheckpointModelJob:
+    """The LoggedModel of one checkpoint, made in the checkpoint thread: created (with the eval metrics of
+    its step, captured at save time, linked) before the upload, described by an MLmodel and READY after."""
+
+    def __init__(self, callback: MlTrackCallback, step: int) -> None:
+        self.callback = callback
+        self.step = step
+        self.run_id = callback._current_run_id()
+        self.metrics = dict(callback._eval_metrics.get(step, {}))
+        self.model_id: str | None = None
+
+    def before(self) -> None:
+        cb = self.callback
+        run = cb._client.get_run(self.run_id)
+        model = _logged_checkpoints.create_checkpoint_model(cb._client, run, self.step, cb._checkpoints.adapter_only)
+        self.model_id = model.model_id
+        cb._checkpoint_models[model.name] = model.model_id
+        _logged_checkpoints.link_metrics(
+            cb._client, self.run_id, model.model_id, self.step, self.metrics, cb._eval_dataset
+        )
+
+    def after(self, staged: str, repo: Any, path: str, error: BaseException | None) -> None:
+        if self.model_id is None:
+            return
+        client = self.callback._client
+        if error is None:
+            try:
+                _logged_checkpoints.write_mlmodel(staged, repo, path, self.model_id, self.run_id, self.callback._task)
+            except Exception as exc:  # the files are logged; only the pipeline loader is missing
+                logger.debug("hf_mltrack: no MLmodel for checkpoint %s", path, exc_info=exc)
+                client.set_logged_model_tags(self.model_id, {_logged_checkpoints.LOADABLE_TAG: f"false: {exc}"[:500]})
+        _logged_checkpoints.finalize(client, self.model_id, error is None)
+
+
+def _metric_key(key: Any) -> str | None:
+    """A valid metric name for ``key`` (shortened when the store would reject it), remembered."""
+    from ..exceptions import MlTrackException
+    from ..utils import validation
+
+    if not isinstance(key, str):
+        return None
+    name = key
+    if key.startswith("/") or ".." in key or len(key) > validation.MAX_KEY_LENGTH or "\x00" in key:
+        name = _params._short_key(key.replace("\x00", ""))
+    try:
+        validation.validate_key("metric", name)
+    except MlTrackException:
+        return None
+    if name == key:
+        _valid_keys.add(key)
+    return name
 
 
 def _dataset_tags(train_ds: Any, eval_ds: Any) -> dict[str, str]:

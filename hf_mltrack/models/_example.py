@@ -181,7 +181,7 @@ def load_input_example(
         specs = signature.inputs.input_dict() if signature and signature.inputs else {}
         if isinstance(inputs, dict):
             return {k: np.asarray(v, dtype=getattr(specs.get(k), "type", None)) for k, v in inputs.items()}
-        dtype = None
+        dtype: Any = None
         if signature and signature.inputs and signature.inputs.is_tensor_spec():
             dtype = signature.inputs.inputs[0].type
         return np.asarray(inputs, dtype=dtype)

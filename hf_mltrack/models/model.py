@@ -26,10 +26,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hf_mltrack.exceptions import InvalidParameterError, MlTrackException
 from hf_mltrack.models.signature import ModelSignature
+
+if TYPE_CHECKING:
+    from hf_mltrack.entities import Run
 
 _logger = logging.getLogger(__name__)
 
@@ -294,6 +297,7 @@ class Model:
         from hf_mltrack.models.uri import get_model_uri
 
         artifact_path = _artifact_path_arg(artifact_path, name)
+        run: Run
         if run_id is None:
             from hf_mltrack.tracking.fluent import _get_or_start_run
 
@@ -367,7 +371,7 @@ def _register(model_uri: str, name: str, await_registration_for: int) -> int | N
     """Register the logged model through ``hf_mltrack.register_model``; returns the new version number."""
     import hf_mltrack
 
-    register_model = getattr(hf_mltrack, "register_model", None)
+    register_model: Any = getattr(hf_mltrack, "register_model", None)
     if register_model is None:
         try:
             from hf_mltrack.registry import register_model

@@ -62,8 +62,10 @@ CORE_REQUIREMENTS = (
     "cloudpickle>=2.2",
     "tqdm>=4.60",
     "orjson>=3.9",
+    "httpx>=0.27",
+    "pydantic>=2.5",
 )
-_SELF_NAMES = {"hf_mltrack", "hf-mltrack", "hf.mltrack"}
+_SELF_NAMES = {"hf-mltrack"}  # canonical (PEP 503) names of this package
 
 
 @dataclass
@@ -228,12 +230,21 @@ def core_requirements() -> list[str]:
         reqs = metadata.requires("hf_mltrack") or []
     except metadata.PackageNotFoundError:
         return list(CORE_REQUIREMENTS)
-    return [r for r in reqs if not re.search(r"\bextra\s*==", r)]
+    from packaging.requirements import Requirement
+
+    # an extra's requirements carry the marker `extra == "..."`, false when no extra is asked for
+    return [r for r in reqs if (marker := Requirement(r).marker) is None or marker.evaluate({"extra": ""})]
 
 
 def _requirement_name(line: str) -> str:
-    match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)", line)
-    return match.group(1).lower().replace("_", "-") if match else ""
+    """The canonical distribution name of a requirement line ("" for pip options, paths and URLs)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(line.split(" #", 1)[0].strip()).name)
+    except InvalidRequirement:
+        return ""
 
 
 def _requirement_lines(spec: PythonEnvSpec) -> tuple[list[str], list[Path]]:
@@ -260,7 +271,7 @@ def _requirement_lines(spec: PythonEnvSpec) -> tuple[list[str], list[Path]]:
                 raise ExecutionError(f"Requirement file {match.group(2)!r} not found (looked for {ref})")
             lines.append(f"{match.group(1)} {ref}")
             visit(ref, seen)
-        elif _requirement_name(dep).replace(".", "-") in {n.replace(".", "-") for n in _SELF_NAMES}:
+        elif _requirement_name(dep) in _SELF_NAMES:
             continue  # hf_mltrack itself comes from the launching interpreter (see the module docstring)
         else:
             lines.append(dep)

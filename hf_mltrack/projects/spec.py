@@ -20,9 +20,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import MlTrackException
+
+if TYPE_CHECKING:
+    from ._schema import ParameterSpec
 
 MLPROJECT_FILE_NAME = "MLproject"
 DEFAULT_PYTHON_ENV_FILE = "python_env.yaml"
@@ -225,11 +228,16 @@ def _kind(value: Any) -> str:
 
 
 def _parse_spec(spec: dict[str, Any], root: Path, source: Path) -> Project:
-    name = spec.get("name")
-    if name is not None and not isinstance(name, str | int | float):
-        raise ExecutionError(f"{source}: 'name' must be a string, got {_kind(name)}")
-    python_env = _env_file(spec, "python_env", root, source)
-    conda_env = _env_file(spec, "conda_env", root, source)
+    from pydantic import ValidationError
+
+    from ._schema import MLprojectSpec, validation_message
+
+    try:
+        parsed = MLprojectSpec.model_validate(spec)
+    except ValidationError as exc:
+        raise ExecutionError(validation_message(source, exc)) from exc
+    python_env = _env_file(parsed.python_env, "python_env", root, source)
+    conda_env = _env_file(parsed.conda_env, "conda_env", root, source)
     if python_env is not None and conda_env is not None:
         raise ExecutionError(
             f"{source} declares both python_env and conda_env: keep one (python_env for virtualenv/uv, "
@@ -240,17 +248,25 @@ def _parse_spec(spec: dict[str, Any], root: Path, source: Path) -> Project:
         python_env = _existing(root / DEFAULT_PYTHON_ENV_FILE)
         if python_env is None:
             conda_env = _existing(root / DEFAULT_CONDA_ENV_FILE)
-    docker_env = _parse_docker_env(spec.get("docker_env"), source)
-    entry_points_raw = spec.get("entry_points") or {}
-    if not isinstance(entry_points_raw, dict):
-        raise ExecutionError(f"{source}: 'entry_points' must be a mapping of name -> {{parameters, command}}")
+    docker = parsed.docker_env
+    docker_env = (
+        None
+        if docker is None
+        else DockerEnv(
+            image=docker.image, volumes=tuple(docker.volumes or ()), environment=tuple(docker.environment or ())
+        )
+    )
     entry_points = {
-        str(ep_name): _parse_entry_point(str(ep_name), ep_spec, source)
-        for ep_name, ep_spec in entry_points_raw.items()
+        str(ep_name): EntryPoint(
+            name=str(ep_name),
+            command=ep.command,
+            parameters={str(k): _parameter(str(k), v) for k, v in (ep.parameters or {}).items()},
+        )
+        for ep_name, ep in (parsed.entry_points or {}).items()
     }
     return Project(
         directory=root,
-        name=str(name) if name is not None else root.name,
+        name=parsed.name if parsed.name is not None else root.name,
         entry_points=entry_points,
         python_env=python_env,
         conda_env=conda_env,
@@ -259,92 +275,16 @@ def _parse_spec(spec: dict[str, Any], root: Path, source: Path) -> Project:
     )
 
 
-def _env_file(spec: dict[str, Any], key: str, root: Path, source: Path) -> Path | None:
-    value = spec.get(key)
+def _parameter(name: str, spec: ParameterSpec) -> Parameter:
+    return Parameter(name=name, type=spec.type, default=spec.default)
+
+
+def _env_file(value: str | None, key: str, root: Path, source: Path) -> Path | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise ExecutionError(f"{source}: {key!r} must be the path of a YAML file, got {value!r}")
     path = (root / value).resolve()
     if not _is_within(path, root):
         raise ExecutionError(f"{source}: {key} file {value!r} is outside the project folder {root}")
     if not path.is_file():
         raise ExecutionError(f"{source}: {key} file {value!r} not found (looked for {path})")
     return path
-
-
-def _parse_docker_env(value: Any, source: Path) -> DockerEnv | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("image"), str) or not value["image"].strip():
-        raise ExecutionError(
-            f"{source}: 'docker_env' must be a mapping with an 'image' string, got {value!r}"
-        )
-    volumes = value.get("volumes") or []
-    if not isinstance(volumes, list) or not all(isinstance(v, str) for v in volumes):
-        raise ExecutionError(f"{source}: docker_env 'volumes' must be a list of 'host:container' strings")
-    environment: list[tuple[str, str | None]] = []
-    for item in value.get("environment") or []:
-        if isinstance(item, str):
-            environment.append((item, None))
-        elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
-            environment.append((item[0], str(item[1])))
-        else:
-            raise ExecutionError(
-                f"{source}: docker_env 'environment' items must be NAME (copied from this environment) or "
-                f"[NAME, value], got {item!r}"
-            )
-    return DockerEnv(image=value["image"].strip(), volumes=tuple(volumes), environment=tuple(environment))
-
-
-def _parse_entry_point(name: str, spec: Any, source: Path) -> EntryPoint:
-    if not isinstance(spec, dict):
-        raise ExecutionError(
-            f"{source}: entry point {name!r} must be a mapping with 'command' and 'parameters'"
-        )
-    command = spec.get("command")
-    if not isinstance(command, str) or not command.strip():
-        raise ExecutionError(f"{source}: entry point {name!r} needs a 'command' string")
-    params_raw = spec.get("parameters") or {}
-    if not isinstance(params_raw, dict):
-        raise ExecutionError(f"{source}: 'parameters' of entry point {name!r} must be a mapping")
-    parameters = {str(k): _parse_parameter(name, str(k), v, source) for k, v in params_raw.items()}
-    return EntryPoint(name=name, command=command, parameters=parameters)
-
-
-def _parse_parameter(entry_point: str, name: str, spec: Any, source: Path) -> Parameter:
-    if spec is None:
-        type_, default = "string", None
-    elif isinstance(spec, str):
-        type_, default = spec, None
-    elif isinstance(spec, dict):
-        unknown = set(spec) - {"type", "default"}
-        if unknown:
-            raise ExecutionError(
-                f"{source}: parameter {name!r} of entry point {entry_point!r} has unknown keys "
-                f"{sorted(map(str, unknown))}: use 'type' and 'default'"
-            )
-        type_, default = spec.get("type", "string"), spec.get("default")
-    else:
-        raise ExecutionError(
-            f"{source}: parameter {name!r} of entry point {entry_point!r} must be a type name or "
-            f"{{type: ..., default: ...}}, got {spec!r}"
-        )
-    if type_ not in PARAMETER_TYPES:
-        raise ExecutionError(
-            f"{source}: parameter {name!r} of entry point {entry_point!r} has unknown type {type_!r}: "
-            f"use one of {', '.join(PARAMETER_TYPES)}"
-        )
-    if isinstance(default, dict | list):
-        raise ExecutionError(
-            f"{source}: default of parameter {name!r} of entry point {entry_point!r} must be a scalar, "
-            f"got {default!r}"
-        )
-    return Parameter(name=name, type=type_, default=None if default is None else _yaml_scalar_text(default))
-
-
-def _yaml_scalar_text(value: Any) -> str:
-    # YAML turns `true` into True and `3` into 3; commands want the text a user would write.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

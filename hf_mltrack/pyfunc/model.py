@@ -128,7 +128,8 @@ class _PythonModelPyfuncWrapper:
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         args = (self.context, model_input) if self._takes_context else (model_input,)
         if self._takes_params:
-            return self.python_model.predict(*args, params=params)
+            predict: Any = self.python_model.predict  # (context, input) or (input): see _predict_style
+            return predict(*args, params=params)
         if params:
             _logger.warning(
                 "%s.predict() takes no params; ignoring %s", type(self.python_model).__name__, sorted(params)
@@ -382,7 +383,11 @@ def _load_python_model(path: str, conf: Mapping[str, Any], allow_pickle: bool) -
     if fmt == "json":
         try:
             cls = resolve_class(
-                str(conf.get("python_model_class")), PythonModel, "python_model class", pickle_hint
+                str(conf.get("python_model_class")),
+                PythonModel,
+                "python_model class",
+                pickle_hint,
+                trusted=allow_pickle,
             )
         except MlTrackException:
             if not (allow_pickle and pickle_file):
@@ -395,7 +400,7 @@ def _load_python_model(path: str, conf: Mapping[str, Any], allow_pickle: bool) -
             state = data.get("state") if isinstance(data, dict) else None
             if not isinstance(state, dict):
                 raise MlTrackException(f"Invalid {PYTHON_MODEL_JSON} in {path!r}: no 'state' mapping")
-            instance = cls.__new__(cls)
+            instance: Any = object.__new__(cls)
             instance.__dict__.update(state)
             return instance
     elif fmt != "pickle":

@@ -12,7 +12,7 @@ torch is imported only when a function of this module is called.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hf_mltrack.pytorch._model import (
     FLAVOR_NAME,
@@ -22,6 +22,9 @@ from hf_mltrack.pytorch._model import (
     save_model,
 )
 from hf_mltrack.pytorch._pyfunc import _load_pyfunc  # noqa: F401 - the python_function loader
+
+if TYPE_CHECKING:
+    from hf_mltrack.entities import Run
 
 __all__ = [
     "FLAVOR_NAME",
@@ -43,8 +46,8 @@ def autolog(
     silent: bool = False,
     registered_model_name: str | None = None,
 ) -> None:
-    """Autolog PyTorch training loops (see `hf_mltrack.autolog.pytorch.autolog`)."""
-    from hf_mltrack.autolog.pytorch import autolog as _autolog
+    """Autolog PyTorch training loops (see `hf_mltrack.autologging.pytorch.autolog`)."""
+    from hf_mltrack.autologging.pytorch import autolog as _autolog
 
     _autolog(
         log_models=log_models,
@@ -84,6 +87,7 @@ def log_state_dict(state_dict: dict[str, Any], artifact_path: str, run_id: str |
     from hf_mltrack.models.model import _artifact_path_arg
 
     artifact_path = _artifact_path_arg(artifact_path, None)
+    run: Run
     if run_id is None:
         from hf_mltrack.tracking.fluent import _get_or_start_run
 

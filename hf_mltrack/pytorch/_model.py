@@ -305,11 +305,11 @@ def _load_weights(module: Any, file: str) -> None:
         raise MlTrackException(f"Weights file {file!r} lacks tensors {missing[:10]} of the rebuilt model")
 
 
-def _resolver(hint: str):
+def _resolver(hint: str, trusted: bool = False):
     from hf_mltrack.models._class_ref import resolve_class
 
     def resolve(path: str, base: type) -> type:
-        return resolve_class(path, base, "PyTorch class", hint)
+        return resolve_class(path, base, "PyTorch class", hint, trusted=trusted)
 
     return resolve
 
@@ -336,7 +336,7 @@ def _load_from_data(
             "Or pass code_paths=[...] when saving and allow_pickle=True when loading to use the code saved "
             "with the model."
         )
-        module = build_module(payload.get("spec"), _resolver(hint))
+        module = build_module(payload.get("spec") or {}, _resolver(hint, trusted=allow_pickle))
         _load_weights(module, safe_join(data_path, WEIGHTS_FILE))
         frozen = set(payload.get("frozen_parameters") or [])
         for name, param in module.named_parameters():

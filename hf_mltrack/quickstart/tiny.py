@@ -16,6 +16,7 @@ train, test = build_dataset(tokenizer)
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 # A small built-in corpus: instruction-style lines about the ML lifecycle (enough for a 400-token BPE).
@@ -158,7 +159,10 @@ def add_lora(model: Any, r: int = 8, alpha: int = 16, dropout: float = 0.05) -> 
         fan_in_fan_out=True,  # GPT-2 uses Conv1D layers
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing`: their FutureWarning, not the user's
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 class TextDataset:

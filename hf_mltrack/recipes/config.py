@@ -23,9 +23,12 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hf_mltrack.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _logger = logging.getLogger(__name__)
 _WARNED: set[tuple[str, str]] = set()
@@ -34,48 +37,6 @@ RECIPE_FILE = "recipe.yaml"
 PROFILES_DIR = "profiles"
 
 STEPS = ("ingest", "split", "transform", "train", "evaluate", "register")
-
-TOP_LEVEL_KEYS = (
-    "recipe",
-    "target",
-    "target_col",
-    "positive_class",
-    "primary_metric",
-    "data",
-    "model",
-    "steps",
-    "experiment",
-    "model_registry",
-)
-DATA_KEYS = ("location", "format", "using", "options", "loader_options")
-MODEL_KEYS = ("algorithm", "estimator_params")
-EXPERIMENT_KEYS = ("name", "tracking_uri", "artifact_location")
-REGISTRY_KEYS = ("registry_uri", "model_name", "registered_model_name")
-STEP_OPTIONS: dict[str, tuple[str, ...]] = {
-    "ingest": DATA_KEYS,
-    "split": (
-        "train_fraction",
-        "validation_fraction",
-        "test_fraction",
-        "split_ratios",
-        "seed",
-        "stratify",
-        "shuffle",
-    ),
-    "transform": (
-        "scaling",
-        "categorical_encoding",
-        "numeric_imputation",
-        "categorical_imputation",
-        "max_categories",
-        "drop_columns",
-        "numeric_columns",
-        "categorical_columns",
-    ),
-    "train": ("algorithm", "estimator_params", "seed"),
-    "evaluate": ("validation_criteria",),
-    "register": ("registered_model_name", "model_name", "allow_non_validated_model", "tags"),
-}
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -197,19 +158,6 @@ def _profile_path(root: str, profile: str) -> str | None:
     return path
 
 
-def _check_keys(section: Any, allowed: tuple[str, ...], where: str, files: str) -> dict[str, Any]:
-    if section is None:
-        return {}
-    if not isinstance(section, Mapping):
-        raise InvalidParameterError(f"'{where}' in {files} must be a mapping, got {type(section).__name__}")
-    unknown = [k for k in section if k not in allowed]
-    if unknown:
-        raise InvalidParameterError(
-            f"Unknown key(s) {unknown} under '{where}' in {files}: valid keys are {', '.join(allowed)}"
-        )
-    return dict(section)
-
-
 def load_config(root: str, profile: str | None) -> tuple[dict[str, Any], list[str]]:
     """The merged, checked configuration of the recipe in ``root``; also returns the files read.
 
@@ -238,34 +186,33 @@ def load_config(root: str, profile: str | None) -> tuple[dict[str, Any], list[st
 
 def normalize(conf: dict[str, Any], where: str) -> dict[str, Any]:
     """Check every key and fill the defaults; the result is what steps read (and what caching hashes)."""
+    from pydantic import ValidationError
+
+    from hf_mltrack.recipes._schema import RecipeConfig, error_message
     from hf_mltrack.recipes.templates import get_template
 
-    unknown = [k for k in conf if k not in TOP_LEVEL_KEYS]
-    if unknown:
-        raise InvalidParameterError(
-            f"Unknown top-level key(s) {unknown} in {where}: valid keys are {', '.join(TOP_LEVEL_KEYS)}"
-        )
-    if "recipe" not in conf:
+    try:
+        parsed = RecipeConfig.model_validate(conf)
+    except ValidationError as exc:
+        raise InvalidParameterError(error_message(exc, where)) from None
+    if parsed.recipe is None:
         raise InvalidParameterError(
             f"{where} must name a template with 'recipe:', e.g. 'recipe: classification/v1' or "
             "'recipe: regression/v1'"
         )
-    template = get_template(conf["recipe"], where)
-    target = conf.get("target", conf.get("target_col"))
+    template = get_template(parsed.recipe, where)
+    target = parsed.target if parsed.target is not None else parsed.target_col
     if not isinstance(target, str) or not target:
         raise InvalidParameterError(f"{where} must name the label column with 'target: <column>'")
-    steps_conf = conf.get("steps") or {}
-    if not isinstance(steps_conf, Mapping):
-        raise InvalidParameterError(f"'steps' in {where} must be a mapping of step name -> options")
-    unknown_steps = [s for s in steps_conf if s not in STEPS]
-    if unknown_steps:
-        raise InvalidParameterError(
-            f"Unknown step(s) {unknown_steps} under 'steps' in {where}: the steps are {', '.join(STEPS)}"
-        )
-    steps = {s: _check_keys(steps_conf.get(s), STEP_OPTIONS[s], f"steps.{s}", where) for s in STEPS}
-    data = _check_keys(conf.get("data"), DATA_KEYS, "data", where)
+
+    def given(section: BaseModel | None) -> dict[str, Any]:
+        return section.model_dump(exclude_unset=True) if section is not None else {}
+
+    given_steps = parsed.steps.model_dump(exclude_unset=True, by_alias=True) if parsed.steps is not None else {}
+    steps = {s: dict(given_steps.get(s) or {}) for s in STEPS}
+    data = given(parsed.data)
     data.update(steps["ingest"])  # MLflow puts the data under steps.ingest; it wins over data:
-    model = _check_keys(conf.get("model"), MODEL_KEYS, "model", where)
+    model = given(parsed.model)
     train = steps["train"]
     algorithm = train.get("algorithm", model.get("algorithm"))
     if algorithm is None:
@@ -275,21 +222,14 @@ def normalize(conf: dict[str, Any], where: str) -> dict[str, Any]:
         )
     template.algorithm(algorithm, where)  # fail early, listing the valid ones
     params: dict[str, Any] = {}
-    for source, label in (
-        (model.get("estimator_params"), "model"),
-        (train.get("estimator_params"), "steps.train"),
-    ):
-        if source is None:
-            continue
-        if not isinstance(source, Mapping):
-            raise InvalidParameterError(
-                f"'{label}.estimator_params' in {where} must be a mapping of parameters"
-            )
-        params.update(source)
+    for source in (model.get("estimator_params"), train.get("estimator_params")):
+        params.update(source or {})
     primary = template.metric(
-        conf.get("primary_metric", template.default_primary_metric), "primary_metric", where
+        parsed.primary_metric if parsed.primary_metric is not None else template.default_primary_metric,
+        "primary_metric",
+        where,
     )
-    registry = _check_keys(conf.get("model_registry"), REGISTRY_KEYS, "model_registry", where)
+    registry = given(parsed.model_registry)
     register = steps["register"]
     model_name = (
         register.get("registered_model_name")
@@ -300,7 +240,7 @@ def normalize(conf: dict[str, Any], where: str) -> dict[str, Any]:
     return {
         "recipe": template.name,
         "target": target,
-        "positive_class": conf.get("positive_class"),
+        "positive_class": parsed.positive_class,
         "primary_metric": primary.name,
         "data": data,
         "model": {"algorithm": str(algorithm).strip().lower(), "estimator_params": params},
@@ -313,6 +253,6 @@ def normalize(conf: dict[str, Any], where: str) -> dict[str, Any]:
                 "tags": dict(register.get("tags") or {}),
             },
         },
-        "experiment": _check_keys(conf.get("experiment"), EXPERIMENT_KEYS, "experiment", where),
+        "experiment": given(parsed.experiment),
         "model_registry": {"registry_uri": registry.get("registry_uri")},
     }

@@ -91,7 +91,9 @@ class Workspace:
 
     def is_current(self, step: str, fp: str) -> bool:
         state = self.state(step)
-        return bool(state) and state.get("fingerprint") == fp and os.path.isdir(self.outputs(step))
+        if not state:
+            return False
+        return state.get("fingerprint") == fp and os.path.isdir(self.outputs(step))
 
     @contextmanager
     def execute(self, step: str, fp: str) -> Iterator[tuple[str, dict[str, Any]]]:

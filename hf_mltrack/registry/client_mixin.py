@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hf_mltrack._client_host import RegistryHostBase
+
 from ..entities.registry import ModelVersionStage, RegistryEventType
 from ..exceptions import InvalidParameterError, ResourceNotFoundError
 from . import validation as rv
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from .base import AbstractRegistryStore
 
 
-class RegistryClientMixin:
+class RegistryClientMixin(RegistryHostBase):
     """Model registry methods of `MlTrackClient`.
 
     The host class provides ``_registry_uri`` (the registry store URI) and the tracking methods
@@ -159,7 +161,7 @@ class RegistryClientMixin:
             return _join(model.artifact_location, model_ref[1]), run_id or model.source_run_id
 
         def run_artifact_uri(rid: str) -> str:
-            return self.get_run(rid).info.artifact_uri  # type: ignore[attr-defined]
+            return self.get_run(rid).info.artifact_uri
 
         def artifact_roots() -> list[str]:
             return _artifact_roots(self)

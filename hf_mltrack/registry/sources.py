@@ -1,8 +1,11 @@
 """Where a model version's files may come from (MLflow's CVE-2023-1177 family, closed by construction).
 
-A version's source must be a model inside this tracking store's artifact locations:
+A version's source must lie inside this tracking store's artifact locations (as in MLflow 3.17, it need
+not exist yet, nor hold an ``MLmodel`` file: the model may be uploaded after it is registered):
 
 - ``runs:/<run_id>/<path>``: resolved to ``<the run's artifact URI>/<path>``, and the run is recorded;
+  the URI of a run this store does not have (another store's) is kept as given: it resolves against
+  this store's runs only, so it reaches no file;
 - ``models:/<name>/<version|stage|latest>`` or ``models:/<name>@<alias>``: the source of that version
   (already checked when it was registered);
 - a URI or absolute local path inside the artifact location of an experiment of this store (or its
@@ -11,8 +14,7 @@ A version's source must be a model inside this tracking store's artifact locatio
 Refused outright: ``..`` or ``.`` segments (also percent-encoded), backslashes, NUL and control
 characters, query strings and fragments, relative local paths, and any location outside the
 store's artifact locations (``/etc``, ``file:///home/...``, ``http://...``, another bucket).
-Local sources are compared after resolving symlinks, and must be a model: a folder holding an
-``MLmodel`` file.
+Local sources are compared after resolving symlinks.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from pathlib import Path
 from ..exceptions import InvalidParameterError, ResourceNotFoundError
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+# MLflow's wording, which clients match on.
+LOCAL_SOURCE_RULE = (
+    "To use a local path as a model version source, the run_id request parameter has to be specified "
+    "and the local path has to be contained within the artifact directory of the run specified by the run_id"
+)
 _FIX = (
     "Register a model logged to this tracking store: runs:/<run_id>/<artifact_path>, "
     "models:/<name>/<version> or the artifact URI of a run's model"
@@ -130,19 +137,6 @@ def scheme_of(uri: str) -> str:
     return _scheme(uri)
 
 
-def _require_model(source: str, given: str) -> None:
-    path = _file_path(source)
-    if path is None:
-        return  # remote stores are not listed here; the artifacts layer reports a missing model on load
-    if not path.exists():
-        raise _refuse(given, f"nothing exists at {str(path)!r}")
-    if not (path / "MLmodel").is_file():
-        raise _refuse(
-            given,
-            f"{str(path)!r} is not a model folder (it has no MLmodel file); log it with a flavor's log_model first",
-        )
-
-
 def resolve_source(
     source: str,
     run_id: str | None,
@@ -177,11 +171,15 @@ def resolve_source(
         uri_run_id, path = split_runs_uri(source)
         if run_id is not None and run_id != uri_run_id:
             raise _refuse(source, f"it names run {uri_run_id!r}, but run_id={run_id!r} was given")
-        root = _run_artifacts(uri_run_id, run_artifact_uri, source)
+        try:
+            root = run_artifact_uri(uri_run_id)
+        except ResourceNotFoundError:
+            # A run of another tracking store (MLflow accepts these): kept as the runs URI, which only
+            # ever resolves against this store's runs, so it reaches no files here.
+            return ResolvedSource(source, uri_run_id)
         resolved = _join(root, path)
         if not _within(resolved, root):  # a symlink inside the run's artifacts pointing elsewhere
             raise _refuse(source, f"it resolves outside the artifacts of run {uri_run_id!r} ({root})")
-        _require_model(resolved, source)
         return ResolvedSource(resolved, uri_run_id)
 
     if scheme == "models":
@@ -197,13 +195,15 @@ def resolve_source(
     if run_id is not None:
         root = _run_artifacts(run_id, run_artifact_uri, given)
         if not _within(source, root):
-            raise _refuse(given, f"it is outside the artifacts of run {run_id!r} ({root})")
+            raise _refuse(
+                given,
+                f"it is outside the artifacts of run {run_id!r} ({root}). {LOCAL_SOURCE_RULE}",
+            )
     else:
         roots = [r for r in artifact_roots() if r]
         if not any(_within(source, r) for r in roots):
             shown = ", ".join(sorted(set(roots))[:5]) + (", ..." if len(set(roots)) > 5 else "")
             raise _refuse(given, f"it is outside this tracking store's artifact locations ({shown})")
-    _require_model(source, given)
     return ResolvedSource(source, run_id)
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse as _StarletteJSONResponse
 
 from ..entities import Experiment, Metric, Run, RunInfo
 from ..utils.fast_json import dumps_bytes as dumps
 
 
-class JSONResponse(Response):
-    """A JSON response rendered without FastAPI's generic encoder (the payloads are plain already)."""
+class JSONResponse(_StarletteJSONResponse):
+    """A JSON response rendered without FastAPI's generic encoder (the payloads are plain already).
+
+    A subclass of Starlette's `JSONResponse` so that FastAPI documents each route's ``response_model``
+    as its 200 body in the OpenAPI schema (it documents any other response class as a plain string).
+    """
 
     media_type = "application/json"
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 _API_PREFIXES = (("/api/2.0", True), ("/ajax-api/2.0", False))  # (prefix, in the OpenAPI schema)
+_API3_PREFIXES = (("/api/3.0", True), ("/ajax-api/3.0", False))  # MLflow 3's routes (traces, server-info)
 
 
 def create_app(
@@ -74,7 +75,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .. import __version__
     from ._json import JSONResponse
     from .errors import install_error_handlers
+    from .openapi import install_openapi
     from .routers import (
+        artifact_files,
         artifact_proxy,
         artifacts,
         experiments,
@@ -82,9 +85,12 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models,
         metrics,
         multipart,
+        otlp,
         run_io,
         runs,
         traces,
+        traces_v3,
+        webhooks,
         workspaces,
     )
     from .routes import RouteTable
@@ -105,6 +111,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     )
     app.state.server = state
     install_error_handlers(app)
+    install_openapi(app, auth=config.auth is not None)
 
     table = RouteTable()
     app.state.routes = table
@@ -121,6 +128,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         logged_models.router,
         run_io.router,
         traces.router,
+        traces_v3.v2_router,
+        artifact_files.api_router,
+        webhooks.router,
     ]
     registry_router = _registry_router()
     if registry_router is not None:
@@ -136,8 +146,12 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)
+    for prefix, in_schema in _API3_PREFIXES:
+        include(traces_v3.router, f"{prefix}/mlflow", in_schema)
+        include(health.info_router, f"{prefix}/mlflow", in_schema)
     include(health.router, "")
-    include(artifacts.root_router, "", False)  # MLflow's /get-artifact (UI previews)
+    include(otlp.router, "")
+    include(artifact_files.router, "")
     table.add("/openapi.json", {"GET", "HEAD"})
     _mount_ui(app)  # the web UI at / and /static/* (hf_mltrack/server/ui); adds its routes to `table`
 
@@ -146,7 +160,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     from .boundary import Boundary
 
     if config.auth is not None:
-        from ._settings import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
+        from .._env import AUTH_ADMIN_PASSWORD, AUTH_ADMIN_USERNAME, AUTH_DEFAULT_PERMISSION
         from .auth import AuthManager
 
         state.auth = AuthManager(
@@ -166,6 +180,9 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,
         )
+    from .json_guard import JsonGuardMiddleware
+
+    app.add_middleware(JsonGuardMiddleware)  # runs after the size caps, before auth and the handlers
     app.add_middleware(
         SecurityMiddleware,
         allowed_hosts=(*LOOPBACK_HOSTS, *config.allowed_hosts),
@@ -196,8 +213,8 @@ def _mount_ui(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """App factory for worker processes: reads the config `hf-mltrack server` put in the environment."""
+    from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ._settings import SERVER_CONFIG
 
     text = SERVER_CONFIG.get()
     if not text:

@@ -114,11 +114,24 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
         if target.is_list:
             items = raw if isinstance(raw, list) else [raw]
             if not all(isinstance(x, str) and x for x in items):
-                raise BadIdentity(f"{name} must be a list of non-empty ids, got {str(raw)[:200]!r}")
+                raise BadIdentity(
+                    f"Invalid value {_shown(raw)} for parameter '{name}' supplied: give a list of non-empty ids"
+                )
             values.append(list(items))
             continue
         if not isinstance(raw, str):
-            raise BadIdentity(f"{name} must be a string, got {type(raw).__name__} {str(raw)[:100]!r}")
+            # MLflow's wording (its tests look for it), then what is expected
+            raise BadIdentity(
+                f"Invalid value {_shown(raw)} for parameter '{name}' supplied: it must be a string id, "
+                f"not {type(raw).__name__}"
+            )
+        if not raw.isascii():
+            try:
+                raw.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadIdentity(
+                    f"{name} holds a lone surrogate (\\ud800-\\udfff): not a valid id"
+                ) from None
         if raw == "" and target.kind not in _EMPTY_OK_KINDS:
             others = [n for n in target.names if n != name]
             also = f" (or its alias {' / '.join(others)})" if others else ""
@@ -137,6 +150,14 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
             f"Conflicting values for {names}: {shown}. They name the same object: send {target.field} once"
         )
     return distinct[0] if distinct else None
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 100 else text[:100] + "..."
 
 
 def _missing(target: Target) -> BadIdentity:
@@ -430,6 +451,12 @@ class Boundary:
         except MlTrackException as exc:
             await send_error(send, exc.get_http_status_code(), exc.error_code, exc.message)
             return
+        except Exception:  # never a 5xx from what a client sent
+            _logger.exception("Could not read the identifiers of %s %s", method, scope["path"])
+            await send_error(
+                send, 400, "INVALID_PARAMETER_VALUE", "The request's identifiers could not be read"
+            )
+            return
         scope.setdefault("state", {})[IDENTITY_STATE_KEY] = values
 
         if manager is not None and user is not None:
@@ -461,6 +488,10 @@ class Boundary:
     ) -> Receive:
         query_targets = [t for t in rule.targets if t.where == "query"]
         body_targets = [t for t in rule.targets if t.where == "body"]
+        if self.manager is None:
+            # a raw structure (a trace batch, possibly megabytes) has no aliases: without auth there is
+            # nothing to read it for, and the handler parses it anyway
+            body_targets = [t for t in body_targets if t.kind not in _RAW_KINDS]
         for t in rule.targets:
             if t.where == "path":
                 value = path_params.get(t.field)
@@ -477,10 +508,10 @@ class Boundary:
             raw = await read_body(receive)
             try:
                 payload = loads(raw) if raw.strip() else {}
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
                 raise _BadJson from None
             if canonicalize_body(body_targets, payload, values):
-                raw = json.dumps(payload, ensure_ascii=False).encode()
+                raw = json.dumps(payload).encode()  # ASCII escapes: lone surrogates stay encodable
                 _with_content_length(scope, len(raw))
             scope.setdefault("state", {})[JSON_STATE_KEY] = payload
             receive = replay(raw, receive)

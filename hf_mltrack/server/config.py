@@ -40,6 +40,8 @@ class ServerConfig:
             as ``artifact_location`` (besides the default root and the proxy).
         auth_default_permission (`str`, *optional*): permission of users on resources they were given
             nothing on; defaults to ``HF_MLTRACK_AUTH_DEFAULT_PERMISSION`` (``READ``).
+        webhooks_allow_private_urls (`bool`, *optional*, defaults to `False`): let webhooks deliver to
+            private, loopback and link-local addresses (refused by default: server-side request forgery).
     """
 
     backend_store_uri: str
@@ -53,6 +55,7 @@ class ServerConfig:
     max_artifact_bytes: int | None = None
     allowed_artifact_roots: tuple[str, ...] = field(default_factory=tuple)
     auth_default_permission: str | None = None
+    webhooks_allow_private_urls: bool = False
 
     def __post_init__(self) -> None:
         if self.auth is not None and self.auth not in AUTH_APPS:

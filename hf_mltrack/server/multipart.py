@@ -6,8 +6,10 @@ aborts it). Clients never receive object-store URLs or credentials: every part g
 * Local destination: parts are written to a staging folder under the destination
   (``<root>/.hfmltrack-partial-multipart/<upload_id>/``, hidden from listings); completing concatenates
   them in order into a temporary file that is atomically renamed to the artifact's final name, so no
-  partial file is ever visible under that name. Aborting removes the staging folder; stale uploads are
-  swept after `STALE_UPLOAD_SECONDS`.
+  partial file is ever visible under that name. Aborting removes the staging folder. Uploads a client
+  abandoned (killed before it could abort) are swept once untouched for ``HF_MLTRACK_MULTIPART_STALE_SECONDS``
+  (1 h), checked at most every `SWEEP_INTERVAL_SECONDS` on any multipart request; the staged bytes are
+  capped by ``HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES`` (10 GiB): a part past the cap is a 507.
 * S3 destination: S3's own multipart upload; the server forwards each part with ``UploadPart``.
 
 Upload ids are validated against a strict pattern before they touch a path or an object store.
@@ -28,6 +30,7 @@ import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from .. import _env
 from ..artifacts.paths import TEMP_MARKER
 from ..exceptions import InvalidParameterError, MlTrackException, ResourceNotFoundError
 
@@ -39,12 +42,32 @@ MAX_PARTS = 10_000
 MAX_PART_BYTES = 5 * 1024**3
 #: Staging folder at the root of a local destination (its name hides it from listings).
 STAGING_DIR = f"{TEMP_MARKER}multipart"
-#: Uploads neither completed nor aborted are removed after this long.
-STALE_UPLOAD_SECONDS = 24 * 3600
+#: How often (at most) a process looks for stale uploads to remove.
+SWEEP_INTERVAL_SECONDS = 60.0
+_last_sweep: dict[str, float] = {}
 
 _LOCAL_ID = re.compile(r"^[0-9a-f]{32}$")
 _S3_ID = re.compile(r"^s3-[A-Za-z0-9_-]{1,1400}$")
 _COPY_BUFFER = 4 * 1024 * 1024
+
+
+class StagingFullError(MlTrackException):
+    """The staging area holds `MULTIPART_STAGING_MAX_BYTES` already: a 507 naming the cap."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code="RESOURCE_EXHAUSTED")
+
+    def get_http_status_code(self) -> int:
+        return 507
+
+
+def _newest_mtime(folder: str) -> float:
+    newest = os.lstat(folder).st_mtime
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            with suppress(OSError):
+                newest = max(newest, entry.stat(follow_symlinks=False).st_mtime)
+    return newest
 
 
 class MultipartNotSupportedError(MlTrackException):
@@ -62,7 +85,8 @@ def check_not_staging(rel: str) -> str:
 
 
 def check_num_parts(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise InvalidParameterError(f"num_parts must be an integer from 1 to {MAX_PARTS}, got {value!r}")
     n = int(value)
     if not 1 <= n <= MAX_PARTS:
@@ -72,7 +96,7 @@ def check_num_parts(value: Any) -> int:
 
 def check_part_number(value: Any, num_parts: int = MAX_PARTS) -> int:
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or not 1 <= int(text) <= num_parts:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or not 1 <= int(text) <= num_parts:
         raise InvalidParameterError(f"part_number must be an integer from 1 to {num_parts}, got {value!r}")
     return int(text)
 
@@ -145,18 +169,52 @@ class LocalMultipart(MultipartBackend):
             )
         return manifest  # type: ignore[no-any-return]
 
-    def _sweep(self) -> None:
-        cutoff = time.time() - STALE_UPLOAD_SECONDS
+    def sweep(self, force: bool = False) -> int:
+        """Remove uploads untouched for ``HF_MLTRACK_MULTIPART_STALE_SECONDS``; the number removed.
+
+        An upload's age is that of its newest file (every part refreshes it), so a slow upload that is
+        still sending parts is never swept. Runs at most every `SWEEP_INTERVAL_SECONDS` unless ``force``.
+        """
+        now = time.time()
+        if not force and now - _last_sweep.get(self.staging, 0.0) < SWEEP_INTERVAL_SECONDS:
+            return 0
+        _last_sweep[self.staging] = now
+        cutoff = now - max(0.0, _env.MULTIPART_STALE_SECONDS.get())
+        removed = 0
         with suppress(OSError):
             for entry in os.scandir(self.staging):
                 with suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    if _newest_mtime(entry.path) < cutoff:
                         shutil.rmtree(entry.path, ignore_errors=True)
+                        removed += 1
+        return removed
+
+    def staged_bytes(self) -> int:
+        total = 0
+        with suppress(OSError):
+            for dirpath, _dirs, files in os.walk(self.staging):
+                for name in files:
+                    with suppress(OSError):
+                        total += os.lstat(os.path.join(dirpath, name)).st_size
+        return total
+
+    def _check_room(self, size: int) -> None:
+        limit = _env.MULTIPART_STAGING_MAX_BYTES.get()
+        staged = self.staged_bytes()
+        if staged + size > limit:
+            self.sweep(force=True)
+            staged = self.staged_bytes()
+        if staged + size > limit:
+            raise StagingFullError(
+                f"Multipart staging is full: {staged} bytes of unfinished uploads are staged and this part "
+                f"has {size}, over the cap of {limit} (HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES). Complete or "
+                "abort uploads in progress, or retry once stale ones are swept"
+            )
 
     def create(self, dest: str, num_parts: int) -> str:
         self.repo._prepare(dest)  # validates the path (symlinks too) and refuses a folder of that name
         os.makedirs(self.staging, exist_ok=True)
-        self._sweep()
+        self.sweep()
         upload_id = secrets.token_hex(16)
         folder = self._dir(upload_id)
         os.mkdir(folder)
@@ -168,6 +226,17 @@ class LocalMultipart(MultipartBackend):
         folder = self._dir(upload_id)
         manifest = self._manifest(folder, dest)
         check_part_number(part_number, int(manifest["num_parts"]))
+        self.sweep()
+        self._check_room(size)
+        try:
+            return self._write_part(folder, part_number, body)
+        except FileNotFoundError:  # aborted (or completed) while this part was on its way
+            raise ResourceNotFoundError(
+                f"Multipart upload {upload_id!r} was completed or aborted while part {part_number} was sent"
+            ) from None
+
+    @staticmethod
+    def _write_part(folder: str, part_number: int, body: BinaryIO) -> str:
         digest = hashlib.md5(usedforsecurity=False)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"part-{part_number:05d}{TEMP_MARKER}")
         try:

@@ -63,6 +63,18 @@ def host_allowed(host_header: str, patterns: Iterable[str]) -> bool:
     return False
 
 
+# MLflow's ``upload-artifact`` takes the file as the raw body. Browsers send a body cross-origin without a
+# preflight only as text/plain or a form: those are refused; no Content-Type or a binary type is accepted.
+_RAW_UPLOAD = "/mlflow/upload-artifact"
+_SIMPLE_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _is_browser_simple(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() in _SIMPLE_TYPES
+
+
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False
@@ -160,6 +172,7 @@ class SecurityMiddleware:
             and needs_json
             and not (is_artifact and method == "PUT")
             and not _is_json(headers.get("content-type"))
+            and not (path.endswith(_RAW_UPLOAD) and not _is_browser_simple(headers.get("content-type")))
         ):
             await self._reject(
                 send,

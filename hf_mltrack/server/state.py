@@ -29,6 +29,9 @@ _REMOTE_FETCH_SCHEMES = frozenset(
 )
 
 
+_SERVED_PATHS = ("/api/2.0/mlflow-artifacts/artifacts/", "/ajax-api/2.0/mlflow-artifacts/artifacts/")
+
+
 def proxy_path(uri: str) -> str:
     """``mlflow-artifacts:/1/<run>/artifacts/x`` (or ``mlflow-artifacts://host/1/...``) -> ``1/<run>/...``."""
     from ..artifacts.paths import validate_artifact_path
@@ -78,6 +81,7 @@ class ServerState:
         self._lock = threading.Lock()
         self.auth: Any = None  # an AuthManager when --app-name basic-auth
         self._registry: Any = None
+        self._webhooks: Any = None
         allowed = [root, self.store.default_artifact_root, *config.allowed_artifact_roots]
         if config.serve_artifacts:
             allowed += [PROXY_ROOT, self.artifacts_destination]
@@ -96,6 +100,11 @@ class ServerState:
         from ..artifacts.uri import is_local_uri, local_path_from_uri
 
         scheme = get_scheme(uri)
+        if scheme in ("http", "https"):
+            try:
+                return self.served_http_path(uri) is not None
+            except InvalidParameterError:
+                return False
         if scheme in _REMOTE_FETCH_SCHEMES:
             return False
         decoded = _decoded(uri)
@@ -192,12 +201,53 @@ class ServerState:
 
         if get_scheme(artifact_uri) == PROXY_SCHEME:
             return self.destination_repo(), proxy_path(artifact_uri)
+        served = self.served_http_path(artifact_uri)
+        if served is not None:
+            return self.destination_repo(), served
         if not self.location_allowed(artifact_uri):
             raise PermissionDeniedError(
                 f"The artifact location {artifact_uri!r} is outside this server's artifact roots; the server "
                 "does not access it"
             )
         return get_artifact_repository(artifact_uri), ""
+
+    def served_http_path(self, uri: str) -> str | None:
+        """The proxy path of an ``http(s)://<this server>/api/2.0/mlflow-artifacts/artifacts/...`` URI under
+        one of the configured artifact roots (MLflow's "proxied artifact root" given as this server's own
+        URL); `None` for anything else. The server reads its own destination: it never fetches the URL."""
+        if not self.config.serve_artifacts or get_scheme(uri) not in ("http", "https"):
+            return None
+        for root in self.allowed_artifact_roots:
+            if get_scheme(root) not in ("http", "https"):
+                continue
+            base = root.rstrip("/")
+            if uri != base and not uri.startswith(base + "/"):
+                continue
+            path = urlsplit(uri).path
+            for marker in _SERVED_PATHS:
+                if marker in path + "/":
+                    rel = (path + "/").split(marker, 1)[1].strip("/")
+                    return proxy_path(f"{PROXY_ROOT}{rel}")
+        return None
+
+    # ---- webhooks ------------------------------------------------------------------------------
+    def webhooks(self) -> Any:
+        """The `WebhookDispatcher` of this server (its store is the tracking database)."""
+        with self._lock:
+            if self._webhooks is None:
+                from .webhooks import WebhookDispatcher, WebhookStore
+
+                self._webhooks = WebhookDispatcher(
+                    WebhookStore(self.store.engine), allow_private=self.config.webhooks_allow_private_urls
+                )
+            return self._webhooks
+
+    def fire_webhooks(self, entity: str, action: str, data: dict[str, Any]) -> None:
+        """Queue the deliveries of a registry event (never blocks, never raises)."""
+        try:
+            self.webhooks().fire(entity, action, data)
+        except Exception:  # pragma: no cover - delivery problems are logged by the dispatcher
+            pass
 
     # ---- registry ------------------------------------------------------------------------------
     def registry(self) -> Any:

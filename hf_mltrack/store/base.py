@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..entities import Experiment, Metric, PagedList, Param, Run, RunInfo, RunTag, ViewType
+
+if TYPE_CHECKING:
+    from ..entities import LoggedModel
 
 
 class AbstractStore(abc.ABC):
@@ -48,6 +52,15 @@ class AbstractStore(abc.ABC):
 
     @abc.abstractmethod
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # logged models (MLflow 3): the SQL and REST stores' logged-model mixins implement these
+    @abc.abstractmethod
+    def finalize_logged_model(
+        self, model_id: str, status: Any, status_message: str | None = None, read_back: bool = True
+    ) -> LoggedModel | None: ...
 
     # ---- runs ----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -94,7 +107,7 @@ class AbstractStore(abc.ABC):
             self.log_batch(run_id, metrics, params, tags)
 
     @abc.abstractmethod
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+    def get_metric_history(self, run_id: str, key: str) -> Sequence[Metric]: ...
 
     @abc.abstractmethod
     def get_metric_history_bulk_interval(

@@ -5,10 +5,11 @@ over one keep-alive connection pool (httpx); 429, 502/503/504, timeouts and conn
 retried with exponential backoff. Writes are idempotent on the server (a metric point is keyed by
 run, key and step), so a retried or replayed log-batch never duplicates points.
 
-When the server is unreachable, writes (log-batch, run updates) go to a local journal file (one per
-server, fsynced) with a single warning; they are sent, in order, as soon as the server answers
-again (by this process or the next one using the same server), so training never fails because the
-tracking server is down.
+Writes never wait for the network (`hf_mltrack.store.rest_delivery`): a sender thread delivers them
+in order; while the server is unreachable or slower than the job they go to a journal on disk (one
+file per server, user and run, `hf_mltrack.store.journal`) and are sent as soon as the server answers
+again, by this process or the next one of the same user (``hf-mltrack journal list|replay`` for the
+rest). A run started while the server is down is an offline run: its id is chosen here and stays valid.
 
 `hf_mltrack.store.rest_artifacts.HttpArtifactRepository`, the artifact store behind
 ``mlflow-artifacts:/`` URIs (the server's artifact proxy), shares the connection pool and credentials.
@@ -17,17 +18,14 @@ tracking server is down.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
 import math
 import os
 import random
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _env
 from ..artifacts.base import FileInfo
@@ -255,7 +253,7 @@ class HttpClient:
 
 
 def _backoff_factor() -> float:
-    from ..server._settings import HTTP_REQUEST_BACKOFF_FACTOR
+    from .._env import HTTP_REQUEST_BACKOFF_FACTOR
 
     return max(0.0, HTTP_REQUEST_BACKOFF_FACTOR.get())
 
@@ -351,9 +349,7 @@ def run_from_json(d: dict) -> Run:
 
 
 def _metric_from_json(m: dict) -> Metric:
-    return Metric(
-        m["key"], _float(m.get("value", "NaN")), int(m.get("timestamp") or 0), int(m.get("step") or 0)
-    )
+    return Metric(m["key"], _float(m.get("value", "NaN")), int(m.get("timestamp") or 0), int(m.get("step") or 0))
 
 
 def _metric_json(m: Metric) -> dict:
@@ -389,130 +385,6 @@ def batch_requests(
 
 
 # ---------------------------------------------------------------------------------------------------
-# The journal of writes made while the server was unreachable
-# ---------------------------------------------------------------------------------------------------
-def _journal_dir() -> str:
-    from ..server._settings import HTTP_JOURNAL_DIR
-
-    configured = HTTP_JOURNAL_DIR.get()
-    if configured:
-        return os.path.expanduser(configured)
-    home = _env.HOME.get()
-    base = os.path.expanduser(home) if home else os.path.join(os.path.expanduser("~"), ".cache", "hf_mltrack")
-    return os.path.join(base, "journal")
-
-
-class Journal:
-    """Append-only file of pending write requests (one JSON line each) for one server.
-
-    Appends are fsynced before the logging call returns; a replay sends the lines in order and keeps
-    whatever did not get through. An ``flock`` makes processes sharing the file take turns.
-    """
-
-    PROBE_INTERVAL_S = 2.0
-
-    def __init__(self, host: str) -> None:
-        self.host = host
-        digest = hashlib.sha256(host.encode()).hexdigest()[:16]
-        self.path = os.path.join(_journal_dir(), f"{digest}.jsonl")
-        self._lock = threading.RLock()
-        self._pending = self._file_has_entries()
-        self._next_probe = 0.0
-        self._warned = False
-
-    def _file_has_entries(self) -> bool:
-        try:
-            return os.path.getsize(self.path) > 0
-        except OSError:
-            return False
-
-    def pending(self) -> bool:
-        """Whether writes wait in the journal, also ones left by another process (one ``stat``, ~1 us)."""
-        if not self._pending:
-            self._pending = self._file_has_entries()
-        return self._pending
-
-    def _locked_file(self, mode: str) -> IO[str]:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        f = open(self.path, mode, encoding="utf-8")  # noqa: SIM115 - closed by the caller
-        try:
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - Windows: the thread lock still serializes this process
-            pass
-        return f
-
-    def append(self, requests: Sequence[tuple[str, dict]], reason: BaseException) -> None:
-        with self._lock:
-            with self._locked_file("a") as f:
-                for path, body in requests:
-                    f.write(json.dumps({"path": path, "body": body}, separators=(",", ":")) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            self._pending = True
-            self._next_probe = time.monotonic() + self.PROBE_INTERVAL_S
-            if not self._warned:
-                self._warned = True
-                warnings.warn(
-                    f"hf_mltrack: the tracking server at {self.host} is unreachable ({reason}). "
-                    "Logged data is kept "
-                    f"in {self.path} and sent when the server is back; training continues.",
-                    stacklevel=2,
-                )
-
-    def replay(self, send: Any, force: bool = False) -> bool:
-        """Send the journal in order; True when it is empty afterwards. Probes at most every few seconds."""
-        with self._lock:
-            if not self._pending:
-                return True
-            if not force and time.monotonic() < self._next_probe:
-                return False
-            with self._locked_file("a+") as f:
-                f.seek(0)
-                lines = [line for line in f.read().splitlines() if line.strip()]
-                done = 0
-                try:
-                    for line in lines:
-                        try:
-                            entry = json.loads(line)
-                        except ValueError:  # a torn last line from a crash: nothing acknowledged is in it
-                            done += 1
-                            continue
-                        try:
-                            send(entry["path"], entry["body"])
-                        except MlTrackException as exc:  # the server refused it for good: report, move on
-                            warnings.warn(
-                                f"hf_mltrack: the tracking server rejected journaled data: {exc.message}",
-                                stacklevel=2,
-                            )
-                        done += 1
-                except TrackingServerUnavailableError:
-                    self._next_probe = time.monotonic() + self.PROBE_INTERVAL_S
-                    _rewrite(f, lines[done:])
-                    return False
-                _rewrite(f, [])
-            self._pending = False
-            if self._warned:
-                _logger.warning(
-                    "hf_mltrack: the tracking server at %s is back; sent %d journaled requests",
-                    self.host,
-                    done,
-                )
-            self._warned = False
-            return True
-
-
-def _rewrite(f: IO[str], lines: list[str]) -> None:
-    f.seek(0)
-    f.truncate()
-    if lines:
-        f.write("\n".join(lines) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
-
-
-# ---------------------------------------------------------------------------------------------------
 # The store
 # ---------------------------------------------------------------------------------------------------
 class RestStore(RestLoggedModelMixin, AbstractStore):
@@ -525,33 +397,62 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
     """
 
     def __init__(self, store_uri: str) -> None:
+        from .rest_delivery import Delivery
+
         self.store_uri = store_uri.rstrip("/")
         self.http = http_client(self.store_uri)
-        self.journal = Journal(self.store_uri)
+        self.delivery = Delivery(self.http)
+        from ..tracking._batcher import register_server_store
+
+        register_server_store(self)
 
     def __repr__(self) -> str:
         return f"RestStore({self.store_uri!r})"
 
+    def _rid(self, run_id: str) -> str:
+        """The server's id of a run (a run started offline keeps the id the job holds)."""
+        return self.delivery.aliases.get(run_id, run_id)
+
     def _call(self, method: str, endpoint: str, body: Any = None, params: Any = None) -> dict:
-        if self.journal.pending():
-            self.journal.replay(self._send_once, force=True)  # read-your-writes once the server is back
-        return self.http.call(method, endpoint, body, params)
+        delivery = self.delivery
+        if not delivery.down:
+            self._to_batcher(delivery.drain(everyone=True))  # read-your-writes: what was logged is on the server first
+        # While the server is known to be down, a read fails at once instead of retrying for seconds.
+        retries = 0 if delivery.down else None
+        try:
+            out = self.http.call(method, endpoint, body, params, retries=retries)
+        except TrackingServerUnavailableError as exc:
+            delivery.mark_down(exc)
+            raise
+        if retries == 0 and delivery.undelivered():
+            # The server answered: it is back. Send what was journaled, then read again, so the
+            # answer includes everything this process logged.
+            delivery.back()
+            self._to_batcher(delivery.drain())
+            out = self.http.call(method, endpoint, body, params)
+        return out
 
-    def _send_once(self, path: str, body: dict) -> None:
-        self.http.call("POST", path, body, retries=0)
+    @staticmethod
+    def _raise(errors: list[MlTrackException]) -> None:
+        if errors:
+            if len(errors) == 1:
+                raise errors[0]
+            raise MlTrackException(
+                f"{len(errors)} logging calls failed: " + "; ".join(e.message for e in errors[:5])
+            ) from errors[0]
 
-    def _write(self, requests: list[tuple[str, dict]]) -> bool:
-        """Send idempotent writes in order; journal what cannot be sent now. True if all were sent."""
-        if self.journal.pending() and not self.journal.replay(self._send_once):
-            self.journal.append(requests, TrackingServerUnavailableError("still unreachable"))
-            return False
-        for i, (path, body) in enumerate(requests):
-            try:
-                self.http.call("POST", path, body)
-            except TrackingServerUnavailableError as exc:
-                self.journal.append(requests[i:], exc)
-                return False
-        return True
+    def _write(self, run_id: str, requests: list[tuple[str, dict]]) -> None:
+        """Queue idempotent writes of one run, in order; the sender thread delivers them (see
+        `hf_mltrack.store.rest_delivery`). Never waits for the network."""
+        self.delivery.submit(run_id, requests)
+
+    def drain(self, timeout: float | None = None) -> list[MlTrackException]:
+        """Wait until every queued write reached the server or the journal (the batcher's ``flush``)."""
+        return self.delivery.drain(timeout)
+
+    def undelivered_report(self, run_id: str | None = None) -> str | None:
+        """A message naming what is still undelivered (and where it is kept), or None."""
+        return self.delivery.report(run_id)
 
     # ---- experiments -------------------------------------------------------------------------
     def create_experiment(
@@ -615,9 +516,7 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         )
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self._call(
-            "POST", "/experiments/delete-experiment-tag", {"experiment_id": str(experiment_id), "key": key}
-        )
+        self._call("POST", "/experiments/delete-experiment-tag", {"experiment_id": str(experiment_id), "key": key})
 
     # ---- runs ----------------------------------------------------------------------------------
     def create_run(
@@ -638,14 +537,68 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         }
         if run_name:
             body["run_name"] = run_name
-        run = run_from_json(self._call("POST", "/runs/create", body)["run"])
+        run = self._create_run_or_offline(body)
         if params or metrics:
             self.log_batch(run.info.run_id, metrics, params, ())
-            run = self.get_run(run.info.run_id)
+            if not self.delivery.down:
+                run = self.get_run(run.info.run_id)
         return run
 
+    def _create_run_or_offline(self, body: dict[str, Any]) -> Run:
+        """Create the run on the server; when the server is unreachable, start it offline at once.
+
+        An offline run has an id chosen here, which the job keeps using: its creation is journaled
+        first, and once the server is back the run is created there (once, found again by its
+        ``hf_mltrack.clientRunId`` tag if a replay repeats) and every later request is sent to it.
+        """
+        delivery = self.delivery
+        if not delivery.down:
+            try:
+                return run_from_json(self.http.call("POST", "/runs/create", body, retries=0)["run"])
+            except TrackingServerUnavailableError as exc:
+                delivery.mark_down(exc)
+        run_id, create = delivery.offline_run_body(body)
+        delivery.offline.add(run_id)
+        self._write(run_id, [("/runs/create", create)])
+        tags = {t["key"]: t["value"] for t in create["tags"]}
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=str(body["experiment_id"]),
+            run_name=body.get("run_name") or tags.get("hf_mltrack.runName", ""),
+            user_id=body.get("user_id", ""),
+            status="RUNNING",
+            start_time=int(body["start_time"]),
+            end_time=None,
+            artifact_uri="",
+        )
+        return Run(info, RunData(metrics={}, params={}, tags=tags))
+
+    def _server_id(self, run_id: str) -> str:
+        """The server's id of a run: a run started offline is created there first (when reachable)."""
+        delivery = self.delivery
+        if run_id in delivery.offline and run_id not in delivery.aliases:
+            if delivery.down:
+                try:  # is it back? (one request, no retries)
+                    self.http.request("GET", "/health", retries=0)
+                except Exception:
+                    return run_id
+                delivery.back()
+            self._to_batcher(delivery.drain())
+        return delivery.aliases.get(run_id, run_id)
+
+    @staticmethod
+    def _to_batcher(errors: list[MlTrackException]) -> None:
+        """Errors of asynchronous writes found while reading: raised by the next ``flush()``."""
+        if errors:
+            from ..tracking import _batcher
+
+            _batcher.get_batcher()._errors.extend(errors)
+
     def get_run(self, run_id: str) -> Run:
-        return run_from_json(self._call("GET", "/runs/get", params={"run_id": run_id})["run"])
+        run = run_from_json(self._call("GET", "/runs/get", params={"run_id": self._server_id(run_id)})["run"])
+        if run.info.run_id != run_id and self.delivery.aliases.get(run_id) == run.info.run_id:
+            run.info.run_id = run_id  # the id the job holds stays valid
+        return run
 
     def update_run_info(
         self, run_id: str, run_status: str | None, end_time: int | None, run_name: str | None = None
@@ -657,23 +610,19 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
             body["end_time"] = end_time
         if run_name is not None:
             body["run_name"] = run_name
-        try:
-            if self.journal.pending():
-                raise TrackingServerUnavailableError("earlier writes are still journaled")
-            return run_info_from_json(self.http.call("POST", "/runs/update", body)["run_info"])
-        except TrackingServerUnavailableError:
-            # Ending a run while the server is down must not fail training: journal it, in order.
-            self._write([("/runs/update", body)])
-            return RunInfo(run_id, "", run_name or "", "", run_status or "RUNNING", 0, end_time, "")
+        # In order after the run's queued writes; journaled (training goes on) while the server is down.
+        self._write(run_id, [("/runs/update", body)])
+        self._raise(self.delivery.drain())
+        return RunInfo(run_id, "", run_name or "", "", run_status or "RUNNING", 0, end_time, "")
 
     def delete_run(self, run_id: str) -> None:
-        self._call("POST", "/runs/delete", {"run_id": run_id})
+        self._call("POST", "/runs/delete", {"run_id": self._server_id(run_id)})
 
     def restore_run(self, run_id: str) -> None:
-        self._call("POST", "/runs/restore", {"run_id": run_id})
+        self._call("POST", "/runs/restore", {"run_id": self._server_id(run_id)})
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._call("POST", "/runs/delete-tag", {"run_id": run_id, "key": key})
+        self._call("POST", "/runs/delete-tag", {"run_id": self._server_id(run_id), "key": key})
 
     # ---- logging -------------------------------------------------------------------------------
     def log_batch(
@@ -683,22 +632,25 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        self._write([("/runs/log-batch", body) for body in batch_requests(run_id, metrics, params, tags)])
+        """A synchronous write: delivered (or journaled, when the server is down) when it returns."""
+        self._write(run_id, [("/runs/log-batch", body) for body in batch_requests(run_id, metrics, params, tags)])
+        self._raise(self.delivery.drain())
 
     def log_batches(self, batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]]) -> None:
-        requests = [
-            ("/runs/log-batch", body)
-            for run_id, (metrics, params, tags) in batches.items()
-            for body in batch_requests(run_id, metrics, params, tags)
-        ]
-        self._write(requests)
+        """The batcher's asynchronous writes: handed to the sender thread (or the journal) at once."""
+        for run_id, (metrics, params, tags) in batches.items():
+            self._write(run_id, [("/runs/log-batch", body) for body in batch_requests(run_id, metrics, params, tags)])
 
     def flush_journal(self) -> bool:
         """Send journaled writes now (no probe delay); True when none are left."""
-        return self.journal.replay(self._send_once, force=True)
+        delivery = self.delivery
+        delivery.back()
+        self._to_batcher(delivery.drain())
+        return not delivery.undelivered()
 
     # ---- reads -----------------------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        run_id = self._server_id(run_id)
         out = self._call("GET", "/metrics/get-history", params={"run_id": run_id, "metric_key": key})
         points = [_metric_from_json(m) for m in out.get("metrics", [])]
         token = out.get("next_page_token")
@@ -756,11 +708,11 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         return PagedList([run_from_json(r) for r in out.get("runs", [])], out.get("next_page_token") or None)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        params = {"run_id": run_id}
+        params = {"run_id": self._server_id(run_id)}
         if path:
             params["path"] = path
         out = self._call("GET", "/artifacts/list", params=params)
         return [FileInfo(f["path"], bool(f.get("is_dir")), f.get("file_size")) for f in out.get("files", [])]
 
 
-__all__ = ["HttpClient", "Journal", "RestStore", "TrackingServerUnavailableError", "http_client"]
+__all__ = ["HttpClient", "RestStore", "TrackingServerUnavailableError", "http_client"]

@@ -4,16 +4,25 @@
 ``--artifacts-destination``; clients upload and download them over HTTP with the tracking server's
 credentials, needing no object-store credentials of their own. Uploads stream from disk; files over
 ``HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB`` upload as a multipart upload (parts of
-``HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB``, a few in parallel, aborted on failure). Downloads stream to a
+``HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB``, a few in parallel). A multipart upload the client gives up on
+is aborted on the server at once: on any error (the parts still queued are cancelled first, so the abort
+does not wait for them), on ``KeyboardInterrupt``/``SystemExit``, on ``SIGTERM`` while the main thread
+uploads (if SIGTERM has no handler of the program's own, it raises `SystemExit` during the upload instead
+of ending the process on the spot), and for uploads still running in other threads when the interpreter
+exits (an ``atexit`` hook). Only a process killed outright leaves its parts
+behind; the server sweeps those after ``HF_MLTRACK_MULTIPART_STALE_SECONDS`` (1 h). Downloads stream to a
 temporary file renamed into place.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import io
 import os
 import posixpath
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlsplit
@@ -26,6 +35,67 @@ if TYPE_CHECKING:
     from ..artifacts._progress import ProgressCallback
 
 MPU_API = ARTIFACTS_API.rsplit("/", 1)[0] + "/mpu"  # /api/2.0/mlflow-artifacts/mpu
+#: Multipart uploads in progress in this process: aborted at exit if still there.
+_IN_FLIGHT: dict[int, tuple[Any, str, dict]] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+_atexit_registered = False
+
+
+def _abort(http: Any, folder_url: str, body: dict) -> None:
+    """Abort one multipart upload on the server (best effort: the server sweeps what this misses)."""
+    try:
+        http.request("POST", f"{MPU_API}/abort/{folder_url}", json_body=body, retries=1)
+    except Exception:  # noqa: BLE001 - the caller's error matters more; the server sweeps stale uploads
+        pass
+
+
+def _abort_in_flight() -> None:
+    """``atexit``: abort the multipart uploads other threads had not finished."""
+    with _IN_FLIGHT_LOCK:
+        pending = list(_IN_FLIGHT.values())
+        _IN_FLIGHT.clear()
+    for http, folder_url, body in pending:
+        _abort(http, folder_url, body)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the main thread uploads, make a default-handled SIGTERM raise `SystemExit` (so the upload is
+    aborted on the way out) instead of killing the process; other handlers and threads are left alone."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            yield
+            return
+
+        def terminate(signum: int, frame: Any) -> None:
+            raise SystemExit(128 + signum)
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):  # not allowed here (e.g. an embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _track(key: int, entry: tuple[Any, str, dict] | None) -> None:
+    global _atexit_registered
+    with _IN_FLIGHT_LOCK:
+        if entry is None:
+            _IN_FLIGHT.pop(key, None)
+            return
+        _IN_FLIGHT[key] = entry
+        if not _atexit_registered:
+            _atexit_registered = True
+            atexit.register(_abort_in_flight)
 #: Parallel part uploads of one multipart upload.
 MULTIPART_WORKERS = 4
 _MAX_PARTS = 10_000
@@ -111,8 +181,10 @@ class HttpArtifactRepository(ArtifactRepository):
 
         size = os.path.getsize(local_file)
         threshold = max(0, _env.S3_MULTIPART_THRESHOLD_MB.get()) * _MIB
-        if size > max(threshold, 0) and size > 0 and self._multipart_upload(local_file, dest, size, progress):
-            return
+        if size > max(threshold, 0) and size > 0:
+            with _sigterm_raises():  # a SIGTERM mid-upload aborts it on the server on the way out
+                if self._multipart_upload(local_file, dest, size, progress):
+                    return
         with open(local_file, "rb") as f:
             self._put(f, dest, progress)
 
@@ -141,7 +213,9 @@ class HttpArtifactRepository(ArtifactRepository):
                 return False  # a server (or destination) without multipart: one streamed PUT
             raise
         upload_id = created["upload_id"]
-        credentials = sorted(created["credentials"], key=lambda c: int(c["part_number"]))
+        abort_body = {"path": name, "upload_id": upload_id}
+        key = id(abort_body)
+        _track(key, (self.http, folder_url, abort_body))
 
         def put_part(credential: dict) -> dict:
             number = int(credential["part_number"])
@@ -164,9 +238,11 @@ class HttpArtifactRepository(ArtifactRepository):
             etag = (response.json().get("etag") if response.content else None) or response.headers.get("etag")
             return {"part_number": number, "etag": str(etag).strip('"')}
 
+        pool = ThreadPoolExecutor(max_workers=min(MULTIPART_WORKERS, num_parts))
         try:
-            with ThreadPoolExecutor(max_workers=min(MULTIPART_WORKERS, num_parts)) as pool:
-                parts = list(pool.map(put_part, credentials))
+            credentials = sorted(created["credentials"], key=lambda c: int(c["part_number"]))
+            parts = list(pool.map(put_part, credentials))
+            pool.shutdown()
             self.http.request(
                 "POST",
                 f"{MPU_API}/complete/{folder_url}",
@@ -174,16 +250,12 @@ class HttpArtifactRepository(ArtifactRepository):
                 retries=0,
             )
         except BaseException:
-            try:
-                self.http.request(
-                    "POST",
-                    f"{MPU_API}/abort/{folder_url}",
-                    json_body={"path": name, "upload_id": upload_id},
-                    retries=0,
-                )
-            except Exception:  # noqa: BLE001 - the original error matters; the server sweeps stale uploads
-                pass
+            # Give up now: drop the parts not started yet rather than upload them before aborting.
+            pool.shutdown(wait=False, cancel_futures=True)
+            _abort(self.http, folder_url, abort_body)
             raise
+        finally:
+            _track(key, None)
         return True
 
     def _upload_stream(self, fileobj: BinaryIO, dest: str) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hf_mltrack._client_host import TracingHostBase
+
 from ..exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class TracingClientMixin:
+class TracingClientMixin(TracingHostBase):
     """Trace methods of `MlTrackClient`. The host class provides ``_tracking_uri`` and ``get_run``."""
 
     _tracking_uri: str
@@ -83,7 +85,7 @@ class TracingClientMixin:
             if not isinstance(run_id, str) or not run_id:
                 raise InvalidParameterError(f"Invalid run_id {run_id!r}: give a run id or None")
             if experiment_ids is None:
-                experiment_ids = [self.get_run(run_id).info.experiment_id]  # type: ignore[attr-defined]
+                experiment_ids = [self.get_run(run_id).info.experiment_id]
             from .search import parse_trace_filter
 
             parse_trace_filter(filter_string)  # errors point into the user's own text

@@ -3,7 +3,8 @@
 Ending a root span only appends its trace to a deque (well under a microsecond). The exporter thread
 wakes every ``HF_MLTRACK_TRACE_EXPORT_INTERVAL`` seconds (0.5 by default), builds the `Trace` objects
 (JSON of inputs/outputs, previews), writes each tracking store's traces in one transaction, and
-sends them to the OpenTelemetry collector named by ``HF_MLTRACK_OTLP_ENDPOINT`` when one is set.
+hands them to the OpenTelemetry SDK's exporter for the collector named by ``HF_MLTRACK_OTLP_ENDPOINT``
+when one is set (`hf_mltrack.tracing.otel_export`: its own thread, each trace handed over once).
 
 `flush` (also ``hf_mltrack.flush_trace_async_logging``) writes everything queued before it returns;
 it runs at interpreter exit, and trace reads (``get_trace``, ``search_traces``) call it first, so a
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import time
 from collections import deque
 from typing import Any
 
+from .._env import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from ..entities.trace import (
     SOURCE_RUN_KEY,
     TRACE_NAME_TAG,
@@ -31,8 +34,8 @@ from ..entities.trace import (
     TraceData,
     TraceInfo,
 )
+from ..exceptions import is_transient
 from ._serialize import Deferred, preview, resolve
-from ._settings import OTLP_ENDPOINT, TRACE_EXPORT_INTERVAL, TRACE_EXPORT_MAX_QUEUE
 from .span import _TraceRecord, new_span_id, resolve_destination, trace_status, warn_once
 
 SCHEMA_VERSION = "1"
@@ -66,13 +69,13 @@ def _build(record: _TraceRecord) -> Trace:
     if record.steps:
         spans.extend(_step_spans(record))
     if record.deferred:
-        for span in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
-            if type(span.inputs) in _RESOLVABLE:
-                span.inputs = resolve(span.inputs)
-            if type(span.outputs) in _RESOLVABLE:
-                span.outputs = resolve(span.outputs)
-            if span.attributes:
-                span.attributes = resolve(span.attributes)
+        for live in record.deferred:  # only containers and `Deferred` values can hold a `Deferred`
+            if type(live.inputs) in _RESOLVABLE:
+                live.inputs = resolve(live.inputs)
+            if type(live.outputs) in _RESOLVABLE:
+                live.outputs = resolve(live.outputs)
+            if live.attributes:
+                live.attributes = resolve(live.attributes)
     end = root.end_time_ns if root is not None and root.end_time_ns is not None else None
     for span in spans:
         if span.end_time_ns is None and end is not None:
@@ -139,19 +142,6 @@ def _step_spans(record: _TraceRecord) -> list[Span]:
     return out
 
 
-def _is_transient(exc: BaseException) -> bool:
-    from ..exceptions import MlTrackException
-
-    if isinstance(exc, MlTrackException):
-        return bool(getattr(exc, "transient", False))
-    return type(exc).__name__ in (
-        "OperationalError",
-        "TimeoutError",
-        "ConnectError",
-        "ReadTimeout",
-    ) or isinstance(exc, (ConnectionError, TimeoutError))
-
-
 class TraceExporter:
     """The process-wide export queue and its thread."""
 
@@ -193,11 +183,15 @@ class TraceExporter:
                 self._export_pending()
 
     def flush(self) -> None:
-        """Export everything queued now, on the calling thread; returns when it is written."""
+        """Export everything queued now, on the calling thread; returns when it is written (and, with an
+        OTLP endpoint, sent to the collector)."""
         while True:
             self._export_pending()  # takes the lock: also waits for a batch the thread is writing
             if not self._queue:
-                return
+                break
+        otel = sys.modules.get(__package__ + ".otel_export")
+        if otel is not None:
+            otel.flush()
 
     def _export_pending(self) -> None:
         with self._lock:
@@ -223,7 +217,7 @@ class TraceExporter:
                     )
                     continue
             by_uri.setdefault(record.tracking_uri, []).append(item)
-        traces_for_otlp: list[Trace] = []
+        endpoint = OTLP_ENDPOINT.get()
         for uri, items in by_uri.items():
             try:
                 traces = [record.to_trace() for record, _ in items]
@@ -232,7 +226,14 @@ class TraceExporter:
                     f"build:{type(exc).__name__}", f"hf_mltrack could not build traces ({exc}); dropped"
                 )
                 continue
-            traces_for_otlp.extend(traces)
+            if endpoint:
+                # Handed to the collector's own thread once, on the first attempt: a store write that is
+                # retried below does not post the spans again, and a dead collector never delays it.
+                first = [t for t, (_, attempt) in zip(traces, items, strict=True) if attempt == 0]
+                if first:
+                    from . import otel_export
+
+                    otel_export.submit(first, endpoint)
             if uri is None:
                 continue
             try:
@@ -240,7 +241,7 @@ class TraceExporter:
 
                 get_trace_store(uri).log_traces(traces)
             except Exception as exc:
-                retry = [(r, n + 1) for r, n in items if n + 1 < _RETRIES] if _is_transient(exc) else []
+                retry = [(r, n + 1) for r, n in items if n + 1 < _RETRIES] if is_transient(exc) else []
                 if retry:
                     self._queue.extendleft(reversed(retry))
                     time.sleep(0.05 * (2 ** retry[0][1]))
@@ -250,18 +251,6 @@ class TraceExporter:
                         f"hf_mltrack could not store {len(items)} trace(s) in {_redact(uri)} "
                         f"({type(exc).__name__}: {exc}); they are dropped",
                     )
-        endpoint = OTLP_ENDPOINT.get()
-        if endpoint and traces_for_otlp:
-            try:
-                from .otlp import post_otlp
-
-                post_otlp(traces_for_otlp, endpoint)
-            except Exception as exc:
-                warn_once(
-                    f"otlp:{endpoint}:{type(exc).__name__}",
-                    f"hf_mltrack could not send traces to the OTLP endpoint {endpoint} "
-                    f"({type(exc).__name__}: {exc})",
-                )
 
     def shutdown(self) -> None:
         try:
@@ -322,6 +311,9 @@ def pending() -> int:
 def _after_fork_in_child() -> None:
     # A forked child starts with an empty queue and no thread (the parent's traces are the parent's).
     _EXPORTER.__init__()  # type: ignore[misc]
+    otel = sys.modules.get(__package__ + ".otel_export")
+    if otel is not None:
+        otel._forwarders.clear()
 
 
 atexit.register(_EXPORTER.shutdown)

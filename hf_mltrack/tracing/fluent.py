@@ -20,11 +20,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .._env import TRACING_ENABLED
 from ..entities.trace import SpanType
 from ._serialize import MAX_ITEMS, to_jsonable
-from ._settings import TRACING_ENABLED
 from .span import (
     _CURRENT,
     NO_OP_SPAN,
@@ -123,7 +123,7 @@ class start_span:  # noqa: N801 - used as a function: `with hf_mltrack.start_spa
             _internal_error("start_span", exc)
             return NO_OP_SPAN
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         span = self._span
         if span is None:
             return False

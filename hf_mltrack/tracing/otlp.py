@@ -1,4 +1,6 @@
-"""OpenTelemetry export: traces as OTLP/JSON, and a sender for an OTLP/HTTP collector.
+"""OpenTelemetry export: traces as OTLP/JSON (`export_otlp_json`), and the collector URL (`traces_url`).
+
+Sending to a collector is `hf_mltrack.tracing.otel_export` (the OpenTelemetry SDK's OTLP exporter).
 
 `export_otlp_json` gives the body of an OTLP ``ExportTraceServiceRequest`` in its JSON encoding
 (``resourceSpans`` -> ``scopeSpans`` -> ``spans``), as accepted at ``POST /v1/traces`` by the
@@ -93,7 +95,7 @@ def export_otlp_json(trace: Trace | Iterable[Trace], service_name: str | None = 
         ready for ``json.dumps`` and ``POST <collector>/v1/traces``.
     """
     from .. import __version__
-    from ._settings import OTLP_SERVICE_NAME
+    from .._env import OTLP_SERVICE_NAME
 
     traces = [trace] if isinstance(trace, Trace) else list(trace)
     spans = [_otlp_span(s, t) for t in traces for s in t.data.spans]
@@ -110,9 +112,7 @@ def export_otlp_json(trace: Trace | Iterable[Trace], service_name: str | None = 
                         }
                     )
                 },
-                "scopeSpans": [
-                    {"scope": {"name": "hf_mltrack.tracing", "version": __version__}, "spans": spans}
-                ],
+                "scopeSpans": [{"scope": {"name": "hf_mltrack.tracing", "version": __version__}, "spans": spans}],
             }
         ]
     }
@@ -131,33 +131,3 @@ def traces_url(endpoint: str) -> str:
     if parts.path in ("", "/"):
         return endpoint.rstrip("/") + "/v1/traces"
     return endpoint
-
-
-def _headers() -> dict[str, str]:
-    from ._settings import OTLP_HEADERS
-
-    headers = {"Content-Type": "application/json"}
-    raw = OTLP_HEADERS.get()
-    for item in (raw or "").split(","):
-        if "=" in item:
-            key, value = item.split("=", 1)
-            headers[key.strip()] = value.strip()
-    return headers
-
-
-def post_otlp(traces: Iterable[Trace], endpoint: str, timeout: float = 10.0) -> None:
-    """POST traces as OTLP/JSON to a collector (``<endpoint>/v1/traces``); raises on a non-2xx answer."""
-    import urllib.error
-    import urllib.request
-
-    from ..exceptions import MlTrackException
-
-    body = dumps(export_otlp_json(list(traces))).encode()
-    url = traces_url(endpoint)
-    request = urllib.request.Request(url, data=body, headers=_headers(), method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-configured URL
-            response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:300].decode(errors="replace")
-        raise MlTrackException(f"The OTLP collector at {url} answered HTTP {exc.code}: {detail}") from exc

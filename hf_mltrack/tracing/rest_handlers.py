@@ -7,7 +7,7 @@ method   path (under ``/api/2.0/mlflow``)                  handler
 =======  ===============================================  ========================================
 GET      ``/traces``                                       `search_traces` (MLflow SearchTraces)
 GET      ``/traces/{request_id}/info``                     `get_trace_info` (MLflow GetTraceInfo)
-GET      ``/get-trace-artifact?request_id=...``            `get_trace_data` (the spans, as MLflow)
+GET      ``/get-trace-artifact?request_id=...``            `get_trace_data` (MLflow's span dicts)
 POST     ``/traces/log-batch``                             `log_traces` (hf_mltrack: whole traces)
 POST     ``/traces/delete-traces``                         `delete_traces` (MLflow DeleteTraces)
 PATCH    ``/traces/{request_id}/tags``                     `set_trace_tag` (MLflow SetTraceTag)
@@ -107,8 +107,11 @@ def get_trace_data(store: AbstractTraceStore, params: Mapping[str, Any]) -> dict
     request_id = _one(params, "request_id")
     if not request_id:
         raise InvalidParameterError("Missing request_id: GET /get-trace-artifact?request_id=tr-...")
+    from .mlflow_wire import span_to_mlflow_dict
+
     data = store.get_trace(str(request_id)).data
-    return {**data.to_dict(), "request": data.request, "response": data.response}
+    # MLflow's trace data artifact (``traces.json``): its span dicts; `Span.from_dict` reads them back.
+    return {"spans": [span_to_mlflow_dict(s) for s in data.spans], "request": data.request, "response": data.response}
 
 
 def log_traces(store: AbstractTraceStore, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,10 @@ Filters are comparisons joined by ``AND``:
   ``=``, ``!=``, ``LIKE``, ``ILIKE``, ``IN``, ``NOT IN``) and ``timestamp_ms``, ``execution_time_ms``
   (numbers: ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``); ``trace_name`` is ``name``, ``timestamp`` is
   ``timestamp_ms``, ``request_id``'s alias is ``trace_id``;
-- ``tags.<key>`` (strings, plus ``IS NULL``/``IS NOT NULL``).
+- ``tags.<key>`` (strings, plus ``IS NULL``/``IS NOT NULL``);
+- ``request_metadata.<key>`` (or ``metadata.``; strings): a key of the request metadata;
+- ``trace.text`` (``LIKE``/``ILIKE``): the name, previews and span contents (MLflow's full-text search);
+  ``trace.`` is also a prefix for the attributes (``trace.status``, ``trace.timestamp_ms``).
 
 Order by the attributes (``timestamp_ms DESC``, ``execution_time_ms``, ``name``, ``status``,
 ``request_id``); ties and the default go by ``timestamp_ms DESC`` then ``request_id``.
@@ -26,6 +29,10 @@ TRACE_GRAMMAR = _Grammar(
         "attributes": "attribute",
         "attribute": "attribute",
         "attr": "attribute",
+        "trace": "attribute",
+        # request metadata keys (MLflow's ``request_metadata.`mlflow.sourceRun```)
+        "request_metadata": "param",
+        "metadata": "param",
     },
     attributes={
         "request_id": "string",
@@ -34,6 +41,7 @@ TRACE_GRAMMAR = _Grammar(
         "run_id": "string",
         "timestamp_ms": "number",
         "execution_time_ms": "number",
+        "text": "string",  # full text: name, previews and spans (use LIKE / ILIKE)
     },
     aliases={
         "trace_id": "request_id",
@@ -41,6 +49,9 @@ TRACE_GRAMMAR = _Grammar(
         "timestamp": "timestamp_ms",
         "execution_time": "execution_time_ms",
         "run_uuid": "run_id",
+        "state": "status",
+        "execution_duration": "execution_time_ms",
+        "request_time": "timestamp_ms",
     },
     order_attributes=("request_id", "name", "status", "run_id", "timestamp_ms", "execution_time_ms"),
 )

@@ -18,7 +18,7 @@ import random
 import threading
 import time
 import traceback
-from typing import Any
+from typing import Any, Literal
 
 from ..entities.trace import REQUEST_ID_PREFIX, Span, SpanEvent, SpanStatusCode, SpanType, TraceStatus
 from ._serialize import to_jsonable
@@ -222,7 +222,7 @@ class LiveSpan(Span):
     def __enter__(self) -> LiveSpan:
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is not None:
             self.record_exception(exc)
         self.end()

@@ -80,6 +80,9 @@ class _CallState(StepRecorder):
         "counted",
     )
 
+    stage_type: str  # set (with `stage_start`) just before `stage`
+    stage_start: int
+
     def __init__(self, pipe: Any, root: LiveSpan, generative: bool) -> None:
         self.pipe = pipe
         self.root = root
@@ -354,7 +357,7 @@ def _wrap_stage(original: Any, stage: str) -> Any:
             _finish_stage_error(state, token, inputs, attributes, exc)
             raise
         end = _time_ns()
-        span = state.stage_span
+        finished: LiveSpan | None = state.stage_span
         state.stage = state.stage_span = None
         if token is not None:
             _reset(token)
@@ -382,7 +385,7 @@ def _wrap_stage(original: Any, stage: str) -> Any:
         except Exception as internal:
             _warn(stage, internal)
         try:  # the stage is recorded, with what could be computed
-            if span is None:
+            if finished is None:
                 record = state.root._record
                 step = (state.root.span_id, name, span_type, state.stage_start, end, inputs, outputs, attributes)
                 if record.steps is None:
@@ -390,7 +393,7 @@ def _wrap_stage(original: Any, stage: str) -> Any:
                 else:
                     record.steps.append(step)
             else:
-                _end_stage_span(span, inputs, outputs, attributes, end)
+                _end_stage_span(finished, inputs, outputs, attributes, end)
         except Exception as internal:
             _warn(stage, internal)
         return result
@@ -504,7 +507,7 @@ def enable_pipeline_tracing(silent: bool = False, record_model_io: bool = False)
             _patch_class(cls)
         original_hook = Pipeline.__dict__.get("__init_subclass__", _ABSENT)
 
-        def __init_subclass__(cls: type, **kwargs: Any) -> None:
+        def __init_subclass__(cls: Any, **kwargs: Any) -> None:
             if original_hook is not _ABSENT:
                 original_hook.__get__(None, cls)(**kwargs)
             else:

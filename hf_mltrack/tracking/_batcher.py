@@ -10,18 +10,21 @@ background thread, and raised by the next ``flush()``. Nothing acknowledged is d
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import signal
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import _env
 from ..entities import Metric, Param, RunTag
-from ..exceptions import MlTrackException
+from ..exceptions import MlTrackException, is_transient
+from ._spill import SpillFile
 
 if TYPE_CHECKING:
     from ..store.base import AbstractStore
@@ -30,16 +33,9 @@ if TYPE_CHECKING:
 Entry = tuple["AbstractStore", str, list[Metric], list[Param], list[RunTag]]
 
 _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the store is busy or unreachable, not that the data is wrong."""
-    if isinstance(exc, MlTrackException):
-        return exc.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED")
-    name = type(exc).__name__
-    return name in ("OperationalError", "ConnectError", "ReadTimeout", "WriteTimeout", "PoolTimeout") or isinstance(
-        exc, (OSError, ConnectionError, TimeoutError)
-    )
+# Entries per store transaction: bounded, so that one commit holds the database briefly (other writers
+# of the same SQLite file wait less) and nothing acknowledged waits long for its commit.
+_MAX_ENTRIES_PER_WRITE = 50_000
 
 
 class AsyncBatcher:
@@ -52,6 +48,13 @@ class AsyncBatcher:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._errors: list[MlTrackException] = []
+        # The window at risk (see `_spill`): the guard thread spills what waits too long for a commit.
+        self._handoff = threading.Lock()  # taking entries off the queue: the flusher or the guard
+        self._spilled: deque[list[Entry]] = deque()  # chunks on disk, not yet committed (oldest first)
+        self._inflight: list | None = None  # [entries, started (monotonic), spilled?] being written
+        self._popped = 0  # entries taken off the queue so far (the sequence number of its head)
+        self._spill: SpillFile | None = None
+        self._restored = False
         self._stopping = False
         self._pid = os.getpid()
 
@@ -70,14 +73,90 @@ class AsyncBatcher:
         if self._thread is None:
             self._start_thread()
         if len(self._queue) > _env.ASYNC_MAX_QUEUE.get():
-            # Backpressure: the caller helps instead of growing memory without bound.
-            self.flush(raise_errors=False)
+            # Backpressure: the caller helps instead of growing memory without bound (a server store
+            # takes the batch at once: into memory, or its journal on disk when the server lags).
+            self.flush(raise_errors=False, wait=False)
 
     def _start_thread(self) -> None:
         with self._thread_lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hf_mltrack-flusher", daemon=True)
                 self._thread.start()
+                if _env.ASYNC_COMMIT_INTERVAL_MS.get() > 0:
+                    guard = threading.Thread(target=self._guard, name="hf_mltrack-spill-guard", daemon=True)
+                    guard.start()
+
+    # ---- the window at risk ---------------------------------------------------------------------
+    def _guard(self) -> None:
+        """Spill entries that wait for a commit too long (queued, or in a write that waits for the database)."""
+        marks: deque[tuple[float, int]] = deque()  # (time, queue tail sequence number then)
+        while not self._stopping:
+            limit = max(0.02, _env.ASYNC_COMMIT_INTERVAL_MS.get() / 1000)
+            time.sleep(limit / 10)
+            try:
+                self._guard_tick(marks, limit)
+            except Exception as exc:  # never let the guard die; the flusher still commits
+                warnings.warn(f"hf_mltrack: could not spill queued points to disk: {exc}", stacklevel=1)
+
+    def _guard_tick(self, marks: deque[tuple[float, int]], limit: float) -> None:
+        now = time.monotonic()
+        old_seq = None
+        # Spill what has waited 40% of the window: with the tick (10%) and the write itself, the
+        # newest point at risk is younger than the window.
+        while marks and now - marks[0][0] >= 0.4 * limit:
+            old_seq = marks.popleft()[1]
+        with self._handoff:
+            inflight = self._inflight
+            if inflight is not None and not inflight[2] and now - inflight[1] >= 0.4 * limit:
+                self._spill_file().write(inflight[0])  # a write waiting for the database
+                inflight[2] = True
+            if old_seq is not None and old_seq > self._popped:
+                q = self._queue
+                chunk: list[Entry] = []
+                for _ in range(min(old_seq - self._popped, len(q))):
+                    chunk.append(q.popleft())
+                self._popped += len(chunk)
+                if chunk:
+                    self._spill_file().write(chunk)
+                    self._spilled.append(chunk)
+                    self._wake.set()
+            marks.append((now, self._popped + len(self._queue)))
+
+    def _restore_orphans(self) -> None:
+        try:
+            from ._spill import has_orphans, replay_orphans
+
+            if has_orphans():
+                replay_orphans(self._spill)
+        except Exception as exc:
+            warnings.warn(f"hf_mltrack: could not restore points spilled by an earlier process: {exc}", stacklevel=1)
+
+    def _spill_file(self) -> SpillFile:
+        if self._spill is None:
+            self._spill = SpillFile()
+        return self._spill
+
+    def _take(self) -> tuple[list[Entry], bool]:
+        """The next entries to write: spilled chunks first (they are older), then the queue."""
+        with self._handoff:
+            if self._spilled:
+                entries, spilled = self._spilled.popleft(), True
+            else:
+                q = self._queue
+                entries = []
+                while q and len(entries) < _MAX_ENTRIES_PER_WRITE:
+                    entries.append(q.popleft())
+                self._popped += len(entries)
+                spilled = False
+            self._inflight = [entries, time.monotonic(), spilled]
+        return entries, spilled
+
+    def _written(self) -> None:
+        """The in-flight entries are committed; once every spilled entry is, the spill file is emptied."""
+        with self._handoff:
+            self._inflight = None
+            if self._spill is not None and not self._spilled:
+                self._spill.clear()
 
     # ---- consumer side --------------------------------------------------------------------
     def _run(self) -> None:
@@ -85,32 +164,48 @@ class AsyncBatcher:
             self._wake.wait(_env.ASYNC_FLUSH_INTERVAL.get())
             self._wake.clear()
             try:
-                self.flush(raise_errors=False)
+                self.flush(raise_errors=False, wait=False)
             except Exception as exc:  # never let the flusher die
                 warnings.warn(f"hf_mltrack: background flush failed: {exc}", stacklevel=1)
 
     def pending(self) -> int:
         return len(self._queue)
 
-    def flush(self, raise_errors: bool = True, terminate: tuple[AbstractStore, str, str, int] | None = None) -> None:
+    def flush(
+        self,
+        raise_errors: bool = True,
+        terminate: tuple[AbstractStore, str, str, int] | None = None,
+        wait: bool = True,
+    ) -> None:
         """Write everything queued so far; raise the first permanent error if any occurred.
 
         ``terminate = (store, run_id, status, end_time)`` ends that run after its queued points are
         written, in the same transaction where the store supports it (one commit per ``end_run``).
+        ``wait``: also wait until server stores delivered what they were handed (or journaled it
+        because the server is unreachable); the background flusher does not wait.
         """
         with self._flush_lock:
-            while self._queue:
-                entries: list[Entry] = []
-                q = self._queue
-                while q and len(entries) < 50_000:
-                    entries.append(q.popleft())
-                last = not q
-                self._write(entries, terminate if last else None)
+            if not self._restored:  # points a killed process had spilled to disk go first
+                self._restored = True
+                self._restore_orphans()
+            while self._queue or self._spilled:
+                entries, _ = self._take()
+                last = not self._queue and not self._spilled
+                try:
+                    self._write(entries, terminate if last else None)
+                except BaseException:
+                    with self._handoff:
+                        self._inflight = None
+                    raise
+                self._written()
                 if last:
                     terminate = None
             if terminate is not None:
                 store, run_id, status, end_time = terminate
                 store.update_run_info(run_id, status, end_time)
+            if wait:
+                for store in list(_SERVER_STORES):
+                    self._errors.extend(store.drain())
         if raise_errors and self._errors:
             errors, self._errors = self._errors, []
             if len(errors) == 1:
@@ -133,25 +228,32 @@ class AsyncBatcher:
         if terminate is not None and id(terminate[0]) not in by_store:
             terminate[0].update_run_info(terminate[1], terminate[2], terminate[3])
             terminate = None
+        failure: BaseException | None = None
         for store, batches in by_store.values():
+            # Each store on its own: one store failing never costs another store's points.
             mine = terminate if terminate is not None and terminate[0] is store else None
             combined = getattr(store, "log_batches_and_terminate", None)
             if mine is not None and combined is not None:
                 try:
-                    self._with_retries(lambda b=batches, t=mine, f=combined: f(b, t[1:]))
+                    self._with_retries(functools.partial(combined, batches, mine[1:]))
                     continue
                 except Exception:
                     pass  # fall back: write (isolating errors), then end the run on its own
-            self._write_store(store, batches)
-            if mine is not None:
-                store.update_run_info(mine[1], mine[2], mine[3])
+            try:
+                self._write_store(store, batches)
+                if mine is not None:
+                    store.update_run_info(mine[1], mine[2], mine[3])
+            except Exception as exc:  # transient: the points are queued again by _write_store
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _write_store(self, store: AbstractStore, batches: dict[str, tuple[list, list, list]]) -> None:
         try:
             self._with_retries(lambda: store.log_batches(batches))
             return
         except Exception as exc:
-            if _is_transient(exc):
+            if is_transient(exc):
                 # Still failing after retries: keep the points queued for the next flush.
                 for run_id, (m, p, t) in batches.items():
                     self._queue.appendleft((store, run_id, m, p, t))
@@ -191,7 +293,7 @@ class AsyncBatcher:
                 fn()
                 return
             except Exception as exc:
-                if delay is None or not _is_transient(exc):
+                if delay is None or not is_transient(exc):
                     raise
                 time.sleep(delay)
 
@@ -202,7 +304,12 @@ class AsyncBatcher:
 
     def shutdown(self) -> None:
         try:
-            self.flush(raise_errors=False)
+            # Server stores wait for their server a bounded time at exit (`Delivery.close`), not here.
+            self.flush(raise_errors=False, wait=False)
+            for store in list(_SERVER_STORES):
+                store.delivery.close(_env.HTTP_EXIT_WAIT.get())
+            if self._spill is not None:
+                self._spill.close()
         except Exception as exc:
             warnings.warn(f"hf_mltrack: could not write all logged data at exit: {exc}", stacklevel=1)
         if self._errors:
@@ -211,6 +318,15 @@ class AsyncBatcher:
                 + "; ".join(e.message for e in self._errors[:5]),
                 stacklevel=1,
             )
+
+
+# Stores that deliver in the background themselves (`RestStore`): ``flush()`` also waits for them.
+_SERVER_STORES: weakref.WeakSet = weakref.WeakSet()
+
+
+def register_server_store(store: object) -> None:
+    """A store with a ``drain()`` method: ``flush()`` waits until it delivered what it was handed."""
+    _SERVER_STORES.add(store)
 
 
 _BATCHER: AsyncBatcher | None = None
@@ -228,7 +344,18 @@ def get_batcher() -> AsyncBatcher:
     return _BATCHER
 
 
+_ORPHANS_CHECKED = False
+
+
 def flush(raise_errors: bool = True) -> None:
+    global _ORPHANS_CHECKED
+    if _BATCHER is None and not _ORPHANS_CHECKED:
+        # The first read of a process that logs nothing still restores what a killed process spilled.
+        _ORPHANS_CHECKED = True
+        from ._spill import has_orphans
+
+        if has_orphans():
+            get_batcher()
     if _BATCHER is not None:
         _BATCHER.flush(raise_errors=raise_errors)
 

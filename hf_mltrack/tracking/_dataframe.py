@@ -29,21 +29,21 @@ def runs_to_dataframe(runs: list[Run]) -> pd.DataFrame:
     param_cols: dict[str, list] = {}
     tag_cols: dict[str, list] = {}
     for i, run in enumerate(runs):
-        for key, value in run.data.metrics.items():
+        for key, number in run.data.metrics.items():
             col = metric_cols.get(key)
             if col is None:
                 col = metric_cols[key] = np.full(n, np.nan)
-            col[i] = value
+            col[i] = number
         for key, value in run.data.params.items():
-            col = param_cols.get(key)
-            if col is None:
-                col = param_cols[key] = [None] * n
-            col[i] = value
+            items = param_cols.get(key)
+            if items is None:
+                items = param_cols[key] = [None] * n
+            items[i] = value
         for key, value in run.data.tags.items():
-            col = tag_cols.get(key)
-            if col is None:
-                col = tag_cols[key] = [None] * n
-            col[i] = value
+            items = tag_cols.get(key)
+            if items is None:
+                items = tag_cols[key] = [None] * n
+            items[i] = value
     for key in sorted(metric_cols):
         columns[f"metrics.{key}"] = metric_cols[key]  # type: ignore[assignment]
     for key in sorted(param_cols):

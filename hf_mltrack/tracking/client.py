@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _env
-from ..entities import Experiment, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
+from ..entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
+from ..exceptions import InvalidParameterError, InvalidStateError, is_transient
 from ..utils import validation as v
 from . import _batcher
 from ._uri import resolve_tracking_uri
@@ -24,6 +25,10 @@ from .logged_models_client import LoggedModelClientMixin
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+# Run ids a client has seen active, so that queued log calls check their run once, not per call.
+_LIVE_RUNS_LIMIT = 4096
 
 
 class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin, LoggedModelClientMixin):
@@ -48,6 +53,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             registry_uri = registry_fluent._registry_uri
         self._registry_uri = resolve_tracking_uri(registry_uri or _env.REGISTRY_URI.get() or self._tracking_uri)
         self._store: AbstractStore | None = None
+        self._live_runs: set[str] = set()
 
     def __repr__(self) -> str:
         return f"MlTrackClient(tracking_uri={self._tracking_uri!r})"
@@ -173,7 +179,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             experiment_id (`str`): the experiment's id.
             key (`str`): the tag name.
         """
-        self.store.delete_experiment_tag(str(experiment_id), key)  # type: ignore[attr-defined]
+        self.store.delete_experiment_tag(str(experiment_id), key)
 
     # ---- runs ----------------------------------------------------------------------------
     def create_run(
@@ -209,9 +215,11 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         metric_objs = [
             Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, 0) for k, val in (metrics or {}).items()
         ]
-        return self.store.create_run(
+        run = self.store.create_run(
             str(experiment_id), user, ts, tag_objs, run_name, params=param_objs, metrics=metric_objs
         )
+        self._remember_live(run.info.run_id)
+        return run
 
     def get_run(self, run_id: str) -> Run:
         """The run with its latest metrics, params and tags.
@@ -268,6 +276,13 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             batcher.flush(raise_errors=False, terminate=(self.store, run_id, status, end_time))
         else:
             self.store.update_run_info(run_id, status, end_time)
+        report = getattr(self.store, "undelivered_report", None)
+        if report is not None:
+            message = report(run_id)
+            if message:  # the server is unreachable: say loudly what is kept, and where
+                import warnings
+
+                warnings.warn(message, stacklevel=3)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run (soft: `restore_run` brings it back; ``hf-mltrack gc`` removes it for good).
@@ -276,6 +291,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             run_id (`str`): the run's id.
         """
         _batcher.flush(raise_errors=False)
+        self._live_runs.discard(run_id)
         self.store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
@@ -287,6 +303,34 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         self.store.restore_run(run_id)
 
     # ---- logging ---------------------------------------------------------------------------
+    def _remember_live(self, run_id: str) -> None:
+        live = self._live_runs
+        if len(live) >= _LIVE_RUNS_LIMIT:
+            live.clear()
+        live.add(run_id)
+
+    def _check_live(self, run_id: str) -> None:
+        """Raise now, at the user's call, if the run does not exist or is deleted (MLflow's client does);
+        queued writes would otherwise fail later, in the background. Checked once per run and client."""
+        if run_id in self._live_runs:
+            return
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidParameterError(f"Invalid run_id {run_id!r}: give the id of an existing run")
+        try:
+            info = self.store.get_run(run_id).info  # ResourceNotFoundError names the id
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # The server is unreachable: the check cannot be made now, and training must not stop for it.
+            # The write goes to the journal; a run the server does not know is reported at delivery.
+            self._remember_live(run_id)
+            return
+        if info.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidStateError(
+                f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
+            )
+        self._remember_live(run_id)
+
     def _submit(
         self,
         run_id: str,
@@ -295,6 +339,8 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         tags: list[RunTag],
         synchronous: bool | None,
     ) -> None:
+        if run_id not in self._live_runs:
+            self._check_live(run_id)
         if synchronous is None:
             synchronous = not _env.ASYNC_LOGGING.get()
         if synchronous:

@@ -51,7 +51,9 @@ class ActiveRun(Run):
     def __enter__(self) -> ActiveRun:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
         if exc_type is None:
             status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
@@ -154,18 +156,20 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             f"got experiment_name={experiment_name!r}, experiment_id={experiment_id!r}"
         )
     client = _client()
+    experiment: Experiment | None
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
-        experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
+        assert experiment_name is not None
+        experiment = client.get_experiment_by_name(experiment_name)
         if experiment is None:
             try:
-                client.create_experiment(experiment_name)  # type: ignore[arg-type]
+                client.create_experiment(experiment_name)
             except MlTrackException as exc:
                 if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process won the race
                     raise
-            experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-            assert experiment is not None
+            experiment = client.get_experiment_by_name(experiment_name)
+    assert experiment is not None
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise InvalidStateError(
             f"Experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted: restore it with "
@@ -340,8 +344,8 @@ def start_run(
             **(tags or {}),
             **_description_tags(description, run_name, parent_run_id),
         }
-        if parent_run_id is not None:
-            client.get_run(parent_run_id)  # fail early on a bad parent id
+        if parent_run_id is not None and not any(r.info.run_id == parent_run_id for r in stack):
+            client.get_run(parent_run_id)  # fail early on a bad parent id (an active run is known to exist)
         run = client.create_run(str(experiment_id or _current_experiment_id()), tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
     _run_stack.set((*stack, active))

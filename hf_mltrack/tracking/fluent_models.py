@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from .. import _env
 from ..entities import (
     DatasetInput,
     InputTag,
@@ -23,9 +24,12 @@ from ..exceptions import InvalidParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-ACTIVE_MODEL_ENV = "HF_MLTRACK_ACTIVE_MODEL_ID"
+ACTIVE_MODEL_ENV = _env.ACTIVE_MODEL_ID.name
 
 _active_model: contextvars.ContextVar[str | None] = contextvars.ContextVar("hf_mltrack_active_model", default=None)
+# HF_MLTRACK_ACTIVE_MODEL_ID as this process started with it (or as set_active_model left it): read once,
+# since log_metric consults it on every call and an environment lookup costs microseconds.
+_env_model_id: str | None = _env.ACTIVE_MODEL_ID.get() or None
 _last_logged_model_id: str | None = None
 
 
@@ -51,9 +55,10 @@ def _remember(model: LoggedModel) -> LoggedModel:
 
 
 def _reset() -> None:
-    global _last_logged_model_id
+    global _last_logged_model_id, _env_model_id
     _last_logged_model_id = None
     clear_active_model()
+    _env_model_id = _env.ACTIVE_MODEL_ID.get() or None
 
 
 # ---- logged models ----------------------------------------------------------------------------------
@@ -203,12 +208,14 @@ def set_active_model(name: str | None = None, model_id: str | None = None) -> Lo
     if model_id is not None:
         model = get_logged_model(model_id)
     else:
+        assert name is not None
         found = _client().search_logged_models(
             [_experiment_id(None)], f"name = {_quote(name)}", None, 1, ["creation_timestamp DESC"]
         )
         model = found[0] if found else initialize_logged_model(name=name)
+    global _env_model_id
     _active_model.set(model.model_id)
-    os.environ[ACTIVE_MODEL_ENV] = model.model_id  # seen by subprocesses too, as MLflow does
+    os.environ[ACTIVE_MODEL_ENV] = _env_model_id = model.model_id  # seen by subprocesses too, as MLflow does
     return model
 
 
@@ -222,11 +229,13 @@ def _quote(text: str) -> str:
 
 def get_active_model_id() -> str | None:
     """The active model's id (`set_active_model`, or ``HF_MLTRACK_ACTIVE_MODEL_ID``), or None."""
-    return _active_model.get() or os.environ.get(ACTIVE_MODEL_ENV) or None
+    return _active_model.get() or _env_model_id
 
 
 def clear_active_model() -> None:
+    global _env_model_id
     _active_model.set(None)
+    _env_model_id = None
     os.environ.pop(ACTIVE_MODEL_ENV, None)
 
 

@@ -299,6 +299,16 @@ def _read_identifier(src: _Source, i: int) -> _Token:
         return _Token("ident", s[start:i], start, tuple(parts))
 
 
+#: Only ASCII digits make numbers: `str.isdigit()` and `int()` also take '³' or '٣', which SQL cannot.
+_DIGITS = frozenset("0123456789")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def is_ascii_int(text: str) -> bool:
+    """Whether ``text`` is a non-empty run of ASCII digits (``"12"``; not ``"³"``, ``"١٢"`` or ``""``)."""
+    return text.isascii() and text.isdigit()
+
+
 def _read_number(src: _Source, i: int) -> _Token:
     s = src.text
     n = len(s)
@@ -306,23 +316,23 @@ def _read_number(src: _Source, i: int) -> _Token:
     if s[j] in "+-":
         j += 1
     digits = 0
-    while j < n and s[j].isdigit():
+    while j < n and s[j] in _DIGITS:
         j += 1
         digits += 1
     is_float = False
     if j < n and s[j] == ".":
         is_float = True
         j += 1
-        while j < n and s[j].isdigit():
+        while j < n and s[j] in _DIGITS:
             j += 1
             digits += 1
     if digits and j < n and s[j] in "eE":
         k = j + 1
         if k < n and s[k] in "+-":
             k += 1
-        if k < n and s[k].isdigit():
+        if k < n and s[k] in _DIGITS:
             is_float = True
-            while k < n and s[k].isdigit():
+            while k < n and s[k] in _DIGITS:
                 k += 1
             j = k
     if not digits or (j < n and (_is_word_char(s[j]) or s[j] == ".")):
@@ -331,7 +341,10 @@ def _read_number(src: _Source, i: int) -> _Token:
             k += 1
         raise src.error(i, f"unexpected token {s[i:k]!r}; it is not a number")
     text = s[i:j]
-    value: float | int = float(text) if is_float else int(text)
+    # int() refuses texts of over 4300 digits: anything past int64 is compared as a double anyway
+    value: float | int = float(text) if is_float or digits > 19 else int(text)
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        value = float(text)  # databases compare integers as int64: past that range, compare as a double
     return _Token("number", text, i, value)
 
 
@@ -339,7 +352,7 @@ def _starts_number(s: str, i: int) -> bool:
     j = i + 1 if s[i] in "+-" else i
     if s[j : j + 1] == ".":
         j += 1
-    return s[j : j + 1].isdigit()
+    return s[j : j + 1] in _DIGITS
 
 
 def _tokenize(src: _Source) -> list[_Token]:
@@ -418,13 +431,14 @@ class _Parser:
             entity_type, key = "attribute", parts[0][0]
         else:
             prefix = parts[0][0]
-            entity_type = g.prefixes.get(prefix.lower())
-            if entity_type is None:
+            found = g.prefixes.get(prefix.lower())
+            if found is None:
                 raise self.src.error(
                     tok.pos,
                     f"unknown key type {prefix!r} in {tok.text!r}; {g.what} are searched by {prefixes} "
                     "or an unprefixed attribute",
                 )
+            entity_type = found
             key = ".".join(text for text, _ in parts[1:])
         if not key:
             raise self.src.error(tok.pos, f"empty key in {tok.text!r}")
@@ -521,7 +535,7 @@ class _Parser:
     def id_value(self, tok: _Token, shown: str) -> str:
         if tok.kind == "number" and isinstance(tok.value, int):
             return str(tok.value)
-        if tok.kind == "string" and tok.value.isdigit():
+        if tok.kind == "string" and is_ascii_int(tok.value) and len(tok.value) < 30 and int(tok.value) <= INT64_MAX:
             return str(int(tok.value))
         if tok.kind in ("op", "(", ")", ",", "end"):
             raise self.src.unexpected(tok, "a value")
@@ -704,8 +718,9 @@ def decode_page_token(token: str | None) -> int:
         raise InvalidParameterError(
             f"Invalid page_token {token!r}: pass the next_page_token of a previous page unchanged, or None"
         ) from exc
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= INT64_MAX:
         raise InvalidParameterError(
-            f"Invalid page_token {token!r}: its offset {offset!r} is not a non-negative integer"
+            f"Invalid page_token {token[:100]!r}: its offset {str(offset)[:40]} is not an integer from 0 to "
+            f"{INT64_MAX}"
         )
     return offset

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .search import Comparison, OrderBy
+from .search import Comparison, OrderBy, is_ascii_int
 
 if TYPE_CHECKING:
     from ..entities import Experiment, Run
@@ -60,7 +60,7 @@ def _run_attribute(run: Run, key: str) -> Any:
     if key == "run_id":
         return info.run_id
     if key == "experiment_id":
-        return int(info.experiment_id) if str(info.experiment_id).isdigit() else info.experiment_id
+        return int(info.experiment_id) if is_ascii_int(str(info.experiment_id)) else info.experiment_id
     return getattr(info, key)
 
 
@@ -99,7 +99,10 @@ def matches_run(run: Run, comparisons: Iterable[Comparison]) -> bool:
     def lookup(entity_type: str, key: str) -> tuple[bool, Any]:
         if entity_type == "attribute":
             return True, _run_attribute(run, key)
-        values = {"metric": run.data.metrics, "param": run.data.params, "tag": run.data.tags}[entity_type]
+        data = run.data
+        values: Mapping[str, Any] = (
+            data.metrics if entity_type == "metric" else data.params if entity_type == "param" else data.tags
+        )
         return key in values, values.get(key)
 
     comparisons = list(comparisons)
@@ -173,7 +176,7 @@ def sort_experiments(experiments: Iterable[Experiment], order_by: Sequence[Order
     an explicit order_by and no `experiment_id` clause, ties go by `experiment_id DESC`, as MLflow)."""
 
     def eid(e: Experiment) -> Any:
-        return int(e.experiment_id) if str(e.experiment_id).isdigit() else e.experiment_id
+        return int(e.experiment_id) if is_ascii_int(str(e.experiment_id)) else e.experiment_id
 
     clauses = list(order_by) or [
         OrderBy("attribute", "creation_time", False),

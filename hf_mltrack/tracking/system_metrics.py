@@ -14,6 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .. import _env
+from ..utils.warn import warn
 
 if TYPE_CHECKING:
     from .client import MlTrackClient
@@ -35,9 +36,9 @@ class SystemMetricsMonitor:
         try:
             import psutil  # noqa: F401
         except ImportError:
-            warnings.warn(
-                "log_system_metrics=True needs psutil: pip install psutil. No system metrics are logged.",
-                stacklevel=3,
+            warn(
+                "log_system_metrics=True needs psutil: pip install 'hf_mltrack[system-metrics]'. "
+                "No system metrics are logged."
             )
             return
         self._init_gpu()

@@ -1,7 +1,7 @@
 """`hf_mltrack.transformers.autolog`: one switch for training-side and inference-side autologging.
 
 - Training (Trainer runs: params, metrics, checkpoints, the final model) belongs to
-  ``hf_mltrack.autolog.transformers.autolog``; it is imported on use and receives the options it accepts.
+  ``hf_mltrack.autologging.transformers.autolog``; it is imported on use and receives the options it accepts.
 - Inference tracing (``log_traces=True``: a trace for every pipeline call) is a hook: the module named by
   `TRACING_MODULE` is imported on use and must expose ``autolog(disable: bool = False, silent: bool = False)``
   that patches (or, with ``disable=True``, restores) ``transformers.Pipeline.__call__``. Other code can
@@ -20,7 +20,7 @@ from typing import Any
 
 from hf_mltrack.transformers._compat import _logger
 
-TRAINING_MODULE = "hf_mltrack.autolog.transformers"
+TRAINING_MODULE = "hf_mltrack.autologging.transformers"
 TRACING_MODULE = "hf_mltrack.tracing.transformers"
 
 # name -> fn(enable: bool, silent: bool); called by autolog with enable = log_traces and not disable.

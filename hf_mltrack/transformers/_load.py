@@ -140,12 +140,15 @@ def load_model_impl(
     extra = dict(model_kwargs or {})
     if revision and not os.path.isdir(source):
         extra.setdefault("revision", revision)
-    model = model_class.from_pretrained(source, **dtype_kwargs(dtype), **load_kwargs, **extra)
-    peft_info = conf.get(_flavor.PEFT)
-    if peft_info:
-        adapter_dir = safe_join(local, peft_info.get("adapter_dir") or _flavor.PEFT_DIR)
-        model = _peft.apply_adapter(model, adapter_dir, peft_info, merge=merge_adapter)
-    elif merge_adapter:
+    from hf_mltrack.transformers._quiet import quiet_loading
+
+    with quiet_loading():  # our load on the user's behalf: no library progress bars or deprecation noise
+        model = model_class.from_pretrained(source, **dtype_kwargs(dtype), **load_kwargs, **extra)
+        peft_info = conf.get(_flavor.PEFT)
+        if peft_info:
+            adapter_dir = safe_join(local, peft_info.get("adapter_dir") or _flavor.PEFT_DIR)
+            model = _peft.apply_adapter(model, adapter_dir, peft_info, merge=merge_adapter)
+    if merge_adapter and not peft_info:
         _logger.warning("merge_adapter=True ignored: the model at %s has no PEFT adapter", model_uri)
     if pipeline_device is not None and pipeline_device != "cpu":
         model = model.to(pipeline_device)

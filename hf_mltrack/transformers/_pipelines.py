@@ -314,7 +314,7 @@ def build_pipeline(
     if native_task_supported(task):
         from transformers import pipeline
 
-        return pipeline(task=task, model=model, **components, **kwargs)
+        return pipeline(task=task, model=model, **components, **kwargs)  # type: ignore[call-overload]
     cls = fallback_pipeline_class(task)
     if cls is None:
         raise ValueError(f"The installed transformers has no pipeline for task {task!r}")

@@ -48,14 +48,15 @@ def _python_scalar_type(value: Any) -> DataType | None:
 
 def _infer_dtype_of_values(name: Any, values: list[Any]) -> DataType:
     """The one DataType of an object column's non-null values (ints and floats mix to double)."""
-    types = {_python_scalar_type(v) for v in values}
-    if None in types:
+    found = {_python_scalar_type(v) for v in values}
+    if None in found:
         bad = next(v for v in values if _python_scalar_type(v) is None)
         raise InvalidParameterError(
             f"Cannot infer a column type for {name!r}: value {bad!r} of type {type(bad).__name__} is "
             "not one of "
             "str, bytes, bool, int, float, datetime. Pass an explicit signature=ModelSignature(...)"
         )
+    types = {t for t in found if t is not None}
     if types == {DataType.long, DataType.double}:
         return DataType.double
     if len(types) > 1:
@@ -214,12 +215,12 @@ def _infer_param_schema(params: Mapping[str, Any]) -> ParamSchema:
             dtype = _infer_dtype_of_values(name, list(value))
             specs.append(ParamSpec(name, dtype, list(value), (-1,)))
             continue
-        dtype = _python_scalar_type(value)
-        if dtype is None:
+        scalar_type = _python_scalar_type(value)
+        if scalar_type is None:
             raise InvalidParameterError(
                 f"Cannot infer the type of parameter {name!r} from {type(value).__name__}: use str, "
                 "int, float, "
                 "bool, bytes, datetime or a list of those"
             )
-        specs.append(ParamSpec(name, dtype, value))
+        specs.append(ParamSpec(name, scalar_type, value))
     return ParamSchema(specs)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 from .. import _env
 from ..exceptions import InvalidParameterError
+from .warn import warn
 
 MAX_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 8000
@@ -28,11 +28,26 @@ def validate_key(kind: str, key: object) -> str:
         )
     if "\x00" in key:
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: it contains a NUL character")
+    bad = _invisible_character(key)
+    if bad is not None:
+        raise InvalidParameterError(
+            f"Invalid {kind} name {key!r}: it contains the invisible character U+{ord(bad):04X} ({bad!r}); "
+            "names may hold letters, digits, spaces and punctuation only"
+        )
     if key.startswith("/") or ".." in key.split("/"):
         raise InvalidParameterError(f"Invalid {kind} name {key!r}: it must not start with '/' or contain '..'")
     if len(_VALID_KEYS) < 100_000:
         _VALID_KEYS.add(key)
     return key
+
+
+def _invisible_character(key: str) -> str | None:
+    """The first control, format (bidi overrides, zero-width...) or surrogate character of ``key``."""
+    if key.isascii():
+        return next((ch for ch in key if ch < " " or ch == "\x7f"), None)
+    import unicodedata
+
+    return next((ch for ch in key if unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
 
 
 def param_value_to_str(key: str, value: object) -> str:
@@ -50,10 +65,9 @@ def param_value_to_str(key: str, value: object) -> str:
 def truncate(what: str, text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
-    warnings.warn(
+    warn(
         f"The value of {what} is {len(text)} characters long; it was truncated to {limit} "
-        f"(ending in {TRUNCATION_MARKER!r}).",
-        stacklevel=4,
+        f"(ending in {TRUNCATION_MARKER!r})."
     )
     return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
 
@@ -84,6 +98,8 @@ def metric_value(key: str, value: object) -> float:
 
 
 def metric_step(key: str, step: object) -> int:
+    if type(step) is int:  # the common case, without the numbers.Integral ABC check
+        return step  # type: ignore[return-value]
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):

@@ -8,9 +8,9 @@ import pytest
 from integrations_helpers import metric_steps, only_run
 
 import hf_mltrack
-import hf_mltrack.autolog as autolog_pkg
-from hf_mltrack.autolog import _patching
-from hf_mltrack.autolog import transformers as tf_autolog
+import hf_mltrack.autologging as autolog_pkg
+from hf_mltrack.autologging import _patching
+from hf_mltrack.autologging import transformers as tf_autolog
 from hf_mltrack.integrations import MlTrackCallback
 
 
@@ -43,7 +43,7 @@ def test_generic_autolog_lets_the_trainer_own_its_run(tracked, client, make_gpt2
     """hf_mltrack.autolog() patches Accelerator too; inside Trainer.train() the callback owns the run."""
     from transformers import Trainer
 
-    autolog_pkg(log_models=False)
+    autolog_pkg.autolog(log_models=False)
     trainer = Trainer(
         model=make_gpt2(), args=make_args(report_to="none", run_name="named-run"), train_dataset=lm_dataset
     )
@@ -99,12 +99,12 @@ def test_generic_autolog_is_callable_and_enables_installed_frameworks():
     from accelerate import Accelerator
 
     original_log = vars(Accelerator)["log"]
-    assert hf_mltrack.autolog is autolog_pkg or callable(hf_mltrack.autolog)
-    enabled = autolog_pkg(log_models=False)
+    assert hf_mltrack.autolog is autolog_pkg.autolog  # a plain function (typed), not a module
+    enabled = hf_mltrack.autolog(log_models=False)
     assert enabled == ["transformers", "pytorch"]
     assert _patching.is_enabled("transformers") and _patching.is_enabled("pytorch")
     assert vars(Accelerator)["log"] is not original_log
-    autolog_pkg(disable=True)
+    autolog_pkg.autolog(disable=True)
     assert vars(Accelerator)["log"] is original_log
     assert not _patching.is_enabled("pytorch")
 
@@ -155,7 +155,7 @@ def test_safe_patch_contract():
 def test_pytorch_autolog_routes_accelerator_logging(tracked, client):
     from accelerate import Accelerator
 
-    from hf_mltrack.autolog import pytorch as pt_autolog
+    from hf_mltrack.autologging import pytorch as pt_autolog
 
     pt_autolog.autolog()
     accelerator = Accelerator(cpu=True)
@@ -171,7 +171,7 @@ def test_pytorch_autolog_routes_accelerator_logging(tracked, client):
 
 def test_pytorch_autolog_tensorboard(tracked, client, tmp_path):
     pytest.importorskip("tensorboard")
-    from hf_mltrack.autolog import pytorch as pt_autolog
+    from hf_mltrack.autologging import pytorch as pt_autolog
 
     pt_autolog.autolog()
     from torch.utils.tensorboard import SummaryWriter
@@ -192,7 +192,7 @@ def test_pytorch_autolog_logs_saved_models_and_dataset_sizes(tracked, client, tm
     from torch.utils.data import DataLoader
 
     from hf_mltrack.artifacts import get_artifact_repository
-    from hf_mltrack.autolog import pytorch as pt_autolog
+    from hf_mltrack.autologging import pytorch as pt_autolog
 
     pt_autolog.autolog()
     accelerator = Accelerator(cpu=True)
@@ -213,7 +213,7 @@ def test_importing_autolog_is_cheap():
     import sys
 
     code = (
-        "import sys, hf_mltrack.autolog as a; a(); "
+        "import sys, hf_mltrack; hf_mltrack.autolog(); "
         "print([m for m in ('torch', 'transformers', 'accelerate', 'sqlalchemy') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -275,3 +275,41 @@ def test_evaluate_after_training_logs_to_the_training_run(tracked, client, make_
     assert run.info.status == "FINISHED"
     assert metric_steps(client, run.info.run_id, "eval_loss") == [(2, pytest.approx(metrics["eval_loss"]))]
     assert "eval_perplexity" in run.data.metrics
+
+
+def test_on_log_keeps_odd_names_valid_and_skips_unusable_ones(tracked, client, make_gpt2, make_args, lm_dataset):
+    """on_log queues its points without re-validating them: names the store would reject are made
+    valid first (or skipped), and numpy / tensor values become floats."""
+    import numpy as np
+    import torch
+    from transformers import TrainerCallback
+
+    long_key = "k" * 300
+
+    class OddLogs(TrainerCallback):  # runs before ours: adds entries to the Trainer's logs dict
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs.update(
+                {
+                    "/abs": 1.0,
+                    "a/../b": 2,
+                    long_key: np.float32(3.5),
+                    "nul\x00key": torch.tensor(4.0),
+                    "": 5.0,
+                    7: 6.0,
+                    "text": "not a metric",
+                }
+            )
+
+    args = make_args(report_to="none", max_steps=2)
+    trainer = _trainer(make_gpt2(), args, lm_dataset, callbacks=[OddLogs(), MlTrackCallback()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.train()
+    assert not [w for w in caught if "hf_mltrack" in str(w.message)]
+    run = only_run(client)
+    metrics = run.data.metrics
+    assert metrics["abs"] == 1.0 and metrics["a/./b"] == 2.0 and metrics["nulkey"] == 4.0
+    shortened = [k for k in metrics if k.startswith("k" * 200)]
+    assert len(shortened) == 1 and len(shortened[0]) <= 250 and metrics[shortened[0]] == 3.5
+    assert "" not in metrics and "7" not in metrics and "text" not in metrics
+    assert metric_steps(client, run.info.run_id, "loss")  # the Trainer's own entries still arrive

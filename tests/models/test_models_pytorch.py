@@ -130,7 +130,7 @@ def test_hf_model_dtype_ties_frozen_and_training_flag(tmp_path):
 def test_log_model_runs_uri_and_pyfunc(tracking_uri):
     model = Scaled(3, 2)
     example = np.random.rand(2, 3).astype(np.float32)
-    with hf_mltrack.start_run() as run:
+    with hf_mltrack.start_run():
         info = hf_pytorch.log_model(
             pytorch_model=model,
             artifact_path="pytorch-model",

@@ -119,22 +119,22 @@ def test_env_files_next_to_mlproject_are_used(make_project) -> None:
     [
         pytest.param("- a\n- b\n", "must be a YAML mapping", id="not-a-mapping"),
         pytest.param("name: [unclosed\n", "not valid YAML", id="bad-yaml"),
-        pytest.param(
-            "python_env: missing.yaml\n", "python_env file 'missing.yaml' not found", id="missing-env"
-        ),
+        pytest.param("python_env: missing.yaml\n", "python_env file 'missing.yaml' not found", id="missing-env"),
         pytest.param("conda_env: ../outside.yaml\n", "outside the project folder", id="env-escapes"),
-        pytest.param("docker_env: {volumes: []}\n", "'image' string", id="docker-no-image"),
-        pytest.param("entry_points: [main]\n", "'entry_points' must be a mapping", id="entry-points-list"),
-        pytest.param("entry_points:\n  main: {}\n", "entry point 'main' needs a 'command'", id="no-command"),
+        pytest.param("docker_env: {volumes: []}\n", "docker_env.image: Field required", id="docker-no-image"),
+        pytest.param(
+            "entry_points: [main]\n", "entry_points: Input should be a valid dictionary", id="entry-points-list"
+        ),
+        pytest.param("entry_points:\n  main: {}\n", "entry_points.main.command: Field required", id="no-command"),
         pytest.param(
             "entry_points:\n  main:\n    parameters: {lr: double}\n    command: x\n",
-            "parameter 'lr' of entry point 'main' has unknown type 'double': use one of string, float, int, "
-            "path, uri",
+            "entry_points.main.parameters.lr.type: Input should be 'string', 'float', 'int', 'path' or 'uri' "
+            "(got 'double')",
             id="unknown-type",
         ),
         pytest.param(
             "entry_points:\n  main:\n    parameters: {lr: {typ: float}}\n    command: x\n",
-            "unknown keys ['typ']",
+            "entry_points.main.parameters.lr.typ: Extra inputs are not permitted",
             id="typo-key",
         ),
     ],
@@ -147,9 +147,7 @@ def test_malformed_mlproject_names_the_problem(make_project, mlproject: str, mes
 
 
 def test_python_and_conda_env_conflict(make_project) -> None:
-    root = make_project(
-        {"MLproject": "python_env: p.yaml\nconda_env: c.yaml\n", "p.yaml": "{}\n", "c.yaml": "{}\n"}
-    )
+    root = make_project({"MLproject": "python_env: p.yaml\nconda_env: c.yaml\n", "p.yaml": "{}\n", "c.yaml": "{}\n"})
     with pytest.raises(ExecutionError, match="both python_env and conda_env"):
         load_project(root)
 

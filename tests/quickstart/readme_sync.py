@@ -9,7 +9,6 @@ they are current. After changing an ``HF_MLTRACK_*`` variable, a command, or ``b
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 import sys
 from pathlib import Path
@@ -29,24 +28,10 @@ _PENDING_COMMANDS = {
 
 # ---- configuration ------------------------------------------------------------------------------
 def env_vars() -> list[Any]:
-    """Every `EnvVar`: `hf_mltrack._env.ALL`, then any still defined in a package's ``_settings`` module."""
-    import hf_mltrack
+    """Every `EnvVar`, from the one table `hf_mltrack._env.ALL`."""
     from hf_mltrack import _env
 
-    found = list(_env.ALL)
-    names = {v.name for v in found}
-    for info in pkgutil.iter_modules(hf_mltrack.__path__):
-        if not info.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"hf_mltrack.{info.name}._settings")
-        except ImportError:
-            continue
-        for value in vars(module).values():
-            if isinstance(value, _env.EnvVar) and value.name not in names:
-                found.append(value)
-                names.add(value.name)
-    return found
+    return list(_env.ALL)
 
 
 def _default(var: Any) -> str:

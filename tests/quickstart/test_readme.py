@@ -95,6 +95,11 @@ def test_five_minute_tour_runs_as_is(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "hf_mltrack:" not in proc.stderr, proc.stderr[-4000:]  # no warning from our own code
+    # nor library noise from what we do on the user's behalf: peft's FutureWarning (from add_lora and our
+    # adapter loading), transformers' weight-loading bars of load_model (the tour's own from_pretrained
+    # keeps its bar)
+    assert "FutureWarning" not in proc.stderr, proc.stderr[-4000:]
+    assert proc.stderr.count("Loading weights:") <= 2, proc.stderr[-4000:]  # one bar, drawn at 0% and 100%
     import hf_mltrack
 
     client = hf_mltrack.MlTrackClient(str(work / "mlruns"))

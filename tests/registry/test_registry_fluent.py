@@ -57,7 +57,7 @@ def test_resolve_model_uri_selectors(reg, log_model) -> None:
         resolve_model_uri("m", version=0)
     with pytest.raises(ResourceNotFoundError, match="no alias 'nope'"):
         resolve_model_uri("m", alias="nope")
-    with pytest.raises(ResourceNotFoundError, match="Registered model 'ghost' does not exist"):
+    with pytest.raises(ResourceNotFoundError, match="Registered Model with name=ghost not found"):
         resolve_model_uri("ghost")
     with pytest.raises(InvalidParameterError, match="at most one of version, stage and alias"):
         resolve_model_uri("m", version=1, stage="Production")

@@ -27,7 +27,7 @@ def test_create_and_get(reg) -> None:
 
 def test_create_duplicate_names_the_model(reg) -> None:
     reg.create_registered_model("m")
-    with pytest.raises(ResourceAlreadyExistsError, match="'m' already exists"):
+    with pytest.raises(ResourceAlreadyExistsError, match=r"Registered Model \(name=m\) already exists"):
         reg.create_registered_model("m")
 
 
@@ -42,7 +42,7 @@ def test_invalid_names_are_refused(reg, bad) -> None:
 
 
 def test_get_unknown_model_names_it(reg) -> None:
-    with pytest.raises(ResourceNotFoundError, match="Registered model 'nope' does not exist"):
+    with pytest.raises(ResourceNotFoundError, match="Registered Model with name=nope not found"):
         reg.get_registered_model("nope")
 
 
@@ -65,7 +65,7 @@ def test_tags_set_overwrite_delete(reg) -> None:
     assert reg.get_registered_model("m").tags == {"method": "lora"}
     with pytest.raises(ResourceNotFoundError, match="has no tag 'framework'"):
         reg.delete_registered_model_tag("m", "framework")
-    with pytest.raises(ResourceNotFoundError, match="'ghost' does not exist"):
+    with pytest.raises(ResourceNotFoundError, match="name=ghost not found"):
         reg.set_registered_model_tag("ghost", "k", "v")
 
 

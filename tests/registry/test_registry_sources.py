@@ -107,13 +107,13 @@ def test_symlink_escaping_the_store_is_refused(sqlite_reg, logged, tmp_path) -> 
         sqlite_reg.create_model_version("m", f"runs:/{run_id}/sneaky")
 
 
-def test_a_source_must_be_a_model(sqlite_reg, logged) -> None:
+def test_a_source_may_be_registered_before_its_files(sqlite_reg, logged) -> None:
+    """MLflow 3.17 registers a location inside the run before the model is uploaded there."""
     run_id, _, folder = logged
     (folder.parent / "not_a_model").mkdir()
-    with pytest.raises(InvalidParameterError, match="no MLmodel file"):
-        sqlite_reg.create_model_version("m", f"runs:/{run_id}/not_a_model")
-    with pytest.raises(InvalidParameterError, match="nothing exists"):
-        sqlite_reg.create_model_version("m", f"runs:/{run_id}/missing")
+    assert sqlite_reg.create_model_version("m", f"runs:/{run_id}/not_a_model").source.endswith("/not_a_model")
+    mv = sqlite_reg.create_model_version("m", f"runs:/{run_id}/missing")
+    assert mv.source == (folder.parent / "missing").as_uri() and mv.run_id == run_id
 
 
 def test_run_id_must_match_and_exist(sqlite_reg, logged, log_model) -> None:
@@ -123,8 +123,9 @@ def test_run_id_must_match_and_exist(sqlite_reg, logged, log_model) -> None:
         sqlite_reg.create_model_version("m", uri, run_id=other_run)
     with pytest.raises(InvalidParameterError, match=f"outside the artifacts of run '{other_run}'"):
         sqlite_reg.create_model_version("m", folder.as_uri(), run_id=other_run)
-    with pytest.raises(ResourceNotFoundError, match="run 'f00' does not exist"):
-        sqlite_reg.create_model_version("m", "runs:/f00/model")
+    # a run of another tracking store: kept as the runs URI (it resolves against this store's runs only)
+    mv = sqlite_reg.create_model_version("m", "runs:/f00/model")
+    assert (mv.source, mv.run_id) == ("runs:/f00/model", "f00")
 
 
 def test_custom_experiment_locations_count(sqlite_reg, tmp_path, log_model) -> None:

@@ -104,7 +104,7 @@ def test_aliases_set_move_resolve_delete(reg, three_versions) -> None:
         reg.delete_registered_model_alias("m", "challenger")
     with pytest.raises(ResourceNotFoundError, match="Model version 8"):
         reg.set_registered_model_alias("m", "x", 8)
-    with pytest.raises(ResourceNotFoundError, match="Registered model 'ghost'"):
+    with pytest.raises(ResourceNotFoundError, match="Registered Model with name=ghost not found"):
         reg.get_model_version_by_alias("ghost", "champion")
 
 

@@ -54,9 +54,9 @@ def test_version_zero_and_unknown_versions_are_named(reg, model) -> None:
         reg.transition_model_version_stage("m", 0, "Production")
     with pytest.raises(ResourceNotFoundError, match="Model version 7 "):
         reg.update_model_version("m", 7, "x")
-    with pytest.raises(ResourceNotFoundError, match="Registered model 'other' does not exist"):
+    with pytest.raises(ResourceNotFoundError, match="Registered Model with name=other not found"):
         reg.get_model_version("other", 1)
-    with pytest.raises(ResourceNotFoundError, match="Registered model 'other' does not exist"):
+    with pytest.raises(ResourceNotFoundError, match="Registered Model with name=other not found"):
         reg.create_model_version("other", uri)
 
 

@@ -97,7 +97,7 @@ def test_gunicorn_opts_without_gunicorn_is_a_clear_error(tmp_path, monkeypatch):
         server, ["--backend-store-uri", f"sqlite:///{tmp_path / 'a.db'}", "--gunicorn-opts", "--timeout 120"]
     )
     assert result.exit_code == 2
-    assert "pip install gunicorn" in result.output and "--workers" in result.output
+    assert "pip install 'hf_mltrack[gunicorn]'" in result.output and "--workers" in result.output
 
 
 def test_server_options_from_environment(tmp_path, monkeypatch):
@@ -197,3 +197,28 @@ def test_hosts_for_adds_a_named_bind_address():
 
     assert _hosts_for("0.0.0.0", ()) == ()
     assert _hosts_for("tracking.corp", ("a",)) == ("a", "tracking.corp")
+
+
+@pytest.mark.parametrize(("workers", "per_worker"), [(1, 40), (2, 40), (4, 20), (8, 10), (32, 5)])
+def test_database_pool_is_sized_per_worker(monkeypatch: pytest.MonkeyPatch, workers: int, per_worker: int) -> None:
+    from hf_mltrack import _env
+    from hf_mltrack.cli.server import size_db_pool
+
+    monkeypatch.delenv(_env.SQLALCHEMY_POOL_SIZE.name, raising=False)
+    monkeypatch.delenv(_env.SQLALCHEMY_MAX_OVERFLOW.name, raising=False)
+    size_db_pool("postgresql://u@db/x", workers)
+    assert (_env.SQLALCHEMY_POOL_SIZE.get(), _env.SQLALCHEMY_MAX_OVERFLOW.get()) == (per_worker, 0)
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///tmp/x.db", "/tmp/folder"])
+def test_database_pool_of_sqlite_and_explicit_settings_stay(monkeypatch: pytest.MonkeyPatch, uri: str) -> None:
+    from hf_mltrack import _env
+    from hf_mltrack.cli.server import size_db_pool
+
+    monkeypatch.delenv(_env.SQLALCHEMY_POOL_SIZE.name, raising=False)
+    monkeypatch.delenv(_env.SQLALCHEMY_MAX_OVERFLOW.name, raising=False)
+    size_db_pool(uri, 2)
+    assert not _env.SQLALCHEMY_POOL_SIZE.is_set() and not _env.SQLALCHEMY_MAX_OVERFLOW.is_set()
+    monkeypatch.setenv(_env.SQLALCHEMY_POOL_SIZE.name, "7")
+    size_db_pool("postgresql://u@db/x", 2)
+    assert _env.SQLALCHEMY_POOL_SIZE.get() == 7 and not _env.SQLALCHEMY_MAX_OVERFLOW.is_set()

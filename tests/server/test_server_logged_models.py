@@ -115,7 +115,9 @@ def test_bad_requests_name_the_field(api: TestClient) -> None:
     r = api.post(f"{API}/runs/outputs", json={"run_id": run_id, "models": [{"model_id": "m-" + "1" * 32}]})
     assert r.status_code == 404
     r = api.post(f"{API}/experiments/search-datasets", json={"experiment_ids": []})
-    assert r.status_code == 400 and "experiment_ids" in r.json()["message"]
+    assert r.status_code == 400 and "at least one experiment_id" in r.json()["message"]
+    r = api.post(f"{API}/runs/log-inputs", json={"datasets": []})
+    assert r.status_code == 400 and "'run_id'" in r.json()["message"]
 
 
 def test_search_inputs_outputs_and_artifacts(api: TestClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ MPU = "/api/2.0/mlflow-artifacts/mpu"
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
 API = "/api/2.0/mlflow"
 ADMIN_PASSWORD = "admin-password-123"
+STAGING_DIR_NAME = ".hfmltrack-partial-multipart"
 ALICE = ("alice", "alice-password-1")
 BOB = ("bob", "bob-password-123")
 
@@ -269,3 +271,84 @@ def test_s3_destination_proxies_the_parts(make_app, server_thread, tmp_path, mot
         ).status_code
         == 400
     )
+
+
+# ---- issue 18: abandoned uploads are aborted by the client, swept by the server, and bounded ----------
+def _age(folder: Path, seconds: float) -> None:
+    old = time.time() - seconds
+    for path in [folder, *folder.iterdir()]:
+        os.utime(path, (old, old))
+
+
+def test_abandoned_uploads_are_swept_after_an_hour_by_default(api, tmp_path):
+    from hf_mltrack import _env
+    from hf_mltrack.server import multipart
+
+    assert _env.MULTIPART_STALE_SECONDS.get() == 3600
+    stale = _create(api, "0/r/artifacts", "stale.bin", 2).json()
+    _put_parts(api, stale["credentials"][:1], [b"s" * 1000])
+    slow = _create(api, "0/r/artifacts", "slow.bin", 2).json()
+    _put_parts(api, slow["credentials"][:1], [b"w" * 1000])
+    staging = tmp_path / "mlartifacts" / multipart.STAGING_DIR
+    _age(staging / stale["upload_id"], 3700)  # abandoned 1 h 2 min ago
+    _age(staging / slow["upload_id"], 1800)  # a slow client, still within the hour
+    multipart._last_sweep.clear()
+    # the next multipart request of any client sweeps
+    _create(api, "0/r/artifacts", "next.bin", 1)
+    assert stale["upload_id"] not in _staged(tmp_path)
+    assert slow["upload_id"] in _staged(tmp_path)
+    late = api.put(_part_path(stale["credentials"][1]["url"]), content=b"x")
+    assert late.status_code == 404
+
+
+def test_staging_is_bounded(api, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES", "5000")
+    body = _create(api, "0/r/artifacts", "big.bin", 3).json()
+    _put_parts(api, body["credentials"][:2], [b"a" * 2000, b"b" * 2000])
+    refused = api.put(_part_path(body["credentials"][2]["url"]), content=b"c" * 2000)
+    assert refused.status_code == 507, refused.text
+    assert refused.json()["error_code"] == "RESOURCE_EXHAUSTED"
+    assert "HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES" in refused.json()["message"]
+    # aborting frees the room
+    api.post(f"{MPU}/abort/0/r/artifacts", json={"path": "big.bin", "upload_id": body["upload_id"]})
+    again = _create(api, "0/r/artifacts", "big.bin", 3).json()
+    assert len(_put_parts(api, again["credentials"], [b"a" * 2000, b"b" * 2000, b"c" * 500])) == 3
+
+
+_UPLOADER = """
+import os, sys
+import hf_mltrack
+from hf_mltrack.store.rest_artifacts import HttpArtifactRepository
+hf_mltrack.set_tracking_uri(sys.argv[1])
+print("uploading", flush=True)
+HttpArtifactRepository("mlflow-artifacts:/0/r/artifacts").log_artifact(sys.argv[2])
+print("done", flush=True)
+"""
+
+
+def test_client_killed_with_sigterm_aborts_its_upload(make_app, server_thread, tmp_path, monkeypatch):
+    """SIGTERM during an upload (a scheduler stopping a job): the client aborts before it exits."""
+    import signal
+    import subprocess
+    import sys
+
+    server = server_thread(make_app())
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(64 * 1024 * 1024))  # 64 parts of 1 MiB
+    script = tmp_path / "upload.py"
+    script.write_text(_UPLOADER)
+    env = {**os.environ, "HF_MLTRACK_S3_MULTIPART_THRESHOLD_MB": "1", "HF_MLTRACK_S3_MULTIPART_CHUNKSIZE_MB": "1"}
+    proc = subprocess.Popen([sys.executable, str(script), server.url, str(src)], env=env, stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        name.startswith("part-")
+        for up in _staged(tmp_path)
+        for name in os.listdir(tmp_path / "mlartifacts" / STAGING_DIR_NAME / up)
+    ):
+        assert proc.poll() is None, "the upload ended before it could be interrupted"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert b"done" not in out and proc.returncode != 0
+    assert _staged(tmp_path) == []  # aborted on the server: nothing left to sweep
+    assert not (tmp_path / "mlartifacts" / "0" / "r" / "artifacts" / "big.bin").exists()

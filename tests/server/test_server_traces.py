@@ -5,6 +5,7 @@ spans readable, tags settable, deletable; with basic-auth they follow the experi
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import hf_mltrack
+from hf_mltrack.entities.trace import TraceData
 
 API = "/api/2.0/mlflow"
 ADMIN_PASSWORD = "admin-password-123"
@@ -79,16 +81,25 @@ def test_traces_logged_through_server_are_searchable(remote):
 
     # the spans of one trace, as the UI's span tree reads them
     rid = info["request_id"]
-    data = httpx.get(f"{remote}{API}/get-trace-artifact", params={"request_id": rid}).json()
-    spans = {s["name"]: s for s in data["spans"]}
-    assert set(spans) == {"answer", "lookup"}
-    assert spans["lookup"]["parent_id"] == spans["answer"]["span_id"]
-    assert spans["answer"]["parent_id"] is None
-    assert spans["lookup"]["span_type"] == "RETRIEVER"
-    assert spans["lookup"]["inputs"] == {"q": "question 0"} or spans["lookup"]["inputs"] == {
-        "q": "question 1"
-    }
-    assert spans["answer"]["start_time_ns"] <= spans["lookup"]["start_time_ns"]
+    response = httpx.get(f"{remote}{API}/get-trace-artifact", params={"request_id": rid})
+    assert response.headers["content-disposition"] == "attachment; filename=traces.json"
+    data = response.json()
+    # MLflow's span dicts: base64 ids, times in *_unix_nano, JSON-text attributes
+    raw = {s["name"]: s for s in data["spans"]}
+    assert set(raw) == {"answer", "lookup"}
+    assert raw["lookup"]["parent_span_id"] == raw["answer"]["span_id"]
+    assert raw["answer"]["parent_span_id"] is None
+    assert json.loads(raw["lookup"]["attributes"]["mlflow.spanType"]) == "RETRIEVER"
+    assert json.loads(raw["answer"]["attributes"]["mlflow.traceRequestId"]) == rid
+    assert raw["answer"]["status"]["code"] == "STATUS_CODE_OK"
+    # ... which read back losslessly as hf_mltrack spans
+    spans = {s.name: s for s in TraceData.from_dict(data).spans}
+    assert spans["lookup"].parent_id == spans["answer"].span_id
+    assert spans["answer"].parent_id is None and len(spans["answer"].trace_id) == 32
+    assert spans["lookup"].span_type == "RETRIEVER"
+    assert spans["lookup"].inputs in ({"q": "question 0"}, {"q": "question 1"})
+    assert spans["lookup"].outputs == ["doc-1"]
+    assert spans["answer"].start_time_ns <= spans["lookup"].start_time_ns
     assert data["response"] is not None
 
     one = httpx.get(f"{remote}{API}/traces/{rid}/info").json()["trace_info"]

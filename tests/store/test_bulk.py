@@ -49,3 +49,42 @@ def test_on_conflict_applies_rows_in_order(engine) -> None:  # type: ignore[no-u
     with eng.connect() as conn:
         assert tuple(conn.exec_driver_sql(f"SELECT n, note FROM {table} WHERE k = 'a'").one()) == (11, "third")
         assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 403
+
+
+def _statements(eng: sa.Engine) -> list[str]:
+    seen: list[str] = []
+    sa.event.listen(eng, "before_cursor_execute", lambda conn, cursor, stmt, *a: seen.append(stmt))
+    return seen
+
+
+def test_typed_rows_go_as_one_unnest_statement_on_postgres(engine) -> None:  # type: ignore[no-untyped-def]
+    eng, table = engine
+    suffix = " ON CONFLICT (k) DO UPDATE SET n = excluded.n, note = excluded.note"
+    with eng.begin() as conn:
+        insert_rows(conn, table, ["k", "n", "note"], [("a", 1, "first")], pg_types=("text", "integer", "text"))
+    seen = _statements(eng)
+    # duplicates of a key in one batch: the last one wins (PostgreSQL needs them dropped first)
+    batch = [("a", 10, "second"), ("c", 3, None)] + [(f"z{i}", i, "") for i in range(1500)] + [("a", 11, "third")]
+    with eng.begin() as conn:
+        insert_rows(
+            conn, table, ["k", "n", "note"], batch, suffix, pg_types=("text", "integer", "text"), unique_on=(0,)
+        )
+    with eng.connect() as conn:
+        assert tuple(conn.exec_driver_sql(f"SELECT n, note FROM {table} WHERE k = 'a'").one()) == (11, "third")
+        assert conn.exec_driver_sql(f"SELECT note FROM {table} WHERE k = 'c'").scalar() is None
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 1502
+    inserts = [s for s in seen if s.startswith("INSERT")]
+    if eng.dialect.name == "postgresql":
+        assert len(inserts) == 1 and "unnest(" in inserts[0]
+    else:  # the types are ignored elsewhere: multi-row VALUES statements
+        assert inserts and all("unnest" not in s for s in inserts)
+
+
+def test_typed_rows_with_a_column_of_only_nulls(engine) -> None:  # type: ignore[no-untyped-def]
+    eng, table = engine
+    rows = [(f"n{i}", i, None) for i in range(5)]
+    with eng.begin() as conn:
+        insert_rows(conn, table, ["k", "n", "note"], rows, pg_types=("text", "integer", "text"), unique_on=(0,))
+    with eng.connect() as conn:
+        got = conn.exec_driver_sql(f"SELECT k, n, note FROM {table} ORDER BY n").fetchall()
+    assert [tuple(r) for r in got] == rows

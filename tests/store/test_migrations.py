@@ -65,7 +65,7 @@ def _engine(uri: str):  # type: ignore[no-untyped-def]
 def test_head_is_read_from_alembic() -> None:
     from hf_mltrack.store.sql.engine import HEAD_REVISION, head_revision
 
-    assert head_revision() == HEAD_REVISION == "0005_workspaces"
+    assert head_revision() == HEAD_REVISION == "0006_workspaces"
 
 
 def test_frozen_revisions_build_the_schema_of_the_tables(empty_db: str) -> None:
@@ -80,7 +80,7 @@ def test_frozen_revisions_build_the_schema_of_the_tables(empty_db: str) -> None:
     from hf_mltrack.store.sql.engine import migrate
     from hf_mltrack.store.sql.schema import metadata
 
-    assert migrate(empty_db, "head") == "0005_workspaces"
+    assert migrate(empty_db, "head") == "0006_workspaces"
     engine = _engine(empty_db)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -175,7 +175,7 @@ def test_previous_revision_upgrades_with_nothing_lost(empty_db: str, tmp_path: P
     run_a, run_b, before = _seed_previous(empty_db)
     with pytest.raises(InvalidStateError, match=f"'{PREVIOUS}'.*hf-mltrack db upgrade"):
         get_engine(empty_db)
-    assert upgrade(empty_db) == "0005_workspaces"
+    assert upgrade(empty_db) == "0006_workspaces"
 
     engine = _engine(empty_db)
     after = _dump(engine)

@@ -47,9 +47,7 @@ def test_otlp_json_shape(tracking_uri: str) -> None:
     assert root["traceId"] == tool["traceId"] == rs.trace_id and len(root["traceId"]) == 32
     assert root["spanId"] == rs.span_id and len(root["spanId"]) == 16
     assert "parentSpanId" not in root and tool["parentSpanId"] == rs.span_id
-    assert root["startTimeUnixNano"] == str(rs.start_time_ns) and root["endTimeUnixNano"] == str(
-        rs.end_time_ns
-    )
+    assert root["startTimeUnixNano"] == str(rs.start_time_ns) and root["endTimeUnixNano"] == str(rs.end_time_ns)
     assert int(root["startTimeUnixNano"]) <= int(tool["startTimeUnixNano"]) <= int(tool["endTimeUnixNano"])
     assert root["kind"] == 1 and root["name"] == "agent"
     assert root["status"] == {"code": 1}
@@ -77,13 +75,31 @@ def test_otlp_json_shape(tracking_uri: str) -> None:
     assert len(export_otlp_json([trace, trace])["resourceSpans"][0]["scopeSpans"][0]["spans"]) == 4
 
 
+def _decode(raw: bytes, headers: dict[str, str]) -> Any:
+    """An OTLP/HTTP body (protobuf, as the OpenTelemetry SDK's exporter sends it) as OTLP/JSON."""
+    import gzip
+
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    if headers.get("content-encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    message = ExportTraceServiceRequest()
+    message.ParseFromString(raw)
+    return MessageToDict(message)
+
+
 class _Collector(BaseHTTPRequestHandler):
     received: list[tuple[str, dict[str, str], Any]] = []
+    delay = 0.0
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers["Content-Length"])
-        body = json.loads(self.rfile.read(length))
-        type(self).received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = _decode(self.rfile.read(length), headers)
+        if type(self).delay:
+            time.sleep(type(self).delay)
+        type(self).received.append((self.path, headers, body))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -95,7 +111,9 @@ class _Collector(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def collector() -> Iterator[str]:
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason="needs the otel extra")
     _Collector.received = []
+    _Collector.delay = 0.0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -117,9 +135,11 @@ def test_exporter_posts_to_otlp_endpoint(tracking_uri: str, collector: str, monk
     path, headers, body = _Collector.received[0]
     assert path == "/v1/traces"
     assert headers["x-api-key"] == "secret" and headers["x-team"] == "nlp"
-    assert headers["content-type"] == "application/json"
+    assert headers["content-type"] == "application/x-protobuf"  # the OpenTelemetry SDK's exporter
     spans = body["resourceSpans"][0]["scopeSpans"][0]["spans"]
     assert sorted(s["name"] for s in spans) == ["call-0", "call-1", "call-2"]
+    attrs = _attrs(body["resourceSpans"][0]["resource"]["attributes"])
+    assert attrs["service.name"] == {"stringValue": "hf_mltrack"}
     # the traces are also in the tracking store
     names = {t.info.name for t in hf_mltrack.tracing.search_traces(return_type="list")}
     assert names == {"call-0", "call-1", "call-2"}
@@ -137,7 +157,43 @@ def test_exporter_thread_sends_without_flush(tracking_uri: str, collector: str, 
     assert [r[0] for r in _Collector.received] == ["/custom/path"]
 
 
+def test_slow_collector_never_delays_store_writes_and_retries_post_once(
+    tracking_uri: str, collector: str, monkeypatch
+) -> None:
+    """The store write happens on the exporter thread while the collector takes its time; a trace whose
+    store write is retried is handed to the collector once."""
+    from hf_mltrack.tracing import stores
+
+    monkeypatch.setenv("HF_MLTRACK_OTLP_ENDPOINT", collector)
+    _Collector.delay = 1.5
+    store = stores.get_trace_store(tracking_uri)
+    original = type(store).log_traces
+    calls = {"n": 0}
+
+    def flaky(self, traces):  # the first write fails as a locked database does, then succeeds
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TimeoutError("database is locked")
+        return original(self, traces)
+
+    monkeypatch.setattr(type(store), "log_traces", flaky)
+    with start_span("once"):
+        pass
+    started = time.monotonic()
+    export._EXPORTER._export_pending()  # the store write, with its retry queued
+    export._EXPORTER._export_pending()
+    assert time.monotonic() - started < 1.0  # not waiting for the 1.5 s collector
+    assert calls["n"] == 2
+    assert [t.info.name for t in hf_mltrack.tracing.search_traces(return_type="list")] == ["once"]
+    export.flush()  # now wait for the collector
+    names = [
+        s["name"] for _, _, body in _Collector.received for s in body["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    ]
+    assert names == ["once"]
+
+
 def test_unreachable_collector_is_a_warning(tracking_uri: str, monkeypatch, caplog) -> None:
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason="needs the otel extra")
     import socket
 
     with socket.socket() as s:  # a port nobody listens on

@@ -3,6 +3,7 @@ stdlib HTTP server over a real SQL trace store: the same contract the hf-mltrack
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -48,9 +49,7 @@ def _serve(store: Any) -> ThreadingHTTPServer:
                     if "request_id" in match.groupdict():
                         rid = unquote(match["request_id"])
                         arg = params if method in ("GET", "DELETE") else body
-                        payload = (
-                            handler(store, rid) if name == "get_trace_info" else handler(store, rid, arg)
-                        )
+                        payload = handler(store, rid) if name == "get_trace_info" else handler(store, rid, arg)
                     else:
                         payload = handler(store, params if method == "GET" else body)
                     status = 200
@@ -113,9 +112,7 @@ def _trace(i: int, status: str = "OK", tags: dict[str, str] | None = None) -> Tr
         [i],
     )
     child = Span(tid, f"{i + 100:016x}", root.span_id, "tool", "TOOL", ts * 10**6 + 1, ts * 10**6 + 2, "OK")
-    info = TraceInfo(
-        "tr-" + tid, "0", ts, 5, status, f"root-{i}", None, json.dumps({"q": i}), f"[{i}]", tags or {}
-    )
+    info = TraceInfo("tr-" + tid, "0", ts, 5, status, f"root-{i}", None, json.dumps({"q": i}), f"[{i}]", tags or {})
     return Trace(info, TraceData([root, child]))
 
 
@@ -173,5 +170,7 @@ def test_rest_shapes_are_mlflow_compatible(tracking_uri: str) -> None:
     assert {"key": "hf_mltrack.traceName", "value": "root-7"} in info["tags"]  # the UI's trace name
     assert isinstance(info["request_metadata"], list) and "data" not in info
     data = rest_handlers.get_trace_data(store, {"request_id": [t.info.request_id]})
-    assert [s["span_id"] for s in data["spans"]] == [t.data.spans[0].span_id, t.data.spans[1].span_id]
+    # MLflow's trace data artifact: base64 span ids, read back losslessly as our spans
+    assert [base64.b64decode(s["span_id"]).hex() for s in data["spans"]] == [s.span_id for s in t.data.spans]
+    assert TraceData.from_dict(data).to_dict() == t.data.to_dict()
     assert json.loads(data["request"]) == {"q": 7}

@@ -316,17 +316,20 @@ def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
     import sqlalchemy as sa
 
     from hf_mltrack.store.sql.engine import _create_engine, current_revision, head_revision, migrate, upgrade
-    from hf_mltrack.store.sql.tracing_schema import TRACING_TABLES
+    from hf_mltrack.store.sql.tracing_schema import ASSESSMENT_TABLES, TRACING_TABLES
+    from hf_mltrack.store.sql.webhook_schema import WEBHOOK_TABLES
 
     uri = f"sqlite:///{tmp_path / 'old.db'}"
     migrate(uri, "0002_registry")  # a database made by the previous release
     engine = _create_engine(uri)
     assert not sa.inspect(engine).has_table("trace_info")
     engine.dispose()
-    assert upgrade(uri) == head_revision()
+    assert upgrade(uri) == head_revision() == "0006_workspaces"
     engine = _create_engine(uri)
     assert current_revision(engine) == head_revision()
-    assert all(sa.inspect(engine).has_table(name) for name in TRACING_TABLES)
+    assert all(
+        sa.inspect(engine).has_table(name) for name in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES)
+    )
     engine.dispose()
     store = get_trace_store(uri)
     store.log_traces([_make_trace("after-upgrade", "0", 1, 1)])

@@ -462,3 +462,41 @@ def test_bad_page_token_names_it(token: str) -> None:
     with pytest.raises(InvalidParameterError) as info:
         decode_page_token(token)
     assert repr(token) in str(info.value)
+
+
+# ---- issue 18: only ASCII digits are numbers; numbers past int64 never reach the database as ints ------
+@pytest.mark.parametrize(
+    "text",
+    ["metrics.m > ³", "metrics.m > ٣", "metrics.m > 1²", "attributes.start_time < ９", "metrics.m > .³"],
+    ids=["superscript", "arabic-indic", "trailing-superscript", "fullwidth", "decimal-superscript"],
+)
+def test_unicode_digits_are_not_numbers(text: str) -> None:
+    with pytest.raises(SearchFilterParseError, match="position"):
+        parse_search_filter(text)
+
+
+@pytest.mark.parametrize("text", ["experiment_id = '١'", "experiment_id = '99999999999999999999'"])
+def test_experiment_ids_are_ascii_int64(text: str) -> None:
+    with pytest.raises(SearchFilterParseError, match="experiment id"):
+        parse_experiment_filter(text)
+
+
+def test_numbers_past_int64_compare_as_floats() -> None:
+    (big,) = parse_search_filter("metrics.m > 99999999999999999999")
+    assert big.value == 1e20 and isinstance(big.value, float)
+    (huge,) = parse_search_filter("metrics.m < " + "9" * 5000)  # int() refuses > 4300 digits
+    assert huge.value == math.inf
+    (edge,) = parse_search_filter(f"attributes.start_time >= {2**63 - 1}")
+    assert edge.value == 2**63 - 1 and isinstance(edge.value, int)
+
+
+def test_page_token_offsets_are_int64() -> None:
+    import base64
+    import json
+
+    from hf_mltrack.tracking.search import decode_page_token, encode_page_token
+
+    assert decode_page_token(encode_page_token(2**63 - 1)) == 2**63 - 1
+    token = base64.urlsafe_b64encode(json.dumps({"offset": 2**63}).encode()).decode()
+    with pytest.raises(InvalidParameterError, match="page_token"):
+        decode_page_token(token)

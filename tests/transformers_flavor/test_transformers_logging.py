@@ -143,7 +143,7 @@ def test_autolog_delegates_and_records_config(caplog):
     try:
         config = hft.get_autolog_config()
         assert config["log_models"] is False and config["log_traces"] is True
-        training = pytest.importorskip("hf_mltrack.autolog._patching")
+        training = pytest.importorskip("hf_mltrack.autologging._patching")
         if hasattr(training, "get_config"):
             assert training.get_config("transformers")["log_models"] is False
     finally:

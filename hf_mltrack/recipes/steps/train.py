@@ -58,7 +58,7 @@ def build_estimator(ctx: RecipeContext) -> tuple[Any, dict[str, Any]]:
     algo = ctx.template.algorithm(ctx.config["model"]["algorithm"])
     cls = algo.estimator_class()
     params = {**algo.defaults, **ctx.config["model"]["estimator_params"]}
-    signature = inspect.signature(cls.__init__)
+    signature = inspect.signature(cls)
     accepted = [
         name
         for name, p in signature.parameters.items()

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ...exceptions import MlTrackException
-from .passwords import check_password_strength, verify_password
+from .passwords import DUMMY_HASH, check_password_strength, needs_rehash, verify_password
 from .store import LEVEL, AuthStore, User, check_permission
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class AuthManager:
         user = self.store.find_user(username)
         if user is None:
             # Spend the same time as a real check, so response times do not reveal which users exist.
-            verify_password(password, _DUMMY_HASH)
+            verify_password(password, DUMMY_HASH)
             return None
         key = hmac.new(
             self._cache_key, f"{username}\0{password}\0{user.password_hash}".encode(), hashlib.sha256
@@ -91,6 +91,8 @@ class AuthManager:
                 return user
         if not verify_password(password, user.password_hash):
             return None
+        if needs_rehash(user.password_hash):  # stored at an older, lower cost: upgrade it transparently
+            self.store.rehash_password(user, password)
         with self._cache_lock:
             self._cache[key] = (now + _CACHE_TTL_S, username)
             while len(self._cache) > _CACHE_MAX:
@@ -222,6 +224,3 @@ class AuthManager:
     def filter_models(self, request: Request, items: list, name_of: Any = lambda m: m.name) -> list:
         ok = self._readable(self.user(request), "model", [name_of(m) for m in items])
         return [m for m in items if name_of(m) in ok]
-
-
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="

@@ -1,7 +1,10 @@
 """Password hashing with scrypt (a memory-hard slow hash from the standard library).
 
 Stored form: ``scrypt$<n>$<r>$<p>$<salt, base64>$<hash, base64>``, so the cost can be raised later
-without invalidating existing hashes.
+without invalidating existing hashes. The cost is OWASP's current guidance for scrypt: N=2**17, r=8,
+p=1 (128 MiB and a few hundred milliseconds per hash). Hashes stored with a lower cost still verify;
+`needs_rehash` tells the login path to store a new hash at the current cost (transparent rehash).
+At most `MAX_CONCURRENT_HASHES` hashes run at once, bounding the memory a burst of logins can take.
 """
 
 from __future__ import annotations
@@ -10,12 +13,26 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 
 from ...exceptions import InvalidParameterError
 
 MIN_PASSWORD_LENGTH = 12
-_N, _R, _P = 2**14, 8, 1
+_N, _R, _P = 2**17, 8, 1
 _DKLEN = 32
+#: Largest stored cost accepted (a corrupted row must not make one login allocate gigabytes).
+_MAX_N = 2**20
+MAX_CONCURRENT_HASHES = 4
+_HASHING = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    if not (1 < n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        raise ValueError(f"scrypt parameters out of range: n={n}, r={r}, p={p}")
+    with _HASHING:
+        return hashlib.scrypt(
+            password.encode(), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=129 * r * n * p + 2**22
+        )
 
 
 def check_password_strength(password: object, username: str | None = None) -> str:
@@ -36,9 +53,7 @@ def check_password_strength(password: object, username: str | None = None) -> st
 
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN, maxmem=64 * 1024 * 1024
-    )
+    digest = _scrypt(password, salt, _N, _R, _P, _DKLEN)
     b64 = base64.b64encode
     return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
 
@@ -50,15 +65,23 @@ def verify_password(password: str, stored: str) -> bool:
         if algo != "scrypt":
             return False
         salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-        digest = hashlib.scrypt(
-            password.encode(),
-            salt=salt,
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-            maxmem=128 * 1024 * 1024,
-        )
-    except (ValueError, TypeError):
+        if not 16 <= len(expected) <= 64:
+            return False
+        digest = _scrypt(password, salt, int(n), int(r), int(p), len(expected))
+    except (ValueError, TypeError, MemoryError):
         return False
     return hmac.compare_digest(digest, expected)
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` was hashed with less than the current cost (then rehash it at the next login)."""
+    try:
+        algo, n, r, p, _salt, _digest = stored.split("$")
+        return algo != "scrypt" or int(n) < _N or int(r) < _R or int(p) < _P
+    except ValueError:
+        return True
+
+
+#: A hash at the current cost that matches no password: verifying against it when a user does not exist
+#: takes as long as a real check, so response times do not reveal which users exist.
+DUMMY_HASH = f"scrypt${_N}${_R}${_P}$AAAAAAAAAAAAAAAAAAAAAA==${'A' * 43}="

@@ -181,7 +181,6 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("HEAD", "/"): AUTHENTICATED,
     ("GET", "/static/{asset_path:path}"): AUTHENTICATED,
     ("HEAD", "/static/{asset_path:path}"): AUTHENTICATED,
-    ("GET", "/get-artifact"): _run("READ", "query"),  # MLflow's download route (UI previews)
     # ---- the web UI's saved workspaces (hf_mltrack's own prefix): the experiment's permissions ----
     ("GET", "/hf-mltrack/workspaces/list"): _exp("READ", "query"),
     ("GET", "/hf-mltrack/workspaces/get"): _exp("READ", "query"),
@@ -237,6 +236,40 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/traces/delete-traces"): _exp("EDIT"),
     ("PATCH", f"{M}/traces/{{request_id}}/tags"): _trace("EDIT"),
     ("DELETE", f"{M}/traces/{{request_id}}/tags"): _trace("EDIT"),
+    # ---- MLflow 3 traces (/api/3.0) and the v2 routes its client falls back to ----
+    # POST /traces is v2's StartTrace and v3's StartTraceV3 (nested experiment): the handler checks EDIT.
+    ("POST", f"{M}/traces"): AUTHENTICATED,
+    ("PATCH", f"{M}/traces/{{request_id}}"): _trace("EDIT"),
+    ("POST", f"{M}/traces/link-to-run"): _run("EDIT"),
+    ("GET", f"{M}/traces/get"): _trace("READ", "query", field="trace_id"),
+    ("GET", f"{M}/traces/batchGet"): AUTHENTICATED,  # unreadable traces left out
+    ("POST", f"{M}/traces/batchGetInfos"): AUTHENTICATED,  # unreadable traces left out
+    ("GET", f"{M}/traces/{{trace_id}}"): _trace("READ", field="trace_id"),
+    ("POST", f"{M}/traces/search"): AUTHENTICATED,  # experiment ids filtered
+    ("PATCH", f"{M}/traces/{{trace_id}}/tags"): _trace("EDIT", field="trace_id"),
+    ("DELETE", f"{M}/traces/{{trace_id}}/tags"): _trace("EDIT", field="trace_id"),
+    ("POST", f"{M}/traces/calculate-filter-correlation"): AUTHENTICATED,  # experiment ids filtered
+    ("POST", f"{M}/traces/metrics"): AUTHENTICATED,  # experiment ids filtered
+    ("POST", f"{M}/traces/{{trace_id}}/assessments"): _trace("EDIT", field="trace_id"),
+    ("GET", f"{M}/traces/{{trace_id}}/assessments/{{assessment_id}}"): _trace("READ", field="trace_id"),
+    ("PATCH", f"{M}/traces/{{trace_id}}/assessments/{{assessment_id}}"): _trace("EDIT", field="trace_id"),
+    ("DELETE", f"{M}/traces/{{trace_id}}/assessments/{{assessment_id}}"): _trace("EDIT", field="trace_id"),
+    ("GET", f"{M}/server-info"): PUBLIC,
+    # OTLP ingest: the experiment is a header; the handler checks EDIT on it
+    ("POST", "/v1/traces"): AUTHENTICATED,
+    # ---- MLflow's file routes and the UI's bulk history ----
+    ("GET", "/get-artifact"): _run("READ", "query"),
+    ("GET", "/model-versions/get-artifact"): _model("READ", "query"),
+    # optional: the handlers answer a missing run in MLflow's words ("Request must specify run_uuid.")
+    ("POST", f"{M}/upload-artifact"): Rule("run", "EDIT", "run_uuid", "query", aliases=(), optional=True),
+    ("GET", f"{M}/metrics/get-history-bulk"): Rule("runs", "READ", "run_id", "query", optional=True),
+    # ---- webhooks: they see every registry event, so only admins manage them ----
+    ("POST", f"{M}/webhooks"): ADMIN,
+    ("GET", f"{M}/webhooks"): ADMIN,
+    ("GET", f"{M}/webhooks/{{webhook_id}}"): ADMIN,
+    ("PATCH", f"{M}/webhooks/{{webhook_id}}"): ADMIN,
+    ("DELETE", f"{M}/webhooks/{{webhook_id}}"): ADMIN,
+    ("POST", f"{M}/webhooks/{{webhook_id}}/test"): ADMIN,
     # ---- artifact proxy: guarded by the experiment that is the first path segment ----
     ("GET", "/mlflow-artifacts/artifacts"): Rule("proxy", "READ", "path", "query"),
     ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
@@ -292,7 +325,12 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{M}/registered-models/alias"): _model("EDIT"),
     ("GET", f"{M}/registered-models/alias"): _model("READ", "query"),
     ("POST", f"{M}/model-versions/create"): _model(
-        "EDIT", also=(Target("run", "READ", "run_id", "body", optional=True), _source())
+        "EDIT",
+        also=(
+            Target("run", "READ", "run_id", "body", optional=True),
+            Target("logged_model", "READ", "model_id", "body", optional=True),
+            _source(),
+        ),
     ),
     ("GET", f"{M}/model-versions/get"): _model("READ", "query"),
     ("PATCH", f"{M}/model-versions/update"): _model("EDIT"),

@@ -6,6 +6,7 @@ location out: both need READ on what the source points at. A source is attribute
 - ``runs:/<run>/...``: the run's experiment (a run of no experiment of this store: nothing to check, the
   registry decides whether it accepts it);
 - ``models:/<name>/...`` or ``models:/<name>@<alias>``: the registered model ``name``;
+- ``models:/m-<id>``: the logged model's experiment;
 - ``mlflow-artifacts:/<id>/...`` (or the same path under the proxy's destination): experiment ``<id>``;
 - any URI or path: every experiment whose artifact location holds it.
 
@@ -95,8 +96,13 @@ def resources_of_source(ctx: ResolveContext, source: Any) -> Resources | None:
         exp = ctx.manager.experiment_of_run(run_id)
         return [] if exp is None else [("experiment", exp)]
     if scheme == "models":
+        from ...models.uri import logged_model_id
         from ...registry.uris import parse_models_uri
 
+        logged = logged_model_id(source)
+        if logged is not None:  # models:/m-<id>: a logged model's files, guarded by its experiment
+            exp = ctx.manager.experiment_of_logged_model(logged[0])
+            return [] if exp is None else [("experiment", exp)]
         return [("model", parse_models_uri(source).name)]
     return resources_of_location(ctx, source)
 

@@ -166,6 +166,19 @@ class AuthStore:
                 .values(password_hash=hash_password(password))
             )
 
+    def rehash_password(self, user: User, password: str) -> bool:
+        """Store ``password`` (already verified) at the current cost, unless the hash changed meanwhile."""
+        new_hash = hash_password(password)
+        with self._write() as conn:
+            result = conn.execute(
+                self.users.update()
+                .where(self.users.c.id == user.id, self.users.c.password_hash == user.password_hash)
+                .values(password_hash=new_hash)
+            )
+        if result.rowcount:
+            user.password_hash = new_hash
+        return bool(result.rowcount)
+
     def update_admin(self, username: str, is_admin: bool) -> None:
         user = self.get_user(username)
         with self._write() as conn:

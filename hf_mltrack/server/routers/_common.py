@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...entities import ViewType
 from .._json import JSONResponse
+from ._limits import MAX_REGISTRY_TAG_VALUE_LENGTH, Key
 
 
 class KeyValue(BaseModel):
+    """A tag or param; each router checks its own value limit (run tag 8000, experiment tag 20000...)."""
+
     model_config = ConfigDict(extra="ignore")
 
-    key: str
-    value: str = ""
+    key: Key
+    value: Annotated[str, Field(max_length=MAX_REGISTRY_TAG_VALUE_LENGTH)] = ""
 
 
 class OkResponse(BaseModel):
@@ -24,6 +29,6 @@ def ok() -> JSONResponse:
 
 
 def view_type(value: str | int | None) -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     return ViewType.parse(value)

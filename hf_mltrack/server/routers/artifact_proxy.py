@@ -12,6 +12,7 @@ import posixpath
 import tempfile
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from .._json import JSONResponse
@@ -37,7 +38,16 @@ def list_proxied(state: State, path: str | None = None) -> JSONResponse:
     return JSONResponse({"files": files})
 
 
-@router.get("/{artifact_path:path}", response_class=JSONResponse)
+@router.get(
+    "/{artifact_path:path}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file's bytes (its media type guessed from its name)",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def download(artifact_path: str, state: State):  # type: ignore[no-untyped-def]
     rel = check_not_staging(safe_server_path(artifact_path, allow_empty=False))
     return file_response(state.destination_repo(), rel)

@@ -77,13 +77,32 @@ def safe_server_path(path: str | None, *, allow_empty: bool = True) -> str:
     return rel
 
 
+# Files without a suffix that are text (MLflow serves them as text/plain).
+_TEXT_NAMES = frozenset({"mlmodel", "mlproject", "license", "readme", "dockerfile", "makefile"})
+
+
 def media_type_for(path: str) -> str:
+    """What a download is served as: an image, JSON or PDF as itself, text as ``text/plain``, the rest
+    as bytes (the client's ``Accept`` header plays no part: no HTML or script is ever served)."""
     guessed, _ = mimetypes.guess_type(path)
     if guessed in _INLINE_TYPES:
         return guessed  # type: ignore[return-value]
-    if path.lower().endswith(_TEXT_SUFFIXES) or (guessed or "").startswith("text/"):
-        return "text/plain; charset=utf-8"
+    name = os.path.basename(path).lower()
+    if name.endswith(_TEXT_SUFFIXES) or (guessed or "").startswith("text/") or name in _TEXT_NAMES:
+        return "text/plain"
     return "application/octet-stream"
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with both ``filename=`` (plain ASCII, for clients that read only it) and
+    ``filename*=`` (RFC 5987, the exact UTF-8 name)."""
+    from urllib.parse import quote
+
+    clean = "".join(c for c in name if c >= " " and c != "\x7f")
+    ascii_name = "".join(c if " " <= c < "\x7f" else "_" for c in clean)
+    token = all(c.isalnum() or c in "!#$&+-.^_`|~" for c in ascii_name) and ascii_name
+    plain = ascii_name if token else '"' + ascii_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"attachment; filename={plain}; filename*=UTF-8''{quote(clean, safe='')}"
 
 
 def _iter_file(f: BinaryIO) -> Iterator[bytes]:
@@ -97,20 +116,15 @@ def file_response(repo: object, rel: str) -> FileResponse | StreamingResponse:
     from ...artifacts.local import LocalArtifactRepository
 
     headers = dict(ARTIFACT_HEADERS)
-    headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote_filename(os.path.basename(rel))}"
+    headers["Content-Disposition"] = content_disposition(os.path.basename(rel))
     media = media_type_for(rel)
+    headers["Content-Type"] = media  # as is: starlette would add a charset to text/plain
     if isinstance(repo, LocalArtifactRepository):
         full = repo._path(rel)
         if not os.path.isfile(full):
             repo.open(rel).close()  # raises the store's own not-found / is-a-folder error
         return FileResponse(full, media_type=media, headers=headers)
     return StreamingResponse(_iter_file(repo.open(rel)), media_type=media, headers=headers)  # type: ignore[attr-defined]
-
-
-def _quote_filename(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
 
 
 @router.get("/list", response_model=ListArtifactsResponse)
@@ -131,24 +145,3 @@ def list_artifacts(
             entry["path"] = info.path[len(prefix) + 1 :]
         files.append(entry)
     return JSONResponse({"root_uri": run.info.artifact_uri, "files": files})
-
-
-#: ``GET /get-artifact?run_uuid=&path=`` (MLflow's download route at the server root, which its web UI
-#: and ours use for previews): one file of a run, from whichever store holds the run's artifacts.
-root_router = APIRouter(tags=["artifacts"])
-
-
-@root_router.get("/get-artifact", response_model=None)
-def get_artifact(
-    state: State,
-    path: str | None = None,
-    run_id: str | None = None,
-    run_uuid: str | None = None,
-) -> FileResponse | StreamingResponse:
-    rid = run_id or run_uuid
-    if not rid:
-        raise InvalidParameterError("Missing query parameter run_uuid: ?run_uuid=<id>&path=<file>")
-    rel = safe_server_path(path, allow_empty=False)
-    run = state.store.get_run(rid)
-    repo, prefix = state.repo_for(run.info.artifact_uri)
-    return file_response(repo, "/".join(p for p in (prefix, rel) if p))

@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 
 from ...entities import ViewType
 from ...exceptions import InvalidParameterError, ResourceNotFoundError
+from ...utils.validation import validate_key
 from .._json import JSONResponse, experiment_to_json
 from ..state import ServerState, State
 from ._common import KeyValue, OkResponse, ok, view_type
+from ._limits import MAX_EXPERIMENT_TAG_VALUE_LENGTH, MAX_NAME_LENGTH, Filter, Id, Key, Uri
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
@@ -19,8 +21,8 @@ SEARCH_MAX_RESULTS = 50_000
 
 
 class CreateExperiment(BaseModel):
-    name: str = Field(min_length=1, max_length=500)
-    artifact_location: str | None = None
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    artifact_location: Uri | None = None
     tags: list[KeyValue] = Field(default_factory=list)
 
 
@@ -44,9 +46,9 @@ class ExperimentResponse(BaseModel):
 
 class SearchExperiments(BaseModel):
     max_results: int = Field(default=1000, ge=1, le=SEARCH_MAX_RESULTS)
-    page_token: str | None = None
-    filter: str | None = None
-    order_by: list[str] = Field(default_factory=list)
+    page_token: Filter | None = None
+    filter: Filter | None = None
+    order_by: list[Filter] = Field(default_factory=list)
     view_type: str | int | None = None
 
 
@@ -56,29 +58,44 @@ class SearchExperimentsResponse(BaseModel):
 
 
 class ExperimentIdBody(BaseModel):
-    experiment_id: str
+    experiment_id: Id
 
 
 class UpdateExperiment(BaseModel):
-    experiment_id: str
-    new_name: str = Field(min_length=1, max_length=500)
+    experiment_id: Id
+    new_name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
 
 
 class SetExperimentTag(BaseModel):
-    experiment_id: str
-    key: str = Field(min_length=1, max_length=250)
-    value: str = Field(max_length=5000)
+    """Keys are checked like run tag keys (non-empty, no NUL, control or bidi characters)."""
+
+    experiment_id: Id
+    key: Key
+    value: str = Field(default="", max_length=MAX_EXPERIMENT_TAG_VALUE_LENGTH)
 
 
 class DeleteExperimentTag(BaseModel):
-    experiment_id: str
-    key: str
+    experiment_id: Id
+    key: Key
+
+
+def _experiment_tags(tags: list[KeyValue]) -> dict[str, str]:
+    out = {}
+    for i, tag in enumerate(tags):
+        validate_key("experiment tag", tag.key)
+        if len(tag.value) > MAX_EXPERIMENT_TAG_VALUE_LENGTH:
+            raise InvalidParameterError(
+                f"tags[{i}].value of experiment tag {tag.key!r} has {len(tag.value)} characters: the limit is "
+                f"{MAX_EXPERIMENT_TAG_VALUE_LENGTH}"
+            )
+        out[tag.key] = tag.value
+    return out
 
 
 @router.post("/create", response_model=ExperimentIdResponse)
 def create_experiment(body: CreateExperiment, request: Request, state: State) -> JSONResponse:
     location = state.check_artifact_location(body.artifact_location) if body.artifact_location else None
-    exp_id = state.store.create_experiment(body.name, location, {t.key: t.value for t in body.tags})
+    exp_id = state.store.create_experiment(body.name, location, _experiment_tags(body.tags))
     if state.auth is not None:
         state.auth.on_experiment_created(request, exp_id)
     return JSONResponse({"experiment_id": exp_id})
@@ -163,6 +180,7 @@ def update_experiment(body: UpdateExperiment, state: State) -> JSONResponse:
 
 @router.post("/set-experiment-tag", response_model=OkResponse)
 def set_experiment_tag(body: SetExperimentTag, state: State) -> JSONResponse:
+    validate_key("experiment tag", body.key)
     state.store.set_experiment_tag(body.experiment_id, body.key, body.value)
     return ok()
 

@@ -130,7 +130,9 @@ def get_logged_model(model_id: str, state: State, allow_deleted: bool = False) -
 @router.patch("/{model_id}", response_model=LoggedModelResponse)
 def finalize_logged_model(model_id: str, body: FinalizeLoggedModel, state: State) -> JSONResponse:
     _check_path_id(model_id, body.model_id)
-    return JSONResponse({"model": state.store.finalize_logged_model(model_id, body.status).to_dict()})
+    model = state.store.finalize_logged_model(model_id, body.status)
+    assert model is not None  # read back (read_back=True)
+    return JSONResponse({"model": model.to_dict()})
 
 
 @router.delete("/{model_id}", response_model=OkResponse)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -10,6 +11,10 @@ from pydantic import BaseModel, Field
 from ...exceptions import InvalidParameterError
 from .._json import JSONResponse, metric_to_json
 from ..state import State
+from ._limits import INT64_MAX, INT64_MIN
+
+if TYPE_CHECKING:
+    from ...entities import Metric
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -17,6 +22,8 @@ MAX_RUNS_BULK_INTERVAL = 100
 MAX_RESULTS_PER_RUN = 10_000  # MLflow caps at 2500; the web UI asks for every point of a few-thousand-step series
 DEFAULT_RESULTS_PER_RUN = 2500
 MAX_HISTORY_PAGE = 1_000_000
+MAX_RUNS_BULK = 100
+MAX_RESULTS_BULK = 25_000
 
 
 class MetricPoint(BaseModel):
@@ -44,6 +51,7 @@ def get_metric_history(
 
     history = state.store.get_metric_history(run_id, metric_key)  # run_uuid: resolved by the boundary
     out: dict = {}
+    points: Sequence[Metric]
     if max_results is None and not page_token:
         points = history
     else:
@@ -59,20 +67,65 @@ def get_metric_history(
 @router.get("/get-history-bulk-interval", response_model=MetricsResponse)
 def get_metric_history_bulk_interval(
     state: State,
-    metric_key: str,
-    run_ids: Annotated[list[str], Query()],
-    start_step: int | None = None,
-    end_step: int | None = None,
-    max_results: Annotated[int, Query(ge=2, le=MAX_RESULTS_PER_RUN)] = DEFAULT_RESULTS_PER_RUN,
+    metric_key: str | None = None,
+    run_ids: Annotated[list[str] | None, Query()] = None,
+    start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    max_results: Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_RESULTS_PER_RUN,
 ) -> JSONResponse:
-    if not run_ids or len(run_ids) > MAX_RUNS_BULK_INTERVAL:
+    """Downsampled histories of one metric for the chart of several runs (errors worded as MLflow's)."""
+    run_ids = [r for r in run_ids or () if r]
+    if not run_ids:
+        raise InvalidParameterError("Missing value for required parameter 'run_ids'.")
+    if len(run_ids) > MAX_RUNS_BULK_INTERVAL:
         raise InvalidParameterError(
-            f"get-history-bulk-interval takes 1 to {MAX_RUNS_BULK_INTERVAL} run_ids, got {len(run_ids)}"
+            f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK_INTERVAL} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+    if not metric_key:
+        raise InvalidParameterError("Missing value for required parameter 'metric_key'.")
+    if not 1 <= max_results <= MAX_RESULTS_PER_RUN:
+        raise InvalidParameterError(
+            f"max_results must be between 1 and {DEFAULT_RESULTS_PER_RUN} (MLflow's limit; this server takes up "
+            f"to {MAX_RESULTS_PER_RUN}). Got {max_results}."
         )
     if (start_step is None) != (end_step is None):
-        raise InvalidParameterError("Give both start_step and end_step, or neither")
+        raise InvalidParameterError("If either start step or end step are specified, both must be specified.")
     if start_step is not None and end_step is not None and start_step > end_step:
-        raise InvalidParameterError(f"start_step={start_step} is after end_step={end_step}")
-    series = state.store.get_metric_history_bulk_interval(run_ids, metric_key, max_results, start_step, end_step)
+        raise InvalidParameterError(
+            f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
+        )
+    # one point per series cannot show a line: the store samples at least the first and the last
+    series = state.store.get_metric_history_bulk_interval(
+        run_ids, metric_key, max(2, max_results), start_step, end_step
+    )
     metrics = [metric_to_json(m, run_id) for run_id in run_ids for m in series.get(run_id, [])]
+    return JSONResponse({"metrics": metrics})
+
+
+@router.get("/get-history-bulk", response_model=MetricsResponse)
+def get_metric_history_bulk(
+    state: State,
+    run_id: Annotated[list[str] | None, Query()] = None,
+    metric_key: str | None = None,
+    max_results: Annotated[int, Query(ge=1, le=MAX_RESULTS_BULK)] = MAX_RESULTS_BULK,
+) -> JSONResponse:
+    """The full history of one metric for several runs (MLflow's UI route), runs in id order, each
+    point with its ``run_id``; at most ``max_results`` points in all."""
+    run_ids = [r for r in run_id or () if r]
+    if not run_ids:
+        raise InvalidParameterError("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > MAX_RUNS_BULK:
+        raise InvalidParameterError(
+            f"GetMetricHistoryBulk request cannot specify more than {MAX_RUNS_BULK} run_ids. Received "
+            f"{len(run_ids)} run_ids."
+        )
+    if not metric_key:
+        raise InvalidParameterError("GetMetricHistoryBulk request must specify a metric_key.")
+    metrics: list[dict] = []
+    for rid in sorted(dict.fromkeys(run_ids)):
+        for m in state.store.get_metric_history(rid, metric_key):
+            if len(metrics) >= max_results:
+                return JSONResponse({"metrics": metrics})
+            metrics.append(metric_to_json(m, rid))
     return JSONResponse({"metrics": metrics})

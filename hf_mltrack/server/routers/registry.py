@@ -9,15 +9,21 @@ the caller must also be able to read the run a version comes from.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ...entities import ViewType
+from ...exceptions import InvalidParameterError
 from .._json import JSONResponse
 from ..state import ServerState, get_state
 from ._common import KeyValue, OkResponse, ok
+from ._limits import INT64_MAX, Description, Id, Name, Uri
+
+#: A version number, as an int or the string protobuf JSON writes for one.
+Version = Annotated[str, Field(max_length=20)] | Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 router = APIRouter(tags=["model registry"])
 
@@ -50,9 +56,14 @@ def make_registry_store(state: ServerState) -> Any:
             return state.store.get_logged_model(model_id)
 
         def search_experiments(
-            self, view_type: int = ViewType.ALL, max_results: int = 1000, **kw: Any
+            self,
+            view_type: int = ViewType.ALL,
+            max_results: int = 1000,
+            filter_string: str | None = None,
+            order_by: Sequence[str] | None = None,
+            page_token: str | None = None,
         ) -> Any:
-            return state.store.search_experiments(view_type, max_results, None, None, kw.get("page_token"))
+            return state.store.search_experiments(view_type, max_results, filter_string, order_by, page_token)
 
         @staticmethod
         def _registry_user() -> str:
@@ -128,19 +139,19 @@ class RegisteredModelsResponse(BaseModel):
 
 
 class CreateRegisteredModel(BaseModel):
-    name: str
+    name: Name
     tags: list[KeyValue] = Field(default_factory=list)
-    description: str | None = None
+    description: Description | None = None
 
 
 class RenameRegisteredModel(BaseModel):
-    name: str
-    new_name: str
+    name: Name
+    new_name: Name
 
 
 class UpdateRegisteredModel(BaseModel):
-    name: str
-    description: str | None = None
+    name: Name
+    description: Description | None = None
 
 
 class ModelName(BaseModel):
@@ -164,9 +175,9 @@ class ModelTagRef(BaseModel):
 
 
 class SetAlias(BaseModel):
-    name: str
-    alias: str
-    version: str | int
+    name: Name
+    alias: Name
+    version: Version
 
 
 class AliasRef(BaseModel):
@@ -175,22 +186,22 @@ class AliasRef(BaseModel):
 
 
 class CreateModelVersion(BaseModel):
-    name: str
-    model_id: str | None = None
-    source: str
-    run_id: str | None = None
+    name: Name
+    model_id: Id | None = None
+    source: Uri
+    run_id: Id | None = None
     tags: list[KeyValue] = Field(default_factory=list)
-    run_link: str | None = None
-    description: str | None = None
+    run_link: Uri | None = None
+    description: Description | None = None
 
 
 class VersionRef(BaseModel):
-    name: str
-    version: str | int
+    name: Name
+    version: Version
 
 
 class UpdateModelVersion(VersionRef):
-    description: str | None = None
+    description: Description | None = None
 
 
 class TransitionStage(VersionRef):
@@ -227,6 +238,11 @@ def create_registered_model(body: CreateRegisteredModel, request: Request) -> JS
     state = get_state(request)
     if state.auth is not None:
         state.auth.on_registered_model_created(request, rm.name)
+    state.fire_webhooks(
+        "registered_model",
+        "created",
+        {"name": rm.name, "tags": dict(rm.tags or {}), "description": rm.description or None},
+    )
     return JSONResponse({"registered_model": _rm(rm)})
 
 
@@ -278,7 +294,7 @@ def search_registered_models(
     return JSONResponse(out)
 
 
-def _latest(request: Request, name: str, stages: list[str]) -> JSONResponse:
+def _latest(request: Request, name: str, stages: list[str] | None) -> JSONResponse:
     versions = _registry(request).get_latest_versions(name, stages or None)
     return JSONResponse({"model_versions": [_mv(v) for v in versions]})
 
@@ -310,12 +326,16 @@ def delete_registered_model_tag(body: ModelTagRef, request: Request) -> JSONResp
 @router.post(f"{R}/alias", response_model=OkResponse)
 def set_alias(body: SetAlias, request: Request) -> JSONResponse:
     _registry(request).set_registered_model_alias(body.name, body.alias, body.version)
+    get_state(request).fire_webhooks(
+        "model_version_alias", "created", {"name": body.name, "alias": body.alias, "version": str(body.version)}
+    )
     return ok()
 
 
 @router.delete(f"{R}/alias", response_model=OkResponse)
 def delete_alias(body: AliasRef, request: Request) -> JSONResponse:
     _registry(request).delete_registered_model_alias(body.name, body.alias)
+    get_state(request).fire_webhooks("model_version_alias", "deleted", {"name": body.name, "alias": body.alias})
     return ok()
 
 
@@ -327,11 +347,22 @@ def get_by_alias(
 
 
 # ---- model versions --------------------------------------------------------------------------------
+def _is_local_source(source: str | None) -> bool:
+    if not source:
+        return False
+    return source.startswith(("/", "file:")) or (len(source) > 2 and source[1] == ":" and source[2] in "\\/")
+
+
 @router.post(f"{V}/create", response_model=ModelVersionResponse)
 def create_model_version(body: CreateModelVersion, request: Request) -> JSONResponse:
     # Registering a version exposes its files to readers of the model: with basic-auth the boundary
     # already required READ on the run and on what the source points at (policy: model-versions/create).
     reg = _registry(request)
+    if not body.run_id and not body.model_id and _is_local_source(body.source):
+        # MLflow's rule: a local path names the run (or logged model) whose artifact folder holds it
+        from ...registry.sources import LOCAL_SOURCE_RULE
+
+        raise InvalidParameterError(f"Invalid model version source {body.source!r}. {LOCAL_SOURCE_RULE}")
     mv = reg.create_model_version(
         body.name,
         body.source,
@@ -340,6 +371,18 @@ def create_model_version(body: CreateModelVersion, request: Request) -> JSONResp
         run_link=body.run_link,
         description=body.description,
         model_id=body.model_id or None,
+    )
+    get_state(request).fire_webhooks(
+        "model_version",
+        "created",
+        {
+            "name": mv.name,
+            "version": str(mv.version),
+            "source": mv.source,
+            "run_id": mv.run_id,
+            "tags": dict(mv.tags or {}),
+            "description": mv.description or None,
+        },
     )
     return JSONResponse({"model_version": _mv(mv)})
 
@@ -384,8 +427,19 @@ def search_model_versions(
 
 @router.post(f"{V}/transition-stage", response_model=ModelVersionResponse)
 def transition_stage(body: TransitionStage, request: Request) -> JSONResponse:
-    mv = _registry(request).transition_model_version_stage(
-        body.name, body.version, body.stage, body.archive_existing_versions
+    reg = _registry(request)
+    before = reg.get_model_version(body.name, body.version).current_stage
+    mv = reg.transition_model_version_stage(body.name, body.version, body.stage, body.archive_existing_versions)
+    get_state(request).fire_webhooks(  # hf_mltrack's event: MLflow 3 has no stage transition event
+        "model_version",
+        "updated",
+        {
+            "name": mv.name,
+            "version": str(mv.version),
+            "from_stage": before,
+            "to_stage": mv.current_stage,
+            "archive_existing_versions": body.archive_existing_versions,
+        },
     )
     return JSONResponse({"model_version": _mv(mv)})
 
@@ -400,12 +454,20 @@ def get_download_uri(
 @router.post(f"{V}/set-tag", response_model=OkResponse)
 def set_model_version_tag(body: VersionTag, request: Request) -> JSONResponse:
     _registry(request).set_model_version_tag(body.name, body.version, body.key, body.value)
+    get_state(request).fire_webhooks(
+        "model_version_tag",
+        "set",
+        {"name": body.name, "version": str(body.version), "key": body.key, "value": body.value},
+    )
     return ok()
 
 
 @router.delete(f"{V}/delete-tag", response_model=OkResponse)
 def delete_model_version_tag(body: VersionTagRef, request: Request) -> JSONResponse:
     _registry(request).delete_model_version_tag(body.name, body.version, body.key)
+    get_state(request).fire_webhooks(
+        "model_version_tag", "deleted", {"name": body.name, "version": str(body.version), "key": body.key}
+    )
     return ok()
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...entities import Dataset, DatasetInput, InputTag, LoggedModelInput, LoggedModelOutput
+from ...exceptions import InvalidParameterError
 from .._json import JSONResponse
 from ..state import State
 from ._common import OkResponse, ok
@@ -45,7 +46,7 @@ class ModelInputModel(_Body):
 
 
 class LogInputs(_Body):
-    run_id: str = Field(min_length=1)
+    run_id: str | None = None  # required; checked in the handler for MLflow's message
     datasets: list[DatasetInputModel] = Field(default_factory=list, max_length=MAX_INPUTS)
     models: list[ModelInputModel] = Field(default_factory=list, max_length=MAX_INPUTS)
 
@@ -61,7 +62,7 @@ class LogOutputs(_Body):
 
 
 class SearchDatasets(_Body):
-    experiment_ids: list[str] = Field(min_length=1, max_length=MAX_SEARCH_EXPERIMENTS)
+    experiment_ids: list[str] = Field(default_factory=list)  # 1 to 20; checked for MLflow's messages
 
 
 class DatasetSummaryModel(BaseModel):
@@ -77,6 +78,8 @@ class SearchDatasetsResponse(BaseModel):
 
 @router.post("/runs/log-inputs", response_model=OkResponse)
 def log_inputs(body: LogInputs, state: State) -> JSONResponse:
+    if not body.run_id:
+        raise InvalidParameterError("Missing value for required parameter 'run_id': give the run's id")
     datasets = [
         DatasetInput(
             Dataset(
@@ -104,6 +107,13 @@ def log_outputs(body: LogOutputs, state: State) -> JSONResponse:
 @router.post("/experiments/search-datasets", response_model=SearchDatasetsResponse)
 def search_datasets(body: SearchDatasets, request: Request, state: State) -> JSONResponse:
     ids = body.experiment_ids
+    if not ids:
+        raise InvalidParameterError("SearchDatasets request must specify at least one experiment_id.")
+    if len(ids) > MAX_SEARCH_EXPERIMENTS:
+        raise InvalidParameterError(
+            f"SearchDatasets request cannot specify more than {MAX_SEARCH_EXPERIMENTS} experiment_ids. "
+            f"Received {len(ids)} experiment_ids."
+        )
     if state.auth is not None:
         ids = state.auth.readable_experiment_ids(request, ids)
     summaries = state.store.search_datasets(ids) if ids else []

@@ -20,6 +20,7 @@ from ...utils.fast_json import loads
 from .._json import JSONResponse, run_info_to_json, run_to_json
 from ..state import ServerState, State, get_state
 from ._common import KeyValue, OkResponse, ok, view_type
+from ._limits import INT64_MAX, INT64_MIN, Filter, Id, Int64, Key, Name, RunName
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -43,18 +44,18 @@ class _RunRef(BaseModel):
 
 
 class CreateRun(BaseModel):
-    experiment_id: str = "0"
-    user_id: str | None = None
-    run_name: str | None = None
-    start_time: int | None = None
+    experiment_id: Id = "0"
+    user_id: Name | None = None
+    run_name: RunName | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValue] = Field(default_factory=list)
 
 
 class MetricModel(BaseModel):
-    key: str
+    key: Key
     value: float
-    timestamp: int | None = None
-    step: int = 0
+    timestamp: Int64 | None = None
+    step: Int64 = 0
     model_id: str | None = None
     dataset_name: str | None = None
     dataset_digest: str | None = None
@@ -90,8 +91,8 @@ class RunResponse(BaseModel):
 
 class UpdateRun(_RunRef):
     status: str | None = None
-    end_time: int | None = None
-    run_name: str | None = None
+    end_time: Int64 | None = None
+    run_name: RunName | None = None
 
 
 class UpdateRunResponse(BaseModel):
@@ -99,12 +100,12 @@ class UpdateRunResponse(BaseModel):
 
 
 class SearchRuns(BaseModel):
-    experiment_ids: list[str] = Field(default_factory=list)
-    filter: str | None = None
+    experiment_ids: list[Id] = Field(default_factory=list)
+    filter: Filter | None = None
     run_view_type: str | int | None = None
     max_results: int = Field(default=1000, ge=1, le=SEARCH_MAX_RESULTS)
-    order_by: list[str] = Field(default_factory=list)
-    page_token: str | None = None
+    order_by: list[Filter] = Field(default_factory=list)
+    page_token: Filter | None = None
 
 
 class SearchRunsResponse(BaseModel):
@@ -113,10 +114,10 @@ class SearchRunsResponse(BaseModel):
 
 
 class LogMetric(_RunRef):
-    key: str
+    key: Key
     value: float
-    timestamp: int | None = None
-    step: int = 0
+    timestamp: Int64 | None = None
+    step: Int64 = 0
     model_id: str | None = Field(default=None, max_length=36)
     dataset_name: str | None = Field(default=None, max_length=500)
     dataset_digest: str | None = Field(default=None, max_length=36)
@@ -364,14 +365,14 @@ def parse_log_batch(raw: bytes | dict) -> tuple[str, list[Metric], list[Param], 
                 value = float(value)
             ts = m.get("timestamp")
             step = m.get("step", 0)
-            if ts is not None and type(ts) is not int:
+            if ts is not None and (type(ts) is not int or not INT64_MIN <= ts <= INT64_MAX):
                 ts = _int(ts)
-            if type(step) is not int:
+            if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
                 step = _int(step) if step is not None else 0
         except (KeyError, TypeError, ValueError, AttributeError):
             raise _bad(
                 f"metrics[{i}] = {str(m)[:120]} must be an object with a string key, a numeric value and "
-                "integer timestamp and step"
+                f"integer timestamp and step (from {INT64_MIN} to {INT64_MAX})"
             ) from None
         if "model_id" in m or "dataset_name" in m:  # MLflow 3 points may name a logged model and a dataset
             extra = _linked(m, i)
@@ -398,12 +399,16 @@ def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise TypeError
     if isinstance(value, str):
-        return int(value)  # protobuf JSON writes int64 as strings
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int):
-        return value
-    raise TypeError
+        if not value.lstrip("-").isascii() or len(value) > 20:  # int() also reads '³' and 4000 digits
+            raise ValueError
+        value = int(value)  # protobuf JSON writes int64 as strings
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif not isinstance(value, int):
+        raise TypeError
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError
+    return value  # type: ignore[no-any-return]
 
 
 def _pair(item: Any, name: str, i: int) -> tuple[str, str]:

@@ -19,7 +19,10 @@ from ...tracing import rest_handlers as handlers
 from .._json import JSONResponse
 from ..state import ServerState, State
 from ._common import OkResponse
+from ._limits import Id, Int64, NonNegativeInt64
 from .runs import inline_schema
+
+MAX_TRACE_TAG_VALUE_LENGTH = 8000  # MLflow's
 
 if TYPE_CHECKING:
     from ...tracing.base import AbstractTraceStore
@@ -65,10 +68,10 @@ class LogTraces(BaseModel):
 
 
 class DeleteTraces(BaseModel):
-    experiment_id: str
-    request_ids: list[str] | None = None
-    max_timestamp_millis: int | None = None
-    max_traces: int | None = None
+    experiment_id: Id
+    request_ids: list[Id] | None = None
+    max_timestamp_millis: Int64 | None = None
+    max_traces: NonNegativeInt64 | None = None
 
 
 class DeleteTracesResponse(BaseModel):
@@ -77,7 +80,7 @@ class DeleteTracesResponse(BaseModel):
 
 class SetTraceTag(BaseModel):
     key: str = Field(min_length=1, max_length=250)
-    value: str = ""
+    value: str = Field(default="", max_length=MAX_TRACE_TAG_VALUE_LENGTH)
 
 
 def trace_store(state: ServerState) -> AbstractTraceStore:
@@ -141,7 +144,10 @@ def get_trace_info(request_id: str, state: State) -> JSONResponse:
 @router.get("/get-trace-artifact", response_model=TraceDataResponse)
 def get_trace_artifact(state: State, request_id: str | None = None) -> JSONResponse:
     """The spans of one trace (with its request and response), as MLflow's trace data artifact."""
-    return JSONResponse(handlers.get_trace_data(trace_store(state), {"request_id": request_id}))
+    return JSONResponse(
+        handlers.get_trace_data(trace_store(state), {"request_id": request_id}),
+        headers={"Content-Disposition": "attachment; filename=traces.json"},
+    )
 
 
 @router.post(
@@ -170,5 +176,13 @@ def set_trace_tag(request_id: str, body: SetTraceTag, state: State) -> JSONRespo
 
 
 @router.delete("/traces/{request_id}/tags", response_model=OkResponse)
-def delete_trace_tag(request_id: str, state: State, key: Annotated[str, Query()]) -> JSONResponse:
+def delete_trace_tag(
+    request_id: str,
+    state: State,
+    body: Annotated[bytes, Depends(_raw_body)],
+    key: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    """The key as a query parameter, or in a JSON body (MLflow's client sends ``{"key": ...}``)."""
+    if key is None and body:
+        key = _json_object(body, "delete-trace-tag").get("key")
     return JSONResponse(handlers.delete_trace_tag(trace_store(state), request_id, {"key": key}))

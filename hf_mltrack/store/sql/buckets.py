@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .bulk import insert_rows
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -47,6 +49,8 @@ def _merge(into: Summary, other: Any) -> None:
 _MIN_COLS = ("min_step", "min_value", "min_timestamp")
 _MAX_COLS = ("max_step", "max_value", "max_timestamp")
 _COLS = "count, min_step, min_value, min_timestamp, max_step, max_value, max_timestamp"
+_ALL_COLS = ("run_uuid", "key", "level", "bucket", *_COLS.split(", "))
+_PG_TYPES = ("text", "text", "integer", "bigint", "bigint") + ("bigint", "float8", "bigint") * 2
 
 
 def update_buckets(
@@ -66,10 +70,10 @@ def update_buckets(
     recompute: dict[str, set[int]] = {}
     for _, key, step, value, ts, is_nan in rows:
         if key in appended_keys:
-            b = (key, step >> shift0)
-            s = level0.get(b)
+            where = (key, step >> shift0)
+            s = level0.get(where)
             if s is None:
-                s = level0[b] = _new()
+                s = level0[where] = _new()
             _add_point(s, step, value, ts, is_nan)
         else:
             recompute.setdefault(key, set()).add(step >> shift0)
@@ -111,6 +115,16 @@ def _merge_upsert(conn: Connection, sql: Callable[[str], str], rows: list[tuple]
             for c in ("max_step", "max_value", "max_timestamp")
         ]
     )
+    if conn.dialect.name == "postgresql":  # one unnest statement for the batch (rows are unique)
+        insert_rows(
+            conn,
+            "metric_buckets AS b",
+            _ALL_COLS,
+            rows,
+            f" ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET {sets}",
+            pg_types=_PG_TYPES,
+        )
+        return
     conn.exec_driver_sql(
         sql(
             f"INSERT INTO metric_buckets AS b (run_uuid, key, level, bucket, {_COLS}) "
@@ -198,10 +212,11 @@ def read_downsampled(
         ).scalar()
         for order in ("ASC", "DESC")
     ]
-    if bounds[0] is None:
+    first, last = bounds
+    if first is None or last is None:
         return []
-    lo = bounds[0] if start_step is None else max(start_step, bounds[0])
-    hi = bounds[1] if end_step is None else min(end_step, bounds[1])
+    lo: int = first if start_step is None else max(start_step, first)
+    hi: int = last if end_step is None else min(end_step, last)
     if lo > hi:
         return []
     # An upper bound of the points in range from the coarsest level (a handful of rows).

@@ -7,7 +7,14 @@ more for a background writer: the sqlite3 module releases and retakes the GIL ar
 it steps, so an ``executemany`` hands the GIL to the program's own thread and waits for it back once
 per row — hundreds of thread switches per batch, paid by both threads. Rows are inserted in order, so
 with an ``ON CONFLICT ... DO UPDATE`` suffix a later row of the same batch still wins, as it does with
-``executemany``. Other databases get one ``executemany``.
+``executemany``.
+
+On PostgreSQL (given the columns' types) a batch is one ``INSERT ... SELECT * FROM unnest(%s::type[],
+...)`` with one array per column: a single statement and round trip whatever the batch size, where an
+``executemany`` sends (and the server plans and executes) one statement per row. ``ON CONFLICT DO
+UPDATE`` may not touch a row twice in one statement, so callers pass rows unique on the conflict key
+(``unique_on`` drops earlier duplicates, keeping the last row as sequential inserts would). Other
+databases get one ``executemany``.
 """
 
 from __future__ import annotations
@@ -22,13 +29,48 @@ SQLITE_MAX_VARIABLES = 999  # bound parameters per statement (SQLite's limit bef
 
 
 def insert_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], suffix: str = ""
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    suffix: str = "",
+    pg_types: Sequence[str] | None = None,
+    unique_on: Sequence[int] | None = None,
 ) -> None:
     """``INSERT INTO table (columns) VALUES ...`` + `suffix` (e.g. an ``ON CONFLICT`` clause, without
-    parameters) for every row, in order."""
+    parameters) for every row, in order.
+
+    ``pg_types`` (one PostgreSQL type per column) enables the single-statement ``unnest`` path there;
+    ``unique_on`` (column positions of the conflict key) makes rows unique on it first, last one wins.
+    """
     if not rows:
         return
     names = ", ".join(columns)
+    if pg_types is not None and conn.dialect.name == "postgresql":
+        if unique_on is not None:
+            rows = list({tuple(r[i] for i in unique_on): r for r in rows}.values())
+        # Binary parameters (%b): numbers and strings go without text formatting and quoting. A
+        # column with one value for every row (the run id, a single key) goes once, as a scalar.
+        exprs: list[str] = []
+        arrays: list[str] = []
+        params: list[Any] = []
+        array_params: list[list[Any]] = []
+        for i, (column, pg_type) in enumerate(zip(zip(*rows, strict=True), pg_types, strict=True)):
+            constant = len(rows) > 1 and type(column[0]) is str and column.count(column[0]) == len(column)
+            if constant and i < len(pg_types) - 1:  # (the last column stays an array: unnest needs one)
+                exprs.append(f"%b::{pg_type}")
+                params.append(column[0])
+            else:
+                exprs.append(f"u.c{i}")
+                arrays.append(f"%b::{pg_type}[]")
+                array_params.append(list(column))
+        aliases = ", ".join(e for e in exprs if e.startswith("u."))
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} "
+            f"FROM unnest({', '.join(arrays)}) AS u({aliases.replace('u.', '')}){suffix}",
+            (*params, *array_params),
+        )
+        return
     paramstyle = conn.dialect.paramstyle
     if paramstyle == "qmark":
         row = f"({', '.join(['?'] * len(columns))})"

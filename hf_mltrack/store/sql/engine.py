@@ -85,7 +85,7 @@ def _create_engine(db_uri: str) -> Engine:
         return sa.create_engine(
             db_uri,
             pool_size=_env.SQLALCHEMY_POOL_SIZE.get(),
-            max_overflow=10,
+            max_overflow=_env.SQLALCHEMY_MAX_OVERFLOW.get(),
             pool_pre_ping=True,
         )
     except ModuleNotFoundError as exc:
@@ -98,13 +98,17 @@ def _create_engine(db_uri: str) -> Engine:
 
 
 def redact(db_uri: str) -> str:
-    """Hide the password of a database URI for messages."""
-    if "://" not in db_uri or "@" not in db_uri:
-        return db_uri
-    scheme, rest = db_uri.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else db_uri
+    """Hide the password of a database URI for messages (SQLAlchemy's own URL parsing and masking)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(db_uri)
+    except (ArgumentError, ValueError):
+        return db_uri  # not a database URL (a folder, an http:// server): nothing to hide
+    if url.host and "@" in url.host:  # a raw "@" in the password (should be %40): hide all credentials
+        return f"{db_uri.split('://', 1)[0]}://***@{db_uri.rsplit('@', 1)[1]}"
+    return url.render_as_string(hide_password=True) if url.password is not None else db_uri
 
 
 @functools.cache
@@ -145,6 +149,7 @@ def ensure_schema(engine: Engine) -> None:
         logged_model_schema,  # noqa: F401  (registers the logged model and dataset tables on metadata)
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
+        webhook_schema,  # noqa: F401  (registers the webhook tables on metadata)
         workspace_schema,  # noqa: F401  (registers the UI's saved workspaces on metadata)
     )
     from .schema import metadata

@@ -111,6 +111,6 @@ def fetch_raw(conn: Connection, statement: str, args: tuple) -> list[tuple]:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(statement, args)
-        return cursor.fetchall()
+        return list(cursor.fetchall())
     finally:
         cursor.close()

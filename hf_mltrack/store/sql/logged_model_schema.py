@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -42,7 +44,7 @@ LOGGED_MODEL_TABLES = (
     "run_outputs",
 )
 
-_CASCADE = {"ondelete": "CASCADE"}
+_CASCADE: dict[str, Any] = {"ondelete": "CASCADE"}
 
 logged_models = Table(
     "logged_models",

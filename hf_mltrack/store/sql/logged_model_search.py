@@ -98,6 +98,20 @@ def logged_models_select(
     lm = logged_models.c
     where: list[Any] = [lm.experiment_id.in_(list(experiment_ids)), lm.lifecycle_stage == LifecycleStage.ACTIVE]
     where += [_condition(c, pairs) for c in parse_logged_model_filter(filter_string)]
+    if pairs:  # as MLflow: only models with metrics on one of these datasets
+        m = logged_model_metrics.c
+        where.append(
+            lm.model_id.in_(
+                sa.select(m.model_id).where(
+                    sa.or_(
+                        *(
+                            sa.and_(m.dataset_name == name, *([m.dataset_digest == digest] if digest else []))
+                            for name, digest in pairs
+                        )
+                    )
+                )
+            )
+        )
     source: Any = logged_models
     order: list[Any] = []
     for i, ob in enumerate(order_by):

@@ -122,7 +122,8 @@ class LoggedModelSqlMixin:
             if exp[1] != LifecycleStage.ACTIVE:
                 raise InvalidStateError(f"Experiment {experiment_id!r} is deleted: restore it before logging models")
             run = None
-            if source_run_id:
+            if source_run_id and (artifact_location is not None or output_step is not None):
+                # MLflow records any source_run_id as given; a run whose folder or outputs it uses must exist
                 run = conn.execute(
                     sa.select(runs.c.experiment_id, runs.c.artifact_uri).where(runs.c.run_uuid == source_run_id)
                 ).first()
@@ -228,7 +229,7 @@ class LoggedModelSqlMixin:
                 sa.select(logged_models.c.lifecycle_stage).where(logged_models.c.model_id == model_id)
             ).scalar()
             if stage is None or (stage != LifecycleStage.ACTIVE and not allow_deleted):
-                raise ResourceNotFoundError(f"No logged model with id {model_id!r}")
+                raise ResourceNotFoundError(f"Logged model with ID {model_id!r} not found")
             return self._load_models(conn, [model_id])[model_id]
 
     def _touch_model(self, conn: Connection, model_id: str, **values: Any) -> None:
@@ -240,7 +241,7 @@ class LoggedModelSqlMixin:
             .values(last_updated_timestamp_ms=_now_ms(), **values)
         )
         if res.rowcount == 0:
-            raise ResourceNotFoundError(f"No logged model with id {model_id!r}")
+            raise ResourceNotFoundError(f"Logged model with ID {model_id!r} not found")
 
     def finalize_logged_model(
         self, model_id: str, status: Any, status_message: str | None = None, read_back: bool = True
@@ -279,7 +280,7 @@ class LoggedModelSqlMixin:
             t = logged_model_tags.c
             res = conn.execute(logged_model_tags.delete().where(t.model_id == model_id, t.key == key))
             if res.rowcount == 0:
-                raise ResourceNotFoundError(f"No tag {key!r} on logged model {model_id!r}")
+                raise ResourceNotFoundError(f"No tag with key {key!r} found on logged model {model_id!r}")
 
     def log_logged_model_params(self, model_id: str, params: Any) -> None:
         """Params are write-once, as on runs: the same value again is accepted, another value is an error."""

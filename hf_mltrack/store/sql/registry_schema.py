@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -34,7 +36,7 @@ REGISTRY_TABLES = (
     "registry_events",
 )
 
-_NAME_FK = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
+_NAME_FK: dict[str, Any] = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
 
 registered_models = Table(
     "registered_models",

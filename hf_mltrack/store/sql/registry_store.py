@@ -61,7 +61,8 @@ def _check_max_results(max_results: int, limit: int) -> None:
 
 def _model_not_found(name: str) -> ResourceNotFoundError:
     return ResourceNotFoundError(
-        f"Registered model {name!r} does not exist: create it with create_registered_model({name!r}) "
+        # MLflow's wording first (clients match on it), then the fix
+        f"Registered Model with name={name} not found: create it with create_registered_model({name!r}) "
         "or hf_mltrack.register_model(model_uri, name)"
     )
 
@@ -267,8 +268,8 @@ class SqlRegistryStore(AbstractRegistryStore):
     ) -> RegisteredModel:
         now = _now_ms()
         exists = ResourceAlreadyExistsError(
-            f"Registered model {name!r} already exists: use get_registered_model({name!r}), register a new "
-            "version with create_model_version, or choose another name"
+            f"Registered Model (name={name}) already exists: use get_registered_model({name!r}), register a "
+            "new version with create_model_version, or choose another name"
         )
         try:
             with self._write() as conn:
@@ -384,7 +385,11 @@ class SqlRegistryStore(AbstractRegistryStore):
         }
         where = [
             self._condition(
-                c, columns, registered_model_tags, [registered_model_tags.c.name == registered_models.c.name]
+                c,
+                columns,
+                registered_model_tags,
+                [registered_model_tags.c.name == registered_models.c.name],
+                missing_is_ne=True,
             )
             for c in comparisons
         ]
@@ -424,7 +429,9 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     # ---- search SQL --------------------------------------------------------------------------
     @staticmethod
-    def _condition(c: Comparison, columns: dict[str, Any], tag_table: Any, owner_match: list[Any]) -> Any:
+    def _condition(
+        c: Comparison, columns: dict[str, Any], tag_table: Any, owner_match: list[Any], missing_is_ne: bool = False
+    ) -> Any:
         if c.entity_type == "attribute":
             value: Any = c.value
             if c.key == "version_number":
@@ -435,6 +442,10 @@ class SqlRegistryStore(AbstractRegistryStore):
             return ~exists.exists()
         if c.op == "IS NOT NULL":
             return exists.exists()
+        if c.op == "!=" and missing_is_ne:
+            # MLflow 3.17: a model without the tag satisfies ``!=`` (its client adds
+            # ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every registered-model search).
+            return ~exists.where(tag_table.c.value == c.value).exists()
         return exists.where(compare(tag_table.c.value, c.op, c.value)).exists()
 
     def _order(self, orders: Sequence[OrderBy], columns: dict[str, Any], tail: list[tuple[str, bool]]) -> list[Any]:

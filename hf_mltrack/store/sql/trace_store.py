@@ -7,13 +7,14 @@ Searches read ``trace_info`` (and ``trace_tags`` for tag filters) only; spans ar
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ...entities.paged_list import PagedList
-from ...entities.trace import TRACE_NAME_TAG, Span, Trace, TraceData, TraceInfo
+from ...entities.trace import TRACE_NAME_TAG, Span, SpanStatusCode, Trace, TraceData, TraceInfo
 from ...exceptions import InvalidParameterError, ResourceNotFoundError
 from ...tracing.base import AbstractTraceStore
 from ...utils.fast_json import dumps, loads
@@ -153,6 +154,183 @@ class SqlTraceStore(AbstractTraceStore):
             }
         return ids - found
 
+    # ---- MLflow 3: traces created by StartTraceV3 and spans received over OTLP ----------------------
+    def start_trace(self, info: TraceInfo) -> TraceInfo:
+        """Create or complete a trace from a client's trace info (MLflow's ``StartTraceV3``, sent when the
+        trace ends). Spans may have arrived first (`log_spans`): they are kept, and the client's info
+        wins for the fields it sets; tags and metadata are merged."""
+        exp = _experiment_key(info.experiment_id)
+        rid = info.request_id
+        name = info.name or info.tags.get(TRACE_NAME_TAG) or None
+        with self._write() as conn:
+            if self._missing_experiments_conn(conn, {exp}):
+                raise ResourceNotFoundError(
+                    f"Cannot create trace {rid!r}: experiment {info.experiment_id!r} does not exist in this "
+                    "tracking store (set_experiment() creates one)"
+                )
+            row = conn.execute(sa.select(trace_info.c.request_metadata).where(trace_info.c.request_id == rid)).first()
+            values = {
+                "experiment_id": exp,
+                "run_id": info.run_id,
+                "name": name[:TRACE_NAME_MAX_LENGTH] if name else None,
+                "timestamp_ms": int(info.timestamp_ms),
+                "execution_time_ms": info.execution_time_ms,
+                "status": info.status,
+                "request_preview": info.request_preview,
+                "response_preview": info.response_preview,
+            }
+            if row is None:
+                conn.execute(
+                    trace_info.insert().values(
+                        request_id=rid, request_metadata=dumps(dict(info.request_metadata)), **values
+                    )
+                )
+                conn.execute(trace_data.insert().values(request_id=rid, spans="[]"))
+            else:
+                metadata = {**(loads(row[0]) if row[0] else {}), **info.request_metadata}
+                updates = {k: v for k, v in values.items() if v is not None}
+                conn.execute(
+                    trace_info.update()
+                    .where(trace_info.c.request_id == rid)
+                    .values(request_metadata=dumps(metadata), **updates)
+                )
+            for key, value in info.tags.items():
+                if key == TRACE_NAME_TAG:
+                    continue
+                self._put_tag(conn, rid, key[:250], value)
+        return self.get_trace_info(rid)
+
+    def log_spans(self, experiment_id: str, spans: Sequence[Span], tags: dict[str, str] | None = None) -> list[str]:
+        """Add spans to their traces (one write transaction), creating each trace on its first span; a span
+        sent again replaces its earlier copy. The trace's timing, status, name and previews follow its
+        root span once that arrives. Returns the request ids of the traces touched."""
+        from ...tracing._serialize import preview
+
+        exp = _experiment_key(experiment_id)
+        by_trace: dict[str, list[Span]] = {}
+        for span in spans:
+            by_trace.setdefault(span.request_id, []).append(span)
+        if not by_trace:
+            return []
+        with self._write() as conn:
+            if self._missing_experiments_conn(conn, {exp}):
+                raise ResourceNotFoundError(
+                    f"Cannot store spans: experiment {experiment_id!r} does not exist in this tracking store"
+                )
+            ids = list(by_trace)
+            existing = {
+                r.request_id: r
+                for r in conn.execute(
+                    sa.select(
+                        trace_info.c.request_id,
+                        trace_info.c.experiment_id,
+                        trace_info.c.timestamp_ms,
+                        trace_info.c.name,
+                        trace_info.c.request_preview,
+                        trace_info.c.response_preview,
+                        trace_info.c.status,
+                    ).where(trace_info.c.request_id.in_(ids))
+                )
+            }
+            stored = self._spans(conn, [i for i in ids if i in existing])
+            for rid, new in by_trace.items():
+                merged = {s.span_id: s for s in stored.get(rid, [])}
+                merged.update((s.span_id, s) for s in new)
+                all_spans = sorted(merged.values(), key=lambda s: (s.parent_id is not None, s.start_time_ns))
+                root = next((s for s in all_spans if s.parent_id is None), None)
+                start_ms = min(s.start_time_ns for s in all_spans) // 1_000_000
+                values: dict[str, Any] = {}
+                old = existing.get(rid)
+                if old is not None and old.experiment_id != exp and stored.get(rid):
+                    raise InvalidParameterError(
+                        f"Trace {rid!r} belongs to experiment {old.experiment_id}, not {experiment_id!r}"
+                    )
+                if root is not None:
+                    values["status"] = "ERROR" if root.status_code == SpanStatusCode.ERROR else "OK"
+                    if root.end_time_ns is not None:
+                        values["execution_time_ms"] = int(round((root.end_time_ns - root.start_time_ns) / 1e6))
+                    if old is None or not old.name:
+                        values["name"] = root.name[:TRACE_NAME_MAX_LENGTH]
+                    if old is None or old.request_preview is None:
+                        values["request_preview"] = preview(root.inputs)
+                    if old is None or old.response_preview is None:
+                        values["response_preview"] = preview(root.outputs)
+                data = dumps([s.to_dict(compact=True) for s in all_spans])
+                if old is None:
+                    conn.execute(
+                        trace_info.insert().values(
+                            request_id=rid,
+                            experiment_id=exp,
+                            timestamp_ms=start_ms,
+                            status=values.pop("status", "IN_PROGRESS"),
+                            request_metadata=dumps({}),
+                            **values,
+                        )
+                    )
+                    conn.execute(trace_data.insert().values(request_id=rid, spans=data))
+                else:
+                    values["experiment_id"] = exp
+                    values["timestamp_ms"] = start_ms if not stored.get(rid) else min(start_ms, old.timestamp_ms)
+                    conn.execute(trace_info.update().where(trace_info.c.request_id == rid).values(**values))
+                    updated = conn.execute(
+                        trace_data.update().where(trace_data.c.request_id == rid).values(spans=data)
+                    ).rowcount
+                    if not updated:
+                        conn.execute(trace_data.insert().values(request_id=rid, spans=data))
+                if root is not None:
+                    for key, value in (tags or {}).items():
+                        self._put_tag(conn, rid, key[:250], value)
+        return list(by_trace)
+
+    def link_traces_to_run(self, request_ids: Sequence[str], run_id: str, experiment_id: str | None = None) -> None:
+        """Associate traces with a run (their ``run_id``; ``attribute.run_id`` filters find them).
+
+        A trace not stored yet (its client exports asynchronously) is created IN_PROGRESS in
+        ``experiment_id`` (the run's) and completed when its spans and info arrive.
+        """
+        ids = list(dict.fromkeys(request_ids))
+        with self._write() as conn:
+            found = {
+                r[0] for r in conn.execute(sa.select(trace_info.c.request_id).where(trace_info.c.request_id.in_(ids)))
+            }
+            missing = [r for r in ids if r not in found]
+            if missing and experiment_id is None:
+                raise _not_found(missing[0])
+            if found:
+                conn.execute(
+                    trace_info.update().where(trace_info.c.request_id.in_(list(found))).values(run_id=run_id)
+                )
+            now = int(time.time() * 1000)
+            for rid in missing:
+                conn.execute(
+                    trace_info.insert().values(
+                        request_id=rid,
+                        experiment_id=_experiment_key(experiment_id),
+                        run_id=run_id,
+                        timestamp_ms=now,
+                        status="IN_PROGRESS",
+                        request_metadata=dumps({}),
+                    )
+                )
+                conn.execute(trace_data.insert().values(request_id=rid, spans="[]"))
+
+    @staticmethod
+    def _put_tag(conn: Connection, request_id: str, key: str, value: str) -> None:
+        conn.execute(trace_tags.delete().where(trace_tags.c.request_id == request_id, trace_tags.c.key == key))
+        conn.execute(trace_tags.insert().values(request_id=request_id, key=key, value=value))
+
+    @staticmethod
+    def _missing_experiments_conn(conn: Connection, ids: set[int]) -> set[int]:
+        from .schema import experiments
+
+        found = {
+            r[0]
+            for r in conn.execute(
+                sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id.in_(list(ids)))
+            )
+        }
+        return ids - found
+
     def set_trace_tag(self, request_id: str, key: str, value: str) -> None:
         with self._write() as conn:
             self._require(conn, request_id)
@@ -251,10 +429,29 @@ class SqlTraceStore(AbstractTraceStore):
         traces = [Trace(i, TraceData(spans.get(i.request_id, []))) for i in infos]
         return PagedList(traces, encode_page_token(offset + max_results) if more else None)
 
-    @staticmethod
-    def _condition(c: Comparison) -> Any:
+    def _condition(self, c: Comparison) -> Any:
+        if c.entity_type == "attribute" and c.key == "text":
+            # full text: the name, the previews and the span JSON (names, inputs, outputs, attributes)
+            spans = sa.select(trace_data.c.request_id).where(
+                trace_data.c.request_id == trace_info.c.request_id, compare(trace_data.c.spans, c.op, c.value)
+            )
+            return sa.or_(
+                compare(sa.func.coalesce(trace_info.c.name, ""), c.op, c.value),
+                compare(sa.func.coalesce(trace_info.c.request_preview, ""), c.op, c.value),
+                compare(sa.func.coalesce(trace_info.c.response_preview, ""), c.op, c.value),
+                spans.exists(),
+            )
         if c.entity_type == "attribute":
             return compare(trace_info.c[c.key], c.op, c.value)
+        if c.entity_type == "param":  # request_metadata.<key>: a key of the JSON object
+            if c.key in ("mlflow.sourceRun", "hf_mltrack.sourceRun"):
+                return compare(trace_info.c.run_id, c.op, c.value)
+            value = self._metadata_value(c.key)
+            if c.op == "IS NULL":
+                return value.is_(None)
+            if c.op == "IS NOT NULL":
+                return value.is_not(None)
+            return compare(value, c.op, c.value)
         if c.key == TRACE_NAME_TAG:
             # The tag is the name column unless a tag row overrides it.
             row = sa.select(trace_tags.c.value).where(
@@ -273,6 +470,15 @@ class SqlTraceStore(AbstractTraceStore):
         if c.op != "IS NOT NULL":
             match = match.where(compare(trace_tags.c.value, c.op, c.value))
         return match.exists()
+
+    def _metadata_value(self, key: str) -> Any:
+        column = trace_info.c.request_metadata
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return sa.cast(column, JSONB).op("->>")(sa.literal(key))
+        path = '$."' + key.replace('"', '\\"') + '"'
+        return sa.func.json_extract(column, path)
 
     @staticmethod
     def _order(ob: OrderBy) -> Any:

@@ -5,6 +5,9 @@
 - ``trace_tags``: mutable key/value tags (``set_trace_tag``).
 - ``trace_data``: the spans as one JSON document per trace, read only by ``get_trace`` and by searches
   that return spans, so that scans of ``trace_info`` never touch span payloads.
+- ``trace_assessments`` (revision 0004): feedback and expectations on a trace (MLflow 3's assessments);
+  the value, error and metadata are JSON text; ``overrides`` names the assessment it replaced, which is
+  then ``valid = false`` until the overriding one is deleted.
 
 Deleting an experiment's row cascades to its traces; a trace's tags and data cascade with it.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -26,6 +30,7 @@ from sqlalchemy import (
 from .schema import metadata
 
 TRACING_TABLES = ("trace_info", "trace_tags", "trace_data")
+ASSESSMENT_TABLES = ("trace_assessments",)
 
 TRACE_NAME_MAX_LENGTH = 500
 
@@ -60,4 +65,25 @@ trace_data = Table(
     metadata,
     Column("request_id", String(50), ForeignKey("trace_info.request_id", ondelete="CASCADE"), primary_key=True),
     Column("spans", Text, nullable=False),  # JSON array of span objects
+)
+
+trace_assessments = Table(
+    "trace_assessments",
+    metadata,
+    Column("assessment_id", String(50), primary_key=True),
+    Column("request_id", String(50), ForeignKey("trace_info.request_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("kind", String(20), nullable=False),  # "feedback" or "expectation"
+    Column("span_id", String(50)),
+    Column("source_type", String(50)),
+    Column("source_id", String(250)),
+    Column("create_time_ms", BigInteger, nullable=False),
+    Column("last_update_time_ms", BigInteger, nullable=False),
+    Column("value", Text),  # JSON
+    Column("error", Text),  # JSON object (feedback only)
+    Column("rationale", Text),
+    Column("metadata", Text),  # JSON object
+    Column("overrides", String(50)),
+    Column("valid", Boolean, nullable=False, default=True),
+    Index("ix_trace_assessments_request_id", "request_id"),
 )

@@ -2,7 +2,7 @@
 
 ```python
 import hf_mltrack
-hf_mltrack.autolog.transformers.autolog()        # or hf_mltrack.autolog() for every framework
+hf_mltrack.autologging.transformers.autolog()        # or hf_mltrack.autolog() for every framework
 trainer = Trainer(model=model, args=args, train_dataset=train)   # report_to untouched
 trainer.train()   # params, metrics, checkpoints (opt-in), final model -> one run
 ```

@@ -2,7 +2,7 @@
 
 A new table only: no existing row is touched.
 
-Revision ID: 0005_workspaces
+Revision ID: 0006_workspaces
 Revises: 0004_logged_models
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_workspaces"
-down_revision = "0004_logged_models"
+revision = "0006_workspaces"
+down_revision = "0005_traces_v3_webhooks"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 
 ```python
 import hf_mltrack
-hf_mltrack.autolog.pytorch.autolog()
+hf_mltrack.autologging.pytorch.autolog()
 
 writer = SummaryWriter()                    # torch.utils.tensorboard
 writer.add_scalar("loss", 0.5, global_step=10)    # -> metric "loss" at step 10 of the active run

@@ -2,24 +2,23 @@
 
 ```python
 import hf_mltrack
-hf_mltrack.autolog()                                   # every supported framework that is installed
-hf_mltrack.autolog.transformers.autolog(log_models=False)   # one framework, with its options
-hf_mltrack.autolog(disable=True)                       # everything restored exactly
+hf_mltrack.autolog()                                # every supported framework that is installed
+hf_mltrack.transformers.autolog(log_models=False)   # one framework, with its options
+hf_mltrack.autolog(disable=True)                    # everything restored exactly
 ```
 
 Frameworks: ``transformers`` (every ``Trainer`` gets an `MlTrackCallback`) and ``pytorch``
 (TensorBoard ``SummaryWriter`` scalars and ``accelerate.Accelerator`` logging). Nothing heavy is
 imported: a framework is patched when the user imports it (at once if it already is).
 
-This package is also callable: ``hf_mltrack.autolog(...)`` is `autolog` below, so the name works both
-as MLflow's function and as the namespace of the per-framework functions.
+``hf_mltrack.autolog`` is the plain function `autolog` below (as in MLflow); the per-framework
+functions are ``hf_mltrack.transformers.autolog`` and ``hf_mltrack.pytorch.autolog``. This package is
+named ``autologging`` so that importing it never rebinds the ``hf_mltrack.autolog`` attribute.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import sys
-import types
 from typing import Any
 
 from . import pytorch, transformers
@@ -82,14 +81,5 @@ def autolog(
         done.append(name)
     return done
 
-
-class _CallableModule(types.ModuleType):
-    """``hf_mltrack.autolog(...)`` calls `autolog` even though ``hf_mltrack.autolog`` is this package."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[str]:
-        return autolog(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["autolog", "pytorch", "transformers"]

@@ -15,10 +15,11 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ..utils.warn import warn
 
 logger = logging.getLogger("hf_mltrack.autolog")
 
@@ -66,11 +67,10 @@ def report_error(integration: str, where: str, exc: BaseException) -> None:
     config = _configs.get(integration) or {}
     if integration not in _warned and not config.get("silent", False):
         _warned.add(integration)
-        warnings.warn(
+        warn(
             f"hf_mltrack autolog ({integration}): {where} failed ({exc!r}); your code continues without it. "
             "Further errors go to the 'hf_mltrack.autolog' logger.",
             RuntimeWarning,
-            stacklevel=3,
         )
     logger.debug("hf_mltrack autolog (%s) error in %s", integration, where, exc_info=exc)
 
