@@ -207,7 +207,7 @@ def test_previous_revision_upgrades_with_nothing_lost(empty_db: str, tmp_path: P
         metrics=[hf_mltrack.entities.Metric("eval_loss", 0.5, 1, 3, model_id=model.model_id, dataset_name="ev")],
     )
     assert client.get_logged_model(model.model_id).metrics[0].value == 0.5
-    # ... and the UI's saved workspaces (revision 0005)
+    # ... and the UI's saved workspaces (revision 0006)
     from hf_mltrack.store.sql.workspace_store import get_workspace, save_workspace
 
     save_workspace(client._read(), "7", "ws", {"panels": []}, None)

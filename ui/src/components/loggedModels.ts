@@ -148,7 +148,10 @@ export function runDatasetsAndModels(run: api.Run): HTMLElement {
   void (async () => {
     try {
       const io = await api.getRunIO(run.id);
-      const inputs = io.inputs.dataset_inputs ?? [];
+      const rank = (c: string) => ["training", "train", "validation", "eval", "test"].indexOf(c) >>> 0; // unknown last
+      const inputs = [...(io.inputs.dataset_inputs ?? [])].sort(
+        (a, b) => rank(contextOf(a.tags)) - rank(contextOf(b.tags)) || a.dataset.name.localeCompare(b.dataset.name),
+      );
       const outs = io.outputs.model_outputs ?? [];
       const modelIns = io.inputs.model_inputs ?? [];
       const fetchModel = (id: string) => api.getLoggedModel(id).catch(() => null);

@@ -3,7 +3,7 @@
 A new table only: no existing row is touched.
 
 Revision ID: 0006_workspaces
-Revises: 0004_logged_models
+Revises: 0005_traces_v3_webhooks
 """
 
 from __future__ import annotations
