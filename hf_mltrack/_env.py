@@ -140,6 +140,12 @@ RECIPES_PROFILE = EnvVar[str | None](
 PARAM_VALUE_MAX_LENGTH = EnvVar[int](
     "HF_MLTRACK_PARAM_VALUE_MAX_LENGTH", int, 6000, "Longer param values are truncated with a warning."
 )
+TRUSTED_MODULES = EnvVar[str | None](
+    "HF_MLTRACK_TRUSTED_MODULES",
+    str,
+    None,
+    "Comma-separated modules (e.g. mypkg,other.sub) whose classes a model load may import to rebuild a model.",
+)
 
 # The tracking server and its HTTP clients
 AUTH_ADMIN_USERNAME = EnvVar[str](
