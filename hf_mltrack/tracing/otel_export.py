@@ -163,7 +163,7 @@ class _Forwarder:
 
 
 def _forwarder(endpoint: str) -> _Forwarder | None:
-    from ._settings import OTLP_HEADERS, OTLP_SERVICE_NAME
+    from .._env import OTLP_HEADERS, OTLP_SERVICE_NAME
     from .otlp import traces_url
     from .span import warn_once
 
