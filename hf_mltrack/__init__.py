@@ -204,6 +204,7 @@ if TYPE_CHECKING:
     from .tracking.fluent_models import search_logged_models as search_logged_models
     from .tracking.fluent_models import set_active_model as set_active_model
     from .tracking.fluent_models import set_logged_model_tags as set_logged_model_tags
+    from .tracking.generations import log_generations as log_generations
 
 # Registers report_to="hf_mltrack" with transformers when (and only when) transformers' integrations
 # are imported; the import itself is standard library only.

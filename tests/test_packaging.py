@@ -28,7 +28,13 @@ _DISTRIBUTION = {
     "uvicorn_worker": "uvicorn-worker",
 }
 # imported only as part of a declared distribution (its own dependencies)
-_VIA = {"starlette": "fastapi", "botocore": "boto3", "s3transfer": "boto3"}
+_VIA = {
+    "starlette": "fastapi",
+    "botocore": "boto3",
+    "s3transfer": "boto3",
+    "opentelemetry": "opentelemetry-proto",  # one namespace, several distributions of the otel extra
+    "google": "opentelemetry-proto",  # google.protobuf: the runtime of the OTLP protobuf messages
+}
 
 
 def _project() -> dict:

@@ -27,6 +27,7 @@ import re
 import sys
 from typing import Any
 
+from hf_mltrack import _env
 from hf_mltrack.exceptions import InvalidParameterError, MlTrackException
 
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -62,13 +63,11 @@ def _split(path: str) -> tuple[str, str]:
 FRAMEWORK_PACKAGES = frozenset(
     {"hf_mltrack", "torch", "transformers", "peft", "tokenizers", "safetensors", "accelerate", "sklearn"}
 )
-TRUSTED_MODULES_ENV = "HF_MLTRACK_TRUSTED_MODULES"
+TRUSTED_MODULES_ENV = _env.TRUSTED_MODULES.name
 _OPTED_IN_CODE_DIRS: set[str] = set()
 
 
 def _env_trusted(module_name: str) -> bool:
-    from hf_mltrack import _env
-
     listed = [m.strip() for m in _env.TRUSTED_MODULES.get().split(",") if m.strip()]
     return any(module_name == m or module_name.startswith(m + ".") for m in listed)
 

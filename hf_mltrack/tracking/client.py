@@ -389,8 +389,9 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             step (`int`, *optional*, defaults to 0): the training step.
             synchronous (`bool`, *optional*): write before returning; by default the point is queued and a
                 background thread writes it.
-            dataset_name (`str`, *optional*), dataset_digest (`str`, *optional*): the dataset it was
-                computed on.
+            dataset_name (`str`, *optional*): the name of the dataset it was computed on (MLflow 3 keys
+                logged-model metrics by dataset, e.g. to compare models on ``"eval"``).
+            dataset_digest (`str`, *optional*): that dataset's digest (`hf_mltrack.data.Dataset.digest`).
             model_id (`str`, *optional*): the logged model (``m-...``) it is about; the point is also
                 linked to that model (``get_logged_model(model_id).metrics``).
         """

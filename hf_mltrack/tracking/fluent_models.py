@@ -76,9 +76,14 @@ def initialize_logged_model(
     Args:
         name (`str`, *optional*): its name; random when not given.
         source_run_id (`str`, *optional*): the run that produced it (default: the active run, if any).
-        tags (`dict`, *optional*), params (`dict`, *optional*): its own tags and params.
+        tags (`dict`, *optional*): its own tags (values are stored as strings).
+        params (`dict`, *optional*): its own params (values are stored as strings).
         model_type (`str`, *optional*): free-form, e.g. ``"checkpoint"``.
         experiment_id (`str`, *optional*): default: the active run's, else the current experiment.
+
+    Returns:
+        `LoggedModel`: the new model (``model_id`` ``m-...``, status PENDING); `last_logged_model` returns it
+        too.
     """
     from .fluent import active_run
 
@@ -97,37 +102,111 @@ def create_external_model(
     model_type: str | None = None,
     experiment_id: str | None = None,
 ) -> LoggedModel:
-    """Record a model whose files live elsewhere (a hosted endpoint, another system): READY at once,
-    tagged ``mlflow.model.external=true``."""
+    """Record a model whose files live elsewhere (a hosted endpoint, another system), READY at once.
+
+    It is created like `initialize_logged_model`, tagged ``mlflow.model.external=true`` (MLflow 3's marker
+    for models with no artifacts here) and finalized as READY in the same call.
+
+    Args:
+        name (`str`, *optional*): its name; random when not given.
+        source_run_id (`str`, *optional*): the run that produced it (default: the active run, if any).
+        tags (`dict`, *optional*): more tags; ``mlflow.model.external`` is always set to ``"true"``.
+        params (`dict`, *optional*): its params (values are stored as strings).
+        model_type (`str`, *optional*): free-form, e.g. ``"endpoint"``.
+        experiment_id (`str`, *optional*): default: the active run's, else the current experiment.
+
+    Returns:
+        `LoggedModel`: the model, status READY.
+    """
     tags = {**(tags or {}), "mlflow.model.external": "true"}
     model = initialize_logged_model(name, source_run_id, tags, params, model_type, experiment_id)
     return _remember(_client().finalize_logged_model(model.model_id, LoggedModelStatus.READY))
 
 
 def finalize_logged_model(model_id: str, status: Any = LoggedModelStatus.READY) -> LoggedModel:
-    """Mark a logged model READY (or FAILED)."""
+    """Mark a PENDING logged model READY (its files are written) or FAILED.
+
+    Args:
+        model_id (`str`): the model's id (``m-...``).
+        status (`LoggedModelStatus` or `str`, *optional*, defaults to `LoggedModelStatus.READY`): ``READY`` or
+            ``FAILED``; ``PENDING`` raises `InvalidParameterError`.
+
+    Returns:
+        `LoggedModel`: the model with its new status.
+
+    Raises:
+        `ResourceNotFoundError`: no active (non-deleted) model has this id.
+    """
     return _client().finalize_logged_model(model_id, status)
 
 
 def get_logged_model(model_id: str) -> LoggedModel:
-    """The logged model ``m-...``: info, params, tags and linked metrics."""
+    """The logged model ``m-...``: info, params, tags and linked metrics.
+
+    Args:
+        model_id (`str`): the model's id (``m-...``).
+
+    Returns:
+        `LoggedModel`: the model; ``metrics`` holds the metric points linked to it (`log_metric` with
+        ``model_id``, or while it is the active model).
+
+    Raises:
+        `ResourceNotFoundError`: no model has this id, or it was deleted.
+    """
     return _client().get_logged_model(model_id)
 
 
 def delete_logged_model(model_id: str) -> None:
+    """Delete a logged model (soft delete: its lifecycle stage becomes ``deleted``).
+
+    It then no longer appears in `search_logged_models`, and `get_logged_model` raises for it.
+
+    Args:
+        model_id (`str`): the model's id (``m-...``).
+
+    Raises:
+        `ResourceNotFoundError`: no active model has this id.
+    """
     _client().delete_logged_model(model_id)
 
 
 def set_logged_model_tags(model_id: str, tags: dict[str, Any]) -> None:
+    """Set tags on a logged model; an existing key gets the new value.
+
+    Args:
+        model_id (`str`): the model's id (``m-...``).
+        tags (`dict`): tag keys to values (values are stored as strings).
+
+    Raises:
+        `ResourceNotFoundError`: no active model has this id.
+    """
     _client().set_logged_model_tags(model_id, tags)
 
 
 def delete_logged_model_tag(model_id: str, key: str) -> None:
+    """Delete one tag of a logged model.
+
+    Args:
+        model_id (`str`): the model's id (``m-...``).
+        key (`str`): the tag's key.
+
+    Raises:
+        `ResourceNotFoundError`: no active model has this id, or it has no tag ``key``.
+    """
     _client().delete_logged_model_tag(model_id, key)
 
 
 def log_model_params(params: dict[str, Any], model_id: str | None = None) -> None:
-    """Log params on a logged model (default: the active model)."""
+    """Log params on a logged model (default: the active model); params are write-once, as on runs.
+
+    Args:
+        params (`dict`): param names to values (values are stored as strings).
+        model_id (`str`, *optional*): the model's id (``m-...``); default: the active model
+            (`set_active_model` or ``HF_MLTRACK_ACTIVE_MODEL_ID``).
+
+    Raises:
+        `InvalidParameterError`: no ``model_id`` and no active model.
+    """
     model_id = model_id or get_active_model_id()
     if not model_id:
         raise InvalidParameterError("log_model_params: give model_id, or call set_active_model first")
@@ -200,9 +279,23 @@ def search_logged_models(
 
 # ---- the active model ---------------------------------------------------------------------------------
 def set_active_model(name: str | None = None, model_id: str | None = None) -> LoggedModel:
-    """Make a logged model the active one: `log_metric` links its points to it, `log_model_params`
-    defaults to it. By ``model_id``, or by ``name`` (the newest model of that name in the current
-    experiment, created when there is none)."""
+    """Make a logged model the active one: `log_metric` links its points to it, `log_model_params` defaults to it.
+
+    As in MLflow 3, the choice is also exported as ``HF_MLTRACK_ACTIVE_MODEL_ID`` so subprocesses see it;
+    `clear_active_model` undoes it.
+
+    Args:
+        name (`str`, *optional*): the newest model of that name in the current experiment; a PENDING one is
+            created (`initialize_logged_model`) when there is none.
+        model_id (`str`, *optional*): an existing model's id (``m-...``).
+
+    Returns:
+        `LoggedModel`: the model now active.
+
+    Raises:
+        `InvalidParameterError`: both or neither of ``name`` and ``model_id`` were given.
+        `ResourceNotFoundError`: ``model_id`` names no model.
+    """
     if (name is None) == (model_id is None):
         raise InvalidParameterError("set_active_model: give exactly one of name or model_id")
     if model_id is not None:
@@ -233,6 +326,10 @@ def get_active_model_id() -> str | None:
 
 
 def clear_active_model() -> None:
+    """Forget the active model (`set_active_model`), here and in ``HF_MLTRACK_ACTIVE_MODEL_ID``.
+
+    Metric points logged afterwards are linked to no model unless ``model_id`` is given.
+    """
     global _env_model_id
     _active_model.set(None)
     _env_model_id = None
@@ -272,7 +369,19 @@ def log_inputs(
     models: Sequence[LoggedModel | str] | None = None,
     run_id: str | None = None,
 ) -> None:
-    """Several `log_input` calls in one request."""
+    """Several `log_input` calls in one request: datasets and logged models the run read.
+
+    ``contexts`` and ``tags_list``, when given, run parallel to ``datasets`` (index ``i`` belongs to
+    ``datasets[i]``).
+
+    Args:
+        datasets (`list`, *optional*): datasets from `hf_mltrack.data` (or `Dataset` entities).
+        contexts (`list[str]`, *optional*): per dataset, ``"training"``, ``"eval"``, ... (the
+            ``mlflow.data.context`` input tag).
+        tags_list (`list[dict]`, *optional*): per dataset, more input tags.
+        models (`list`, *optional*): logged models (or their ids) the run used.
+        run_id (`str`, *optional*): default: the active run (started when there is none).
+    """
     from .fluent import _run_id
 
     rid = _run_id(run_id)
@@ -289,7 +398,13 @@ def log_inputs(
 
 
 def log_outputs(models: Sequence[tuple[LoggedModel | str, int]], run_id: str | None = None) -> None:
-    """Record logged models the active run produced, as ``(model, step)`` pairs."""
+    """Record logged models the active run produced, as ``(model, step)`` pairs (MLflow 3 run outputs).
+
+    Args:
+        models (`list[tuple]`): ``(model, step)`` pairs: a `LoggedModel` or its id, and the training step it
+            was saved at (for checkpoints).
+        run_id (`str`, *optional*): default: the active run (started when there is none).
+    """
     from .fluent import _run_id
 
     outputs = [LoggedModelOutput(m if isinstance(m, str) else m.model_id, int(step)) for m, step in models]
