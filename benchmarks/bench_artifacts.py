@@ -133,9 +133,7 @@ def start_moto() -> tuple[subprocess.Popen, str]:
 
 
 def bench_s3(work: Path, size_mb: int, shards: int, repeat: int) -> None:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     proc, endpoint = start_moto()
     os.environ["HF_MLTRACK_S3_ENDPOINT_URL"] = endpoint
     try:
@@ -166,9 +164,7 @@ def bench_s3(work: Path, size_mb: int, shards: int, repeat: int) -> None:
             (lambda: get_artifact_repository("s3://bench/ours").log_artifact(big), clear),
             repeat,
         )
-        print(
-            f"\n== S3 (moto server in its own process, loopback): {total / MB:.0f} MiB folder, {repeat} pairs"
-        )
+        print(f"\n== S3 (moto server in its own process, loopback): {total / MB:.0f} MiB folder, {repeat} pairs")
         row("boto3 upload_file, folder", t_raw, total)
         row("log_artifacts, folder", t_ours, total, f"throughput vs boto3 {1 / ratio:.2f}x (target >= 0.8x)")
         row(f"boto3 upload_file, {big.stat().st_size // MB} MiB shard", t_raw1, big.stat().st_size)
@@ -179,9 +175,7 @@ def bench_s3(work: Path, size_mb: int, shards: int, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=1024, help="local folder size (MiB)")
     parser.add_argument("--s3-size-mb", type=int, default=256, help="folder size uploaded to S3 (MiB)")
     parser.add_argument("--shards", type=int, default=4, help="number of weight shards")

@@ -186,9 +186,7 @@ def statements_per_call(app, client, method: str, url: str, kwargs: dict, n: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests (a few seconds)")
     args = parser.parse_args()
     n = {"log-batch (1000 metrics)": 5, "log-metric": 20, "runs/get": 20}

@@ -401,13 +401,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sync-calls", type=int, default=300)
     parser.add_argument("--points", type=int, default=100_000)
-    parser.add_argument(
-        "--mlflow-points", type=int, default=5_000, help="async points for the (slow) MLflow client"
-    )
+    parser.add_argument("--mlflow-points", type=int, default=5_000, help="async points for the (slow) MLflow client")
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument(
-        "--mlflow-python", default=None, help="interpreter with `mlflow` installed (full package)"
-    )
+    parser.add_argument("--mlflow-python", default=None, help="interpreter with `mlflow` installed (full package)")
     parser.add_argument("--team", action="store_true", help="only the team-scale comparison (issue 23)")
     parser.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--pg-db-prefix", default="h_perf_bench", help="a throwaway database is made per run")
@@ -472,9 +468,7 @@ def main() -> None:
             f"mlflow client -> mlflow server:      {results['mlflow_sync_ms']:8.2f} ms/call sync, "
             f"{results['mlflow_async_total']:,.0f} points/s async"
         )
-        print(
-            f"mlflow server, {args.clients} clients:          {results['mlflow_concurrent']:10,.0f} points/s"
-        )
+        print(f"mlflow server, {args.clients} clients:          {results['mlflow_concurrent']:10,.0f} points/s")
         print("\nratios (higher is better for hf_mltrack):")
         print(
             "  sync latency, mlflow stack / hf_mltrack stack:     "

@@ -68,16 +68,12 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=3000, help="(untraced, traced) call pairs for latency")
     parser.add_argument("--blocks", type=int, default=12, help="blocks per mode for throughput (alternating)")
     parser.add_argument("--block-seconds", type=float, default=1.0, help="length of a throughput block")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument(
-        "--mlflow-python", help="an interpreter with mlflow installed: @mlflow.trace side by side"
-    )
+    parser.add_argument("--mlflow-python", help="an interpreter with mlflow installed: @mlflow.trace side by side")
     args = parser.parse_args()
 
     import torch

@@ -26,9 +26,7 @@ def _check_target(artifact_uri: str | None, run_id: str | None, artifact_path: s
             f"{fn}: pass either artifact_uri=..., or run_id=... with an optional artifact_path=..., not both."
         )
     if artifact_uri is None and run_id is None:
-        raise InvalidParameterError(
-            f"{fn}: pass artifact_uri=... (e.g. 'runs:/<run_id>/model') or run_id=...."
-        )
+        raise InvalidParameterError(f"{fn}: pass artifact_uri=... (e.g. 'runs:/<run_id>/model') or run_id=....")
 
 
 def download_artifacts(

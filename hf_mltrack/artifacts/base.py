@@ -105,9 +105,7 @@ def run_parallel(func, args: Sequence, max_workers: int) -> None:
         for arg in args:
             func(arg)
         return
-    with ThreadPoolExecutor(
-        max_workers=min(max_workers, len(args)), thread_name_prefix="hf_mltrack-art"
-    ) as pool:
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(args)), thread_name_prefix="hf_mltrack-art") as pool:
         futures = [pool.submit(func, arg) for arg in args]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for fut in pending:
@@ -170,9 +168,7 @@ class ArtifactRepository(abc.ABC):
         return max(1, _env.ARTIFACT_MAX_WORKERS.get())
 
     def _upload_files(self, items: list[UploadItem], progress: ProgressCallback) -> None:
-        run_parallel(
-            lambda it: self._upload_file(it.local_path, it.artifact_path, progress), items, self.max_workers
-        )
+        run_parallel(lambda it: self._upload_file(it.local_path, it.artifact_path, progress), items, self.max_workers)
 
     def _make_dirs(self, paths: Iterable[str]) -> None:
         """Create empty folders (only stores with real folders do something)."""
@@ -273,9 +269,7 @@ class ArtifactRepository(abc.ABC):
             raise ResourceNotFoundError(f"No artifact {rel!r} under {self.artifact_uri!r}.")
         return info
 
-    def download_artifacts(
-        self, artifact_path: str | None = "", dst_path: str | os.PathLike[str] | None = None
-    ) -> str:
+    def download_artifacts(self, artifact_path: str | None = "", dst_path: str | os.PathLike[str] | None = None) -> str:
         """Download a file or folder to the local filesystem and return its local path.
 
         Args:
@@ -289,9 +283,7 @@ class ArtifactRepository(abc.ABC):
         """
         rel = validate_artifact_path(artifact_path)
         info = self._require(rel)
-        dst_root = (
-            os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp(prefix="hf_mltrack-artifacts-")
-        )
+        dst_root = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp(prefix="hf_mltrack-artifacts-")
         os.makedirs(dst_root, exist_ok=True)
         target = safe_join(dst_root, rel, what="artifact path")
         if not info.is_dir:

@@ -63,9 +63,7 @@ def tables_of_runs(
             df[column] = getattr(run.info, column)
         frames.append(df)
     if not frames:
-        raise ResourceNotFoundError(
-            f"No run has a table artifact {artifact_file!r}: log one with log_table first."
-        )
+        raise ResourceNotFoundError(f"No run has a table artifact {artifact_file!r}: log one with log_table first.")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -89,9 +87,7 @@ class ArtifactClientMixin(ArtifactHostBase):
     def _artifact_repo(self, run_id: str) -> ArtifactRepository:
         return get_artifact_repository(self._artifact_uri_of(run_id), tracking_uri=self._tracking_uri)
 
-    def log_artifact(
-        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Log a local file (or a folder, under its own name) as an artifact of the run.
 
         Args:
@@ -101,9 +97,7 @@ class ArtifactClientMixin(ArtifactHostBase):
         """
         log_path(self._artifact_repo(run_id), local_path, artifact_path)
 
-    def log_artifacts(
-        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
+    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Log the contents of a local folder under `artifact_path` (files uploaded in parallel).
 
         Args:
@@ -177,9 +171,7 @@ class ArtifactClientMixin(ArtifactHostBase):
         """
         from .media import log_image
 
-        return log_image(
-            self._artifact_repo(run_id), image, artifact_file, key=key, step=step, timestamp=timestamp
-        )
+        return log_image(self._artifact_repo(run_id), image, artifact_file, key=key, step=step, timestamp=timestamp)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """Log a DataFrame or dict of lists as a JSON table (appending to an existing one).
@@ -233,9 +225,7 @@ class ArtifactClientMixin(ArtifactHostBase):
         """
         return self._artifact_repo(run_id).list_artifacts(path)
 
-    def download_artifacts(
-        self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None
-    ) -> str:
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
         """Download the run's artifact file or folder `path` and return its local path.
 
         Args:

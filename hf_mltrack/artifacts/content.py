@@ -40,9 +40,7 @@ RepoOrUri = ArtifactRepository | str
 _YAML_EXTENSIONS = (".yaml", ".yml")
 
 
-def as_repository(
-    repo_or_uri: RepoOrUri | os.PathLike[str], *, tracking_uri: str | None = None
-) -> ArtifactRepository:
+def as_repository(repo_or_uri: RepoOrUri | os.PathLike[str], *, tracking_uri: str | None = None) -> ArtifactRepository:
     """`repo_or_uri` itself if it is a repository, else the repository of that artifact root URI."""
     if isinstance(repo_or_uri, ArtifactRepository):
         return repo_or_uri
@@ -61,14 +59,10 @@ def resolve_file(
             artifact_file, what="artifact_file", allow_empty=False
         )
     if isinstance(artifact_uri, ArtifactRepository):
-        raise InvalidParameterError(
-            "Pass the artifact_file to load from this repository, e.g. 'results.json'."
-        )
+        raise InvalidParameterError("Pass the artifact_file to load from this repository, e.g. 'results.json'.")
     parent, name = split_artifact_uri(os.fspath(artifact_uri))
     if not name:
-        raise InvalidParameterError(
-            f"The artifact URI {artifact_uri!r} names no file: append the file's path to it."
-        )
+        raise InvalidParameterError(f"The artifact URI {artifact_uri!r} names no file: append the file's path to it.")
     name = validate_artifact_path(name, what="artifact file name", allow_empty=False)
     return get_artifact_repository(parent, tracking_uri=tracking_uri), name
 
@@ -124,9 +118,7 @@ def log_text(repo_or_uri: RepoOrUri, text: str, artifact_file: str) -> None:
         artifact_file (`str`): artifact path of the file, e.g. `"status.txt"` or `"logs/run.log"`.
     """
     if not isinstance(text, str):
-        raise InvalidParameterError(
-            f"log_text expects a str, got {type(text).__name__}; use log_dict for dicts."
-        )
+        raise InvalidParameterError(f"log_text expects a str, got {type(text).__name__}; use log_dict for dicts.")
     as_repository(repo_or_uri).write_text(text, artifact_file)
 
 
@@ -144,9 +136,7 @@ def log_dict(repo_or_uri: RepoOrUri, dictionary: Any, artifact_file: str) -> Non
     as_repository(repo_or_uri).write_text(dumps_dict(dictionary, artifact_file), artifact_file)
 
 
-def load_text(
-    artifact_uri: RepoOrUri, artifact_file: str | None = None, *, tracking_uri: str | None = None
-) -> str:
+def load_text(artifact_uri: RepoOrUri, artifact_file: str | None = None, *, tracking_uri: str | None = None) -> str:
     """The text of an artifact file.
 
     Args:
@@ -159,9 +149,7 @@ def load_text(
     return repo.read_text(name)
 
 
-def load_dict(
-    artifact_uri: RepoOrUri, artifact_file: str | None = None, *, tracking_uri: str | None = None
-) -> Any:
+def load_dict(artifact_uri: RepoOrUri, artifact_file: str | None = None, *, tracking_uri: str | None = None) -> Any:
     """The object stored by [`log_dict`] (YAML for `.yaml`/`.yml` files, JSON otherwise).
 
     Args:
@@ -200,9 +188,7 @@ def _to_dataframe(data: Any) -> pd.DataFrame:
             raise InvalidParameterError(
                 f"log_table expects a dict of equally long lists (one per column): {exc}"
             ) from exc
-    raise InvalidParameterError(
-        f"log_table expects a pandas DataFrame or a dict of lists, got {type(data).__name__}."
-    )
+    raise InvalidParameterError(f"log_table expects a pandas DataFrame or a dict of lists, got {type(data).__name__}.")
 
 
 def _check_table_file(artifact_file: str) -> str:
@@ -223,8 +209,7 @@ def _read_table(repo: ArtifactRepository, name: str) -> pd.DataFrame:
         return pd.DataFrame(payload["data"], columns=payload["columns"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidParameterError(
-            f"The artifact {name!r} is not a table logged by log_table (expected JSON with 'columns' and "
-            f"'data'): {exc}"
+            f"The artifact {name!r} is not a table logged by log_table (expected JSON with 'columns' and 'data'): {exc}"
         ) from exc
 
 

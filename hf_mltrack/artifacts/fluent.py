@@ -188,6 +188,4 @@ def load_table(
 
     active = fluent.active_run()
     experiment_id = active.info.experiment_id if active is not None else fluent._current_experiment_id()
-    return fluent._client().load_table(
-        experiment_id, artifact_file, run_ids=run_ids, extra_columns=extra_columns
-    )
+    return fluent._client().load_table(experiment_id, artifact_file, run_ids=run_ids, extra_columns=extra_columns)

@@ -57,8 +57,7 @@ def _filesystem(scheme: str, uri: str, storage_options: dict[str, Any]) -> Any:
     except ImportError as exc:
         package = package or "the fsspec plugin for this scheme"
         raise MissingDependencyError(
-            f"The artifact URI {uri!r} needs the {package!r} package for {scheme}:// storage: "
-            f"pip install {package}"
+            f"The artifact URI {uri!r} needs the {package!r} package for {scheme}:// storage: pip install {package}"
         ) from exc
     except ValueError as exc:  # unknown protocol
         raise MissingDependencyError(f"No fsspec implementation for {scheme}:// ({uri!r}): {exc}") from exc
@@ -167,9 +166,7 @@ class FsspecArtifactRepository(ArtifactRepository):
             try:
                 self.fs.get_file(self._remote(path), tmp)
             except FileNotFoundError as exc:
-                raise ResourceNotFoundError(
-                    f"No artifact file {path!r} under {self.artifact_uri!r}."
-                ) from exc
+                raise ResourceNotFoundError(f"No artifact file {path!r} under {self.artifact_uri!r}.") from exc
         progress(os.path.getsize(local_file))
 
     def _open_read(self, path: str) -> BinaryIO:

@@ -148,9 +148,7 @@ class LocalArtifactRepository(ArtifactRepository):
         if os.path.lexists(full):
             remove_tree(full)
 
-    def download_artifacts(
-        self, artifact_path: str | None = "", dst_path: str | os.PathLike[str] | None = None
-    ) -> str:
+    def download_artifacts(self, artifact_path: str | None = "", dst_path: str | os.PathLike[str] | None = None) -> str:
         """Like [`ArtifactRepository.download_artifacts`]; without `dst_path`, returns the stored path itself.
 
         The artifacts already are on the local filesystem, so nothing is copied unless `dst_path` is given

@@ -93,9 +93,7 @@ def to_pil_image(image: Any) -> Image.Image:
             )
         arr = arr.astype(np.uint8)
     else:
-        raise InvalidParameterError(
-            f"log_image cannot store an array of dtype {arr.dtype}: use uint8 or float."
-        )
+        raise InvalidParameterError(f"log_image cannot store an array of dtype {arr.dtype}: use uint8 or float.")
     return Image.fromarray(np.ascontiguousarray(arr))
 
 
@@ -103,8 +101,7 @@ def _encode_image(pil: Image.Image, ext: str, artifact_file: str) -> bytes:
     fmt = _PIL_FORMATS.get(ext)
     if fmt is None:
         raise InvalidParameterError(
-            f"Invalid artifact_file {artifact_file!r}: images can be saved as "
-            f"{', '.join(sorted(_PIL_FORMATS))}."
+            f"Invalid artifact_file {artifact_file!r}: images can be saved as {', '.join(sorted(_PIL_FORMATS))}."
         )
     if fmt in ("JPEG", "BMP") and pil.mode not in ("RGB", "L"):
         pil = pil.convert("RGB")  # these formats have no alpha channel
@@ -145,14 +142,11 @@ def log_image(
     """
     if (artifact_file is None) == (key is None):
         raise InvalidParameterError(
-            "log_image needs exactly one of artifact_file (e.g. 'sample.png') or key (with step) for an "
-            "image series."
+            "log_image needs exactly one of artifact_file (e.g. 'sample.png') or key (with step) for an image series."
         )
     if artifact_file is not None:
         if step is not None or timestamp is not None:
-            raise InvalidParameterError(
-                "step and timestamp apply to image series only: pass key=... with them."
-            )
+            raise InvalidParameterError("step and timestamp apply to image series only: pass key=... with them.")
         name = validate_artifact_path(artifact_file, what="artifact_file", allow_empty=False)
         pil = to_pil_image(image)
         as_repository(repo_or_uri).write_bytes(_encode_image(pil, _extension(name), name), name)
@@ -195,9 +189,7 @@ def load_image(
     return img
 
 
-def load_images(
-    repo_or_uri: RepoOrUri, key: str, *, tracking_uri: str | None = None
-) -> dict[int, Image.Image]:
+def load_images(repo_or_uri: RepoOrUri, key: str, *, tracking_uri: str | None = None) -> dict[int, Image.Image]:
     """All steps of the image series `key`, as `{step: PIL image}` in increasing step order.
 
     Args:
@@ -237,9 +229,7 @@ def _figure_bytes(figure: Any, ext: str, save_kwargs: dict[str, Any]) -> bytes:
     if kind == "matplotlib":
         fig = figure if hasattr(figure, "savefig") else getattr(figure, "figure", None)
         if fig is None or not hasattr(fig, "savefig"):
-            raise InvalidParameterError(
-                f"Cannot save the matplotlib object {figure!r}: pass a Figure or Axes."
-            )
+            raise InvalidParameterError(f"Cannot save the matplotlib object {figure!r}: pass a Figure or Axes.")
         buf = io.BytesIO()
         try:
             fig.savefig(buf, format=ext, **save_kwargs)
@@ -254,8 +244,7 @@ def _figure_bytes(figure: Any, ext: str, save_kwargs: dict[str, Any]) -> bytes:
     except (ValueError, ImportError, RuntimeError) as exc:
         if "kaleido" in str(exc).lower():
             raise MissingDependencyError(
-                f"Saving a plotly figure as {ext!r} needs kaleido: pip install kaleido "
-                "(or log it as '.html')."
+                f"Saving a plotly figure as {ext!r} needs kaleido: pip install kaleido (or log it as '.html')."
             ) from exc
         raise InvalidParameterError(f"plotly cannot save a figure as {ext!r}: {exc}") from exc
 

@@ -27,9 +27,7 @@ __all__ = ["is_temporary_name", "join_artifact_path", "safe_join", "validate_art
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EXAMPLE = (
-    "Artifact paths are relative to the artifact root and use '/' separators, e.g. 'model/config.json'."
-)
+_EXAMPLE = "Artifact paths are relative to the artifact root and use '/' separators, e.g. 'model/config.json'."
 
 # Files being written carry this marker until they are renamed to their final name; listings hide them.
 TEMP_MARKER = ".hfmltrack-partial-"

@@ -111,9 +111,7 @@ def resolve_artifact_uri(uri: str, tracking_uri: str | None = None) -> str:
     raise InvalidParameterError(f"Artifact URI {uri!r} did not resolve to a storage URI after 8 steps.")
 
 
-def get_artifact_repository(
-    artifact_uri: str, *, tracking_uri: str | None = None, **kwargs: Any
-) -> ArtifactRepository:
+def get_artifact_repository(artifact_uri: str, *, tracking_uri: str | None = None, **kwargs: Any) -> ArtifactRepository:
     """The artifact repository for `artifact_uri`, chosen by its scheme.
 
     Args:

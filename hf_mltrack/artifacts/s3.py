@@ -178,9 +178,7 @@ class S3ArtifactRepository(ArtifactRepository):
         super().__init__(artifact_uri)
         parts = urlsplit(artifact_uri)
         if parts.scheme.lower() != "s3" or not parts.netloc:
-            raise InvalidParameterError(
-                f"Invalid S3 artifact URI {artifact_uri!r}: expected s3://<bucket>/<prefix>."
-            )
+            raise InvalidParameterError(f"Invalid S3 artifact URI {artifact_uri!r}: expected s3://<bucket>/<prefix>.")
         self.bucket = parts.netloc
         self.prefix = validate_artifact_path(parts.path.lstrip("/"), what="S3 key prefix")
         self._client = client
@@ -223,9 +221,7 @@ class S3ArtifactRepository(ArtifactRepository):
         with _s3_errors("upload to", self.bucket, self._key("")):
             with create_transfer_manager(self.client, _transfer_config(self.max_workers)) as manager:
                 futures = [
-                    manager.upload(
-                        it.local_path, self.bucket, self._key(it.artifact_path), subscribers=[subscriber]
-                    )
+                    manager.upload(it.local_path, self.bucket, self._key(it.artifact_path), subscribers=[subscriber])
                     for it in items
                 ]
                 for future in futures:

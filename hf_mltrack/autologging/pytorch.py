@@ -156,9 +156,7 @@ def _add_scalar(
     original: Any, self: Any, tag: str, scalar_value: Any, global_step: Any = None, *args: Any, **kwargs: Any
 ) -> Any:
     result = original(self, tag, scalar_value, global_step, *args, **kwargs)
-    _patching.call_safely(
-        INTEGRATION, "SummaryWriter.add_scalar", log_values, {tag: scalar_value}, global_step
-    )
+    _patching.call_safely(INTEGRATION, "SummaryWriter.add_scalar", log_values, {tag: scalar_value}, global_step)
     return result
 
 
@@ -177,9 +175,7 @@ def _add_scalars(
     return result
 
 
-def _add_hparams(
-    original: Any, self: Any, hparam_dict: dict, metric_dict: dict, *args: Any, **kwargs: Any
-) -> Any:
+def _add_hparams(original: Any, self: Any, hparam_dict: dict, metric_dict: dict, *args: Any, **kwargs: Any) -> Any:
     result = original(self, hparam_dict, metric_dict, *args, **kwargs)
     _patching.call_safely(INTEGRATION, "SummaryWriter.add_hparams", log_params, dict(hparam_dict))
     _patching.call_safely(INTEGRATION, "SummaryWriter.add_hparams", log_values, dict(metric_dict), None)
@@ -206,9 +202,7 @@ def _routes(accelerator: Any) -> bool:
     return not any(getattr(t, "name", None) == "hf_mltrack" for t in getattr(accelerator, "trackers", ()))
 
 
-def _accelerator_log(
-    original: Any, self: Any, values: dict, step: int | None = None, *args: Any, **kwargs: Any
-) -> Any:
+def _accelerator_log(original: Any, self: Any, values: dict, step: int | None = None, *args: Any, **kwargs: Any) -> Any:
     result = original(self, values, step, *args, **kwargs)
     if _routes(self):
         _patching.call_safely(INTEGRATION, "Accelerator.log", log_values, dict(values), step)
@@ -230,9 +224,7 @@ def _accelerator_save_model(
     result = original(self, model, save_directory, *args, **kwargs)
     config = _patching.get_config(INTEGRATION) or {}
     if config.get("log_models") and _routes(self):
-        _patching.call_safely(
-            INTEGRATION, "Accelerator.save_model", _log_saved_model, os.fspath(save_directory)
-        )
+        _patching.call_safely(INTEGRATION, "Accelerator.save_model", _log_saved_model, os.fspath(save_directory))
     return result
 
 

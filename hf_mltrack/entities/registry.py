@@ -37,9 +37,7 @@ class ModelVersionStage:
             `InvalidParameterError`: naming the bad stage and the valid ones.
         """
         if not isinstance(stage, str) or stage.strip().lower() not in cls._CANONICAL:
-            raise InvalidParameterError(
-                f"Invalid model version stage {stage!r}: use one of {', '.join(cls.ALL)}"
-            )
+            raise InvalidParameterError(f"Invalid model version stage {stage!r}: use one of {', '.join(cls.ALL)}")
         return cls._CANONICAL[stage.strip().lower()]
 
 

@@ -68,9 +68,7 @@ def is_language_model(model: Any) -> bool:
 def component_key(processing_class: Any) -> str:
     """The flavor's component name for a tokenizer / processor object."""
     names = [c.__name__ for c in type(processing_class).__mro__]
-    if any(
-        n.endswith("TokenizerBase") or n.endswith("Tokenizer") or n.endswith("TokenizerFast") for n in names
-    ):
+    if any(n.endswith("TokenizerBase") or n.endswith("Tokenizer") or n.endswith("TokenizerFast") for n in names):
         return "tokenizer"
     if any(n.endswith("ImageProcessor") or n.endswith("ImageProcessingMixin") for n in names):
         return "image_processor"

@@ -91,9 +91,7 @@ def install_startup_hook(site_dir: str | os.PathLike[str] | None = None) -> str:
     path = os.path.join(folder, PTH_NAME)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(
-            "# hf_mltrack: registers report_to='hf_mltrack' when transformers is imported. Safe to delete.\n"
-        )
+        fh.write("# hf_mltrack: registers report_to='hf_mltrack' when transformers is imported. Safe to delete.\n")
         fh.write(PTH_LINE)
     os.replace(tmp, path)
     return path

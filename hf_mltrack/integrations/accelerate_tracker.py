@@ -96,9 +96,7 @@ class HfMlTrackTracker(GeneralTracker):
         params = _params.sanitize_params(values)
         existing = self._client.get_run(self.run_id).data.params
         params = _params.drop_keys(params, existing)
-        self._client.log_batch(
-            self.run_id, params=[Param(k, v) for k, v in params.items()], synchronous=False
-        )
+        self._client.log_batch(self.run_id, params=[Param(k, v) for k, v in params.items()], synchronous=False)
 
     def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
         self._ensure_started()

@@ -34,9 +34,7 @@ def uninstall_hook(site_dir: str | None) -> None:
     """Remove the start-up hook."""
     from ._startup import PTH_NAME, uninstall_startup_hook
 
-    click.echo(
-        "Removed the start-up hook" if uninstall_startup_hook(site_dir) else f"No {PTH_NAME} to remove"
-    )
+    click.echo("Removed the start-up hook" if uninstall_startup_hook(site_dir) else f"No {PTH_NAME} to remove")
 
 
 @integrations.command("status")
@@ -47,7 +45,5 @@ def status(site_dir: str | None) -> None:
 
     path = startup_hook_path(site_dir)
     click.echo(
-        f"start-up hook: {path}"
-        if path
-        else "start-up hook: not installed (hf-mltrack integrations install-hook)"
+        f"start-up hook: {path}" if path else "start-up hook: not installed (hf-mltrack integrations install-hook)"
     )

@@ -273,9 +273,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._run_id = run.info.run_id
         self._active = self._open = True
         _register_open(self)
-        self._perplexity = (
-            self.log_perplexity if self.log_perplexity is not None else is_language_model(model)
-        )
+        self._perplexity = self.log_perplexity if self.log_perplexity is not None else is_language_model(model)
         self._log_run_info(args, state, model, train_dataloader, eval_dataloader, fresh)
         self._eval_dataset, self._eval_metrics, self._checkpoint_models = None, {}, {}
         if self.log_datasets and self.trainer is not None:
@@ -292,9 +290,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         if self._checkpoint_logging_enabled():
             from ._checkpoints import CheckpointLogger
 
-            keep = (
-                self.keep_last_checkpoints or _env.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
-            )
+            keep = self.keep_last_checkpoints or _env.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
             self._checkpoints = CheckpointLogger(
                 run.info.artifact_uri,
                 keep_last=keep,
@@ -334,9 +330,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         if self.run_id:
             if active is not None:  # log into the given run; the active run stays the active one
                 self._owns_run = False
-                return (
-                    active if active.info.run_id == self.run_id else self._client.get_run(self.run_id)
-                ), False
+                return (active if active.info.run_id == self.run_id else self._client.get_run(self.run_id)), False
             self._owns_run = True
             return fluent.start_run(run_id=self.run_id, log_system_metrics=self._system_metrics()), False
         if active is not None:
@@ -372,9 +366,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             return str(value) if value else None
         return None
 
-    def _log_run_info(
-        self, args: Any, state: Any, model: Any, train_dl: Any, eval_dl: Any, fresh: bool
-    ) -> None:
+    def _log_run_info(self, args: Any, state: Any, model: Any, train_dl: Any, eval_dl: Any, fresh: bool) -> None:
         trainer = self.trainer
         raw: dict[str, Any] = {}
         tags: dict[str, Any] = {} if fresh else self._new_run_tags()
@@ -393,11 +385,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                 _params.dataset_params(train_ds, eval_ds) if self.log_datasets else None,
                 _params.library_version_params(),
                 _params.hardware_params(args),
-                {
-                    "total_train_batch_size": args.train_batch_size
-                    * args.gradient_accumulation_steps
-                    * args.world_size
-                },
+                {"total_train_batch_size": args.train_batch_size * args.gradient_accumulation_steps * args.world_size},
             )
             if self._trial_run_id is not None:
                 raw.update({f"trial.{k}": v for k, v in (getattr(state, "trial_params", None) or {}).items()})
@@ -426,9 +414,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
 
     # ---- metrics -------------------------------------------------------------------------------
     @_guarded
-    def on_log(
-        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
-    ) -> None:
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not self._active or not logs:
             return
         ts = int(time.time() * 1000)
@@ -506,7 +492,6 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         while len(self._eval_metrics) > 4:  # only the eval of the coming save is needed
             self._eval_metrics.pop(next(iter(self._eval_metrics)))
 
-
     def _checkpoint_rotated(self, name: str) -> None:
         model_id = self._checkpoint_models.pop(name, None)
         if model_id is not None:  # its files are gone: the model goes with them
@@ -545,9 +530,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             from ._checkpoints import artifact_repository
 
             run = self._client.get_run(self._run_id)
-            artifact_repository(run.info.artifact_uri).write_text(
-                trainer_state_json(state), "trainer_state.json"
-            )
+            artifact_repository(run.info.artifact_uri).write_text(trainer_state_json(state), "trainer_state.json")
         except ImportError:
             pass
         if not self._model_logging_enabled() or model is None:
@@ -732,9 +715,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._hpo_parent = None
         if best is not None and not isinstance(best, list):
             ts = int(time.time() * 1000)
-            metrics = (
-                [] if best.objective is None else [Metric("best_objective", float(best.objective), ts, 0)]
-            )
+            metrics = [] if best.objective is None else [Metric("best_objective", float(best.objective), ts, 0)]
             params = _params.sanitize_params(
                 {
                     "best_trial": best.run_id,

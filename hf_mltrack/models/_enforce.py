@@ -90,8 +90,7 @@ def _to_frame(data: Any, schema: Schema) -> Any:
             )
         return pd.DataFrame({names[0]: [data]})
     raise InvalidParameterError(
-        f"Unsupported input type {_describe(data)}: pass a pandas DataFrame, a dict, a list, a str or "
-        "a numpy array"
+        f"Unsupported input type {_describe(data)}: pass a pandas DataFrame, a dict, a list, a str or a numpy array"
     )
 
 
@@ -181,9 +180,7 @@ def _enforce_column(name: Any, series: Any, spec: ColSpec) -> Any:
     converted = values.astype(target)
     if _lossless(converted, values):
         return pd.Series(converted, index=series.index, name=series.name)
-    raise _incompatible(
-        name, f"{expected.name} ({target})", got, f"Converting to {target} would lose precision"
-    )
+    raise _incompatible(name, f"{expected.name} ({target})", got, f"Converting to {target} would lose precision")
 
 
 def _value_types(series: Any) -> str:

@@ -158,9 +158,7 @@ def _restore_columns(df: Any, signature: ModelSignature | None) -> Any:
     return df
 
 
-def load_input_example(
-    path: str, info: Mapping[str, Any] | None, signature: ModelSignature | None = None
-) -> Any:
+def load_input_example(path: str, info: Mapping[str, Any] | None, signature: ModelSignature | None = None) -> Any:
     """Read back the example saved in the model folder ``path`` (``None`` when there is none)."""
     if not info:
         return None

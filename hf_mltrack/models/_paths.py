@@ -15,11 +15,7 @@ def safe_join(root: str, relative: str) -> str:
     """
     if not isinstance(relative, str) or "\x00" in relative:
         raise InvalidParameterError(f"Invalid path {relative!r} in the model files")
-    if (
-        os.path.isabs(relative)
-        or relative.startswith(("/", "\\"))
-        or ".." in relative.replace("\\", "/").split("/")
-    ):
+    if os.path.isabs(relative) or relative.startswith(("/", "\\")) or ".." in relative.replace("\\", "/").split("/"):
         raise InvalidParameterError(
             f"Path {relative!r} in the model files must be relative to the model folder, without '..'"
         )
@@ -70,9 +66,7 @@ def copy_code_paths(code_paths: list[str] | None, path: str, subdir: str = "code
     if not code_paths:
         return None
     if isinstance(code_paths, str):
-        raise InvalidParameterError(
-            "code_paths must be a list of paths, e.g. code_paths=['src/my_module.py']"
-        )
+        raise InvalidParameterError("code_paths must be a list of paths, e.g. code_paths=['src/my_module.py']")
     dst = os.path.join(path, subdir)
     for code_path in code_paths:
         if not os.path.exists(code_path):

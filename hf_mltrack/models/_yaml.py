@@ -36,9 +36,7 @@ def safe_load_file(path: str, what: str = "model file") -> Any:
     """
     size = os.path.getsize(path)
     if size > MAX_YAML_BYTES:
-        raise MlTrackException(
-            f"{what} {path!r} is {size} bytes; refusing to parse more than {MAX_YAML_BYTES}"
-        )
+        raise MlTrackException(f"{what} {path!r} is {size} bytes; refusing to parse more than {MAX_YAML_BYTES}")
     with open(path, encoding="utf-8") as f:
         text = f.read()
     try:
@@ -51,6 +49,4 @@ def safe_load_file(path: str, what: str = "model file") -> Any:
 
 
 def safe_dump(data: Any) -> str:
-    return yaml.dump(
-        data, Dumper=_NoAliasDumper, default_flow_style=False, allow_unicode=True, sort_keys=True
-    )
+    return yaml.dump(data, Dumper=_NoAliasDumper, default_flow_style=False, allow_unicode=True, sort_keys=True)

@@ -238,9 +238,7 @@ class Model:
 
     def get_model_info(self, model_uri: str | None = None) -> ModelInfo:
         uri = model_uri or (
-            f"runs:/{self.run_id}/{self.artifact_path}"
-            if self.run_id and self.artifact_path is not None
-            else ""
+            f"runs:/{self.run_id}/{self.artifact_path}" if self.run_id and self.artifact_path is not None else ""
         )
         return ModelInfo(
             model_uri=uri,
@@ -322,9 +320,7 @@ class Model:
         info = model.get_model_info(f"models:/{model.model_id}")
         info.artifact_uri = run.info.artifact_uri.rstrip("/") + "/" + artifact_path
         if registered_model_name is not None:
-            info.registered_model_version = _register(
-                info.model_uri, registered_model_name, await_registration_for
-            )
+            info.registered_model_version = _register(info.model_uri, registered_model_name, await_registration_for)
         return info
 
 

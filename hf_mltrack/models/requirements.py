@@ -102,9 +102,7 @@ def _read_requirements(value: str | os.PathLike[str] | Iterable[str], what: str)
         if not line or line.startswith("#"):
             continue
         if not line.startswith("-") and "/" not in line and _requirement_name(line) is None:
-            raise InvalidParameterError(
-                f"Invalid requirement {line!r} in {what}: use pip syntax, e.g. 'torch>=2.1'"
-            )
+            raise InvalidParameterError(f"Invalid requirement {line!r} in {what}: use pip syntax, e.g. 'torch>=2.1'")
         out.append(line)
     return out
 

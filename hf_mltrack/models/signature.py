@@ -122,15 +122,11 @@ def infer_signature(
 
     if output_example is not _MISSING:
         if model_output is not None:
-            raise InvalidParameterError(
-                "Pass the example output once: model_output= or output_example=, not both"
-            )
+            raise InvalidParameterError("Pass the example output once: model_output= or output_example=, not both")
         model_output = output_example
     inputs = _infer_schema(model_input) if model_input is not None else None
     outputs = _infer_schema(model_output) if model_output is not None else None
     param_schema = _infer_param_schema(params) if params else None
     if inputs is None and outputs is None:
-        raise InvalidParameterError(
-            "infer_signature needs model_input, model_output (output_example) or both"
-        )
+        raise InvalidParameterError("infer_signature needs model_input, model_output (output_example) or both")
     return ModelSignature(inputs, outputs, param_schema)

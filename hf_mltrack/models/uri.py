@@ -43,8 +43,7 @@ def _check_relative(path: str, uri: str) -> str:
     parts = [p for p in path.split("/") if p]
     if any(p in (".", "..") for p in parts) or "\\" in path or "\x00" in path:
         raise InvalidParameterError(
-            f"Invalid path {path!r} in model URI {uri!r}: it must be relative, without '.', '..' or "
-            "backslashes"
+            f"Invalid path {path!r} in model URI {uri!r}: it must be relative, without '.', '..' or backslashes"
         )
     return "/".join(parts)
 
@@ -73,10 +72,7 @@ def parse_models_uri(uri: str) -> ModelsUri:
             "(one slash after 'models:')"
         )
     body = urllib.parse.unquote(parsed.path).lstrip("/")
-    usage = (
-        "use models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest or "
-        "models:/<name>@<alias>"
-    )
+    usage = "use models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest or models:/<name>@<alias>"
     first, _, rest = body.partition("/")
     if "@" in first:
         name, _, alias = first.partition("@")
@@ -158,9 +154,7 @@ def resolve_model_uri(model_uri: str) -> str:
             uri = _join(_resolve_registry(parts), parts.sub_path)
             continue
         return uri
-    raise InvalidParameterError(
-        f"Model URI {model_uri!r} resolves through more than {_MAX_INDIRECTIONS} indirections"
-    )
+    raise InvalidParameterError(f"Model URI {model_uri!r} resolves through more than {_MAX_INDIRECTIONS} indirections")
 
 
 def download_model(model_uri: str, dst_path: str | None = None) -> str:

@@ -92,9 +92,7 @@ class Environment:
     prefix: Path | None = None
     unset: list[str] = field(default_factory=list)
 
-    def command(
-        self, argv: Sequence[str], env: Mapping[str, str], cwd: Path
-    ) -> tuple[list[str], dict[str, str]]:
+    def command(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[list[str], dict[str, str]]:
         """Return the argv and environment variables of the process running ``argv`` here."""
         argv = list(argv)
         if self.python and argv and argv[0] in _PYTHON_NAMES:
@@ -113,9 +111,7 @@ def validate_env_manager(env_manager: str | None) -> str | None:
         return None
     value = str(env_manager).strip().lower()
     if value not in ENV_MANAGERS:
-        raise InvalidParameterError(
-            f"Unknown env_manager {env_manager!r}: use one of {', '.join(ENV_MANAGERS)}"
-        )
+        raise InvalidParameterError(f"Unknown env_manager {env_manager!r}: use one of {', '.join(ENV_MANAGERS)}")
     return value
 
 
@@ -346,9 +342,7 @@ def _expose_hf_mltrack(python: Path, prefix: Path) -> None:
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     if proc.returncode != 0:
-        raise ExecutionError(
-            f"Cannot inspect the new environment's interpreter {python}: {proc.stderr.strip()}"
-        )
+        raise ExecutionError(f"Cannot inspect the new environment's interpreter {python}: {proc.stderr.strip()}")
     site_packages = Path(proc.stdout.strip())
     site_packages.mkdir(parents=True, exist_ok=True)
     (site_packages / "_hf_mltrack_launcher.pth").write_text(str(shim) + "\n", encoding="utf-8")
@@ -364,9 +358,7 @@ def _find_python(version: str | None, kind: str) -> str:
     wanted = (int(parts[0]), int(parts[1]))
     if wanted == sys.version_info[:2]:
         if len(parts) > 2 and parts[2].isdigit() and int(parts[2]) != sys.version_info[2]:
-            _logger.info(
-                "Python %s requested; using %s (same minor version)", version, sys.version.split()[0]
-            )
+            _logger.info("Python %s requested; using %s (same minor version)", version, sys.version.split()[0])
         return sys.executable
     candidate = shutil.which(f"python{wanted[0]}.{wanted[1]}")
     if candidate:
@@ -398,9 +390,7 @@ def _prepare_venv(project: Project, kind: str) -> Environment:
             except BaseException:
                 shutil.rmtree(prefix, ignore_errors=True)
                 raise
-            (prefix / _READY).write_text(
-                json.dumps({"python": python, "requirements": lines}), encoding="utf-8"
-            )
+            (prefix / _READY).write_text(json.dumps({"python": python, "requirements": lines}), encoding="utf-8")
     bin_dir = _venv_bin(prefix)
     return Environment(
         name=kind,
@@ -457,9 +447,7 @@ def _prepare_conda(project: Project) -> Environment:
                     "conda env create",
                 )
                 python = prefix / ("python.exe" if os.name == "nt" else "bin/python")
-                _run_tool(
-                    [str(python), "-m", "pip", "install", "--quiet", *core_requirements()], "pip install"
-                )
+                _run_tool([str(python), "-m", "pip", "install", "--quiet", *core_requirements()], "pip install")
                 _expose_hf_mltrack(python, prefix)
             except BaseException:
                 shutil.rmtree(prefix, ignore_errors=True)
@@ -470,9 +458,7 @@ def _prepare_conda(project: Project) -> Environment:
     def wrap(argv: list[str], env: dict[str, str], cwd: Path) -> list[str]:
         return [conda, "run", "--prefix", str(prefix), "--no-capture-output", *argv]
 
-    return Environment(
-        name="conda", python=str(python), wrap=wrap, prefix=prefix, unset=["PYTHONPATH", "PYTHONHOME"]
-    )
+    return Environment(name="conda", python=str(python), wrap=wrap, prefix=prefix, unset=["PYTHONPATH", "PYTHONHOME"])
 
 
 # --------------------------------------------------------------------------------------------- docker
@@ -573,9 +559,7 @@ def _prepare_docker(
 
     def wrap(argv: list[str], env: dict[str, str], cwd: Path) -> list[str]:
         env.update(extra_env)
-        names = [n for n in env if n.startswith(("HF_MLTRACK_", "AWS_"))] + [
-            n for n, _ in docker_env.environment
-        ]
+        names = [n for n in env if n.startswith(("HF_MLTRACK_", "AWS_"))] + [n for n, _ in docker_env.environment]
         built = docker_argv(
             docker_env.image,
             argv,

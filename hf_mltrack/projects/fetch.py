@@ -107,9 +107,7 @@ def _git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.
     if git is None:
         raise ExecutionError("Running a project from a git repository needs the git command: install git")
     argv = [git, *_PROTOCOL_CONFIG, *args]
-    proc = subprocess.run(
-        argv, cwd=cwd, env=_git_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    proc = subprocess.run(argv, cwd=cwd, env=_git_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise ExecutionError(f"git {' '.join(args)} failed (exit {proc.returncode}): {proc.stderr.strip()}")
     return proc
@@ -142,8 +140,7 @@ def _validate_version(version: str) -> str:
     version = version.strip()
     if not version or version.startswith("-") or any(ch.isspace() or ord(ch) < 32 for ch in version):
         raise ExecutionError(
-            f"Invalid project version {version!r}: give a branch name, tag or commit hash (no spaces, no "
-            "leading '-')"
+            f"Invalid project version {version!r}: give a branch name, tag or commit hash (no spaces, no leading '-')"
         )
     return version
 
@@ -184,12 +181,7 @@ def fetch_project(uri: str, version: str | None = None) -> FetchedProject:
             from urllib.parse import unquote, urlparse
 
             local = Path(unquote(urlparse(base).path))
-            if (
-                local.is_dir()
-                and version is None
-                and _git_toplevel(local) is None
-                and not _is_bare_repo(local)
-            ):
+            if local.is_dir() and version is None and _git_toplevel(local) is None and not _is_bare_repo(local):
                 return _local_project(local, subdir, uri)
         return _git_project(base, subdir, version, uri)
     if _SCHEME.match(base):
@@ -221,9 +213,7 @@ def fetch_project(uri: str, version: str | None = None) -> FetchedProject:
 def _local_project(path: Path, subdir: str, uri: str) -> FetchedProject:
     directory = _apply_subdirectory(path.resolve(), subdir, uri)
     commit, url = local_git_info(directory)
-    return FetchedProject(
-        directory=directory, source_name=str(directory), git_commit=commit, git_repo_url=url
-    )
+    return FetchedProject(directory=directory, source_name=str(directory), git_commit=commit, git_repo_url=url)
 
 
 @contextlib.contextmanager
@@ -284,8 +274,7 @@ def _update_mirror(url: str, mirror: Path, version: str | None) -> Path:
     proc = _git("fetch", "--quiet", "--prune", "origin", cwd=mirror, check=False)
     if proc.returncode != 0:
         warnings.warn(
-            f"Could not update the cached mirror of {url!r} (git fetch: {proc.stderr.strip()}); using the "
-            "cached copy",
+            f"Could not update the cached mirror of {url!r} (git fetch: {proc.stderr.strip()}); using the cached copy",
             stacklevel=3,
         )
     return mirror
@@ -298,9 +287,7 @@ def _resolve_commit(mirror: Path, version: str | None, url: str) -> str:
     if proc.returncode != 0 or not commit:
         if version is None:
             raise ExecutionError(f"Repository {url!r} has no commits on its default branch")
-        raise ExecutionError(
-            f"Version {version!r} not found in {url!r}: give an existing branch, tag or commit hash"
-        )
+        raise ExecutionError(f"Version {version!r} not found in {url!r}: give an existing branch, tag or commit hash")
     return commit
 
 

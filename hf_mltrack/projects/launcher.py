@@ -72,11 +72,7 @@ def _make_downloader(storage_dir: str | os.PathLike[str] | None, downloaded: dic
                 f"Parameter {param.name!r} (type path) got the remote URI {uri!r}, but artifact "
                 "downloads are unavailable here: pass a local path, or declare the parameter as type uri"
             ) from exc
-        base = (
-            Path(storage_dir)
-            if storage_dir is not None
-            else Path(tempfile.mkdtemp(prefix="hf_mltrack-params-"))
-        )
+        base = Path(storage_dir) if storage_dir is not None else Path(tempfile.mkdtemp(prefix="hf_mltrack-params-"))
         dst = base / param.name
         dst.mkdir(parents=True, exist_ok=True)
         try:
@@ -100,9 +96,7 @@ def _child_env(run_id: str, tracking_uri: str, experiment_id: str) -> dict[str, 
     return env
 
 
-def _tags(
-    fetched: FetchedProject, project: Project, entry_point: EntryPoint, env_manager: str
-) -> dict[str, str]:
+def _tags(fetched: FetchedProject, project: Project, entry_point: EntryPoint, env_manager: str) -> dict[str, str]:
     tags = {
         SOURCE_NAME_TAG: fetched.source_name,
         SOURCE_TYPE_TAG: SOURCE_TYPE_PROJECT,
@@ -236,9 +230,7 @@ def run(
     except BaseException:
         client.set_terminated(run_id, RunStatus.FAILED)
         raise
-    submitted = LocalSubmittedRun(
-        run_id, process, client, on_cancel=environment.cancel, monitor=not synchronous
-    )
+    submitted = LocalSubmittedRun(run_id, process, client, on_cancel=environment.cancel, monitor=not synchronous)
     if synchronous:
         try:
             ok = submitted.wait()
@@ -259,9 +251,7 @@ def _format_argv(argv: list[str]) -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
-def _launch(
-    environment: Environment, argv: list[str], cwd: Path, env: dict[str, str]
-) -> subprocess.Popen[bytes]:
+def _launch(environment: Environment, argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     final_argv, final_env = environment.command(argv, env, cwd)
     _logger.info("Running %s in %s (%s environment)", _format_argv(final_argv), cwd, environment.name)
     try:

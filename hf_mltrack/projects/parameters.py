@@ -42,9 +42,7 @@ def _as_text(param: Parameter, value: Any, source: str) -> str:
         raise _bad(param, value, "a string or number", source)
     text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
     if "\x00" in text:
-        raise InvalidParameterError(
-            f"Parameter {param.name!r} contains a NUL character, which no argv can hold"
-        )
+        raise InvalidParameterError(f"Parameter {param.name!r} contains a NUL character, which no argv can hold")
     return text
 
 

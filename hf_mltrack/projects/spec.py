@@ -213,9 +213,7 @@ def load_project(directory: str | os.PathLike[str]) -> Project:
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
-        raise ExecutionError(
-            f"{mlproject} must be a YAML mapping (name, entry_points, ...), got {_kind(spec)}"
-        )
+        raise ExecutionError(f"{mlproject} must be a YAML mapping (name, entry_points, ...), got {_kind(spec)}")
     return _parse_spec(spec, root, mlproject)
 
 

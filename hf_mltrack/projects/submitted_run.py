@@ -87,9 +87,7 @@ class LocalSubmittedRun(SubmittedRun):
         return self.process.poll()
 
     def __repr__(self) -> str:
-        return (
-            f"<LocalSubmittedRun run_id={self._run_id!r} pid={self.process.pid} status={self.get_status()}>"
-        )
+        return f"<LocalSubmittedRun run_id={self._run_id!r} pid={self.process.pid} status={self.get_status()}>"
 
     def _wait_and_finalize(self) -> None:
         returncode = self.process.wait()

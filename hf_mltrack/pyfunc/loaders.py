@@ -111,9 +111,7 @@ class PyFuncModel:
 
     def __init__(self, model_meta: Model, model_impl: Any, loader_module: str | None = None) -> None:
         if not hasattr(model_impl, "predict"):
-            raise MlTrackException(
-                f"The loaded model implementation {type(model_impl).__name__} has no predict()"
-            )
+            raise MlTrackException(f"The loaded model implementation {type(model_impl).__name__} has no predict()")
         self._model_meta = model_meta
         self._model_impl = model_impl
         self.loader_module = loader_module
@@ -224,8 +222,7 @@ def load_model(
             add_code_dir_to_path(safe_join(local_path, code))
         else:
             _logger.info(
-                "Model %s ships code in %r; it is not put on sys.path unless load_model(..., "
-                "allow_pickle=True)",
+                "Model %s ships code in %r; it is not put on sys.path unless load_model(..., allow_pickle=True)",
                 model_uri,
                 code,
             )

@@ -48,9 +48,7 @@ class PythonModelContext:
         model_config (`dict`): the model's configuration (saved ``model_config``, overridden at load).
     """
 
-    def __init__(
-        self, artifacts: Mapping[str, str] | None = None, model_config: Mapping[str, Any] | None = None
-    ):
+    def __init__(self, artifacts: Mapping[str, str] | None = None, model_config: Mapping[str, Any] | None = None):
         self._artifacts = dict(artifacts or {})
         self._model_config = dict(model_config or {})
 
@@ -80,9 +78,7 @@ class PythonModel:
             context (`PythonModelContext`): ``artifacts`` (name -> local path) and ``model_config``.
         """
 
-    def predict(
-        self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None
-    ) -> Any:
+    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         """Compute predictions; every subclass implements it.
 
         Args:
@@ -110,8 +106,7 @@ def _predict_style(python_model: PythonModel) -> tuple[bool, bool]:
     positional = [
         p
         for p in parameters
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        and p.name != "params"
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) and p.name != "params"
     ]
     return len(positional) >= 2, takes_params
 
@@ -255,8 +250,7 @@ def save_model(
 
     if not isinstance(python_model, PythonModel):
         raise InvalidParameterError(
-            "python_model must be an instance of hf_mltrack.pyfunc.PythonModel, got "
-            f"{type(python_model).__name__}"
+            f"python_model must be an instance of hf_mltrack.pyfunc.PythonModel, got {type(python_model).__name__}"
         )
     if model_config is not None:
         try:
@@ -393,9 +387,7 @@ def _load_python_model(path: str, conf: Mapping[str, Any], allow_pickle: bool) -
             if not (allow_pickle and pickle_file):
                 raise
         else:
-            with open(
-                safe_join(path, conf.get("python_model_state", PYTHON_MODEL_JSON)), encoding="utf-8"
-            ) as f:
+            with open(safe_join(path, conf.get("python_model_state", PYTHON_MODEL_JSON)), encoding="utf-8") as f:
                 data = json.load(f)
             state = data.get("state") if isinstance(data, dict) else None
             if not isinstance(state, dict):
@@ -404,9 +396,7 @@ def _load_python_model(path: str, conf: Mapping[str, Any], allow_pickle: bool) -
             instance.__dict__.update(state)
             return instance
     elif fmt != "pickle":
-        raise MlTrackException(
-            f"Unknown python_model_format {fmt!r} in {path!r}: expected 'json' or 'pickle'"
-        )
+        raise MlTrackException(f"Unknown python_model_format {fmt!r} in {path!r}: expected 'json' or 'pickle'")
     if not pickle_file:
         raise MlTrackException(f"Model at {path!r} names no python_model file")
     if not allow_pickle:

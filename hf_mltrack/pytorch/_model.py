@@ -174,9 +174,7 @@ def save_model(
     from hf_mltrack.pyfunc.loaders import add_to_model
 
     if not isinstance(pytorch_model, torch.nn.Module):
-        raise InvalidParameterError(
-            f"pytorch_model must be a torch.nn.Module, got {type(pytorch_model).__name__}"
-        )
+        raise InvalidParameterError(f"pytorch_model must be a torch.nn.Module, got {type(pytorch_model).__name__}")
     if isinstance(pytorch_model, torch.jit.ScriptModule):
         raise InvalidParameterError("TorchScript modules are not supported; save the eager nn.Module instead")
     if serialization not in _FORMATS:
@@ -191,9 +189,7 @@ def save_model(
     if serialization == "export" or isinstance(input_example, tuple):
         example_for_signature = None if isinstance(input_example, tuple) else example_for_signature
     process_signature_and_example(model, path, signature, example_for_signature)
-    used, spec = _save_data(
-        pytorch_model, os.path.join(path, DATA_DIR), serialization, init_kwargs, input_example
-    )
+    used, spec = _save_data(pytorch_model, os.path.join(path, DATA_DIR), serialization, init_kwargs, input_example)
     code = copy_code_paths(code_paths, path, CODE_DIR)
     env = write_environment(
         path,
@@ -283,9 +279,7 @@ def _load_weights(module: Any, file: str) -> None:
     with safe_open(file, framework="pt", device="cpu") as f, torch.no_grad():
         for key in f.keys():
             if key not in targets:
-                raise MlTrackException(
-                    f"Weights file {file!r} has tensor {key!r} that the rebuilt model lacks"
-                )
+                raise MlTrackException(f"Weights file {file!r} has tensor {key!r} that the rebuilt model lacks")
             tensor = f.get_tensor(key)
             target = targets[key]
             if tuple(target.shape) != tuple(tensor.shape):
@@ -314,9 +308,7 @@ def _resolver(hint: str, trusted: bool = False):
     return resolve
 
 
-def _load_from_data(
-    data_path: str, map_location: Any = None, allow_pickle: bool = False, **kwargs: Any
-) -> Any:
+def _load_from_data(data_path: str, map_location: Any = None, allow_pickle: bool = False, **kwargs: Any) -> Any:
     torch = _torch()
     from hf_mltrack.models._paths import safe_join
     from hf_mltrack.pytorch._spec import build_module
@@ -329,9 +321,7 @@ def _load_from_data(
     serialization = payload.get("serialization", "pickle")
     if serialization == "safetensors":
         if map_location is not None and not isinstance(map_location, (str, torch.device)):
-            raise InvalidParameterError(
-                "map_location must be a device (e.g. 'cpu', 'cuda:0') for safetensors models"
-            )
+            raise InvalidParameterError("map_location must be a device (e.g. 'cpu', 'cuda:0') for safetensors models")
         hint = (
             "Or pass code_paths=[...] when saving and allow_pickle=True when loading to use the code saved "
             "with the model."

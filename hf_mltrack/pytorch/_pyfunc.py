@@ -52,9 +52,7 @@ class _PyTorchWrapper:
             return value.to(self._device())
         array = np.asarray(value)
         if array.dtype.kind in "OUS":
-            raise InvalidParameterError(
-                f"The PyTorch flavor takes numeric input; got an array of {array.dtype}"
-            )
+            raise InvalidParameterError(f"The PyTorch flavor takes numeric input; got an array of {array.dtype}")
         if array.dtype == np.float64:
             array = array.astype(np.float32)
         return torch.from_numpy(np.ascontiguousarray(array)).to(self._device())
@@ -77,9 +75,7 @@ class _PyTorchWrapper:
             if isinstance(data, Mapping):
                 return _to_numpy(self.pytorch_model(**{k: self._tensor(v) for k, v in data.items()}))
             if isinstance(data, (str, bytes)):
-                raise InvalidParameterError(
-                    "The PyTorch flavor takes numeric arrays or DataFrames, not strings"
-                )
+                raise InvalidParameterError("The PyTorch flavor takes numeric arrays or DataFrames, not strings")
             return _to_numpy(self.pytorch_model(self._tensor(data)))
 
 

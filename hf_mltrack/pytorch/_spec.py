@@ -233,16 +233,12 @@ def verify_spec(module: Any, spec: dict[str, Any]) -> None:
                 f"rebuilding it from the recovered arguments failed ({type(exc).__name__}: {exc})"
             ) from exc
     if _fingerprint(candidate) != _fingerprint(module):
-        raise NotRecoverable(
-            "the module rebuilt from the recovered constructor arguments has a different architecture"
-        )
+        raise NotRecoverable("the module rebuilt from the recovered constructor arguments has a different architecture")
     originals = dict(module.named_modules())
     for name, sub in candidate.named_modules():
         a, b = _plain_attrs(originals[name]), _plain_attrs(sub)
         for key in a.keys() & b.keys():
-            if a[key] != b[key] and not (
-                isinstance(a[key], float) and math.isnan(a[key]) and math.isnan(b[key])
-            ):
+            if a[key] != b[key] and not (isinstance(a[key], float) and math.isnan(a[key]) and math.isnan(b[key])):
                 raise NotRecoverable(
                     f"attribute {(name + '.' if name else '') + key} differs after rebuilding "
                     f"({a[key]!r} != {b[key]!r})"

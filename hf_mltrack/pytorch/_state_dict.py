@@ -39,9 +39,7 @@ def _flatten(obj: Any, path: list[str], tensors: dict[str, Any], seen: dict[tupl
             key += "_"
         t = t.to("cpu").contiguous()
         ptrs = seen.setdefault(("__storages__",), set())  # type: ignore[arg-type]
-        if (
-            t.untyped_storage().data_ptr() in ptrs
-        ):  # another view of a saved storage: safetensors needs a copy
+        if t.untyped_storage().data_ptr() in ptrs:  # another view of a saved storage: safetensors needs a copy
             t = t.clone()
         ptrs.add(t.untyped_storage().data_ptr())
         tensors[key] = t

@@ -148,9 +148,7 @@ def run_quickstart(
             base_info = hft.log_model({"model": base, "tokenizer": tokenizer}, name="base_model")
             model = add_lora(base)
             trainable, total = count_parameters(model)
-            hf_mltrack.log_params(
-                {"lora_rank": 8, "lora_alpha": 16, "trainable_params_pct": 100 * trainable / total}
-            )
+            hf_mltrack.log_params({"lora_rank": 8, "lora_alpha": 16, "trainable_params_pct": 100 * trainable / total})
 
             say(f"LoRA fine-tuning for {steps} steps ({trainable:,} of {total:,} parameters trainable) ...")
             with tempfile.TemporaryDirectory(prefix="hf-mltrack-quickstart-") as output_dir:

@@ -21,17 +21,14 @@ from typing import Any
 
 # A small built-in corpus: instruction-style lines about the ML lifecycle (enough for a 400-token BPE).
 CORPUS: tuple[str, ...] = (
-    "### Instruction: what is experiment tracking? "
-    "### Response: recording params, metrics and artifacts of runs.",
+    "### Instruction: what is experiment tracking? ### Response: recording params, metrics and artifacts of runs.",
     "### Instruction: what is a model registry? ### Response: a catalog of model versions with stages.",
     "### Instruction: what does LoRA train? ### Response: two small low-rank matrices per target module.",
     "### Instruction: why log the learning rate? ### Response: to compare runs and reproduce the best one.",
     "### Instruction: what is perplexity? ### Response: the exponential of the cross-entropy loss.",
     "### Instruction: what is a checkpoint? ### Response: the saved weights and optimizer state of a step.",
-    "### Instruction: how do I roll back a model? "
-    "### Response: move the previous version back to Production.",
-    "### Instruction: what is a run? "
-    "### Response: one execution of training code with its params and metrics.",
+    "### Instruction: how do I roll back a model? ### Response: move the previous version back to Production.",
+    "### Instruction: what is a run? ### Response: one execution of training code with its params and metrics.",
     "### Instruction: what is an artifact? ### Response: a file a run produced, such as a model or a plot.",
     "### Instruction: what is a pipeline? ### Response: a tokenizer and a model that turn text into text.",
     "### Instruction: name a metric. ### Response: train loss, eval loss, eval perplexity or accuracy.",
@@ -192,9 +189,7 @@ def build_dataset(
     Returns:
         `tuple[TextDataset, TextDataset]`: ``(train, test)``.
     """
-    rows = [
-        dict(tokenizer(line + tokenizer.eos_token, truncation=True, max_length=max_length)) for line in corpus
-    ]
+    rows = [dict(tokenizer(line + tokenizer.eos_token, truncation=True, max_length=max_length)) for line in corpus]
     return TextDataset(rows[:-test_size]), TextDataset(rows[-test_size:])
 
 

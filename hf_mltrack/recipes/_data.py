@@ -51,9 +51,7 @@ def resolve_locations(location: Any, root: str) -> list[str]:
     out: list[str] = []
     for item in items:
         if not isinstance(item, str) or not item:
-            raise InvalidParameterError(
-                f"data.location must be a path or URL (or a list of them), got {item!r}"
-            )
+            raise InvalidParameterError(f"data.location must be a path or URL (or a list of them), got {item!r}")
         if _is_url(item):
             out.append(item)
             continue
@@ -106,9 +104,7 @@ def _files_of(path: str, fmt: str) -> list[str]:
     if fmt == "parquet":
         return [path]  # pandas reads a parquet dataset folder as one table
     exts = READERS[fmt][2]
-    files = sorted(
-        os.path.join(d, f) for d, _, names in os.walk(path) for f in names if f.lower().endswith(exts)
-    )
+    files = sorted(os.path.join(d, f) for d, _, names in os.walk(path) for f in names if f.lower().endswith(exts))
     if not files:
         raise InvalidParameterError(f"Folder {path!r} has no {fmt} files ({', '.join(exts)})")
     return files

@@ -103,9 +103,7 @@ def substitute(text: str, variables: Mapping[str, Any], recipe_path: str, profil
         found, value = _lookup(variables, name)
         if not found:
             source = repr(profile_path) if profile_path else "the profile (none was given)"
-            raise InvalidParameterError(
-                f"{recipe_path!r} uses {{{{ {name} }}}} but {source} does not define {name!r}"
-            )
+            raise InvalidParameterError(f"{recipe_path!r} uses {{{{ {name} }}}} but {source} does not define {name!r}")
         return _render_value(value)
 
     return _PLACEHOLDER.sub(replace, text)
@@ -151,9 +149,7 @@ def _profile_path(root: str, profile: str) -> str | None:
         return None
     if not os.path.isfile(path):
         profiles = available_profiles(root)
-        choices = (
-            f"available profiles: {', '.join(profiles)}" if profiles else f"{PROFILES_DIR}/ has no profiles"
-        )
+        choices = f"available profiles: {', '.join(profiles)}" if profiles else f"{PROFILES_DIR}/ has no profiles"
         raise InvalidParameterError(f"Profile {profile!r} not found: no file {path!r} ({choices})")
     return path
 
@@ -167,8 +163,7 @@ def load_config(root: str, profile: str | None) -> tuple[dict[str, Any], list[st
     recipe_path = os.path.join(root, RECIPE_FILE)
     if not os.path.isfile(recipe_path):
         raise InvalidParameterError(
-            f"No {RECIPE_FILE} in {root!r}: run the recipe from its folder or pass "
-            "Recipe(..., recipe_root=...)"
+            f"No {RECIPE_FILE} in {root!r}: run the recipe from its folder or pass Recipe(..., recipe_root=...)"
         )
     profile_path = _profile_path(root, profile) if profile is not None else None
     profile_conf: dict[str, Any] = {}
@@ -197,8 +192,7 @@ def normalize(conf: dict[str, Any], where: str) -> dict[str, Any]:
         raise InvalidParameterError(error_message(exc, where)) from None
     if parsed.recipe is None:
         raise InvalidParameterError(
-            f"{where} must name a template with 'recipe:', e.g. 'recipe: classification/v1' or "
-            "'recipe: regression/v1'"
+            f"{where} must name a template with 'recipe:', e.g. 'recipe: classification/v1' or 'recipe: regression/v1'"
         )
     template = get_template(parsed.recipe, where)
     target = parsed.target if parsed.target is not None else parsed.target_col

@@ -79,9 +79,7 @@ def classification_metrics(model: Any, x: Any, y: Any, positive_class: Any = Non
                     column = classes.index(pos) if pos is not None else 1
                     out["roc_auc"] = skm.roc_auc_score(y == classes[column], proba[:, column])
                 else:
-                    out["roc_auc"] = skm.roc_auc_score(
-                        y, proba, multi_class="ovr", average="weighted", labels=classes
-                    )
+                    out["roc_auc"] = skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=classes)
             except ValueError:  # a single class in y, or classes missing from y
                 pass
     return {k: float(v) for k, v in out.items() if v is not None and not math.isnan(float(v))}
@@ -128,9 +126,7 @@ def normalize_criteria(template: Template, criteria: Any) -> list[dict[str, Any]
     out = []
     for item in criteria:
         if not isinstance(item, Mapping) or "metric" not in item or "threshold" not in item:
-            raise InvalidParameterError(
-                f"Each validation criterion needs 'metric' and 'threshold', got {item!r}"
-            )
+            raise InvalidParameterError(f"Each validation criterion needs 'metric' and 'threshold', got {item!r}")
         metric = template.metric(item["metric"], "steps.evaluate.validation_criteria")
         threshold = item["threshold"]
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):

@@ -222,9 +222,7 @@ class Recipe:
         return card
 
     def _overview(self) -> StepCard:
-        builder = CardBuilder(
-            "recipe", f"Recipe: {self.name} ({self.template}, profile {self.profile or '-'})"
-        )
+        builder = CardBuilder("recipe", f"Recipe: {self.name} ({self.template}, profile {self.profile or '-'})")
         current: dict[str, bool] = {}
         error = None
         try:
@@ -295,9 +293,7 @@ class Recipe:
 
         model = self._current_model()
         if isinstance(data, dict) and data:
-            scalar = all(
-                not isinstance(v, (list, tuple)) and getattr(v, "ndim", 0) == 0 for v in data.values()
-            )
+            scalar = all(not isinstance(v, (list, tuple)) and getattr(v, "ndim", 0) == 0 for v in data.values())
             data = pd.DataFrame([data]) if scalar else pd.DataFrame(data)
         elif isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
             data = pd.DataFrame(data)
@@ -305,8 +301,7 @@ class Recipe:
             data = data.to_frame().T
         if not isinstance(data, pd.DataFrame):
             raise InvalidParameterError(
-                "recipe.predict takes a dict, a list of dicts or a pandas DataFrame, got "
-                f"{type(data).__name__}"
+                f"recipe.predict takes a dict, a list of dicts or a pandas DataFrame, got {type(data).__name__}"
             )
         return model.predict(data)
 
@@ -321,9 +316,7 @@ class Recipe:
                 when the model was not registered).
         """
         if name not in ARTIFACTS:
-            raise InvalidParameterError(
-                f"Unknown recipe artifact {name!r}: valid names are {', '.join(ARTIFACTS)}"
-            )
+            raise InvalidParameterError(f"Unknown recipe artifact {name!r}: valid names are {', '.join(ARTIFACTS)}")
         step, file, kind = ARTIFACTS[name]
         path = os.path.join(self._workspace.outputs(step), file)
         if not os.path.exists(path):

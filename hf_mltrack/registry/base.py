@@ -103,9 +103,7 @@ class AbstractRegistryStore(abc.ABC):
 
     # ---- aliases -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def set_registered_model_alias(
-        self, name: str, alias: str, version: int, user_id: str | None = None
-    ) -> None: ...
+    def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str | None = None) -> None: ...
 
     @abc.abstractmethod
     def delete_registered_model_alias(self, name: str, alias: str, user_id: str | None = None) -> None: ...

@@ -245,9 +245,7 @@ class RegistryClientMixin(RegistryHostBase):
         from ..exceptions import ResourceAlreadyExistsError
 
         if not isinstance(src_model_uri, str) or not src_model_uri.startswith("models:"):
-            raise InvalidParameterError(
-                f"Invalid src_model_uri {src_model_uri!r}: give a models:/<name>/<version> URI"
-            )
+            raise InvalidParameterError(f"Invalid src_model_uri {src_model_uri!r}: give a models:/<name>/<version> URI")
         rv.validate_model_name(dst_name)
         source, run_id = self._resolve_source(src_model_uri, None)  # before creating anything
         try:
@@ -269,9 +267,7 @@ class RegistryClientMixin(RegistryHostBase):
         name = rv.validate_model_name(name)
         return self._registry_store.get_model_version(name, rv.parse_version(version, name))
 
-    def update_model_version(
-        self, name: str, version: int | str, description: str | None = None
-    ) -> ModelVersion:
+    def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description.
 
         Args:
@@ -295,9 +291,7 @@ class RegistryClientMixin(RegistryHostBase):
             version (`int` or `str`): the version number.
         """
         name = rv.validate_model_name(name)
-        self._registry_store.delete_model_version(
-            name, rv.parse_version(version, name), self._registry_user()
-        )
+        self._registry_store.delete_model_version(name, rv.parse_version(version, name), self._registry_user())
 
     def search_model_versions(
         self,
@@ -415,9 +409,7 @@ class RegistryClientMixin(RegistryHostBase):
             name (`str`): the registered model.
             alias (`str`): the alias.
         """
-        self._registry_store.delete_registered_model_alias(
-            rv.validate_model_name(name), alias, self._registry_user()
-        )
+        self._registry_store.delete_registered_model_alias(rv.validate_model_name(name), alias, self._registry_user())
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at.
@@ -471,9 +463,7 @@ class RegistryClientMixin(RegistryHostBase):
         alias: str | None = None,
     ) -> ModelVersion:
         """The version that ``models:/`` selectors name: a number, a stage, an alias, or the latest."""
-        given = [
-            k for k, val in (("version", version), ("stage", stage), ("alias", alias)) if val is not None
-        ]
+        given = [k for k, val in (("version", version), ("stage", stage), ("alias", alias)) if val is not None]
         if len(given) > 1:
             raise InvalidParameterError(
                 f"Give at most one of version, stage and alias to select a version of {name!r}, "

@@ -88,9 +88,7 @@ def register_model(
         or not isinstance(await_registration_for, (int, float))
         or await_registration_for < 0
     ):
-        raise InvalidParameterError(
-            f"Invalid await_registration_for={await_registration_for!r}: give seconds >= 0"
-        )
+        raise InvalidParameterError(f"Invalid await_registration_for={await_registration_for!r}: give seconds >= 0")
     from .validation import validate_model_name
 
     validate_model_name(name)

@@ -67,9 +67,7 @@ def parse_filter(filter_string: str | None, grammar: _Grammar) -> list[Compariso
     if filter_string is None:
         return []
     if not isinstance(filter_string, str):
-        raise InvalidParameterError(
-            f"Invalid filter {filter_string!r}: give a string, e.g. \"name = 'my-model'\""
-        )
+        raise InvalidParameterError(f"Invalid filter {filter_string!r}: give a string, e.g. \"name = 'my-model'\"")
     if not filter_string.strip():
         return []
     return _Parser(_Source(filter_string, "filter"), grammar).filter()

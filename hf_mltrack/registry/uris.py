@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from ..entities.registry import ModelVersionStage
 from ..exceptions import InvalidParameterError
 
-_USAGE = (
-    "use models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest or models:/<name>@<alias>"
-)
+_USAGE = "use models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest or models:/<name>@<alias>"
 
 
 @dataclass(frozen=True)

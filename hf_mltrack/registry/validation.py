@@ -16,9 +16,7 @@ _RESERVED_ALIAS_RE = re.compile(r"(latest|v?[0-9]+)", re.IGNORECASE)
 def validate_model_name(name: object, what: str = "registered model name") -> str:
     """A model name is used in ``models:/<name>/...`` URIs: no ``/``, no ``@``, no control characters."""
     if not isinstance(name, str) or not name.strip():
-        raise InvalidParameterError(
-            f"Invalid {what} {name!r}: give a non-empty string, e.g. 'llama2-lora-sft'"
-        )
+        raise InvalidParameterError(f"Invalid {what} {name!r}: give a non-empty string, e.g. 'llama2-lora-sft'")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidParameterError(
             f"The {what} {name[:40]!r}... is {len(name)} characters long: use at most {MAX_NAME_LENGTH}"
@@ -45,8 +43,7 @@ def parse_version(version: object, name: str | None = None) -> int:
         return int(version)
     of = f" of registered model {name!r}" if name else ""
     raise InvalidParameterError(
-        f"Invalid model version {version!r}{of}: give a version number such as 1 or '1' "
-        "(versions count from 1)"
+        f"Invalid model version {version!r}{of}: give a version number such as 1 or '1' (versions count from 1)"
     )
 
 
@@ -56,8 +53,7 @@ def validate_alias(alias: object) -> str:
         raise InvalidParameterError(f"Invalid alias {alias!r}: give a non-empty string such as 'champion'")
     if len(alias) > MAX_ALIAS_LENGTH or not _ALIAS_RE.fullmatch(alias):
         raise InvalidParameterError(
-            f"Invalid alias {alias!r}: use at most {MAX_ALIAS_LENGTH} letters, digits, '_' or '-', "
-            "e.g. 'champion'"
+            f"Invalid alias {alias!r}: use at most {MAX_ALIAS_LENGTH} letters, digits, '_' or '-', e.g. 'champion'"
         )
     if _RESERVED_ALIAS_RE.fullmatch(alias):
         raise InvalidParameterError(

@@ -101,9 +101,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
     app = FastAPI(
         title="hf_mltrack tracking server",
         version=__version__,
-        description=(
-            "MLflow-compatible REST API 2.0 (experiments, runs, metrics, artifacts, registry, traces)."
-        ),
+        description=("MLflow-compatible REST API 2.0 (experiments, runs, metrics, artifacts, registry, traces)."),
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",

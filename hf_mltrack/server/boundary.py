@@ -129,9 +129,7 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
             try:
                 raw.encode("utf-8")
             except UnicodeEncodeError:
-                raise BadIdentity(
-                    f"{name} holds a lone surrogate (\\ud800-\\udfff): not a valid id"
-                ) from None
+                raise BadIdentity(f"{name} holds a lone surrogate (\\ud800-\\udfff): not a valid id") from None
         if raw == "" and target.kind not in _EMPTY_OK_KINDS:
             others = [n for n in target.names if n != name]
             also = f" (or its alias {' / '.join(others)})" if others else ""
@@ -164,14 +162,10 @@ def _missing(target: Target) -> BadIdentity:
     where = {"query": "in the query string", "body": "in the JSON body", "path": "in the path"}[target.where]
     aliases = f" (or {' / '.join(target.names[1:])})" if len(target.names) > 1 else ""
     # MLflow's wording (its clients and tests look for it), then where to put it
-    return BadIdentity(
-        f"Missing value for required parameter '{target.field}'. Give {target.field}{aliases} {where}"
-    )
+    return BadIdentity(f"Missing value for required parameter '{target.field}'. Give {target.field}{aliases} {where}")
 
 
-def canonicalize_query(
-    targets: Iterable[Target], query_string: bytes, values: dict[str, Any]
-) -> bytes | None:
+def canonicalize_query(targets: Iterable[Target], query_string: bytes, values: dict[str, Any]) -> bytes | None:
     """Fill ``values`` from the query targets; the rewritten query string, or None when unchanged."""
     items = QueryParams(query_string.decode("latin-1")).multi_items()
     rewrite = False
@@ -453,9 +447,7 @@ class Boundary:
             return
         except Exception:  # never a 5xx from what a client sent
             _logger.exception("Could not read the identifiers of %s %s", method, scope["path"])
-            await send_error(
-                send, 400, "INVALID_PARAMETER_VALUE", "The request's identifiers could not be read"
-            )
+            await send_error(send, 400, "INVALID_PARAMETER_VALUE", "The request's identifiers could not be read")
             return
         scope.setdefault("state", {})[IDENTITY_STATE_KEY] = values
 

@@ -60,8 +60,7 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if self.auth is not None and self.auth not in AUTH_APPS:
             raise InvalidParameterError(
-                f"Unknown app name {self.auth!r}: use one of {', '.join(AUTH_APPS)} (or none for no "
-                "authentication)"
+                f"Unknown app name {self.auth!r}: use one of {', '.join(AUTH_APPS)} (or none for no authentication)"
             )
         for name in ("allowed_hosts", "cors_allowed_origins", "allowed_artifact_roots"):
             value = getattr(self, name)

@@ -164,9 +164,7 @@ class LocalMultipart(MultipartBackend):
             ) from None
         if manifest.get("path") != dest:
             # Same answer as an unknown id: an upload of another artifact is not revealed.
-            raise ResourceNotFoundError(
-                f"No multipart upload {os.path.basename(folder)!r} in progress for {dest!r}"
-            )
+            raise ResourceNotFoundError(f"No multipart upload {os.path.basename(folder)!r} in progress for {dest!r}")
         return manifest  # type: ignore[no-any-return]
 
     def sweep(self, force: bool = False) -> int:
@@ -341,9 +339,7 @@ class S3Multipart(MultipartBackend):
                     f"No multipart upload in progress for {dest!r} with this upload_id ({message})"
                 ) from None
             if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidArgument"):
-                raise InvalidParameterError(
-                    f"S3 refused the multipart upload of {dest!r}: {message}"
-                ) from None
+                raise InvalidParameterError(f"S3 refused the multipart upload of {dest!r}: {message}") from None
             where = f"s3://{self.repo.bucket}/{key}"
             raise MlTrackException(f"S3 {action} for {where} failed: {message}") from exc
 

@@ -156,16 +156,13 @@ class SecurityMiddleware:
                     send,
                     403,
                     "PERMISSION_DENIED",
-                    f"Cross-origin request from {origin!r} refused. Allow it with "
-                    f"--cors-allowed-origins {origin}",
+                    f"Cross-origin request from {origin!r} refused. Allow it with --cors-allowed-origins {origin}",
                 )
                 return
         is_artifact = path.startswith(_ARTIFACT_PROXY)
         is_api = path.startswith(("/api/", "/ajax-api/"))
         content_length = headers.get("content-length")
-        has_body = (content_length not in (None, "0")) or "chunked" in headers.get(
-            "transfer-encoding", ""
-        ).lower()
+        has_body = (content_length not in (None, "0")) or "chunked" in headers.get("transfer-encoding", "").lower()
         needs_json = method in ("POST", "PATCH") or (method in ("PUT", "DELETE") and has_body)
         if (
             is_api
@@ -227,6 +224,4 @@ class SecurityMiddleware:
             await self.app(scope, counting_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
-                await self._reject(
-                    send, 413, "INVALID_PARAMETER_VALUE", f"Request body exceeds {limit} bytes"
-                )
+                await self._reject(send, 413, "INVALID_PARAMETER_VALUE", f"Request body exceeds {limit} bytes")

@@ -24,9 +24,7 @@ if TYPE_CHECKING:
 PROXY_SCHEME = "mlflow-artifacts"
 PROXY_ROOT = "mlflow-artifacts:/"
 # Schemes the server never reads from or writes to on a client's behalf (no server-side request forgery).
-_REMOTE_FETCH_SCHEMES = frozenset(
-    {"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"}
-)
+_REMOTE_FETCH_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ssh", "git", "data", "runs", "models"})
 
 
 _SERVED_PATHS = ("/api/2.0/mlflow-artifacts/artifacts/", "/ajax-api/2.0/mlflow-artifacts/artifacts/")

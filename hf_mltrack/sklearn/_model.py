@@ -133,13 +133,10 @@ def save_model(
 
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
         raise InvalidParameterError(
-            f"serialization_format={serialization_format!r}: use one of "
-            f"{', '.join(SUPPORTED_SERIALIZATION_FORMATS)}"
+            f"serialization_format={serialization_format!r}: use one of {', '.join(SUPPORTED_SERIALIZATION_FORMATS)}"
         )
     if pyfunc_predict_fn not in PREDICT_FNS:
-        raise InvalidParameterError(
-            f"pyfunc_predict_fn={pyfunc_predict_fn!r}: use one of {', '.join(PREDICT_FNS)}"
-        )
+        raise InvalidParameterError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: use one of {', '.join(PREDICT_FNS)}")
     if not hasattr(sk_model, pyfunc_predict_fn):
         raise InvalidParameterError(
             f"{type(sk_model).__name__} has no {pyfunc_predict_fn}() method; choose another pyfunc_predict_fn"
@@ -275,6 +272,4 @@ def load_model(
     if conf.get("code") and allow_pickle:
         add_code_dir_to_path(safe_join(local, conf["code"]))
     file_name = conf.get("model_file") or conf.get("pickled_model") or SKOPS_FILE
-    return _load_file(
-        safe_join(local, str(file_name)), trusted_types=trusted_types, allow_pickle=allow_pickle
-    )
+    return _load_file(safe_join(local, str(file_name)), trusted_types=trusted_types, allow_pickle=allow_pickle)

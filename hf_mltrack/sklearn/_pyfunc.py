@@ -33,9 +33,7 @@ class _SklearnModelWrapper:
         import pandas as pd
 
         if isinstance(data, Mapping):
-            scalar = all(
-                not isinstance(v, (list, tuple)) and getattr(v, "ndim", 0) == 0 for v in data.values()
-            )
+            scalar = all(not isinstance(v, (list, tuple)) and getattr(v, "ndim", 0) == 0 for v in data.values())
             data = pd.DataFrame([dict(data)]) if scalar else pd.DataFrame(dict(data))
         return getattr(self.sklearn_model, self.predict_fn)(data)
 

@@ -96,6 +96,8 @@ def _track(key: int, entry: tuple[Any, str, dict] | None) -> None:
         if not _atexit_registered:
             _atexit_registered = True
             atexit.register(_abort_in_flight)
+
+
 #: Parallel part uploads of one multipart upload.
 MULTIPART_WORKERS = 4
 _MAX_PARTS = 10_000

@@ -95,9 +95,7 @@ class RestRegistryStore(AbstractRegistryStore):
         self._call("DELETE", f"{R}/delete", {"name": name})
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        return registered_model_from_json(
-            self._call("GET", f"{R}/get", params={"name": name})["registered_model"]
-        )
+        return registered_model_from_json(self._call("GET", f"{R}/get", params={"name": name})["registered_model"])
 
     def search_registered_models(
         self,
@@ -154,9 +152,7 @@ class RestRegistryStore(AbstractRegistryStore):
         return model_version_from_json(out["model_version"])
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
-        out = self._call(
-            "PATCH", f"{V}/update", {"name": name, "version": str(version), "description": description}
-        )
+        out = self._call("PATCH", f"{V}/update", {"name": name, "version": str(version), "description": description})
         return model_version_from_json(out["model_version"])
 
     def delete_model_version(self, name: str, version: int, user_id: str | None = None) -> None:
@@ -200,17 +196,13 @@ class RestRegistryStore(AbstractRegistryStore):
         return model_version_from_json(self._call("POST", f"{V}/transition-stage", body)["model_version"])
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        self._call(
-            "POST", f"{V}/set-tag", {"name": name, "version": str(version), "key": key, "value": value}
-        )
+        self._call("POST", f"{V}/set-tag", {"name": name, "version": str(version), "key": key, "value": value})
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         self._call("DELETE", f"{V}/delete-tag", {"name": name, "version": str(version), "key": key})
 
     # ---- aliases -------------------------------------------------------------------------------
-    def set_registered_model_alias(
-        self, name: str, alias: str, version: int, user_id: str | None = None
-    ) -> None:
+    def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str | None = None) -> None:
         self._call("POST", f"{R}/alias", {"name": name, "alias": alias, "version": str(version)})
 
     def delete_registered_model_alias(self, name: str, alias: str, user_id: str | None = None) -> None:

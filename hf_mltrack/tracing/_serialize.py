@@ -99,9 +99,7 @@ def to_jsonable(value: Any, _depth: int = 0, defer: bool = False) -> Any:
         return [to_jsonable(v, _depth + 1, defer) for v in items]
     if t is dict:
         if len(value) <= MAX_ITEMS:
-            return {
-                k if type(k) is str else str(k): to_jsonable(v, _depth + 1, defer) for k, v in value.items()
-            }
+            return {k if type(k) is str else str(k): to_jsonable(v, _depth + 1, defer) for k, v in value.items()}
         return {str(k): to_jsonable(v, _depth + 1, defer) for k, v in list(value.items())[:MAX_ITEMS]}
     return _other(value, t, _depth, defer)
 
@@ -129,16 +127,12 @@ def _other(value: Any, t: type, depth: int, defer: bool = False) -> Any:
     if isinstance(value, dict) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
         try:  # Mappings, transformers' BatchEncoding and ModelOutput
             return {
-                str(k): to_jsonable(value[k], depth + 1, defer)
-                for i, k in enumerate(value.keys())
-                if i < MAX_ITEMS
+                str(k): to_jsonable(value[k], depth + 1, defer) for i, k in enumerate(value.keys()) if i < MAX_ITEMS
             }
         except Exception:
             return _short_repr(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name, None), depth + 1) for f in dataclasses.fields(value)
-        }
+        return {f.name: to_jsonable(getattr(value, f.name, None), depth + 1) for f in dataclasses.fields(value)}
     dump = getattr(value, "model_dump", None)  # Pydantic v2
     if callable(dump) and not isinstance(value, type):
         try:

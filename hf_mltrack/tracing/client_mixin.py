@@ -91,9 +91,7 @@ class TracingClientMixin(TracingHostBase):
             parse_trace_filter(filter_string)  # errors point into the user's own text
             clause = f"attributes.run_id = {_quote(run_id)}"
             # The grammar is AND-only, so the run clause can simply be prepended.
-            filter_string = (
-                f"{clause} AND {filter_string}" if filter_string and filter_string.strip() else clause
-            )
+            filter_string = f"{clause} AND {filter_string}" if filter_string and filter_string.strip() else clause
         self._flush_traces()
         return self._trace_store.search_traces(
             experiment_ids, filter_string, max_results, order_by, page_token, include_spans
@@ -138,9 +136,7 @@ class TracingClientMixin(TracingHostBase):
                 request_ids = [request_ids]
             request_ids = [_check_request_id(r) for r in request_ids]
         self._flush_traces()
-        return self._trace_store.delete_traces(
-            str(experiment_id), max_timestamp_millis, max_traces, request_ids
-        )
+        return self._trace_store.delete_traces(str(experiment_id), max_timestamp_millis, max_traces, request_ids)
 
     def set_trace_tag(self, request_id: str, key: str, value: Any) -> None:
         """Set a tag on a stored trace (replacing the tag's earlier value)."""

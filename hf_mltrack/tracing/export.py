@@ -222,9 +222,7 @@ class TraceExporter:
             try:
                 traces = [record.to_trace() for record, _ in items]
             except Exception as exc:
-                warn_once(
-                    f"build:{type(exc).__name__}", f"hf_mltrack could not build traces ({exc}); dropped"
-                )
+                warn_once(f"build:{type(exc).__name__}", f"hf_mltrack could not build traces ({exc}); dropped")
                 continue
             if endpoint:
                 # Handed to the collector's own thread once, on the first attempt: a store write that is

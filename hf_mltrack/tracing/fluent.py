@@ -333,9 +333,7 @@ def _fast_binder(sig: inspect.Signature, skip_first: bool) -> Callable[..., dict
     return bind
 
 
-def _gen_wrapper(
-    fn: Any, span_name: str, span_type: str, attributes: Any, capture: Callable[..., Any]
-) -> Any:
+def _gen_wrapper(fn: Any, span_name: str, span_type: str, attributes: Any, capture: Callable[..., Any]) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         gen = fn(*args, **kwargs)
         if not is_enabled():
@@ -384,9 +382,7 @@ def _gen_wrapper(
     return wrapper
 
 
-def _async_gen_wrapper(
-    fn: Any, span_name: str, span_type: str, attributes: Any, capture: Callable[..., Any]
-) -> Any:
+def _async_gen_wrapper(fn: Any, span_name: str, span_type: str, attributes: Any, capture: Callable[..., Any]) -> Any:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         agen = fn(*args, **kwargs)
         span: LiveSpan | None = None

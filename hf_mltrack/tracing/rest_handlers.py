@@ -118,13 +118,9 @@ def log_traces(store: AbstractTraceStore, body: Mapping[str, Any]) -> dict[str, 
     """``POST /traces/log-batch`` with ``{"traces": [Trace.to_dict(), ...]}``."""
     raw = body.get("traces")
     if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
-        raise InvalidParameterError(
-            'log-batch needs {"traces": [{"info": {...}, "data": {"spans": [...]}}, ...]}'
-        )
+        raise InvalidParameterError('log-batch needs {"traces": [{"info": {...}, "data": {"spans": [...]}}, ...]}')
     if len(raw) > MAX_LOG_BATCH:
-        raise InvalidParameterError(
-            f"Too many traces in one log-batch ({len(raw)}): send at most {MAX_LOG_BATCH}"
-        )
+        raise InvalidParameterError(f"Too many traces in one log-batch ({len(raw)}): send at most {MAX_LOG_BATCH}")
     try:
         traces = [Trace.from_dict(t) for t in raw]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -143,9 +139,7 @@ def delete_traces(store: AbstractTraceStore, body: Mapping[str, Any]) -> dict[st
     max_ts = _int(body.get("max_timestamp_millis"), "max_timestamp_millis")
     if (request_ids is None) == (max_ts is None):
         raise InvalidParameterError("delete-traces needs exactly one of request_ids and max_timestamp_millis")
-    deleted = store.delete_traces(
-        str(experiment_id), max_ts, _int(body.get("max_traces"), "max_traces"), request_ids
-    )
+    deleted = store.delete_traces(str(experiment_id), max_ts, _int(body.get("max_traces"), "max_traces"), request_ids)
     return {"traces_deleted": deleted}
 
 

@@ -71,8 +71,7 @@ def parse_trace_filter(filter_string: str | None) -> list[Comparison]:
         return []
     if not isinstance(filter_string, str):
         raise InvalidParameterError(
-            f"Invalid filter {filter_string!r}: give a string, "
-            "e.g. \"status = 'OK' AND execution_time_ms > 100\""
+            f"Invalid filter {filter_string!r}: give a string, e.g. \"status = 'OK' AND execution_time_ms > 100\""
         )
     if not filter_string.strip():
         return []
@@ -90,8 +89,7 @@ def parse_trace_order_by(order_by: Sequence[str] | str | None) -> list[OrderBy]:
         if parser.peek().kind == "end":
             raise src.error(
                 0,
-                f"empty clause; give one of {', '.join(TRACE_GRAMMAR.order_attributes)}, "
-                "optionally ASC or DESC",
+                f"empty clause; give one of {', '.join(TRACE_GRAMMAR.order_attributes)}, optionally ASC or DESC",
             )
         ob = parser.order_by()
         if ob.entity_type != "attribute":

@@ -66,9 +66,7 @@ class _TraceRecord:
         "_trace",
     )
 
-    def __init__(
-        self, trace_id: str, run_id: str | None, experiment_id: str | None, tracking_uri: str | None
-    ) -> None:
+    def __init__(self, trace_id: str, run_id: str | None, experiment_id: str | None, tracking_uri: str | None) -> None:
         self.trace_id = trace_id
         self.spans: list[LiveSpan] = []
         self.root: LiveSpan | None = None
@@ -139,9 +137,7 @@ class LiveSpan(Span):
         if code not in SpanStatusCode.ALL:
             from ..exceptions import InvalidParameterError
 
-            raise InvalidParameterError(
-                f"Invalid span status {status!r}: use one of {', '.join(SpanStatusCode.ALL)}"
-            )
+            raise InvalidParameterError(f"Invalid span status {status!r}: use one of {', '.join(SpanStatusCode.ALL)}")
         self.status_code = code
         self.status_message = description or ""
 

@@ -105,9 +105,7 @@ class _CallState(StepRecorder):
         return span
 
 
-_CALL: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar(
-    "hf_mltrack_pipeline_call", default=None
-)
+_CALL: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar("hf_mltrack_pipeline_call", default=None)
 
 _ABSENT = object()
 _patches: list[tuple[type, str, Any]] = []
@@ -240,9 +238,7 @@ def _wrap_call(original: Any) -> Any:
             root.inputs = value if type(value) is str else _inputs_of_call(value)
             attributes = root.attributes = dict(static)
             if kwargs:
-                attributes["call_params"] = to_jsonable(
-                    {k: v for k, v in kwargs.items() if not _is_tensor(v)}
-                )
+                attributes["call_params"] = to_jsonable({k: v for k, v in kwargs.items() if not _is_tensor(v)})
             new_state = root._steps = _CallState(self, root, generative)
             call_token = _CALL.set(new_state)
             span_token = _CURRENT.set(root)
@@ -266,9 +262,7 @@ def _inputs_of_call(value: Any) -> Any:
     return to_jsonable(value)
 
 
-def _finish_call(
-    state: _CallState, call_token: Any, span_token: Any, result: Any, exc: BaseException | None
-) -> None:
+def _finish_call(state: _CallState, call_token: Any, span_token: Any, result: Any, exc: BaseException | None) -> None:
     root = state.root
     root._steps = None  # the state refers to the pipeline: the trace must not keep it alive
     try:

@@ -75,4 +75,3 @@ def to_artifact_uri(location: str) -> str:
     if "://" in location or location.startswith("mlflow-artifacts:") or location.startswith("hf-mltrack-artifacts:"):
         return location
     return Path(os.path.expanduser(location)).resolve().as_uri()
-

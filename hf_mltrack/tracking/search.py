@@ -720,7 +720,6 @@ def decode_page_token(token: str | None) -> int:
         ) from exc
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= INT64_MAX:
         raise InvalidParameterError(
-            f"Invalid page_token {token[:100]!r}: its offset {str(offset)[:40]} is not an integer from 0 to "
-            f"{INT64_MAX}"
+            f"Invalid page_token {token[:100]!r}: its offset {str(offset)[:40]} is not an integer from 0 to {INT64_MAX}"
         )
     return offset

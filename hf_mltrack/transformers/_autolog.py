@@ -107,9 +107,7 @@ def autolog(
         # It only records log_traces; the tracing itself is switched below, once.
         _call_filtered(training_fn, options)
     elif not silent and not disable:
-        _logger.warning(
-            "Trainer autologging is not available in this installation (%s is missing)", TRAINING_MODULE
-        )
+        _logger.warning("Trainer autologging is not available in this installation (%s is missing)", TRAINING_MODULE)
 
     enable_traces = bool(log_traces) and not disable
     found = _tracing_hook(enable_traces, silent)

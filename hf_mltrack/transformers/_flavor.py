@@ -96,9 +96,7 @@ TOKENIZER_FILES = frozenset(
         "chat_template.json",
     }
 )
-PREPROCESSOR_FILES = frozenset(
-    {"preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json"}
-)
+PREPROCESSOR_FILES = frozenset({"preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json"})
 
 
 def default_pip_packages(is_peft: bool = False, uses_accelerate: bool = False) -> list[str]:

@@ -81,12 +81,9 @@ def normalize(transformers_model: Any) -> ModelInput:
             )
         if transformers_model.get("model") is None:
             raise InvalidParameterError(
-                "The transformers_model dict needs a 'model' entry, e.g. "
-                "{'model': model, 'tokenizer': tokenizer}"
+                "The transformers_model dict needs a 'model' entry, e.g. {'model': model, 'tokenizer': tokenizer}"
             )
-        components = {
-            k: v for k, v in transformers_model.items() if k in _flavor.COMPONENT_NAMES and v is not None
-        }
+        components = {k: v for k, v in transformers_model.items() if k in _flavor.COMPONENT_NAMES and v is not None}
         for name, value in components.items():
             if not hasattr(value, "save_pretrained"):
                 raise InvalidParameterError(

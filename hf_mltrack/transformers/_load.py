@@ -132,9 +132,7 @@ def load_model_impl(
         raise MlTrackException(f"The transformers flavor of {model_uri!r} names no task")
     _quant.check_loadable(conf.get(_quant.QUANTIZATION), model_uri)
     load_kwargs, pipeline_device = resolve_placement(device, device_map)
-    dtype = (
-        parse_dtype(torch_dtype) if torch_dtype is not None else parse_dtype(conf.get(_flavor.TORCH_DTYPE))
-    )
+    dtype = parse_dtype(torch_dtype) if torch_dtype is not None else parse_dtype(conf.get(_flavor.TORCH_DTYPE))
     source, revision = _weights_source(local, conf, base_model_path)
     model_class = _tasks.auto_class_for(task, conf.get(_flavor.PIPELINE_MODEL_TYPE))
     extra = dict(model_kwargs or {})

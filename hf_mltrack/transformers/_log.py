@@ -141,9 +141,7 @@ def log_model_impl(
     info = mlmodel.get_model_info(f"models:/{mlmodel.model_id}")
     info.artifact_uri = artifact_uri.rstrip("/") + "/" + artifact_path
     if registered_model_name is not None:
-        info.registered_model_version = _register(
-            info.model_uri, registered_model_name, await_registration_for
-        )
+        info.registered_model_version = _register(info.model_uri, registered_model_name, await_registration_for)
     return info
 
 

@@ -56,9 +56,7 @@ def adapter_info(model: Any, base_model_uri: str | None = None) -> dict[str, Any
     base = model.get_base_model()
     base_name = getattr(config, "base_model_name_or_path", None) or getattr(base, "name_or_path", None)
     reference, _ = _reference(base_name)
-    revision = getattr(config, "revision", None) or getattr(
-        getattr(base, "config", None), "_commit_hash", None
-    )
+    revision = getattr(config, "revision", None) or getattr(getattr(base, "config", None), "_commit_hash", None)
     return {
         "adapter_dir": _flavor.PEFT_DIR,
         "peft_type": str(_enum_value(getattr(config, "peft_type", None))),
@@ -183,9 +181,7 @@ def apply_adapter(base: Any, adapter_dir: str, info: dict[str, Any], merge: bool
     return model
 
 
-def resolve_base(
-    info: dict[str, Any], base_model_path: str | None, model_dir: str | None
-) -> tuple[str, str | None]:
+def resolve_base(info: dict[str, Any], base_model_path: str | None, model_dir: str | None) -> tuple[str, str | None]:
     """``(name or local folder, revision)`` of the base model to load the adapter onto.
 
     Order: ``base_model_path`` given at load, the base weights stored in the model, the logged base

@@ -85,9 +85,7 @@ class TransformersPyfuncModel:
         if isinstance(data, str):
             return [data], [{}]
         if isinstance(data, Mapping):
-            if self.task == _tasks.QUESTION_ANSWERING or not all(
-                isinstance(v, (list, tuple)) for v in data.values()
-            ):
+            if self.task == _tasks.QUESTION_ANSWERING or not all(isinstance(v, (list, tuple)) for v in data.values()):
                 return self._frame_rows(pd.DataFrame([dict(data)]))
             return self._frame_rows(pd.DataFrame(dict(data)))
         if isinstance(data, (list, tuple)):
@@ -98,8 +96,7 @@ class TransformersPyfuncModel:
         raise InvalidParameterError(
             f"Unsupported input for a {self.task} model: {type(data).__name__}. Pass a DataFrame, a list of "
             "str or "
-            "a str"
-            + (" (or dicts with 'question' and 'context')" if self.task == _tasks.QUESTION_ANSWERING else "")
+            "a str" + (" (or dicts with 'question' and 'context')" if self.task == _tasks.QUESTION_ANSWERING else "")
         )
 
     def _frame_rows(self, df: Any) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -112,9 +109,7 @@ class TransformersPyfuncModel:
             elif len(columns) >= 2:
                 q, c = columns[0], columns[1]
             else:
-                raise InvalidParameterError(
-                    f"question-answering needs 'question' and 'context' columns, got {columns}"
-                )
+                raise InvalidParameterError(f"question-answering needs 'question' and 'context' columns, got {columns}")
             inputs = [{"question": str(a), "context": str(b)} for a, b in zip(df[q], df[c], strict=True)]
             return inputs, [{} for _ in inputs]
         text_col = next((c for c in _TEXT_COLUMNS if c in columns), None)
@@ -167,9 +162,7 @@ class TransformersPyfuncModel:
             call.setdefault("return_full_text", False)
             if call.get("max_new_tokens") is None and call.get("max_length") is None:
                 call["max_new_tokens"] = self._default_new_tokens(inputs)
-        raw = self.pipeline(
-            inputs if len(inputs) > 1 or task == _tasks.QUESTION_ANSWERING else inputs[0], **call
-        )
+        raw = self.pipeline(inputs if len(inputs) > 1 or task == _tasks.QUESTION_ANSWERING else inputs[0], **call)
         if len(inputs) == 1 and task != _tasks.QUESTION_ANSWERING:
             raw = [raw]
         if task == _tasks.QUESTION_ANSWERING and isinstance(raw, dict):

@@ -66,9 +66,7 @@ def _dir_size(path: str) -> int:
 
 def _source_reference(model: Any) -> tuple[str | None, str | None]:
     """``(name or absolute local path, hub revision)`` the in-memory model was loaded from."""
-    name = getattr(model, "name_or_path", None) or getattr(
-        getattr(model, "config", None), "_name_or_path", None
-    )
+    name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
     if not name:
         return None, None
     if os.path.isdir(name):
@@ -92,9 +90,7 @@ def _instance_type(task: str) -> str | None:
 def _write_model_card(path: str, model_card: Any) -> None:
     if model_card is None:
         return
-    text = (
-        model_card if isinstance(model_card, str) else getattr(model_card, "content", None) or str(model_card)
-    )
+    text = model_card if isinstance(model_card, str) else getattr(model_card, "content", None) or str(model_card)
     with open(os.path.join(path, _flavor.MODEL_CARD_FILE), "w", encoding="utf-8") as f:
         f.write(text)
 
@@ -104,13 +100,11 @@ def _check_prompt_template(template: str | None, task: str) -> None:
         return
     if not isinstance(template, str) or "{prompt}" not in template:
         raise InvalidParameterError(
-            "prompt_template must be a str containing '{prompt}', e.g. 'Q: {prompt}\\nA:', "
-            f"got {template!r}"
+            f"prompt_template must be a str containing '{{prompt}}', e.g. 'Q: {{prompt}}\\nA:', got {template!r}"
         )
     if _tasks.base_task(task) not in _tasks.GENERATION_TASKS:
         raise InvalidParameterError(
-            f"prompt_template applies to text generation tasks ({', '.join(_tasks.GENERATION_TASKS)}), "
-            f"not {task!r}"
+            f"prompt_template applies to text generation tasks ({', '.join(_tasks.GENERATION_TASKS)}), not {task!r}"
         )
 
 
@@ -184,9 +178,7 @@ def _save_checkpoint(
 ) -> tuple[bool, str | None]:
     """Place the files of a checkpoint folder; returns ``(is_peft, task inferred from the folder)``."""
     if save_base_model:
-        raise InvalidParameterError(
-            "save_base_model=True needs an in-memory PeftModel, not an adapter folder"
-        )
+        raise InvalidParameterError("save_base_model=True needs an in-memory PeftModel, not an adapter folder")
     adapter = _peft.is_adapter_folder(folder)
     inferred: str | None = None
     if adapter:
@@ -285,9 +277,7 @@ def save_model_impl(
     from hf_mltrack.models import ModelSignature
 
     if model_config is not None and not isinstance(model_config, Mapping):
-        raise InvalidParameterError(
-            f"model_config must be a dict of inference parameters, got {model_config!r}"
-        )
+        raise InvalidParameterError(f"model_config must be a dict of inference parameters, got {model_config!r}")
     if signature is not None and signature is not False and not isinstance(signature, ModelSignature):
         raise InvalidParameterError(f"signature must be a ModelSignature, got {type(signature).__name__}")
     source = _inputs.normalize(transformers_model)
@@ -375,8 +365,7 @@ def _save(
         )
         if given_task is None and inferred is None:
             raise InvalidParameterError(
-                f"Cannot infer the task of checkpoint {source.checkpoint!r}: pass task=..., "
-                "e.g. 'text-generation'"
+                f"Cannot infer the task of checkpoint {source.checkpoint!r}: pass task=..., e.g. 'text-generation'"
             )
         final_task = given_task or inferred
     else:
@@ -435,13 +424,9 @@ def _save(
         conda_env=conda_env,
     )
     if _tasks.base_task(final_task) in _tasks.PYFUNC_TASKS:
-        add_to_model(
-            mlmodel, loader_module="hf_mltrack.transformers", env=env, model_config=model_config or None
-        )
+        add_to_model(mlmodel, loader_module="hf_mltrack.transformers", env=env, model_config=model_config or None)
     else:
-        _logger.info(
-            "Task %r has no pyfunc wrapper; load it with hf_mltrack.transformers.load_model", final_task
-        )
+        _logger.info("Task %r has no pyfunc wrapper; load it with hf_mltrack.transformers.load_model", final_task)
     mlmodel.model_size_bytes = _dir_size(path) + placer.deferred_bytes
     mlmodel.save(path)
     return mlmodel

@@ -109,9 +109,7 @@ def normalize_task(task: str | None) -> str | None:
     if task is None:
         return None
     if not isinstance(task, str) or not task.strip():
-        raise InvalidParameterError(
-            f"task must be a non-empty string such as 'text-generation', got {task!r}"
-        )
+        raise InvalidParameterError(f"task must be a non-empty string such as 'text-generation', got {task!r}")
     task = task.strip().lower()
     task = _ALIASES.get(task, task)
     if task.startswith("translation_") or task in PYFUNC_TASKS:

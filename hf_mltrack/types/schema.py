@@ -172,9 +172,7 @@ def _parse_shape(shape: Any, what: str) -> tuple[int, ...]:
     dims = tuple(shape)
     for dim in dims:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < -1:
-            raise InvalidParameterError(
-                f"{what} shape {dims!r}: each dimension is an int >= -1 (-1 = any size)"
-            )
+            raise InvalidParameterError(f"{what} shape {dims!r}: each dimension is an int >= -1 (-1 = any size)")
     return dims
 
 
@@ -271,8 +269,7 @@ class Schema:
         named = [spec.name is not None for spec in inputs]
         if any(named) and not all(named):
             raise InvalidParameterError(
-                "A Schema's entries are either all named or all unnamed; got names "
-                f"{[spec.name for spec in inputs]}"
+                f"A Schema's entries are either all named or all unnamed; got names {[spec.name for spec in inputs]}"
             )
         names = [spec.name for spec in inputs if spec.name is not None]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -416,9 +413,7 @@ class ParamSpec:
         shape (`tuple[int, ...]`, *optional*): ``None`` for a scalar or ``(-1,)`` for a 1-D list.
     """
 
-    def __init__(
-        self, name: str, dtype: str | DataType, default: Any, shape: Sequence[int] | None = None
-    ) -> None:
+    def __init__(self, name: str, dtype: str | DataType, default: Any, shape: Sequence[int] | None = None) -> None:
         self._name = _check_name(name, "Parameter")
         if self._name is None:
             raise InvalidParameterError("ParamSpec needs a name")
@@ -548,9 +543,7 @@ class ParamSchema:
     def from_json(cls, json_str: str | list[dict[str, Any]]) -> ParamSchema:
         data = json.loads(json_str) if isinstance(json_str, str) else json_str
         if not isinstance(data, list):
-            raise InvalidParameterError(
-                f"A param schema's JSON is a list of specs, got {type(data).__name__}"
-            )
+            raise InvalidParameterError(f"A param schema's JSON is a list of specs, got {type(data).__name__}")
         return cls([ParamSpec.from_json_dict(**item) for item in data])
 
     def __eq__(self, other: object) -> bool:

@@ -175,9 +175,7 @@ def _infer_schema(data: Any) -> Schema:
                 value = value.tolist()
             items = list(value) if isinstance(value, (list, tuple)) else [value]
             non_null = [v for v in items if not _is_null(v)]
-            specs.append(
-                ColSpec(_infer_dtype_of_values(key, non_null), key, required=len(non_null) == len(items))
-            )
+            specs.append(ColSpec(_infer_dtype_of_values(key, non_null), key, required=len(non_null) == len(items)))
         return Schema(specs)
     if isinstance(data, (list, tuple)):
         if not data:
@@ -186,9 +184,7 @@ def _infer_schema(data: Any) -> Schema:
             return _infer_dataframe_schema(pd.DataFrame(list(data)))
         if all(isinstance(v, _SCALAR_TYPES) or _is_null(v) for v in data):
             non_null = [v for v in data if not _is_null(v)]
-            return Schema(
-                [ColSpec(_infer_dtype_of_values("the list", non_null), required=len(non_null) == len(data))]
-            )
+            return Schema([ColSpec(_infer_dtype_of_values("the list", non_null), required=len(non_null) == len(data))])
         import numpy as np
 
         return Schema([_tensor_spec(None, np.asarray(data))])

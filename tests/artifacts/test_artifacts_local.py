@@ -69,9 +69,7 @@ def test_copy_mode_never_links(tmp_path: Path, src_file: Path) -> None:
     assert _inode(Path(repo.root) / "weights.bin") != _inode(src_file)
 
 
-def test_hardlink_mode_is_explicit_opt_in(
-    tmp_path: Path, src_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hardlink_mode_is_explicit_opt_in(tmp_path: Path, src_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_MLTRACK_ARTIFACT_LINK_MODE", "hardlink")
     repo = get_artifact_repository(str(tmp_path / "store"))
     repo.log_artifacts(src_file.parent, "model")

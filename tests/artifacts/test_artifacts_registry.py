@@ -49,9 +49,7 @@ def test_missing_fsspec_plugin_names_the_package(uri: str, package: str) -> None
         get_artifact_repository(uri)
 
 
-@pytest.mark.parametrize(
-    "uri", ["foo://x/y", "http://server/x"], ids=["unknown", "http"]
-)
+@pytest.mark.parametrize("uri", ["foo://x/y", "http://server/x"], ids=["unknown", "http"])
 def test_unsupported_schemes_list_the_choices(uri: str) -> None:
     with pytest.raises(InvalidParameterError, match=r"Unsupported artifact URI.*s3://"):
         get_artifact_repository(uri)
@@ -110,9 +108,7 @@ def test_join_and_local_paths(tmp_path: Path) -> None:
     assert local_path_from_uri(run_artifact_uri(str(tmp_path), "r1")) == str(tmp_path / "r1" / "artifacts")
 
 
-def test_progress_bar_only_above_threshold(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
-) -> None:
+def test_progress_bar_only_above_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
     pytest.importorskip("tqdm")
     repo = get_artifact_repository(str(tmp_path / "store"))
     big = tmp_path / "big.bin"

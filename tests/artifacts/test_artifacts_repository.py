@@ -13,9 +13,7 @@ from hf_mltrack.exceptions import InvalidParameterError, ResourceNotFoundError
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_log_artifact_lands_under_artifact_path(repo, tmp_path: Path) -> None:

@@ -31,9 +31,7 @@ def test_trainer_picks_up_the_callback(tracked, make_gpt2, make_args, lm_dataset
     ours = [cb for cb in trainer.callback_handler.callbacks if isinstance(cb, MlTrackCallback)]
     assert len(ours) == 1
     assert "train" in vars(trainer)  # the crash guard wraps this instance only
-    assert "train" not in vars(type(trainer)) or vars(type(trainer))["train"].__module__.startswith(
-        "transformers"
-    )
+    assert "train" not in vars(type(trainer)) or vars(type(trainer))["train"].__module__.startswith("transformers")
 
 
 def test_register_is_idempotent_and_reversible():
@@ -105,9 +103,7 @@ def test_unmodified_script_with_report_to(tmp_path, disabled):
         env["HF_MLTRACK_DISABLE_STARTUP_HOOK"] = "1"
     # site.addsitedir processes the .pth exactly as interpreter start-up does for site-packages
     runner = f"import site; site.addsitedir({str(site_dir)!r}); exec(open({str(script)!r}).read())"
-    proc = subprocess.run(
-        [sys.executable, "-c", runner], capture_output=True, text=True, env=env, timeout=240
-    )
+    proc = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     last = proc.stdout.strip().splitlines()[-1]
     if disabled:

@@ -22,9 +22,7 @@ def _trainer(model, args, train, eval_ds=None, **kwargs):
     return Trainer(model=model, args=args, train_dataset=train, eval_dataset=eval_ds, **kwargs)
 
 
-def test_report_to_logs_params_metrics_and_finishes(
-    tracked, client, make_gpt2, make_args, lm_dataset, tokenizer
-):
+def test_report_to_logs_params_metrics_and_finishes(tracked, client, make_gpt2, make_args, lm_dataset, tokenizer):
     args = make_args(
         run_name="tiny-gpt2",
         eval_strategy="steps",
@@ -72,9 +70,7 @@ def test_report_to_logs_params_metrics_and_finishes(
     assert "train_runtime" in run.data.metrics and "total_flos" in run.data.metrics
 
 
-def test_classifier_has_no_perplexity_and_logs_model_config(
-    tracked, client, make_args, cls_dataset, tokenizer
-):
+def test_classifier_has_no_perplexity_and_logs_model_config(tracked, client, make_args, cls_dataset, tokenizer):
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -150,9 +146,7 @@ def _failing_trainer_class(fail_at: int, exc: BaseException):
     [(_StepError("user bug at step 2"), "FAILED"), (KeyboardInterrupt(), "KILLED")],
     ids=["exception-failed", "ctrl-c-killed"],
 )
-def test_crash_marks_run_and_propagates_unchanged(
-    tracked, client, make_gpt2, make_args, lm_dataset, exc, status
-):
+def test_crash_marks_run_and_propagates_unchanged(tracked, client, make_gpt2, make_args, lm_dataset, exc, status):
     trainer = _failing_trainer_class(2, exc)(model=make_gpt2(), args=make_args(), train_dataset=lm_dataset)
     with pytest.raises(type(exc)) as info:
         trainer.train()
@@ -165,9 +159,7 @@ def test_crash_marks_run_and_propagates_unchanged(
     assert hf_mltrack.active_run() is None
 
 
-def test_error_in_callback_is_one_warning_and_training_completes(
-    tracked, client, make_gpt2, make_args, lm_dataset
-):
+def test_error_in_callback_is_one_warning_and_training_completes(tracked, client, make_gpt2, make_args, lm_dataset):
     class BrokenCallback(MlTrackCallback):
         def _current_run_id(self):  # every logging hook fails
             raise RuntimeError("broken store routing")

@@ -18,9 +18,7 @@ def _local_root(artifact_uri: str) -> str:
     return local_path_from_uri(artifact_uri)
 
 
-def test_checkpoints_logged_zero_copy_and_rotated(
-    tracked, client, make_gpt2, make_args, lm_dataset, tmp_path
-):
+def test_checkpoints_logged_zero_copy_and_rotated(tracked, client, make_gpt2, make_args, lm_dataset, tmp_path):
     from transformers import Trainer
 
     args = make_args(report_to="none", save_strategy="steps", save_steps=2, max_steps=6)
@@ -43,9 +41,7 @@ def test_checkpoints_logged_zero_copy_and_rotated(
     assert run.info.status == "FINISHED"
 
 
-def test_env_variable_turns_checkpoint_logging_on(
-    tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch
-):
+def test_env_variable_turns_checkpoint_logging_on(tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch):
     from transformers import Trainer
 
     monkeypatch.setenv("HF_MLTRACK_LOG_CHECKPOINTS", "true")
@@ -61,9 +57,7 @@ def test_peft_checkpoints_hold_adapter_files_only(tracked, client, make_gpt2, ma
 
     model = get_peft_model(make_gpt2(), LoraConfig(r=2, target_modules=["c_attn"], task_type="CAUSAL_LM"))
     args = make_args(report_to="none", save_strategy="steps", save_steps=2, max_steps=2)
-    Trainer(
-        model=model, args=args, train_dataset=lm_dataset, callbacks=[MlTrackCallback(log_checkpoints=True)]
-    ).train()
+    Trainer(model=model, args=args, train_dataset=lm_dataset, callbacks=[MlTrackCallback(log_checkpoints=True)]).train()
     root = _local_root(only_run(client).info.artifact_uri)
     files = files_under(os.path.join(root, "checkpoints", "checkpoint-2"))
     assert "adapter_model.safetensors" in files and "adapter_config.json" in files

@@ -153,7 +153,5 @@ def test_named_tensor_signature(tmp_path):
     model = _load(tmp_path, sig)
     with pytest.raises(InvalidParameterError, match="missing tensor input.*'mask'"):
         model.predict({"input_ids": np.zeros((1, 4), dtype=np.int64)})
-    out = model.predict(
-        {"input_ids": np.zeros((1, 4), dtype=np.int32), "mask": np.ones((1, 4), dtype=np.int64)}
-    )
+    out = model.predict({"input_ids": np.zeros((1, 4), dtype=np.int32), "mask": np.ones((1, 4), dtype=np.int64)})
     assert out["input"]["input_ids"].dtype == np.int64

@@ -21,9 +21,7 @@ def test_mlmodel_has_every_field(tmp_path):
     example = pd.DataFrame({"prompt": ["什么是机器学习?"], "max_tokens": [100]})
     sig = infer_signature(example, output_example=pd.DataFrame({"generated_text": ["..."]}))
     path = tmp_path / "m"
-    pyfunc.save_model(
-        str(path), python_model=Upper(), signature=sig, input_example=example, metadata={"team": "nlp"}
-    )
+    pyfunc.save_model(str(path), python_model=Upper(), signature=sig, input_example=example, metadata={"team": "nlp"})
     raw = yaml.safe_load((path / MLMODEL_FILE_NAME).read_text())
     assert {
         "flavors",

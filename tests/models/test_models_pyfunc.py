@@ -98,9 +98,7 @@ class Greeter(pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         sep = (params or {}).get("sep", " ")
-        return [
-            sep.join([self.greeting] * self.repeat + [name]) + self.suffix for name in model_input["name"]
-        ]
+        return [sep.join([self.greeting] * self.repeat + [name]) + self.suffix for name in model_input["name"]]
 
 
 @pytest.fixture
@@ -155,15 +153,11 @@ def test_predict_signatures_seed_two_args_and_no_context(tmp_path, caplog):
 def test_input_example_is_checked_and_infers_the_signature(tmp_path):
     sig = ModelSignature(inputs=Schema([ColSpec("long", "n")]))
     with pytest.raises(InvalidParameterError, match="input_example does not match the signature.*'n'"):
-        pyfunc.save_model(
-            str(tmp_path / "bad"), python_model=TwoArgs(), signature=sig, input_example={"n": "x"}
-        )
+        pyfunc.save_model(str(tmp_path / "bad"), python_model=TwoArgs(), signature=sig, input_example={"n": "x"})
     example = {"prompt": "hi", "max_tokens": 5}
     pyfunc.save_model(str(tmp_path / "ok"), python_model=TwoArgs(), input_example=example)
     loaded = pyfunc.load_model(str(tmp_path / "ok"))
-    assert loaded.metadata.get_input_schema() == Schema(
-        [ColSpec("string", "prompt"), ColSpec("long", "max_tokens")]
-    )
+    assert loaded.metadata.get_input_schema() == Schema([ColSpec("string", "prompt"), ColSpec("long", "max_tokens")])
     assert loaded.metadata.load_input_example(str(tmp_path / "ok")) == example
 
 
@@ -272,9 +266,7 @@ def test_loader_module_must_be_allowed(tmp_path, monkeypatch):
     (tmp_path / "evil_loader_mod_x1.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     pyfunc.save_model(str(tmp_path / "m"), python_model=TwoArgs())
-    _edit_mlmodel(
-        tmp_path / "m", lambda d: d["flavors"]["python_function"].update(loader_module="evil_loader_mod_x1")
-    )
+    _edit_mlmodel(tmp_path / "m", lambda d: d["flavors"]["python_function"].update(loader_module="evil_loader_mod_x1"))
     with pytest.raises(
         MlTrackException,
         match="Refusing to import loader_module 'evil_loader_mod_x1'.*register_loader_module",
@@ -286,9 +278,7 @@ def test_loader_module_must_be_allowed(tmp_path, monkeypatch):
 @pytest.mark.parametrize("bad", ["../../outside", "/etc/passwd"])
 def test_paths_in_mlmodel_stay_inside_the_model(tmp_path, suffix_file, bad):
     pyfunc.save_model(str(tmp_path / "m"), python_model=Greeter(), artifacts={"suffix": str(suffix_file)})
-    _edit_mlmodel(
-        tmp_path / "m", lambda d: d["flavors"]["python_function"]["artifacts"]["suffix"].update(path=bad)
-    )
+    _edit_mlmodel(tmp_path / "m", lambda d: d["flavors"]["python_function"]["artifacts"]["suffix"].update(path=bad))
     with pytest.raises(InvalidParameterError, match="must be relative to the model folder"):
         pyfunc.load_model(str(tmp_path / "m"))
 
@@ -340,9 +330,7 @@ def test_main_class_from_another_process(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
-    with pytest.raises(
-        MlTrackException, match="__main__:ScriptModel.*define or import it.*allow_pickle=True"
-    ):
+    with pytest.raises(MlTrackException, match="__main__:ScriptModel.*define or import it.*allow_pickle=True"):
         pyfunc.load_model(str(tmp_path / "m"))
     assert pyfunc.load_model(str(tmp_path / "m"), allow_pickle=True).predict(["a"]) == ["script:a"]
 

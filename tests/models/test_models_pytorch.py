@@ -38,9 +38,7 @@ class Opaque(torch.nn.Module):
 
     def __init__(self, hidden=4):
         super().__init__()
-        self.body = torch.nn.Sequential(
-            torch.nn.Linear(3, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, 2)
-        )
+        self.body = torch.nn.Sequential(torch.nn.Linear(3, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, 2))
 
     def forward(self, x):
         return self.body(x)

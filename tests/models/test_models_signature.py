@@ -31,9 +31,7 @@ def test_seed_manual_signature():
 
 def test_seed_infer_signature_with_output_example():
     input_example = pd.DataFrame({"prompt": ["什么是机器学习?"], "max_tokens": [100]})
-    signature = infer_signature(
-        input_example, output_example=pd.DataFrame({"generated_text": ["机器学习是..."]})
-    )
+    signature = infer_signature(input_example, output_example=pd.DataFrame({"generated_text": ["机器学习是..."]}))
     assert signature.inputs == Schema([ColSpec("string", "prompt"), ColSpec("long", "max_tokens")])
     assert signature.outputs == Schema([ColSpec("string", "generated_text")])
     # the 7.3 form with keywords
@@ -108,16 +106,12 @@ def test_infer_tensor_schemas():
     sig = infer_signature(np.zeros((4, 3), dtype=np.float32), torch.zeros(4, 2, dtype=torch.int64))
     assert sig.inputs == Schema([TensorSpec("float32", (-1, 3))])
     assert sig.outputs == Schema([TensorSpec("int64", (-1, 2))])
-    named = infer_signature(
-        {"input_ids": np.zeros((2, 8), dtype=np.int64), "mask": np.ones((2, 8), dtype=np.int64)}
-    )
+    named = infer_signature({"input_ids": np.zeros((2, 8), dtype=np.int64), "mask": np.ones((2, 8), dtype=np.int64)})
     assert [s.name for s in named.inputs] == ["input_ids", "mask"] and named.inputs.is_tensor_spec()
 
 
 def test_infer_params():
-    sig = infer_signature(
-        ["x"], params={"max_new_tokens": 64, "temperature": 0.7, "stop": ["\n"], "sample": True}
-    )
+    sig = infer_signature(["x"], params={"max_new_tokens": 64, "temperature": 0.7, "stop": ["\n"], "sample": True})
     assert sig.params == ParamSchema(
         [
             ParamSpec("max_new_tokens", "long", 64),

@@ -11,9 +11,7 @@ from hf_mltrack.exceptions import InvalidParameterError
 from hf_mltrack.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
 
 
-@pytest.mark.parametrize(
-    "type_name", ["string", "long", "integer", "double", "float", "boolean", "binary", "datetime"]
-)
+@pytest.mark.parametrize("type_name", ["string", "long", "integer", "double", "float", "boolean", "binary", "datetime"])
 def test_colspec_json_shape_matches_mlflow(type_name):
     spec = ColSpec(type_name, "x")
     assert spec.to_dict() == {"type": type_name, "name": "x", "required": True}
@@ -35,9 +33,7 @@ def test_schema_json_round_trip_and_legacy_forms():
     ]
     assert Schema.from_json(text) == schema
     # the seed's (older MLflow) form without "required", and MLflow 1.x "optional"
-    legacy = Schema.from_json(
-        '[{"name": "prompt", "type": "string"}, {"name": "n", "type": "long", "optional": true}]'
-    )
+    legacy = Schema.from_json('[{"name": "prompt", "type": "string"}, {"name": "n", "type": "long", "optional": true}]')
     assert legacy.inputs[0].required and legacy.inputs[1].optional
     assert legacy.required_input_names() == ["prompt"] and legacy.optional_input_names() == ["n"]
 

@@ -54,10 +54,7 @@ def execute(path: Path, workdir: Path, cell_timeout: int = CELL_TIMEOUT_S) -> tu
 def stream_text(nb: Any) -> str:
     """Everything the cells printed (stdout and stderr), concatenated."""
     return "".join(
-        out.get("text", "")
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
+        out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
     )
 
 

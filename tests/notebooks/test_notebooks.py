@@ -139,9 +139,7 @@ def test_compare_models(run_notebook) -> None:
     assert f"best: {best.info.run_name} " in text
     report = runs["comparison-report"]
     assert {a.path for a in client.list_artifacts(report.info.run_id)} == {"comparison.png", "ranking.json"}
-    ranking = json.loads(
-        (Path(report.info.artifact_uri.removeprefix("file://")) / "ranking.json").read_text()
-    )
+    ranking = json.loads((Path(report.info.artifact_uri.removeprefix("file://")) / "ranking.json").read_text())
     assert ranking["data"][0][0] == best.info.run_name
 
 

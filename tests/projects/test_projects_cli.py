@@ -74,9 +74,7 @@ def test_tracking_uri_from_environment(runner, seed_project: Path, tmp_path: Pat
         pytest.param(["-e", "evaluate"], 1, "needs a value for 'model_uri'", id="missing-param"),
         pytest.param(["--env-manager", "pipenv"], 2, "'pipenv' is not one of", id="bad-env-manager"),
         pytest.param(["-b", "kubernetes"], 1, "Unsupported backend 'kubernetes'", id="bad-backend"),
-        pytest.param(
-            ["--no-conda", "--env-manager", "conda"], 2, "--no-conda conflicts", id="no-conda-clash"
-        ),
+        pytest.param(["--no-conda", "--env-manager", "conda"], 2, "--no-conda conflicts", id="no-conda-clash"),
         pytest.param(["-c", "[1]"], 2, "must be a JSON object", id="bad-backend-config"),
         pytest.param(["-c", '{"a": 1}'], 1, "not used by the local backend", id="backend-config-unused"),
     ],
@@ -102,9 +100,7 @@ def test_docker_args_reach_the_run(runner, make_project, tmp_path: Path, monkeyp
     root = make_project({"MLproject": "docker_env: {image: 'img:1'}\n", "a.py": ""})
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     store = f"sqlite:///{tmp_path / 'docker.db'}"
-    result = runner.invoke(
-        run_command, [str(root), "-e", "a.py", "-A", "gpus=all", "-A", "t", "--tracking-uri", store]
-    )
+    result = runner.invoke(run_command, [str(root), "-e", "a.py", "-A", "gpus=all", "-A", "t", "--tracking-uri", store])
     assert result.exit_code == 1
     assert "declares docker_env (image img:1)" in result.output
     assert "env_manager='local'" in result.output

@@ -34,9 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_validate_env_manager() -> None:
     assert validate_env_manager(None) is None
     assert validate_env_manager("VirtualEnv") == "virtualenv"
-    with pytest.raises(
-        InvalidParameterError, match="Unknown env_manager 'pipenv': use one of local, virtualenv"
-    ):
+    with pytest.raises(InvalidParameterError, match="Unknown env_manager 'pipenv': use one of local, virtualenv"):
         validate_env_manager("pipenv")
 
 
@@ -145,9 +143,7 @@ def test_unavailable_python_version(make_project, monkeypatch: pytest.MonkeyPatc
     ("env_manager", "files", "message"),
     [
         pytest.param("uv", {"a.py": ""}, "env_manager='uv' needs the uv command", id="uv"),
-        pytest.param(
-            "conda", {"conda.yaml": "dependencies: []\n"}, "env_manager='conda' needs conda", id="conda"
-        ),
+        pytest.param("conda", {"conda.yaml": "dependencies: []\n"}, "env_manager='conda' needs conda", id="conda"),
         pytest.param(
             "docker",
             {"MLproject": "docker_env: {image: 'pytorch/pytorch:2.0.1'}\n"},
@@ -156,9 +152,7 @@ def test_unavailable_python_version(make_project, monkeypatch: pytest.MonkeyPatc
         ),
     ],
 )
-def test_missing_tools(
-    make_project, monkeypatch, tmp_path: Path, env_manager: str, files, message: str
-) -> None:
+def test_missing_tools(make_project, monkeypatch, tmp_path: Path, env_manager: str, files, message: str) -> None:
     project = load_project(make_project(files))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ExecutionError, match=message):

@@ -13,8 +13,7 @@ from hf_mltrack.projects.parameters import build_argv, convert_value, resolve_pa
 
 SEED_MAIN = EntryPoint(
     name="main",
-    command="python train.py --lr {learning_rate} --epochs {epochs} --lora_rank {lora_rank} "
-    "--model {model_name}",
+    command="python train.py --lr {learning_rate} --epochs {epochs} --lora_rank {lora_rank} --model {model_name}",
     parameters={
         "learning_rate": Parameter("learning_rate", "float", "2e-5"),
         "epochs": Parameter("epochs", "int", "3"),
@@ -115,9 +114,7 @@ def test_missing_required_parameters_are_all_named() -> None:
     with pytest.raises(InvalidParameterError) as info:
         resolve_parameters(entry, {"dataset": "x"})
     message = str(info.value)
-    assert (
-        "Entry point 'evaluate' needs a value for 'model_uri' (type string), 'split' (type string)" in message
-    )
+    assert "Entry point 'evaluate' needs a value for 'model_uri' (type string), 'split' (type string)" in message
     assert "-P model_uri=VALUE -P split=VALUE" in message
     # None counts as not given.
     with pytest.raises(InvalidParameterError, match="model_uri"):

@@ -180,9 +180,7 @@ json.dump(sys.argv[1:], open("argv.json", "w"))
         "a\ntouch pwned",
     ],
 )
-def test_injection_attempts_create_nothing(
-    make_project, client, tracking_uri, payload: str, monkeypatch
-) -> None:
+def test_injection_attempts_create_nothing(make_project, client, tracking_uri, payload: str, monkeypatch) -> None:
     root = make_project({"MLproject": INJECTION_MLPROJECT, "echo.py": ECHO_PY})
     monkeypatch.chdir(root)
     submitted = run(str(root), parameters={"name": payload, "data": payload, "extra": payload})
@@ -201,9 +199,7 @@ def test_injection_attempts_create_nothing(
 
 def test_failed_run_raises_and_is_marked_failed(make_project, client, tracking_uri: str) -> None:
     root = make_project({"fail.py": "import hf_mltrack, sys\nhf_mltrack.log_metric('m', 1)\nsys.exit(3)\n"})
-    with pytest.raises(
-        ExecutionError, match=r"Run \(ID '(\w+)'\) of entry point 'fail.py' failed with exit code 3"
-    ):
+    with pytest.raises(ExecutionError, match=r"Run \(ID '(\w+)'\) of entry point 'fail.py' failed with exit code 3"):
         run(str(root), entry_point="fail.py")
     [failed] = client.search_runs(["0"])
     assert failed.info.status == RunStatus.FAILED
@@ -236,9 +232,7 @@ def test_child_verdict_is_kept(make_project, client, tracking_uri: str) -> None:
 
 
 def test_asynchronous_run_and_monitor(make_project, client, tracking_uri: str) -> None:
-    root = make_project(
-        {"slow.py": "import time, hf_mltrack\ntime.sleep(1)\nhf_mltrack.log_metric('m', 2)\n"}
-    )
+    root = make_project({"slow.py": "import time, hf_mltrack\ntime.sleep(1)\nhf_mltrack.log_metric('m', 2)\n"})
     handle = run(str(root), entry_point="slow.py", synchronous=False)
     assert handle.get_status() == RunStatus.RUNNING
     assert client.get_run(handle.run_id).info.status == RunStatus.RUNNING

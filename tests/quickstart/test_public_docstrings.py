@@ -52,9 +52,7 @@ def test_hf_style_docstring(name: str, function: object) -> None:
     ]
     if not params:
         return
-    assert "\nArgs:\n" in doc, (
-        f"{name} takes {[p.name for p in params]} but its docstring has no Args: section"
-    )
+    assert "\nArgs:\n" in doc, f"{name} takes {[p.name for p in params]} but its docstring has no Args: section"
     args = doc.split("\nArgs:\n", 1)[1].split("\n\n", 1)[0]
     documented = set()
     for match in _ARG_LINE.finditer(args):

@@ -90,9 +90,7 @@ def test_five_minute_tour_runs_as_is(tmp_path: Path) -> None:
     env.pop("HF_MLTRACK_HOME", None)  # the tour writes ./mlruns, as a reader's would
     work = tmp_path / "work"
     work.mkdir()
-    proc = subprocess.run(
-        [sys.executable, str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=240
-    )
+    proc = subprocess.run([sys.executable, str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "hf_mltrack:" not in proc.stderr, proc.stderr[-4000:]  # no warning from our own code
     # nor library noise from what we do on the user's behalf: peft's FutureWarning (from add_lora and our

@@ -42,9 +42,7 @@ def test_changing_estimator_params_reruns_train_and_downstream(classification_re
     recipe = folder.recipe()
     recipe.run()
     first_run = recipe.get_artifact("run").info.run_id
-    _edit(
-        folder, "profiles/local.yaml", lambda c: c.update(steps={"train": {"estimator_params": {"C": 0.01}}})
-    )
+    _edit(folder, "profiles/local.yaml", lambda c: c.update(steps={"train": {"estimator_params": {"C": 0.01}}}))
     assert _runs(recipe.run()) == ["train", "evaluate", "register"]
     run = recipe.get_artifact("run")
     assert run.info.run_id != first_run
@@ -70,16 +68,12 @@ def test_changing_criteria_reruns_only_evaluate_and_register(classification_reci
     _edit(
         folder,
         "recipe.yaml",
-        lambda c: c["steps"].update(
-            evaluate={"validation_criteria": [{"metric": "accuracy", "threshold": 0.5}]}
-        ),
+        lambda c: c["steps"].update(evaluate={"validation_criteria": [{"metric": "accuracy", "threshold": 0.5}]}),
     )
     assert _runs(recipe.run()) == ["evaluate", "register"]
 
 
-def test_data_change_reruns_everything_but_touching_does_not(
-    classification_recipe, make_classification_frame
-):
+def test_data_change_reruns_everything_but_touching_does_not(classification_recipe, make_classification_frame):
     folder = classification_recipe()
     recipe = folder.recipe()
     recipe.run()

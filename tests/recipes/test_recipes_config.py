@@ -61,9 +61,7 @@ def test_placeholders_are_not_a_template_engine(recipe_folder) -> None:
     recipe_folder.write_profile("local", {})
     with pytest.raises(InvalidParameterError, match="only plain names"):
         load_config(str(recipe_folder.root), "local")
-    (recipe_folder.root / "recipe.yaml").write_text(
-        "{% for x in range(3) %}a: 1\n{% endfor %}\n", encoding="utf-8"
-    )
+    (recipe_folder.root / "recipe.yaml").write_text("{% for x in range(3) %}a: 1\n{% endfor %}\n", encoding="utf-8")
     with pytest.raises(InvalidParameterError, match="template statements"):
         load_config(str(recipe_folder.root), "local")
 
@@ -71,9 +69,7 @@ def test_placeholders_are_not_a_template_engine(recipe_folder) -> None:
 def test_undefined_placeholder_names_variable_and_profile(recipe_folder) -> None:
     (recipe_folder.root / "recipe.yaml").write_text("recipe: regression/v1\ntarget: {{ TARGET }}\n")
     recipe_folder.write_profile("local", {})
-    with pytest.raises(
-        InvalidParameterError, match=r"TARGET.*profiles/local\.yaml|profiles/local\.yaml.*TARGET"
-    ):
+    with pytest.raises(InvalidParameterError, match=r"TARGET.*profiles/local\.yaml|profiles/local\.yaml.*TARGET"):
         load_config(str(recipe_folder.root), "local")
 
 
@@ -116,9 +112,7 @@ def test_yaml_python_tags_are_refused(recipe_folder) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        pytest.param(
-            {"model": {"algorithm": "linear_regression"}}, "valid algorithms are", id="unknown-algorithm"
-        ),
+        pytest.param({"model": {"algorithm": "linear_regression"}}, "valid algorithms are", id="unknown-algorithm"),
         pytest.param({"recipe": "clustering/v1"}, "valid templates are", id="unknown-template"),
         pytest.param({"primary_metric": "rmse"}, "valid metrics are", id="metric-of-other-template"),
         pytest.param({"primry_metric": "accuracy"}, "Unknown top-level key", id="typo-top-level"),

@@ -93,9 +93,7 @@ def test_no_model_name_means_no_registration(classification_recipe) -> None:
 
 
 def test_unknown_criteria_metric_is_an_error(classification_recipe) -> None:
-    folder = classification_recipe(
-        steps={"evaluate": {"validation_criteria": [{"metric": "r2", "threshold": 0.5}]}}
-    )
+    folder = classification_recipe(steps={"evaluate": {"validation_criteria": [{"metric": "r2", "threshold": 0.5}]}})
     with pytest.raises(InvalidParameterError, match="valid metrics are"):
         folder.recipe().run()
 

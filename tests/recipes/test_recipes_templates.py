@@ -105,9 +105,7 @@ def test_classification_with_categories_and_string_labels(recipe_folder, make_cl
     )
     recipe_folder.write_profile("local", {})
     recipe = recipe_folder.recipe()
-    assert recipe.run() == dict.fromkeys(
-        ("ingest", "split", "transform", "train", "evaluate", "register"), "ran"
-    )
+    assert recipe.run() == dict.fromkeys(("ingest", "split", "transform", "train", "evaluate", "register"), "ran")
     sizes = [len(recipe.get_artifact(n)) for n in ("training_data", "validation_data", "test_data")]
     assert sum(sizes) == len(df) and sizes[0] == pytest.approx(0.7 * len(df), abs=2)
     transformed = recipe.get_artifact("transformed_training_data")
@@ -117,14 +115,10 @@ def test_classification_with_categories_and_string_labels(recipe_folder, make_cl
     assert transformed["numeric__feature2"].mean() == pytest.approx(0.0, abs=1e-9)
     metrics = recipe.get_artifact("metrics")
     assert set(metrics) == {"train", "validation", "test"}
-    assert {"accuracy", "f1_score", "precision_score", "recall_score", "roc_auc", "log_loss"} <= set(
-        metrics["test"]
-    )
+    assert {"accuracy", "f1_score", "precision_score", "recall_score", "roc_auc", "log_loss"} <= set(metrics["test"])
     assert metrics["test"]["accuracy"] > 0.75
     assert set(recipe.predict({"feature1": 3.0, "feature2": 3.0, "color": "red"})) == {"yes"}
-    rows = recipe.predict(
-        pd.DataFrame({"feature1": [-3.0, 3.0], "feature2": [-3.0, 3.0], "color": ["blue"] * 2})
-    )
+    rows = recipe.predict(pd.DataFrame({"feature1": [-3.0, 3.0], "feature2": [-3.0, 3.0], "color": ["blue"] * 2}))
     assert list(rows) == ["no", "yes"]
     # an unseen category is ignored by the encoder rather than failing
     assert len(recipe.predict({"feature1": 0.0, "feature2": 0.0, "color": "purple"})) == 1
@@ -149,9 +143,7 @@ def test_regression_template(recipe_folder, make_regression_frame) -> None:
     recipe.run()
     metrics = recipe.get_artifact("metrics")
     assert recipe.config["primary_metric"] == "root_mean_squared_error"
-    assert {"root_mean_squared_error", "mean_absolute_error", "r2_score", "mean_squared_error"} <= set(
-        metrics["test"]
-    )
+    assert {"root_mean_squared_error", "mean_absolute_error", "r2_score", "mean_squared_error"} <= set(metrics["test"])
     assert metrics["test"]["r2_score"] > 0.99
     assert metrics["test"]["root_mean_squared_error"] < 5
     # integer feature 'rooms' accepts a float value (the signature declares numeric features as double)
@@ -288,9 +280,7 @@ def test_seed_style_predict_output_in_readme_form(classification_recipe) -> None
     assert textwrap.dedent(repr(recipe)).startswith("Recipe(name='my_recipe'")
 
 
-def test_mlflow_style_keys_folder_of_files_and_no_validation_set(
-    recipe_folder, make_classification_frame
-) -> None:
+def test_mlflow_style_keys_folder_of_files_and_no_validation_set(recipe_folder, make_classification_frame) -> None:
     df = make_classification_frame(n=120)
     parts = recipe_folder.root / "data" / "parts"
     parts.mkdir(parents=True)

@@ -25,9 +25,7 @@ PROCESSES = 4
 PER_PROCESS = 5
 
 
-def test_concurrent_registrations_get_distinct_contiguous_versions(
-    reg, store_uri, log_model, tmp_path
-) -> None:
+def test_concurrent_registrations_get_distinct_contiguous_versions(reg, store_uri, log_model, tmp_path) -> None:
     _, model_uri = log_model(reg)
     go = tmp_path / "go"
     repo_root = Path(__file__).resolve().parents[2]

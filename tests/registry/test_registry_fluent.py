@@ -44,9 +44,7 @@ def test_resolve_model_uri_selectors(reg, log_model) -> None:
     reg.transition_model_version_stage("m", 1, "Staging")
     reg.set_registered_model_alias("m", "champion", 1)
     assert resolve_model_uri("m", version=3) == resolve_model_uri("m", version="3") == sources[2]
-    assert (
-        resolve_model_uri("m", stage="Production") == resolve_model_uri("m", stage="production") == sources[1]
-    )
+    assert resolve_model_uri("m", stage="Production") == resolve_model_uri("m", stage="production") == sources[1]
     assert resolve_model_uri("m", stage="Staging") == sources[0]
     assert resolve_model_uri("m") == sources[2]  # latest
     assert resolve_model_uri("m", alias="champion") == sources[0]

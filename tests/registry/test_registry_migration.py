@@ -12,9 +12,7 @@ from registry_helpers import client_class, write_model
 from hf_mltrack.exceptions import InvalidStateError
 from hf_mltrack.store.sql.registry_schema import REGISTRY_TABLES
 
-PG_ADMIN_URI = os.environ.get(
-    "HF_MLTRACK_TEST_POSTGRES_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_ADMIN_URI = os.environ.get("HF_MLTRACK_TEST_POSTGRES_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _alembic(db_uri: str, target: str, downgrade: bool = False) -> None:

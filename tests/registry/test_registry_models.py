@@ -82,9 +82,7 @@ def test_rename_carries_versions_tags_aliases_history(reg, log_model) -> None:
     with pytest.raises(ResourceNotFoundError):
         reg.get_registered_model("old")
     v1 = reg.get_model_version("new", 1)
-    assert (
-        v1.name == "new" and v1.tags == {"vt": "1"} and v1.current_stage == "Staging" and v1.run_id == run_id
-    )
+    assert v1.name == "new" and v1.tags == {"vt": "1"} and v1.current_stage == "Staging" and v1.run_id == run_id
     assert reg.get_model_version_by_alias("new", "champion").version == "2"
     assert [e.to_value for e in reg.get_model_version_stage_history("new", 1)] == ["Staging"]
     # the counter came along: numbering continues
@@ -208,9 +206,7 @@ def test_search_order_by_and_pages(reg) -> None:
         "a",
     ]
     reg.update_registered_model("a", "touched")
-    assert (
-        reg.search_registered_models(order_by=["last_updated_timestamp DESC"], max_results=1)[0].name == "a"
-    )
+    assert reg.search_registered_models(order_by=["last_updated_timestamp DESC"], max_results=1)[0].name == "a"
     with pytest.raises(InvalidParameterError, match="max_results"):
         reg.search_registered_models(max_results=0)
     with pytest.raises(SearchFilterParseError, match="unknown attribute"):

@@ -214,9 +214,7 @@ def test_seed_4_2_flow(seed_api) -> None:
         stage="Archived",
     )
     # 恢复之前的版本: the seed's "version=0" does not exist (versions count from 1): a clear error
-    with pytest.raises(
-        ResourceNotFoundError, match=r"Model version 0 of registered model 'mistral-7b-lora-alpaca'"
-    ):
+    with pytest.raises(ResourceNotFoundError, match=r"Model version 0 of registered model 'mistral-7b-lora-alpaca'"):
         client.transition_model_version_stage(
             name="mistral-7b-lora-alpaca",
             version=0,  # 之前的版本号
@@ -234,9 +232,7 @@ def test_seed_4_2_rollback_to_the_previous_version(seed_api) -> None:
         hf_mltrack.register_model(f"runs:/{_log_model_in_a_run(accuracy)}/model", name)
     client.transition_model_version_stage(name=name, version=1, stage="Production")
     client.transition_model_version_stage(name=name, version=2, stage="Staging")
-    client.transition_model_version_stage(
-        name=name, version=2, stage="Production", archive_existing_versions=True
-    )
+    client.transition_model_version_stage(name=name, version=2, stage="Production", archive_existing_versions=True)
     assert client.get_model_version(name, 1).current_stage == "Archived"
     assert (_load(f"models:/{name}/Production") / "marker.txt").read_text() == "0.95"
 
@@ -266,9 +262,7 @@ def _tiny_text_model(seed: int):
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     sentences = ["what is deep learning", "what is machine learning", "hello world"]
     tok.train_from_iterator(sentences, trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]", "[EOS]"]))
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]"
-    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
     torch.manual_seed(seed)
     config = GPT2Config(
         vocab_size=tokenizer.vocab_size,

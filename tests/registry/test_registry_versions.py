@@ -23,9 +23,7 @@ def test_versions_count_from_one_with_run_and_source(reg, model) -> None:
     assert mv.current_stage == "None" and mv.status == "READY"
     assert mv.run_id == run_id
     assert mv.source == reg.get_run(run_id).info.artifact_uri + "/model"
-    assert (
-        mv.tags == {"framework": "transformers"} and mv.description == "first" and mv.run_link == "http://x"
-    )
+    assert mv.tags == {"framework": "transformers"} and mv.description == "first" and mv.run_link == "http://x"
     assert mv.user_id
     assert reg.create_model_version("m", uri).version == "2"
     assert reg.get_model_version("m", "1") == reg.get_model_version("m", 1) == mv
@@ -46,9 +44,7 @@ def test_version_numbers_are_never_reused(reg, model) -> None:
 def test_version_zero_and_unknown_versions_are_named(reg, model) -> None:
     _, uri = model
     reg.create_model_version("m", uri)
-    with pytest.raises(
-        ResourceNotFoundError, match=r"Model version 0 of registered model 'm'.*count from 1.*1"
-    ):
+    with pytest.raises(ResourceNotFoundError, match=r"Model version 0 of registered model 'm'.*count from 1.*1"):
         reg.get_model_version("m", 0)
     with pytest.raises(ResourceNotFoundError, match=r"Model version 0 .*'m'"):
         reg.transition_model_version_stage("m", 0, "Production")
@@ -60,9 +56,7 @@ def test_version_zero_and_unknown_versions_are_named(reg, model) -> None:
         reg.create_model_version("other", uri)
 
 
-@pytest.mark.parametrize(
-    "bad", ["one", "1.5", True, None, 1.0], ids=["word", "decimal", "bool", "none", "float"]
-)
+@pytest.mark.parametrize("bad", ["one", "1.5", True, None, 1.0], ids=["word", "decimal", "bool", "none", "float"])
 def test_malformed_versions_are_refused(reg, model, bad) -> None:
     with pytest.raises(InvalidParameterError, match="Invalid model version"):
         reg.get_model_version("m", bad)

@@ -78,10 +78,7 @@ def test_user_management_is_admin_only(app):
     admin = as_user(app, ADMIN)
     r = alice.post(f"{API}/users/create", json={"username": "carol", "password": "carol-password-1"})
     assert r.status_code == 403
-    assert (
-        alice.patch(f"{API}/users/update-admin", json={"username": "alice", "is_admin": True}).status_code
-        == 403
-    )
+    assert alice.patch(f"{API}/users/update-admin", json={"username": "alice", "is_admin": True}).status_code == 403
     assert alice.request("DELETE", f"{API}/users/delete", json={"username": "bob"}).status_code == 403
     user = admin.get(f"{API}/users/get", params={"username": "alice"}).json()["user"]
     assert user["username"] == "alice" and user["is_admin"] is False
@@ -90,15 +87,9 @@ def test_user_management_is_admin_only(app):
     assert alice.get(f"{API}/users/get", params={"username": "bob"}).status_code == 403
     assert alice.get(f"{API}/users/current").json()["user"]["username"] == "alice"
 
+    assert admin.patch(f"{API}/users/update-admin", json={"username": "alice", "is_admin": True}).status_code == 200
     assert (
-        admin.patch(f"{API}/users/update-admin", json={"username": "alice", "is_admin": True}).status_code
-        == 200
-    )
-    assert (
-        alice.post(
-            f"{API}/users/create", json={"username": "carol", "password": "carol-password-1"}
-        ).status_code
-        == 200
+        alice.post(f"{API}/users/create", json={"username": "carol", "password": "carol-password-1"}).status_code == 200
     )
     assert admin.request("DELETE", f"{API}/users/delete", json={"username": "carol"}).status_code == 200
     assert as_user(app, ("carol", "carol-password-1")).get(f"{API}/experiments/search").status_code == 401
@@ -118,18 +109,12 @@ def test_weak_passwords_refused(app, password):
 
 def test_users_change_only_their_own_password(app):
     alice, bob = as_user(app, ALICE), as_user(app, BOB)
-    hijack = bob.patch(
-        f"{API}/users/update-password", json={"username": "alice", "password": "bob-owns-alice-now"}
-    )
+    hijack = bob.patch(f"{API}/users/update-password", json={"username": "alice", "password": "bob-owns-alice-now"})
     assert hijack.status_code == 403
     assert alice.get(f"{API}/users/current").status_code == 200
-    mine = bob.patch(
-        f"{API}/users/update-password", json={"username": "bob", "password": "bob-new-password-9"}
-    )
+    mine = bob.patch(f"{API}/users/update-password", json={"username": "bob", "password": "bob-new-password-9"})
     assert mine.status_code == 200
-    assert (
-        as_user(app, BOB).get(f"{API}/users/current").status_code == 401
-    )  # the cache does not keep old creds
+    assert as_user(app, BOB).get(f"{API}/users/current").status_code == 401  # the cache does not keep old creds
     assert as_user(app, ("bob", "bob-new-password-9")).get(f"{API}/users/current").status_code == 200
 
 
@@ -144,22 +129,15 @@ def test_permission_matrix_default_read(app):
     exp_id, run_id = _experiment_with_run(alice, "alice-exp")
 
     # creator has MANAGE; bob has the default READ
-    perm = alice.get(
-        f"{API}/experiments/permissions/get", params={"experiment_id": exp_id, "username": "alice"}
-    )
+    perm = alice.get(f"{API}/experiments/permissions/get", params={"experiment_id": exp_id, "username": "alice"})
     assert perm.json()["experiment_permission"]["permission"] == "MANAGE"
     assert bob.get(f"{API}/runs/get", params={"run_id": run_id}).status_code == 200
-    assert (
-        bob.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "m"}).status_code == 200
-    )
+    assert bob.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "m"}).status_code == 200
     metric = {"run_id": run_id, "key": "m", "value": 1, "timestamp": 1}
     assert bob.post(f"{API}/runs/log-metric", json=metric).status_code == 403
     assert bob.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": [metric]}).status_code == 403
     assert bob.post(f"{API}/runs/create", json={"experiment_id": exp_id}).status_code == 403
-    assert (
-        bob.post(f"{API}/experiments/update", json={"experiment_id": exp_id, "new_name": "x"}).status_code
-        == 403
-    )
+    assert bob.post(f"{API}/experiments/update", json={"experiment_id": exp_id, "new_name": "x"}).status_code == 403
     assert (
         bob.post(
             f"{API}/experiments/permissions/create",
@@ -175,9 +153,7 @@ def test_permission_matrix_default_read(app):
     )
     assert grant.status_code == 200
     assert bob.post(f"{API}/runs/log-metric", json=metric).status_code == 200
-    assert (
-        bob.post(f"{API}/runs/log-batch", json={"run_uuid": run_id, "metrics": [metric]}).status_code == 200
-    )
+    assert bob.post(f"{API}/runs/log-batch", json={"run_uuid": run_id, "metrics": [metric]}).status_code == 200
     assert bob.post(f"{API}/runs/delete", json={"run_id": run_id}).status_code == 403
     assert bob.post(f"{API}/experiments/delete", json={"experiment_id": exp_id}).status_code == 403
 
@@ -190,9 +166,7 @@ def test_permission_matrix_default_read(app):
     assert admin.post(f"{API}/runs/restore", json={"run_id": run_id}).status_code == 200
 
     # revoking falls back to the default
-    alice.request(
-        "DELETE", f"{API}/experiments/permissions/delete", json={"experiment_id": exp_id, "username": "bob"}
-    )
+    alice.request("DELETE", f"{API}/experiments/permissions/delete", json={"experiment_id": exp_id, "username": "bob"})
     assert bob.post(f"{API}/runs/log-metric", json=metric).status_code == 403
 
 
@@ -220,9 +194,7 @@ def test_default_no_permissions_denies_and_filters(auth_app):
     runs = bob.post(f"{API}/runs/search", json={"experiment_ids": [exp_id, bob_exp]}).json()["runs"]
     assert {r["info"]["experiment_id"] for r in runs} == {bob_exp}
     assert bob.post(f"{API}/runs/search", json={"experiment_ids": [exp_id]}).json()["runs"] == []
-    bulk = bob.get(
-        f"{API}/metrics/get-history-bulk-interval", params={"run_ids": [run_id], "metric_key": "m"}
-    )
+    bulk = bob.get(f"{API}/metrics/get-history-bulk-interval", params={"run_ids": [run_id], "metric_key": "m"})
     assert bulk.status_code == 403
     assert bob.get(f"{API}/artifacts/list", params={"run_id": run_id}).status_code == 403
 
@@ -282,9 +254,7 @@ def test_route_without_policy_is_refused(app):
     app.router.add_api_route(f"{API}/unguarded", unguarded, methods=["GET"])
     r = as_user(app, ALICE).get(f"{API}/unguarded")
     assert r.status_code == 403 and "No access policy" in r.json()["message"]
-    assert (
-        as_user(app, ADMIN).get(f"{API}/unguarded").status_code == 403
-    )  # even for admins: fix the policy table
+    assert as_user(app, ADMIN).get(f"{API}/unguarded").status_code == 403  # even for admins: fix the policy table
 
 
 def test_permission_check_body_must_be_json(app):

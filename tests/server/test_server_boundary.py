@@ -157,18 +157,14 @@ def snapshot(w: dict) -> str:
     out: dict[str, Any] = {
         "experiment": admin.get(f"{API}/experiments/get", params={"experiment_id": exp}).json(),
         "default_experiment": admin.get(f"{API}/experiments/get", params={"experiment_id": "0"}).json(),
-        "runs": admin.post(
-            f"{API}/runs/search", json={"experiment_ids": [exp, "0"], "run_view_type": "ALL"}
-        ).json(),
+        "runs": admin.post(f"{API}/runs/search", json={"experiment_ids": [exp, "0"], "run_view_type": "ALL"}).json(),
         "history": admin.get(
             f"{API}/metrics/get-history", params={"run_id": run, "metric_key": "secret_metric"}
         ).json(),
         "artifacts": admin.get(PROXY, params={"path": f"{w['art']}/model"}).json(),
         "artifact": admin.get(f"{PROXY}/{w['art']}/model/MLmodel").text,
         "model": admin.get(f"{API}/registered-models/get", params={"name": "victim-model"}).json(),
-        "versions": admin.get(
-            f"{API}/model-versions/search", params={"filter": "name='victim-model'"}
-        ).json(),
+        "versions": admin.get(f"{API}/model-versions/search", params={"filter": "name='victim-model'"}).json(),
         "trace": admin.get(f"{API}/traces/{w['trace']}/info").json(),
         "logged_model": admin.get(f"{API}/logged-models/{w['logged_model']}").json(),
         "traces": admin.get(f"{API}/traces", params={"experiment_ids": exp}).json(),
@@ -374,10 +370,7 @@ ALIAS_CASES = [
 def test_empty_or_conflicting_aliases_are_400_with_auth_off(make_app, method, route, fields):
     api = TestClient(make_app())
     exp = _ok(api.post(f"{API}/experiments/create", json={"name": "e"}))["experiment_id"]
-    runs = [
-        _ok(api.post(f"{API}/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
-        for _ in "ab"
-    ]
+    runs = [_ok(api.post(f"{API}/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"] for _ in "ab"]
     body = {k: (x.format(v=runs[0], mine=runs[1]) if isinstance(x, str) else x) for k, x in fields.items()}
     for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
         if method == "GET":
@@ -392,9 +385,7 @@ def test_empty_or_conflicting_aliases_are_400_with_auth_off(make_app, method, ro
         run = _ok(api.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
         assert run["info"]["status"] == "RUNNING" and run["info"]["lifecycle_stage"] == "active"
         assert run["data"].get("metrics", []) == []
-        user_tags = [
-            t for t in run["data"].get("tags", []) if not t["key"].startswith(("mlflow.", "hf_mltrack."))
-        ]
+        user_tags = [t for t in run["data"].get("tags", []) if not t["key"].startswith(("mlflow.", "hf_mltrack."))]
         assert user_tags == []
 
 
@@ -415,11 +406,7 @@ def test_duplicate_json_keys_are_read_as_the_handler_reads_them(world):
 def test_canonical_aliases_still_work_with_auth_off(api):
     exp = _ok(api.post(f"{API}/experiments/create", json={"name": "e"}))["experiment_id"]
     run_id = _ok(api.post(f"{API}/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
-    _ok(
-        api.post(
-            f"{API}/runs/log-metric", json={"run_uuid": run_id, "key": "m", "value": 1.0, "timestamp": 1}
-        )
-    )
+    _ok(api.post(f"{API}/runs/log-metric", json={"run_uuid": run_id, "key": "m", "value": 1.0, "timestamp": 1}))
     _ok(
         api.post(
             f"{API}/runs/log-batch",
@@ -481,9 +468,7 @@ def test_model_sources_need_read_on_what_they_point_at(world):
     # once alice lets bob read the run's experiment, he may register its model; her model needs its own grant
     grant = {"experiment_id": w["exp"], "username": "bob", "permission": "READ"}
     _ok(alice.post(f"{API}/experiments/permissions/create", json=grant))
-    mv = _ok(
-        bob.post(f"{API}/model-versions/create", json={"name": "bob-model", "source": f"runs:/{v}/model"})
-    )
+    mv = _ok(bob.post(f"{API}/model-versions/create", json={"name": "bob-model", "source": f"runs:/{v}/model"}))
     assert mv["model_version"]["version"] == "1"
     _ok(
         bob.post(
@@ -491,17 +476,11 @@ def test_model_sources_need_read_on_what_they_point_at(world):
             json={"name": "bob-model", "source": f"mlflow-artifacts:/{art}/model"},
         )
     )
-    r = bob.post(
-        f"{API}/model-versions/create", json={"name": "bob-model", "source": "models:/victim-model/1"}
-    )
+    r = bob.post(f"{API}/model-versions/create", json={"name": "bob-model", "source": "models:/victim-model/1"})
     assert r.status_code == 403 and "source" in r.json()["message"]
     grant = {"name": "victim-model", "username": "bob", "permission": "READ"}
     _ok(alice.post(f"{API}/registered-models/permissions/create", json=grant))
-    _ok(
-        bob.post(
-            f"{API}/model-versions/create", json={"name": "bob-model", "source": "models:/victim-model/1"}
-        )
-    )
+    _ok(bob.post(f"{API}/model-versions/create", json={"name": "bob-model", "source": "models:/victim-model/1"}))
 
 
 def test_download_uri_needs_read_on_the_source(world):
@@ -523,9 +502,7 @@ def test_download_uri_needs_read_on_the_source(world):
             json={"experiment_id": w["exp"], "username": "bob", "permission": "READ"},
         )
     )
-    uri = _ok(
-        bob.get(f"{API}/model-versions/get-download-uri", params={"name": "victim-model", "version": "1"})
-    )
+    uri = _ok(bob.get(f"{API}/model-versions/get-download-uri", params={"name": "victim-model", "version": "1"}))
     assert w["run"] in uri["artifact_uri"]
 
 
@@ -533,11 +510,7 @@ def test_download_uri_needs_read_on_the_source(world):
 def test_artifact_location_inside_another_experiments_folder_is_refused(world, make_app, auth):
     w = world
     client = w["bob"] if auth else TestClient(make_app())
-    exp = (
-        w["exp"]
-        if auth
-        else _ok(client.post(f"{API}/experiments/create", json={"name": "other"}))["experiment_id"]
-    )
+    exp = w["exp"] if auth else _ok(client.post(f"{API}/experiments/create", json={"name": "other"}))["experiment_id"]
     root = w["app"].state.server.artifacts_destination
     bad = [
         f"mlflow-artifacts:/{exp}",
@@ -551,9 +524,7 @@ def test_artifact_location_inside_another_experiments_folder_is_refused(world, m
     ]
     results = []
     for i, location in enumerate(bad):
-        r = client.post(
-            f"{API}/experiments/create", json={"name": f"sneaky-{i}", "artifact_location": location}
-        )
+        r = client.post(f"{API}/experiments/create", json={"name": f"sneaky-{i}", "artifact_location": location})
         results.append((location, r.status_code))
         if r.status_code in (400, 403):
             assert "artifact_location" in r.json()["message"]
@@ -650,10 +621,6 @@ def test_local_artifact_location_inside_another_experiments_folder_is_refused(ma
     for i, bad in enumerate([f"{root}/{exp}/x", (root / exp).as_uri() + "/y", f"{root}/424242"]):
         r = api.post(f"{API}/experiments/create", json={"name": f"bad-{i}", "artifact_location": bad})
         assert r.status_code == 400 and "artifact_location" in r.json()["message"], (bad, r.text)
-    ok = _ok(
-        api.post(f"{API}/experiments/create", json={"name": "team", "artifact_location": f"{root}/team-a"})
-    )
-    r = api.post(
-        f"{API}/experiments/create", json={"name": "nested", "artifact_location": f"{root}/team-a/sub"}
-    )
+    ok = _ok(api.post(f"{API}/experiments/create", json={"name": "team", "artifact_location": f"{root}/team-a"}))
+    r = api.post(f"{API}/experiments/create", json={"name": "nested", "artifact_location": f"{root}/team-a/sub"})
     assert r.status_code == 400 and f"experiment {ok['experiment_id']}" in r.json()["message"]

@@ -109,9 +109,7 @@ def test_mlflow_client_with_basic_auth(make_app, server_thread, monkeypatch):
         app, headers={"Authorization": "Basic " + base64.b64encode(b"admin:admin-password-123").decode()}
     )
     assert (
-        admin.post(
-            "/api/2.0/mlflow/users/create", json={"username": "ml", "password": "ml-password-1234"}
-        ).status_code
+        admin.post("/api/2.0/mlflow/users/create", json={"username": "ml", "password": "ml-password-1234"}).status_code
         == 200
     )
     server = server_thread(app)

@@ -82,9 +82,7 @@ def test_official_client_logged_models(live_server, tmp_path) -> None:
     folder = tmp_path / "tiny"
     build_gpt2(tokenizer).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    out = _run_mlflow(
-        SCRIPT, live_server.url, {"TINY_MODEL": str(folder), "HF_HUB_OFFLINE": "1"}, timeout=400
-    )
+    out = _run_mlflow(SCRIPT, live_server.url, {"TINY_MODEL": str(folder), "HF_HUB_OFFLINE": "1"}, timeout=400)
     t_id, p_id = out["tinfo"][0], out["pinfo"][0]
     assert out["tinfo"][1] == f"models:/{t_id}" and out["pinfo"][1] == f"models:/{p_id}"
     assert out["last"] == out["manual"]

@@ -25,9 +25,7 @@ def test_registry_rest_flow(api):
     )
     assert created.json()["registered_model"]["name"] == "llm"
     run_id, uri = _logged_model(api)
-    v1 = api.post(
-        f"{API}/model-versions/create", json={"name": "llm", "source": f"runs:/{run_id}/model"}
-    ).json()
+    v1 = api.post(f"{API}/model-versions/create", json={"name": "llm", "source": f"runs:/{run_id}/model"}).json()
     assert v1["model_version"]["version"] == "1"
     assert v1["model_version"]["source"] == f"{uri}/model" and v1["model_version"]["run_id"] == run_id
     v2 = api.post(
@@ -35,22 +33,16 @@ def test_registry_rest_flow(api):
     ).json()
     assert v2["model_version"]["version"] == "2"
 
-    moved = api.post(
-        f"{API}/model-versions/transition-stage", json={"name": "llm", "version": "1", "stage": "staging"}
-    )
+    moved = api.post(f"{API}/model-versions/transition-stage", json={"name": "llm", "version": "1", "stage": "staging"})
     assert moved.json()["model_version"]["current_stage"] == "Staging"
     api.post(
         f"{API}/model-versions/transition-stage",
         json={"name": "llm", "version": 2, "stage": "Production", "archive_existing_versions": False},
     )
-    latest = api.post(
-        f"{API}/registered-models/get-latest-versions", json={"name": "llm", "stages": ["Production"]}
-    )
+    latest = api.post(f"{API}/registered-models/get-latest-versions", json={"name": "llm", "stages": ["Production"]})
     assert [v["version"] for v in latest.json()["model_versions"]] == ["2"]
     assert (
-        api.post(
-            f"{API}/registered-models/alias", json={"name": "llm", "alias": "champion", "version": "2"}
-        ).json()
+        api.post(f"{API}/registered-models/alias", json={"name": "llm", "alias": "champion", "version": "2"}).json()
         == {}
     )
     by_alias = api.get(f"{API}/registered-models/alias", params={"name": "llm", "alias": "champion"}).json()
@@ -68,9 +60,9 @@ def test_registry_rest_flow(api):
     assert sorted(v["version"] for v in found) == ["1", "2"]
     models = api.get(f"{API}/registered-models/search", params={"filter": "name LIKE 'll%'"}).json()
     assert [m["name"] for m in models["registered_models"]] == ["llm"]
-    assert api.get(
-        f"{API}/model-versions/get-download-uri", params={"name": "llm", "version": "1"}
-    ).json() == {"artifact_uri": f"{uri}/model"}
+    assert api.get(f"{API}/model-versions/get-download-uri", params={"name": "llm", "version": "1"}).json() == {
+        "artifact_uri": f"{uri}/model"
+    }
 
     refused = api.request("DELETE", f"{API}/model-versions/delete", json={"name": "llm", "version": "2"})
     assert refused.status_code == 400 and "Production" in refused.json()["message"]
@@ -104,9 +96,7 @@ def test_model_version_sources_are_validated(api, source):
     run_id, _ = _logged_model(api)
     r = api.post(f"{API}/model-versions/create", json={"name": "m", "source": source.replace("RUN", run_id)})
     assert r.status_code in (400, 404), r.text
-    assert (
-        api.get(f"{API}/model-versions/search", params={"filter": "name='m'"}).json()["model_versions"] == []
-    )
+    assert api.get(f"{API}/model-versions/search", params={"filter": "name='m'"}).json()["model_versions"] == []
 
 
 # ---- permissions ------------------------------------------------------------------------------------
@@ -122,9 +112,7 @@ def auth_app(make_app, monkeypatch):
     admin = _client(app, "admin", "admin-password-123")
     for name in ("alice", "bob"):
         assert (
-            admin.post(
-                f"{API}/users/create", json={"username": name, "password": f"{name}-password-12"}
-            ).status_code
+            admin.post(f"{API}/users/create", json={"username": name, "password": f"{name}-password-12"}).status_code
             == 200
         )
     return app
@@ -135,31 +123,18 @@ def test_registry_permissions(auth_app):
     bob = _client(auth_app, "bob", "bob-password-12")
     exp = alice.post(f"{API}/experiments/create", json={"name": "alice-exp"}).json()["experiment_id"]
     run = alice.post(f"{API}/runs/create", json={"experiment_id": exp}).json()["run"]
-    alice.put(
-        f"{PROXY}/{run['info']['artifact_uri'].split(':/', 1)[1]}/model/MLmodel", content=b"flavors: {}\n"
-    )
+    alice.put(f"{PROXY}/{run['info']['artifact_uri'].split(':/', 1)[1]}/model/MLmodel", content=b"flavors: {}\n")
     source = f"runs:/{run['info']['run_id']}/model"
 
     assert alice.post(f"{API}/registered-models/create", json={"name": "private"}).status_code == 200
-    assert (
-        alice.post(f"{API}/model-versions/create", json={"name": "private", "source": source}).status_code
-        == 200
-    )
+    assert alice.post(f"{API}/model-versions/create", json={"name": "private", "source": source}).status_code == 200
     assert bob.get(f"{API}/registered-models/get", params={"name": "private"}).status_code == 403
     assert (
-        bob.get(
-            f"{API}/model-versions/get-download-uri", params={"name": "private", "version": "1"}
-        ).status_code
-        == 403
+        bob.get(f"{API}/model-versions/get-download-uri", params={"name": "private", "version": "1"}).status_code == 403
     )
     assert bob.get(f"{API}/registered-models/search").json()["registered_models"] == []
-    assert (
-        bob.get(f"{API}/model-versions/search", params={"filter": "name='private'"}).json()["model_versions"]
-        == []
-    )
-    assert (
-        bob.request("DELETE", f"{API}/registered-models/delete", json={"name": "private"}).status_code == 403
-    )
+    assert bob.get(f"{API}/model-versions/search", params={"filter": "name='private'"}).json()["model_versions"] == []
+    assert bob.request("DELETE", f"{API}/registered-models/delete", json={"name": "private"}).status_code == 403
 
     # bob may create his own model, but not register alice's run in it: he cannot read that run
     assert bob.post(f"{API}/registered-models/create", json={"name": "bobs"}).status_code == 200
@@ -187,9 +162,9 @@ def test_registry_permissions(auth_app):
     alice.post(f"{API}/registered-models/rename", json={"name": "private", "new_name": "private2"})
     assert bob.get(f"{API}/registered-models/get", params={"name": "private2"}).status_code == 200
     assert (
-        alice.get(
-            f"{API}/registered-models/permissions/get", params={"name": "private2", "username": "alice"}
-        ).json()["registered_model_permission"]["permission"]
+        alice.get(f"{API}/registered-models/permissions/get", params={"name": "private2", "username": "alice"}).json()[
+            "registered_model_permission"
+        ]["permission"]
         == "MANAGE"
     )
 

@@ -29,18 +29,14 @@ def test_health_version_and_openapi(api):
     ):
         assert path in spec["paths"], path
     # log-batch documents its body although it is parsed by hand
-    schema = spec["paths"][f"{API}/runs/log-batch"]["post"]["requestBody"]["content"]["application/json"][
-        "schema"
-    ]
+    schema = spec["paths"][f"{API}/runs/log-batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "metrics" in schema["properties"]
     # the ajax-api twins exist but stay out of the spec
     assert not any(p.startswith("/ajax-api") for p in spec["paths"])
 
 
 def test_experiments_lifecycle(api):
-    r = api.post(
-        f"{API}/experiments/create", json={"name": "exp-a", "tags": [{"key": "team", "value": "nlp"}]}
-    )
+    r = api.post(f"{API}/experiments/create", json={"name": "exp-a", "tags": [{"key": "team", "value": "nlp"}]})
     exp_id = r.json()["experiment_id"]
     assert exp_id.isdigit()
     exp = api.get(f"{API}/experiments/get", params={"experiment_id": exp_id}).json()["experiment"]
@@ -55,13 +51,8 @@ def test_experiments_lifecycle(api):
     assert dup.status_code == 400
     assert dup.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
 
-    assert (
-        api.post(f"{API}/experiments/update", json={"experiment_id": exp_id, "new_name": "exp-b"}).json()
-        == {}
-    )
-    api.post(
-        f"{API}/experiments/set-experiment-tag", json={"experiment_id": exp_id, "key": "k", "value": "v"}
-    )
+    assert api.post(f"{API}/experiments/update", json={"experiment_id": exp_id, "new_name": "exp-b"}).json() == {}
+    api.post(f"{API}/experiments/set-experiment-tag", json={"experiment_id": exp_id, "key": "k", "value": "v"})
     found = api.post(f"{API}/experiments/search", json={"filter": "name = 'exp-b'"}).json()["experiments"]
     assert [e["experiment_id"] for e in found] == [exp_id]
     assert {"key": "k", "value": "v"} in found[0]["tags"]
@@ -73,9 +64,7 @@ def test_experiments_lifecycle(api):
     assert [e["experiment_id"] for e in deleted] == [exp_id]
     api.post(f"{API}/experiments/restore", json={"experiment_id": exp_id})
     assert (
-        api.get(f"{API}/experiments/get", params={"experiment_id": exp_id}).json()["experiment"][
-            "lifecycle_stage"
-        ]
+        api.get(f"{API}/experiments/get", params={"experiment_id": exp_id}).json()["experiment"]["lifecycle_stage"]
         == "active"
     )
 
@@ -106,10 +95,7 @@ def test_run_lifecycle_and_logging(api):
     assert info["artifact_uri"] == f"mlflow-artifacts:/0/{run_id}/artifacts"
     assert "end_time" not in info  # protobuf JSON omits unset fields rather than writing null
 
-    assert (
-        api.post(f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "lr", "value": "0.1"}).json()
-        == {}
-    )
+    assert api.post(f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "lr", "value": "0.1"}).json() == {}
     api.post(
         f"{API}/runs/log-metric",
         json={"run_id": run_id, "key": "loss", "value": 2.0, "timestamp": 5, "step": 1},
@@ -139,19 +125,11 @@ def test_run_lifecycle_and_logging(api):
     assert upd.json()["run_info"]["end_time"] == 99
 
     api.post(f"{API}/runs/delete", json={"run_id": run_id})
-    assert (
-        api.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["info"]["lifecycle_stage"]
-        == "deleted"
-    )
-    refused = api.post(
-        f"{API}/runs/log-metric", json={"run_id": run_id, "key": "x", "value": 1, "timestamp": 1}
-    )
+    assert api.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["info"]["lifecycle_stage"] == "deleted"
+    refused = api.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "x", "value": 1, "timestamp": 1})
     assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_STATE"
     api.post(f"{API}/runs/restore", json={"run_id": run_id})
-    assert (
-        api.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["info"]["lifecycle_stage"]
-        == "active"
-    )
+    assert api.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["info"]["lifecycle_stage"] == "active"
 
 
 def test_log_batch_and_metric_history(api):
@@ -168,18 +146,14 @@ def test_log_batch_and_metric_history(api):
     assert api.post(f"{API}/runs/log-batch", json=body).json() == {}
     api.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics[900:]})
 
-    history = api.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}).json()[
-        "metrics"
-    ]
+    history = api.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}).json()["metrics"]
     assert len(history) == 999
     assert [m["step"] for m in history] == list(range(999))
     assert history[998]["value"] == "NaN"  # protobuf JSON for non-finite doubles
     gnorm = api.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "gnorm"}).json()
     assert gnorm["metrics"][0]["value"] == "Infinity"
 
-    page = api.get(
-        f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss", "max_results": 400}
-    )
+    page = api.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss", "max_results": 400})
     assert len(page.json()["metrics"]) == 400 and page.json()["next_page_token"]
     rest = api.get(
         f"{API}/metrics/get-history",
@@ -318,9 +292,7 @@ def test_errors_are_json_with_4xx(api):
     assert wrong_method.status_code == 405 and "error_code" in wrong_method.json()
     invalid = api.post(f"{API}/experiments/create", json={"name": ""})
     assert invalid.status_code == 400 and invalid.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    bad_json = api.post(
-        f"{API}/runs/log-batch", content=b"{not json", headers={"Content-Type": "application/json"}
-    )
+    bad_json = api.post(f"{API}/runs/log-batch", content=b"{not json", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and bad_json.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 

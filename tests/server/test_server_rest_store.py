@@ -81,9 +81,7 @@ def test_client_api_over_http(remote):
 
     client.delete_run(run_id)
     assert client.search_runs(exp_id) == []
-    assert [r.info.run_id for r in client.search_runs(exp_id, run_view_type=ViewType.DELETED_ONLY)] == [
-        run_id
-    ]
+    assert [r.info.run_id for r in client.search_runs(exp_id, run_view_type=ViewType.DELETED_ONLY)] == [run_id]
     client.restore_run(run_id)
     client.delete_experiment(exp_id)
     assert client.get_experiment(exp_id).lifecycle_stage == "deleted"
@@ -160,9 +158,9 @@ def test_proxy_uri_with_explicit_host(live_server, tmp_path):
     repo = HttpArtifactRepository(f"mlflow-artifacts://{host}/0/x/artifacts")
     repo.write_bytes(b"abc", "a.bin")
     assert (
-        HttpArtifactRepository(
-            f"{live_server.url}/api/2.0/mlflow-artifacts/artifacts/0/x/artifacts"
-        ).read_bytes("a.bin")
+        HttpArtifactRepository(f"{live_server.url}/api/2.0/mlflow-artifacts/artifacts/0/x/artifacts").read_bytes(
+            "a.bin"
+        )
         == b"abc"
     )
 

@@ -40,8 +40,7 @@ def _load(url: str, clients: int, batches: int, size: int) -> tuple[list[str], f
             barrier.wait()
             for b in range(batches):
                 metrics = [
-                    {"key": "loss", "value": 1.0 / (j + 1), "timestamp": 1, "step": b * size + j}
-                    for j in range(size)
+                    {"key": "loss", "value": 1.0 / (j + 1), "timestamp": 1, "step": b * size + j} for j in range(size)
                 ]
                 r = http.post(f"{API}/runs/log-batch", json={"run_id": run_ids[i], "metrics": metrics})
                 if r.status_code != 200:
@@ -72,9 +71,7 @@ def test_workers_on_postgres_and_s3_with_32_clients(server_process, empty_pg_dat
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    s3 = boto3.client(
-        "s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in creds.items() if "KEY" in k}
-    )
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in creds.items() if "KEY" in k})
     s3.create_bucket(Bucket=bucket)
     server = server_process(
         [
@@ -92,14 +89,11 @@ def test_workers_on_postgres_and_s3_with_32_clients(server_process, empty_pg_dat
     assert errors == []
     with httpx.Client(base_url=server.url, timeout=60) as http:
         for run_id in run_ids:
-            history = http.get(
-                f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}
-            ).json()
+            history = http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}).json()
             assert len(history["metrics"]) == batches * size, run_id
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="art/")["Contents"]}
     assert {f"art/0/{run_id}/artifacts/weights.bin" for run_id in run_ids} <= keys
     with capsys.disabled():
         print(
-            f"\n[scale] 2 workers, PostgreSQL + S3, {clients} clients: {rate:,.0f} points/s, "
-            "no errors, no lost points"
+            f"\n[scale] 2 workers, PostgreSQL + S3, {clients} clients: {rate:,.0f} points/s, no errors, no lost points"
         )

@@ -37,9 +37,7 @@ def test_non_json_post_gets_415_and_changes_nothing(api, content_type):
 
 
 def test_cross_origin_write_refused_same_origin_allowed(api):
-    evil = api.post(
-        f"{API}/experiments/create", json={"name": "x1"}, headers={"Origin": "http://evil.example"}
-    )
+    evil = api.post(f"{API}/experiments/create", json={"name": "x1"}, headers={"Origin": "http://evil.example"})
     assert evil.status_code == 403 and evil.json()["error_code"] == "PERMISSION_DENIED"
     null = api.post(f"{API}/experiments/create", json={"name": "x2"}, headers={"Origin": "null"})
     assert null.status_code == 403
@@ -64,13 +62,9 @@ def test_cors_off_by_default_and_opt_in(make_app):
         headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"},
     )
     assert pre.headers["access-control-allow-origin"] == "http://ui.example"
-    ok = opened.post(
-        f"{API}/experiments/create", json={"name": "cors"}, headers={"Origin": "http://ui.example"}
-    )
+    ok = opened.post(f"{API}/experiments/create", json={"name": "cors"}, headers={"Origin": "http://ui.example"})
     assert ok.status_code == 200
-    other = opened.post(
-        f"{API}/experiments/create", json={"name": "cors2"}, headers={"Origin": "http://other.example"}
-    )
+    other = opened.post(f"{API}/experiments/create", json={"name": "cors2"}, headers={"Origin": "http://other.example"})
     assert other.status_code == 403
 
 
@@ -210,9 +204,7 @@ def test_experiment_artifact_location_outside_roots_refused(api, location):
 
 def test_experiment_artifact_location_inside_roots_allowed(make_app, tmp_path):
     client = TestClient(make_app(allowed_artifact_roots=["s3://team-bucket/mlflow"]))
-    ok = client.post(
-        f"{API}/experiments/create", json={"name": "a", "artifact_location": "s3://team-bucket/mlflow/a"}
-    )
+    ok = client.post(f"{API}/experiments/create", json={"name": "a", "artifact_location": "s3://team-bucket/mlflow/a"})
     assert ok.status_code == 200
     proxied = client.post(
         f"{API}/experiments/create", json={"name": "b", "artifact_location": "mlflow-artifacts:/team/b"}

@@ -192,10 +192,7 @@ def test_traces_follow_experiment_permissions(make_app, server_thread, monkeypat
     app = make_app(auth="basic-auth", auth_default_permission="NO_PERMISSIONS")
     admin = _as_user(app, ("admin", ADMIN_PASSWORD))
     for name, password in (ALICE, BOB):
-        assert (
-            admin.post(f"{API}/users/create", json={"username": name, "password": password}).status_code
-            == 200
-        )
+        assert admin.post(f"{API}/users/create", json={"username": name, "password": password}).status_code == 200
     server = server_thread(app)
 
     # alice records traces with her credentials, through the REST trace store
@@ -233,9 +230,7 @@ def test_traces_follow_experiment_permissions(make_app, server_thread, monkeypat
     own = {"info": {**payload["info"], "request_id": "tr-bobs-own"}, "data": payload["data"]}
     assert bob.post(f"{API}/traces/log-batch", json={"traces": [own]}).status_code == 200
     assert [t["request_id"] for t in bob.get(f"{API}/traces").json()["traces"]] == ["tr-bobs-own"]
-    assert (
-        alice.get(f"{API}/traces/{stolen['request_id']}/info").json()["trace_info"]["experiment_id"] == exp_id
-    )
+    assert alice.get(f"{API}/traces/{stolen['request_id']}/info").json()["trace_info"]["experiment_id"] == exp_id
 
     # READ lets bob see the traces but not tag them; EDIT lets him tag
     grant = {"experiment_id": exp_id, "username": "bob", "permission": "READ"}

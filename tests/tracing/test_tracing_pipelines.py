@@ -43,9 +43,7 @@ def test_text_classification_call_is_traced(tracking_uri: str, text_classifier: 
     assert root.inputs == "hello world" and root.outputs == result
     assert root.attributes["task"] == "text-classification"
     assert root.attributes["model"] == "tiny-bert-cls" and root.attributes["device"] == "cpu"
-    assert root.attributes["latency_ms"] == pytest.approx(
-        (root.end_time_ns - root.start_time_ns) / 1e6, abs=1e-3
-    )
+    assert root.attributes["latency_ms"] == pytest.approx((root.end_time_ns - root.start_time_ns) / 1e6, abs=1e-3)
     n_tokens = len(text_classifier.tokenizer("hello world")["input_ids"])
     assert root.attributes["token_usage"] == {
         "input_tokens": n_tokens,
@@ -104,9 +102,7 @@ def test_text_generation_records_generation_params_and_tokens(
     }
 
 
-def test_list_input_is_one_trace_with_stages_per_item(
-    tracking_uri: str, text_classifier: Any, traced: None
-) -> None:
+def test_list_input_is_one_trace_with_stages_per_item(tracking_uri: str, text_classifier: Any, traced: None) -> None:
     results = text_classifier(["hello world", "machine learning is fun"])
     t = get_last_active_trace()
     names = [name for _, name, _ in _names(t)]
@@ -117,9 +113,7 @@ def test_list_input_is_one_trace_with_stages_per_item(
     assert [p.inputs for p in pres] == ["hello world", "machine learning is fun"]
 
 
-def test_pipeline_nests_under_user_span_and_run(
-    tracking_uri: str, text_classifier: Any, traced: None
-) -> None:
+def test_pipeline_nests_under_user_span_and_run(tracking_uri: str, text_classifier: Any, traced: None) -> None:
     @hf_mltrack.tracing.trace(span_type="AGENT")
     def classify_all(texts: list[str]) -> list[str]:
         return [text_classifier(x)[0]["label"] for x in texts]
@@ -146,9 +140,7 @@ def test_lazy_generator_input_gives_one_trace(
     assert root.inputs == "<generator>" and root.outputs.startswith("<")
 
 
-def test_user_errors_propagate_and_are_recorded(
-    tracking_uri: str, text_classifier: Any, traced: None
-) -> None:
+def test_user_errors_propagate_and_are_recorded(tracking_uri: str, text_classifier: Any, traced: None) -> None:
     from transformers import Pipeline
 
     class Broken(Pipeline):
@@ -177,9 +169,7 @@ def test_user_errors_propagate_and_are_recorded(
     assert t.search_spans(name="preprocess")[0].status_code == "OK"
 
 
-def test_spans_started_inside_a_stage_are_its_children(
-    tracking_uri: str, text_classifier: Any, traced: None
-) -> None:
+def test_spans_started_inside_a_stage_are_its_children(tracking_uri: str, text_classifier: Any, traced: None) -> None:
     """Stages are recorded without a live span unless something needs one: a span started inside a
     stage, or the current span asked for there, is the stage's."""
     from transformers import Pipeline
@@ -283,16 +273,10 @@ def test_disable_restores_the_original_attributes_exactly(text_classifier: Any) 
     from transformers import Pipeline
 
     classes = [c for c in pt._all_subclasses(Pipeline)]
-    before = {
-        (c, name): c.__dict__.get(name)
-        for c in classes
-        for name in (*PATCHED, "_forward", "__init_subclass__")
-    }
+    before = {(c, name): c.__dict__.get(name) for c in classes for name in (*PATCHED, "_forward", "__init_subclass__")}
     pt.enable_pipeline_tracing(silent=True)
     pt.enable_pipeline_tracing(silent=True)  # idempotent
-    assert (
-        type(text_classifier).__dict__["__call__"].__wrapped__ is before[(type(text_classifier), "__call__")]
-    )
+    assert type(text_classifier).__dict__["__call__"].__wrapped__ is before[(type(text_classifier), "__call__")]
     assert Pipeline.__dict__["forward"].__wrapped__ is before[(Pipeline, "forward")]
     assert Pipeline.__dict__["forward"].__name__ == "forward"
 
@@ -302,11 +286,7 @@ def test_disable_restores_the_original_attributes_exactly(text_classifier: Any) 
 
     original_preprocess = DefinedWhileEnabled.__dict__["preprocess"].__wrapped__
     pt.disable_pipeline_tracing()
-    after = {
-        (c, name): c.__dict__.get(name)
-        for c in classes
-        for name in (*PATCHED, "_forward", "__init_subclass__")
-    }
+    after = {(c, name): c.__dict__.get(name) for c in classes for name in (*PATCHED, "_forward", "__init_subclass__")}
     assert all(after[k] is v for k, v in before.items())
     assert "__init_subclass__" not in Pipeline.__dict__
     assert DefinedWhileEnabled.__dict__["preprocess"] is original_preprocess
@@ -336,9 +316,7 @@ def test_transformers_flavor_autolog_switches_tracing(tracking_uri: str, text_cl
     assert not pt.is_pipeline_tracing_enabled()
 
 
-def test_tracing_disabled_leaves_pipelines_untraced(
-    tracking_uri: str, text_classifier: Any, traced: None
-) -> None:
+def test_tracing_disabled_leaves_pipelines_untraced(tracking_uri: str, text_classifier: Any, traced: None) -> None:
     hf_mltrack.tracing.disable()
     try:
         text_classifier("hello")

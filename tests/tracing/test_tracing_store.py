@@ -26,9 +26,7 @@ def _client(uri: str) -> Any:
 
 def _make_trace(name: str, experiment_id: str, ts: int, ms: int, status: str = "OK", **kw: Any) -> Trace:
     tid = f"{abs(hash((name, ts))) % (1 << 64):032x}"
-    span = Span(
-        tid, "a" * 16, None, name, "CHAIN", ts * 1_000_000, (ts + ms) * 1_000_000, status, "", "in", "out"
-    )
+    span = Span(tid, "a" * 16, None, name, "CHAIN", ts * 1_000_000, (ts + ms) * 1_000_000, status, "", "in", "out")
     info = TraceInfo(
         request_id="tr-" + tid,
         experiment_id=experiment_id,
@@ -102,9 +100,7 @@ def test_search_filters_and_order(store_uri: str) -> None:
     ids = [t.info.request_id for t in traces]
 
     def search(flt: str | None = None, order_by: Any = None, **kw: Any) -> list[str]:
-        return [
-            t.info.request_id for t in client.search_traces([exp], filter_string=flt, order_by=order_by, **kw)
-        ]
+        return [t.info.request_id for t in client.search_traces([exp], filter_string=flt, order_by=order_by, **kw)]
 
     assert search() == [ids[3], ids[2], ids[1], ids[0]]  # newest first
     assert search("status = 'ERROR'") == [ids[1]]
@@ -262,9 +258,7 @@ def test_fluent_search_traces_dataframe_and_list(tracking_uri: str) -> None:
     assert list(df["response"]) == ["rehto", "zyx", "cba"]
     run_df = hf_mltrack.tracing.search_traces(run_id=run.info.run_id)
     assert len(run_df) == 2 and set(run_df["run_id"]) == {run.info.run_id}
-    listed = hf_mltrack.tracing.search_traces(
-        filter_string="status = 'OK'", max_results=2, return_type="list"
-    )
+    listed = hf_mltrack.tracing.search_traces(filter_string="status = 'OK'", max_results=2, return_type="list")
     assert [t.data.root_span.inputs for t in listed] == [{"text": "other"}, {"text": "xyz"}]
     with pytest.raises(InvalidParameterError, match="return_type"):
         hf_mltrack.tracing.search_traces(return_type="json")
@@ -327,9 +321,7 @@ def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
     assert upgrade(uri) == head_revision() == "0006_workspaces"
     engine = _create_engine(uri)
     assert current_revision(engine) == head_revision()
-    assert all(
-        sa.inspect(engine).has_table(name) for name in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES)
-    )
+    assert all(sa.inspect(engine).has_table(name) for name in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES))
     engine.dispose()
     store = get_trace_store(uri)
     store.log_traces([_make_trace("after-upgrade", "0", 1, 1)])

@@ -127,9 +127,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
     btok = _wordpiece_tokenizer()
     labels = {"id2label": {0: "NEG", 1: "POS"}, "label2id": {"NEG": 0, "POS": 1}}
-    out["bert-cls"] = _save(
-        BertForSequenceClassification(_bert_config(btok, **labels)), btok, root / "bert-cls"
-    )
+    out["bert-cls"] = _save(BertForSequenceClassification(_bert_config(btok, **labels)), btok, root / "bert-cls")
     out["bert-mlm"] = _save(BertForMaskedLM(_bert_config(btok)), btok, root / "bert-mlm")
     ner = {"id2label": {0: "O", 1: "B-LOC", 2: "I-LOC"}, "label2id": {"O": 0, "B-LOC": 1, "I-LOC": 2}}
     out["bert-ner"] = _save(BertForTokenClassification(_bert_config(btok, **ner)), btok, root / "bert-ner")

@@ -45,15 +45,11 @@ def test_local_store_needs_no_temporary_folder(store, gpt2, monkeypatch):
     assert Model.load(folder).artifact_path == "m"
 
 
-def test_checkpoint_folder_logged_without_temporary_copy(
-    store, tiny_models, load_tiny, tmp_path, monkeypatch
-):
+def test_checkpoint_folder_logged_without_temporary_copy(store, tiny_models, load_tiny, tmp_path, monkeypatch):
     ckpt = tmp_path / "checkpoint-3"
     shutil.copytree(tiny_models["gpt2"], ckpt)
     (ckpt / "optimizer.pt").write_bytes(b"x" * 1000)
-    monkeypatch.setattr(
-        tempfile, "TemporaryDirectory", lambda *a, **k: (_ for _ in ()).throw(AssertionError())
-    )
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", lambda *a, **k: (_ for _ in ()).throw(AssertionError()))
     with hf_mltrack.start_run() as run:
         info = hft.log_model(str(ckpt), name="ckpt")
     folder = os.path.join(_artifact_root(run.info.run_id), "ckpt")
@@ -111,9 +107,7 @@ def test_remote_store_checkpoint_streamed_from_disk(remote_experiment, tiny_mode
     assert repo.exists("ckpt/components/tokenizer/tokenizer.json")
     assert info.model_size_bytes >= os.path.getsize(ckpt / "model.safetensors")
     reference, _ = load_tiny(tiny_models["gpt2"], "AutoModelForCausalLM")
-    assert _same_weights(
-        hft.load_model(info.model_uri, device="cpu", dst_path=str(tmp_path / "dl")).model, reference
-    )
+    assert _same_weights(hft.load_model(info.model_uri, device="cpu", dst_path=str(tmp_path / "dl")).model, reference)
 
 
 def test_registered_model_name(store, gpt2):
@@ -125,9 +119,7 @@ def test_registered_model_name(store, gpt2):
     model, tok = gpt2
     with hf_mltrack.start_run():
         try:
-            info = hft.log_model(
-                {"model": model, "tokenizer": tok}, name="m", registered_model_name="tiny-gpt2"
-            )
+            info = hft.log_model({"model": model, "tokenizer": tok}, name="m", registered_model_name="tiny-gpt2")
         except hf_mltrack.MlTrackException as exc:
             if "not available" in str(exc):
                 pytest.skip(f"registration not wired yet: {exc}")

@@ -24,9 +24,7 @@ def _lora(model, seed: int = 1):
     """A LoRA model whose adapter actually changes the outputs (B is zero-initialized by default)."""
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(
-        r=4, lora_alpha=8, target_modules=["c_attn"], task_type="CAUSAL_LM", fan_in_fan_out=True
-    )
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], task_type="CAUSAL_LM", fan_in_fan_out=True)
     pm = get_peft_model(model, config)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -100,9 +98,7 @@ def test_base_model_path_override_when_base_moved(base_folder, load_tiny, tmp_pa
     shutil.move(base_folder, moved)
     with pytest.raises(MlTrackException, match="base_model_path"):
         hft.load_model(str(tmp_path / "lora"), device="cpu")
-    parts = hft.load_model(
-        str(tmp_path / "lora"), return_type="components", device="cpu", base_model_path=str(moved)
-    )
+    parts = hft.load_model(str(tmp_path / "lora"), return_type="components", device="cpu", base_model_path=str(moved))
     assert torch.allclose(_logits(parts["model"], tok), expected, atol=1e-5)
 
 
@@ -120,9 +116,7 @@ def test_base_model_uri_of_a_logged_base(store, tiny_models, load_tiny):
     pm = _lora(fresh)
     expected = _logits(pm, tok)
     with hf_mltrack.start_run():
-        info = hft.log_model(
-            {"model": pm, "tokenizer": tok}, name="adapter", base_model_uri=base_info.model_uri
-        )
+        info = hft.log_model({"model": pm, "tokenizer": tok}, name="adapter", base_model_uri=base_info.model_uri)
     assert info.flavors["transformers"]["peft"]["base_model_uri"] == base_info.model_uri
     parts = hft.load_model(info.model_uri, return_type="components", device="cpu")
     assert torch.allclose(_logits(parts["model"], tok), expected, atol=1e-5)

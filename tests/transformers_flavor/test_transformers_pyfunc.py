@@ -25,9 +25,7 @@ def _generate(model, tok, prompt: str, **kwargs) -> str:
 def gpt2_pyfunc(gpt2, tmp_path):
     model, tok = gpt2
     path = tmp_path / "gpt2"
-    hft.save_model(
-        {"model": model, "tokenizer": tok}, path, model_config={"max_new_tokens": 4, "do_sample": False}
-    )
+    hft.save_model({"model": model, "tokenizer": tok}, path, model_config={"max_new_tokens": 4, "do_sample": False})
     return pyfunc.load_model(str(path)), model, tok
 
 
@@ -78,9 +76,7 @@ def test_seed_signature_with_named_columns(gpt2, tmp_path):
     """The seed's 3.3 example: prompt + max_tokens columns in, a generated_text column out."""
     model, tok = gpt2
     example = pd.DataFrame({"prompt": ["what is machine learning"], "max_tokens": [3]})
-    signature = infer_signature(
-        example, output_example=pd.DataFrame({"generated_text": ["machine learning is"]})
-    )
+    signature = infer_signature(example, output_example=pd.DataFrame({"generated_text": ["machine learning is"]}))
     hft.save_model(
         {"model": model, "tokenizer": tok},
         tmp_path / "m",
@@ -142,9 +138,7 @@ def test_fill_mask(tiny_models, load_tiny, tmp_path):
     model, tok = load_tiny(tiny_models["bert-mlm"], "AutoModelForMaskedLM")
     hft.save_model({"model": model, "tokenizer": tok}, tmp_path / "m")
     out = pyfunc.load_model(str(tmp_path / "m")).predict(["paris is the [MASK] of france"])
-    reference = pipeline("fill-mask", model=model, tokenizer=tok, device="cpu")(
-        "paris is the [MASK] of france"
-    )
+    reference = pipeline("fill-mask", model=model, tokenizer=tok, device="cpu")("paris is the [MASK] of france")
     assert out == [reference[0]["token_str"].strip()]
 
 
@@ -185,19 +179,13 @@ def test_question_answering(tiny_models, load_tiny, tmp_path):
 )
 def test_seq2seq_tasks(tiny_models, load_tiny, tmp_path, task, key):
     model, tok = load_tiny(tiny_models["t5"], "AutoModelForSeq2SeqLM")
-    hft.save_model(
-        {"model": model, "tokenizer": tok}, tmp_path / "m", task=task, model_config={"max_new_tokens": 5}
-    )
+    hft.save_model({"model": model, "tokenizer": tok}, tmp_path / "m", task=task, model_config={"max_new_tokens": 5})
     pipe = hft.load_model(str(tmp_path / "m"), device="cpu")
     result = pipe("the house is small", max_new_tokens=5)
     assert isinstance(result, list) and set(result[0]) == {key}
-    prefix = {"summarization": "summarize: ", "translation_en_to_de": "translate English to German: "}.get(
-        task, ""
-    )
+    prefix = {"summarization": "summarize: ", "translation_en_to_de": "translate English to German: "}.get(task, "")
     ids = tok(prefix + "the house is small", return_tensors="pt")
-    expected = tok.decode(
-        model.generate(**ids, max_new_tokens=5, do_sample=False)[0], skip_special_tokens=True
-    )
+    expected = tok.decode(model.generate(**ids, max_new_tokens=5, do_sample=False)[0], skip_special_tokens=True)
     assert result[0][key] == expected
     out = pyfunc.load_model(str(tmp_path / "m")).predict(["the house is small"])
     assert out == [expected]

@@ -169,15 +169,11 @@ def test_failed_save_leaves_no_half_written_model(gpt2, tmp_path):
 
     signature = ModelSignature(inputs=Schema([ColSpec("long", "n")]))
     with pytest.raises(InvalidParameterError, match="input_example"):
-        hft.save_model(
-            {"model": model, "tokenizer": tok}, tmp_path / "m", signature=signature, input_example="x"
-        )
+        hft.save_model({"model": model, "tokenizer": tok}, tmp_path / "m", signature=signature, input_example="x")
     assert not os.path.exists(tmp_path / "m")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidParameterError):
-        hft.save_model(
-            {"model": model, "tokenizer": tok}, tmp_path / "empty", signature=signature, input_example="x"
-        )
+        hft.save_model({"model": model, "tokenizer": tok}, tmp_path / "empty", signature=signature, input_example="x")
     assert os.listdir(tmp_path / "empty") == []
 
 
@@ -213,9 +209,7 @@ def test_torch_dtype_recorded_and_used_at_load(gpt2, tmp_path):
 
 def test_model_card_and_metadata(gpt2, tmp_path):
     model, tok = gpt2
-    hft.save_model(
-        {"model": model, "tokenizer": tok}, tmp_path / "m", model_card="# Card", metadata={"team": "nlp"}
-    )
+    hft.save_model({"model": model, "tokenizer": tok}, tmp_path / "m", model_card="# Card", metadata={"team": "nlp"})
     assert (tmp_path / "m" / "model_card.md").read_text() == "# Card"
     assert Model.load(tmp_path / "m").metadata == {"team": "nlp"}
 

@@ -126,9 +126,7 @@ def seed(url: str, long_points: int = 20_000) -> Seeded:
                 client.log_batch(
                     long_run.info.run_id,
                     metrics=[
-                        Metric(
-                            "loss", 1.0 / (1 + s / 1000) + (0.5 if s == long_points // 2 else 0.0), now + s, s
-                        )
+                        Metric("loss", 1.0 / (1 + s / 1000) + (0.5 if s == long_points // 2 else 0.0), now + s, s)
                         for s in range(start, min(start + 1000, long_points))
                     ],
                 )
@@ -145,9 +143,7 @@ def seed(url: str, long_points: int = 20_000) -> Seeded:
         # XSS probes in every user-controlled string a page shows
         xexp = hf_mltrack.set_experiment("xss <b>probe</b> \"'><img src=x onerror=alert(1)>")
         out.xss_experiment_id = xexp.experiment_id
-        with hf_mltrack.start_run(
-            run_name=XSS_NAME, description=XSS_DESCRIPTION, tags={"payload": XSS_TAG}
-        ) as xrun:
+        with hf_mltrack.start_run(run_name=XSS_NAME, description=XSS_DESCRIPTION, tags={"payload": XSS_TAG}) as xrun:
             hf_mltrack.log_param("payload", XSS_PARAM)
             hf_mltrack.log_metric("loss", 1.0)
             out.xss_run_id = xrun.info.run_id

@@ -31,9 +31,7 @@ def _sources_hash() -> str:
 
 
 def test_built_assets_are_packaged_and_current():
-    assert ui_available(), (
-        "hf_mltrack/server/ui/static/ lacks index.html/app.js: run `npm ci && npm run build` in ui/"
-    )
+    assert ui_available(), "hf_mltrack/server/ui/static/ lacks index.html/app.js: run `npm ci && npm run build` in ui/"
     if not (UI_SRC / "src").is_dir():
         pytest.skip("no ui/ sources here (an installed package)")
     info = json.loads((Path(STATIC_DIR) / "build-info.json").read_text())

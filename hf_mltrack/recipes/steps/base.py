@@ -38,8 +38,7 @@ class RecipeContext:
         path = os.path.join(self.workspace.outputs(step), name)
         if not os.path.exists(path):
             raise MlTrackException(
-                f"The cached output {name!r} of step {step!r} is missing; run recipe.clean({step!r}) and "
-                "run again"
+                f"The cached output {name!r} of step {step!r} is missing; run recipe.clean({step!r}) and run again"
             )
         return path
 

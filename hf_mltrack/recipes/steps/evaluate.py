@@ -46,9 +46,7 @@ def run(sr: StepRun) -> None:
     for name in PREFIXES:
         frame = load_frame(ctx.upstream("split", f"{name}.parquet"))
         frames[name] = frame
-        results[name] = compute(
-            ctx.template, model, frame[columns], frame[ctx.target], conf["positive_class"]
-        )
+        results[name] = compute(ctx.template, model, frame[columns], frame[ctx.target], conf["positive_class"])
     passed, criteria = check_criteria(ctx.template, conf["criteria"], results["test"])
     status = "VALIDATED" if passed else "REJECTED"
     save_json(sr.output(METRICS_FILE), results)
@@ -65,9 +63,7 @@ def run(sr: StepRun) -> None:
             for name, values in results.items()
             for key, value in values.items()
         ]
-        _client().log_batch(
-            run_info["run_id"], metrics=points, tags=[RunTag(STATUS_TAG, status)], synchronous=True
-        )
+        _client().log_batch(run_info["run_id"], metrics=points, tags=[RunTag(STATUS_TAG, status)], synchronous=True)
     primary = conf["primary_metric"]
     sr.summary.update(
         status=status,

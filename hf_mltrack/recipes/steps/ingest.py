@@ -31,8 +31,7 @@ def fingerprint_config(ctx: RecipeContext) -> dict[str, Any]:
 def check_target(df: Any, target: str, where: str) -> None:
     if target not in df.columns:
         raise InvalidParameterError(
-            f"The target column {target!r} (recipe.yaml 'target') is not in {where}; its columns are "
-            f"{list(df.columns)}"
+            f"The target column {target!r} (recipe.yaml 'target') is not in {where}; its columns are {list(df.columns)}"
         )
 
 

@@ -56,9 +56,7 @@ def fractions(conf: dict[str, Any]) -> tuple[float, float, float]:
                 f"train={train:g}, validation={val:g}, test={test:g}"
             )
     if train <= 0 or test <= 0:
-        raise InvalidParameterError(
-            f"steps.split needs a training and a test set: got train={train:g}, test={test:g}"
-        )
+        raise InvalidParameterError(f"steps.split needs a training and a test set: got train={train:g}, test={test:g}")
     return train, val, test
 
 

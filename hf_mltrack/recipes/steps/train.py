@@ -154,9 +154,7 @@ def run(sr: StepRun) -> None:
     with _tracking.using(ctx.config):
         client = _client()
         tags = {TEMPLATE_TAG: ctx.template.name, PROFILE_TAG: ctx.profile or "", ROOT_TAG: ctx.root}
-        run = client.create_run(
-            _tracking.experiment_id(ctx.config), tags=tags, run_name=f"recipe-{conf['algorithm']}"
-        )
+        run = client.create_run(_tracking.experiment_id(ctx.config), tags=tags, run_name=f"recipe-{conf['algorithm']}")
         run_id = run.info.run_id
         try:
             client.log_batch(

@@ -57,16 +57,12 @@ def fingerprint_config(ctx: RecipeContext) -> dict[str, Any]:
     if max_categories is not None and (
         isinstance(max_categories, bool) or not isinstance(max_categories, int) or max_categories < 2
     ):
-        raise InvalidParameterError(
-            f"steps.transform.max_categories must be an integer >= 2, got {max_categories!r}"
-        )
+        raise InvalidParameterError(f"steps.transform.max_categories must be an integer >= 2, got {max_categories!r}")
     return {
         "scaling": _choice(conf, "scaling", "standard", SCALERS),
         "categorical_encoding": _choice(conf, "categorical_encoding", "onehot", ENCODINGS),
         "numeric_imputation": _choice(conf, "numeric_imputation", "mean", NUMERIC_IMPUTATION),
-        "categorical_imputation": _choice(
-            conf, "categorical_imputation", "most_frequent", CATEGORICAL_IMPUTATION
-        ),
+        "categorical_imputation": _choice(conf, "categorical_imputation", "most_frequent", CATEGORICAL_IMPUTATION),
         "max_categories": max_categories,
         "drop_columns": _columns(conf, "drop_columns") or [],
         "numeric_columns": _columns(conf, "numeric_columns"),
@@ -84,8 +80,7 @@ def select_columns(df: Any, target: str, conf: dict[str, Any]) -> tuple[list[str
         unknown = [c for c in (conf.get(key) or []) if c not in features]
         if unknown:
             raise InvalidParameterError(
-                f"steps.transform.{key} names column(s) {unknown} that are not features; the features are "
-                f"{features}"
+                f"steps.transform.{key} names column(s) {unknown} that are not features; the features are {features}"
             )
     if target in (conf.get("numeric_columns") or []) + (conf.get("categorical_columns") or []):
         raise InvalidParameterError(f"The target column {target!r} cannot also be a feature")

@@ -116,9 +116,7 @@ class AuthManager:
         import sqlalchemy as sa
 
         with self.state.store.engine.connect() as conn:
-            row = conn.execute(
-                sa.text("SELECT experiment_id FROM runs WHERE run_uuid = :r"), {"r": run_id}
-            ).first()
+            row = conn.execute(sa.text("SELECT experiment_id FROM runs WHERE run_uuid = :r"), {"r": run_id}).first()
         if row is None:
             return None
         exp = str(row[0])
@@ -197,9 +195,7 @@ class AuthManager:
             return set(resources)
         explicit = self.store.permissions_for(kind, resources, user.id)
         default_ok = LEVEL[self.default_permission] >= LEVEL["READ"]
-        return {
-            r for r in resources if (LEVEL[explicit[r]] >= LEVEL["READ"] if r in explicit else default_ok)
-        }
+        return {r for r in resources if (LEVEL[explicit[r]] >= LEVEL["READ"] if r in explicit else default_ok)}
 
     def readable_experiment_ids(self, request: Request, ids: list[str]) -> list[str]:
         ok = self._readable(self.user(request), "experiment", [str(i) for i in ids])

@@ -30,9 +30,7 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
     if not (1 < n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
         raise ValueError(f"scrypt parameters out of range: n={n}, r={r}, p={p}")
     with _HASHING:
-        return hashlib.scrypt(
-            password.encode(), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=129 * r * n * p + 2**22
-        )
+        return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=129 * r * n * p + 2**22)
 
 
 def check_password_strength(password: object, username: str | None = None) -> str:

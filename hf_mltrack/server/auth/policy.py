@@ -76,9 +76,7 @@ class Target:
     @property
     def names(self) -> tuple[str, ...]:
         """The canonical field first, then its aliases."""
-        aliases = (
-            self.aliases if self.aliases is not None else DEFAULT_ALIASES.get((self.kind, self.field), ())
-        )
+        aliases = self.aliases if self.aliases is not None else DEFAULT_ALIASES.get((self.kind, self.field), ())
         return (self.field, *aliases)
 
     @property
@@ -131,9 +129,7 @@ AUTHENTICATED = Rule("authenticated")
 ADMIN = Rule("admin")
 
 
-def _exp(
-    permission: str, where: Where = "body", default: str | None = None, also: tuple[Target, ...] = ()
-) -> Rule:
+def _exp(permission: str, where: Where = "body", default: str | None = None, also: tuple[Target, ...] = ()) -> Rule:
     return Rule("experiment", permission, "experiment_id", where, default, also=also)
 
 
@@ -145,9 +141,7 @@ def _trace(permission: str, where: Where = "path", field: str = "request_id") ->
     return Rule("trace", permission, field, where)
 
 
-def _model(
-    permission: str, where: Where = "body", field: str = "name", also: tuple[Target, ...] = ()
-) -> Rule:
+def _model(permission: str, where: Where = "body", field: str = "name", also: tuple[Target, ...] = ()) -> Rule:
     return Rule("model", permission, field, where, also=also)
 
 
@@ -272,28 +266,14 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/webhooks/{{webhook_id}}/test"): ADMIN,
     # ---- artifact proxy: guarded by the experiment that is the first path segment ----
     ("GET", "/mlflow-artifacts/artifacts"): Rule("proxy", "READ", "path", "query"),
-    ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
-        "proxy", "READ", "artifact_path", "path"
-    ),
-    ("PUT", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
-        "proxy", "EDIT", "artifact_path", "path"
-    ),
-    ("DELETE", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule(
-        "proxy", "MANAGE", "artifact_path", "path"
-    ),
+    ("GET", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule("proxy", "READ", "artifact_path", "path"),
+    ("PUT", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule("proxy", "EDIT", "artifact_path", "path"),
+    ("DELETE", "/mlflow-artifacts/artifacts/{artifact_path:path}"): Rule("proxy", "MANAGE", "artifact_path", "path"),
     # multipart uploads: the path is the artifact's folder (create/complete/abort) or file (part)
-    ("POST", "/mlflow-artifacts/mpu/create/{artifact_path:path}"): Rule(
-        "proxy", "EDIT", "artifact_path", "path"
-    ),
-    ("PUT", "/mlflow-artifacts/mpu/part/{artifact_path:path}"): Rule(
-        "proxy", "EDIT", "artifact_path", "path"
-    ),
-    ("POST", "/mlflow-artifacts/mpu/complete/{artifact_path:path}"): Rule(
-        "proxy", "EDIT", "artifact_path", "path"
-    ),
-    ("POST", "/mlflow-artifacts/mpu/abort/{artifact_path:path}"): Rule(
-        "proxy", "EDIT", "artifact_path", "path"
-    ),
+    ("POST", "/mlflow-artifacts/mpu/create/{artifact_path:path}"): Rule("proxy", "EDIT", "artifact_path", "path"),
+    ("PUT", "/mlflow-artifacts/mpu/part/{artifact_path:path}"): Rule("proxy", "EDIT", "artifact_path", "path"),
+    ("POST", "/mlflow-artifacts/mpu/complete/{artifact_path:path}"): Rule("proxy", "EDIT", "artifact_path", "path"),
+    ("POST", "/mlflow-artifacts/mpu/abort/{artifact_path:path}"): Rule("proxy", "EDIT", "artifact_path", "path"),
     # ---- users ----
     ("POST", f"{M}/users/create"): ADMIN,
     ("GET", f"{M}/users/get"): _self("query"),

@@ -70,9 +70,7 @@ def experiments_holding(ctx: ResolveContext, uri: str) -> list[str]:
     with state.store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT experiment_id, artifact_location FROM experiments")).all()
     return [
-        str(exp)
-        for exp, location in rows
-        if location and location.rstrip("/") not in roots and within(uri, location)
+        str(exp) for exp, location in rows if location and location.rstrip("/") not in roots and within(uri, location)
     ]
 
 

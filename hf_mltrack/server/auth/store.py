@@ -148,9 +148,7 @@ class AuthStore:
                     user.experiment_permissions.append(
                         {"experiment_id": r.experiment_id, "user_id": r.user_id, "permission": r.permission}
                     )
-                for r in conn.execute(
-                    sa.select(self.model_perms).where(self.model_perms.c.user_id == user.id)
-                ):
+                for r in conn.execute(sa.select(self.model_perms).where(self.model_perms.c.user_id == user.id)):
                     user.registered_model_permissions.append(
                         {"name": r.name, "user_id": r.user_id, "permission": r.permission}
                     )
@@ -161,9 +159,7 @@ class AuthStore:
         user = self.get_user(username)
         with self._write() as conn:
             conn.execute(
-                self.users.update()
-                .where(self.users.c.id == user.id)
-                .values(password_hash=hash_password(password))
+                self.users.update().where(self.users.c.id == user.id).values(password_hash=hash_password(password))
             )
 
     def rehash_password(self, user: User, password: str) -> bool:
@@ -182,9 +178,7 @@ class AuthStore:
     def update_admin(self, username: str, is_admin: bool) -> None:
         user = self.get_user(username)
         with self._write() as conn:
-            conn.execute(
-                self.users.update().where(self.users.c.id == user.id).values(is_admin=bool(is_admin))
-            )
+            conn.execute(self.users.update().where(self.users.c.id == user.id).values(is_admin=bool(is_admin)))
 
     def delete_user(self, username: str) -> None:
         user = self.get_user(username)
@@ -228,9 +222,7 @@ class AuthStore:
                     out[res] = perm
         return out
 
-    def set_permission(
-        self, kind: str, resource: str, username: str, permission: str, *, create: bool
-    ) -> dict:
+    def set_permission(self, kind: str, resource: str, username: str, permission: str, *, create: bool) -> dict:
         import sqlalchemy as sa
 
         permission = check_permission(permission)
@@ -244,17 +236,14 @@ class AuthStore:
                 ).first()
                 if create and exists:
                     raise ResourceAlreadyExistsError(
-                        f"User {username!r} already has a permission on {kind} {resource!r}: update "
-                        "it instead"
+                        f"User {username!r} already has a permission on {kind} {resource!r}: update it instead"
                     )
                 if not create and not exists:
                     raise ResourceNotFoundError(f"User {username!r} has no permission on {kind} {resource!r}")
                 if exists:
                     conn.execute(table.update().where(table.c.id == exists[0]).values(permission=permission))
                 else:
-                    conn.execute(
-                        table.insert().values(**{key: str(resource)}, user_id=user.id, permission=permission)
-                    )
+                    conn.execute(table.insert().values(**{key: str(resource)}, user_id=user.id, permission=permission))
         except sa.exc.IntegrityError as exc:
             raise ResourceAlreadyExistsError(
                 f"User {username!r} already has a permission on {kind} {resource!r}"
@@ -274,9 +263,7 @@ class AuthStore:
             if exists:
                 conn.execute(table.update().where(table.c.id == exists[0]).values(permission=permission))
             else:
-                conn.execute(
-                    table.insert().values(**{key: str(resource)}, user_id=user_id, permission=permission)
-                )
+                conn.execute(table.insert().values(**{key: str(resource)}, user_id=user_id, permission=permission))
 
     def get_permission_record(self, kind: str, resource: str, username: str) -> dict:
         user = self.get_user(username)

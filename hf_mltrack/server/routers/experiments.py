@@ -107,13 +107,9 @@ def get_experiment(experiment_id: Annotated[str, Query()], state: State) -> JSON
 
 
 @router.get("/get-by-name", response_model=ExperimentResponse)
-def get_experiment_by_name(
-    request: Request, experiment_name: Annotated[str, Query()], state: State
-) -> JSONResponse:
+def get_experiment_by_name(request: Request, experiment_name: Annotated[str, Query()], state: State) -> JSONResponse:
     exp = state.store.get_experiment_by_name(experiment_name)
-    if exp is None or (
-        state.auth is not None and not state.auth.can_read_experiment(request, exp.experiment_id)
-    ):
+    if exp is None or (state.auth is not None and not state.auth.can_read_experiment(request, exp.experiment_id)):
         raise ResourceNotFoundError(f"No experiment named {experiment_name!r}")
     return JSONResponse({"experiment": experiment_to_json(exp)})
 

@@ -106,9 +106,7 @@ async def create(artifact_path: str, request: Request) -> JSONResponse:
 
 
 @router.put("/part/{artifact_path:path}", response_model=PartResponse)
-async def upload_part(
-    artifact_path: str, request: Request, upload_id: str = "", part_number: str = ""
-) -> JSONResponse:
+async def upload_part(artifact_path: str, request: Request, upload_id: str = "", part_number: str = "") -> JSONResponse:
     state = get_state(request)
     dest = check_not_staging(safe_server_path(artifact_path, allow_empty=False))
     if not upload_id:

@@ -63,9 +63,7 @@ R = "/registered-models/permissions"
 @router.post(f"{E}/create", response_model=ExperimentPermissionResponse)
 def create_experiment_permission(body: ExperimentPermissionBody, state: State) -> JSONResponse:
     state.store.get_experiment(body.experiment_id)  # 404 for an unknown experiment
-    rec = state.auth.store.set_permission(
-        "experiment", body.experiment_id, body.username, body.permission, create=True
-    )
+    rec = state.auth.store.set_permission("experiment", body.experiment_id, body.username, body.permission, create=True)
     return JSONResponse({"experiment_permission": rec})
 
 
@@ -74,19 +72,13 @@ def get_experiment_permission(
     experiment_id: Annotated[str, Query()], username: Annotated[str, Query()], state: State
 ) -> JSONResponse:
     return JSONResponse(
-        {
-            "experiment_permission": state.auth.store.get_permission_record(
-                "experiment", experiment_id, username
-            )
-        }
+        {"experiment_permission": state.auth.store.get_permission_record("experiment", experiment_id, username)}
     )
 
 
 @router.patch(f"{E}/update", response_model=OkResponse)
 def update_experiment_permission(body: ExperimentPermissionBody, state: State) -> JSONResponse:
-    state.auth.store.set_permission(
-        "experiment", body.experiment_id, body.username, body.permission, create=False
-    )
+    state.auth.store.set_permission("experiment", body.experiment_id, body.username, body.permission, create=False)
     return ok()
 
 

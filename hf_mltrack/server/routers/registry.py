@@ -281,9 +281,7 @@ def search_registered_models(
     order_by: Annotated[list[str] | None, Query()] = None,
     page_token: str | None = None,
 ) -> JSONResponse:
-    page = _registry(request).search_registered_models(
-        filter or None, max_results, order_by or None, page_token
-    )
+    page = _registry(request).search_registered_models(filter or None, max_results, order_by or None, page_token)
     items = list(page)
     state = get_state(request)
     if state.auth is not None:
@@ -340,9 +338,7 @@ def delete_alias(body: AliasRef, request: Request) -> JSONResponse:
 
 
 @router.get(f"{R}/alias", response_model=ModelVersionResponse)
-def get_by_alias(
-    request: Request, name: Annotated[str, Query()], alias: Annotated[str, Query()]
-) -> JSONResponse:
+def get_by_alias(request: Request, name: Annotated[str, Query()], alias: Annotated[str, Query()]) -> JSONResponse:
     return JSONResponse({"model_version": _mv(_registry(request).get_model_version_by_alias(name, alias))})
 
 
@@ -445,9 +441,7 @@ def transition_stage(body: TransitionStage, request: Request) -> JSONResponse:
 
 
 @router.get(f"{V}/get-download-uri", response_model=DownloadUriResponse)
-def get_download_uri(
-    request: Request, name: Annotated[str, Query()], version: Annotated[str, Query()]
-) -> JSONResponse:
+def get_download_uri(request: Request, name: Annotated[str, Query()], version: Annotated[str, Query()]) -> JSONResponse:
     return JSONResponse({"artifact_uri": _registry(request).get_model_version_download_uri(name, version)})
 
 

@@ -335,12 +335,7 @@ def parse_log_batch(raw: bytes | dict) -> tuple[str, list[Metric], list[Param], 
         raise _bad("give run_id (the run's id)")
     raw_metrics, raw_params, raw_tags = _items(data, "metrics"), _items(data, "params"), _items(data, "tags")
     n_m, n_p, n_t = len(raw_metrics), len(raw_params), len(raw_tags)
-    if (
-        n_m > MAX_BATCH_METRICS
-        or n_p > MAX_BATCH_PARAMS
-        or n_t > MAX_BATCH_TAGS
-        or n_m + n_p + n_t > MAX_BATCH_ITEMS
-    ):
+    if n_m > MAX_BATCH_METRICS or n_p > MAX_BATCH_PARAMS or n_t > MAX_BATCH_TAGS or n_m + n_p + n_t > MAX_BATCH_ITEMS:
         raise InvalidParameterError(
             f"A log-batch request carries at most {MAX_BATCH_METRICS} metrics, {MAX_BATCH_PARAMS} params and "
             f"{MAX_BATCH_TAGS} tags ({MAX_BATCH_ITEMS} items in all); got {n_m} metrics, {n_p} params and "
@@ -412,11 +407,7 @@ def _int(value: Any) -> int:
 
 
 def _pair(item: Any, name: str, i: int) -> tuple[str, str]:
-    if (
-        not isinstance(item, dict)
-        or not isinstance(item.get("key"), str)
-        or not isinstance(item.get("value", ""), str)
-    ):
+    if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("value", ""), str):
         raise _bad(f"{name}[{i}] = {str(item)[:120]} must be an object with string key and value")
     return item["key"], item.get("value", "")
 

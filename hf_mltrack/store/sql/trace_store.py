@@ -297,9 +297,7 @@ class SqlTraceStore(AbstractTraceStore):
             if missing and experiment_id is None:
                 raise _not_found(missing[0])
             if found:
-                conn.execute(
-                    trace_info.update().where(trace_info.c.request_id.in_(list(found))).values(run_id=run_id)
-                )
+                conn.execute(trace_info.update().where(trace_info.c.request_id.in_(list(found))).values(run_id=run_id))
             now = int(time.time() * 1000)
             for rid in missing:
                 conn.execute(
