@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 DEFAULT_GENERATION_KWARGS: dict[str, Any] = {"max_new_tokens": 32, "do_sample": False}
@@ -25,9 +26,10 @@ def preserved_training_state(model: Any) -> Iterator[None]:
     try:
         import numpy as np
 
+        np_random: ModuleType | None = np.random
         np_state: Any = np.random.get_state()
     except ImportError:  # pragma: no cover - numpy ships with torch
-        np, np_state = None, None
+        np_random, np_state = None, None
     cpu_state = torch.get_rng_state()
     cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
     try:
@@ -37,8 +39,8 @@ def preserved_training_state(model: Any) -> Iterator[None]:
     finally:
         model.train(was_training)
         random.setstate(py_state)
-        if np is not None:
-            np.random.set_state(np_state)
+        if np_random is not None:
+            np_random.set_state(np_state)
         torch.set_rng_state(cpu_state)
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)

@@ -432,9 +432,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                     except (TypeError, ValueError):
                         continue
             if key not in _valid_keys:
-                key = _metric_key(key)
-                if key is None:
+                usable = _metric_key(key)
+                if usable is None:
                     continue  # no usable name (empty, not a string)
+                key = usable
             metrics.append(Metric(key, value, ts, step))
             if key.startswith("eval_") and self._checkpoints is not None:
                 self._remember_eval(step, key, value)
@@ -571,11 +572,12 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             self._client.set_logged_model_tags(best_id, {_logged_checkpoints.BEST_TAG: "true"})
         trainer = self.trainer
         metric = getattr(getattr(trainer, "args", None), "metric_for_best_model", None)
-        if metric and getattr(state, "best_metric", None) is not None:
+        run_id = self._run_id
+        if run_id is not None and metric and getattr(state, "best_metric", None) is not None:
             key = metric if metric.startswith("eval_") else f"eval_{metric}"
             step = int(name.rsplit("-", 1)[-1]) if name.rsplit("-", 1)[-1].isdigit() else state.global_step
             _logged_checkpoints.link_metrics(
-                self._client, self._run_id, model_id, step, {key: float(state.best_metric)}, self._eval_dataset
+                self._client, run_id, model_id, step, {key: float(state.best_metric)}, self._eval_dataset
             )
 
     def _wait_checkpoints(self) -> None:

@@ -17,6 +17,7 @@ DNS answer that changes between a check and the request (rebinding) cannot slip 
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 import ipaddress
@@ -130,7 +131,7 @@ def check_url(url: Any, allow_private: bool) -> str:
     if any(c in url for c in "\r\n\x00 "):
         raise InvalidParameterError(f"Invalid webhook URL {url!r}: it contains whitespace or control characters")
     try:
-        literal = ipaddress.ip_address(parts.hostname)
+        literal = ipaddress.ip_address(hostname)
     except ValueError:
         literal = None
     if literal is not None and ip_refused(str(literal), allow_private):
@@ -138,7 +139,7 @@ def check_url(url: Any, allow_private: bool) -> str:
             f"Invalid webhook url {url!r}: {literal} is not a public address. Start the server with "
             "--webhooks-allow-private-urls to deliver to private or loopback addresses"
         )
-    if parts.hostname.lower() == "localhost" and not allow_private:
+    if hostname.lower() == "localhost" and not allow_private:
         raise InvalidParameterError(
             f"Invalid webhook url {url!r}: localhost is not a public address. Start the server with "
             "--webhooks-allow-private-urls to deliver to it"
@@ -232,7 +233,8 @@ class WebhookStore:
         if not n:
             raise ResourceNotFoundError(f"Webhook with ID {webhook_id} not found.")
 
-    def active_for(self, entity: str, action: str) -> list[Webhook]:
+    # ``builtins.list``: the method ``list`` above shadows the builtin inside this class body.
+    def active_for(self, entity: str, action: str) -> builtins.list[Webhook]:
         from ..store.sql.webhook_schema import webhooks
 
         with self.engine.connect() as conn:
@@ -266,13 +268,17 @@ def _guarded_pool(url: str, allow_private: bool, timeout: float) -> Any:
         return Guarded
 
     parts = urlsplit(url)
+    host = parts.hostname
+    if not host:  # validate_url refuses such URLs when the webhook is saved
+        raise ValueError(f"webhook URL {url!r} has no host")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    kw = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
+    pool_timeout = urllib3.Timeout(connect=timeout, read=timeout)
+    pool: urllib3.HTTPConnectionPool
     if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(parts.hostname, port, **kw)
+        pool = urllib3.HTTPSConnectionPool(host, port, timeout=pool_timeout, retries=False, maxsize=1)
         pool.ConnectionCls = checked(HTTPSConnection)
     else:
-        pool = urllib3.HTTPConnectionPool(parts.hostname, port, **kw)
+        pool = urllib3.HTTPConnectionPool(host, port, timeout=pool_timeout, retries=False, maxsize=1)
         pool.ConnectionCls = checked(HTTPConnection)
     return pool
 

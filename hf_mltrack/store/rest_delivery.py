@@ -17,6 +17,7 @@ is moved to ``<run>.rejected.jsonl`` and raised by the next ``flush()``.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import threading
@@ -310,7 +311,7 @@ class Delivery:
                 continue
             try:
                 sent = journal.replay(
-                    lambda path, body, rid=journal.run_id: self._send(rid, path, body, retries=0),
+                    functools.partial(self._send, journal.run_id, retries=0),
                     self._rejected,
                 )
                 if sent < 0:  # another process is sending it: look again later, do not spin

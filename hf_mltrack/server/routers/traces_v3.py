@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ...entities.trace import TRACE_NAME_TAG, TraceInfo, TraceStatus
+from ...entities.trace import TRACE_NAME_TAG, Trace, TraceInfo, TraceStatus
 from ...exceptions import InvalidParameterError, PermissionDeniedError
 from ...tracing import mlflow_wire as wire
 from .._json import JSONResponse
@@ -252,20 +252,24 @@ def get_trace(request: Request, state: State, trace_id: str | None = None, allow
     )
 
 
+def _info(trace: Trace | TraceInfo) -> TraceInfo:
+    return trace.info if isinstance(trace, Trace) else trace
+
+
 def _traces_by_ids(request: Request, state: ServerState, trace_ids: list[str], spans: bool) -> list[Any]:
     from ...exceptions import ResourceNotFoundError
 
     store = _sql_store(state)
-    out = []
+    out: list[Trace | TraceInfo] = []
     for rid in dict.fromkeys(trace_ids):
         try:
             out.append(store.get_trace(rid) if spans else store.get_trace_info(rid))
         except ResourceNotFoundError:
             continue
     if state.auth is not None:
-        exps = {(t.info if spans else t).experiment_id for t in out}
+        exps = {_info(t).experiment_id for t in out}
         ok = set(_readable(request, state, sorted(exps)))
-        out = [t for t in out if (t.info if spans else t).experiment_id in ok]
+        out = [t for t in out if _info(t).experiment_id in ok]
     return out
 
 
