@@ -226,12 +226,18 @@ class LocalMultipart(MultipartBackend):
         check_part_number(part_number, int(manifest["num_parts"]))
         self.sweep()
         self._check_room(size)
+        gone = ResourceNotFoundError(
+            f"Multipart upload {upload_id!r} was completed or aborted while part {part_number} was sent"
+        )
         try:
-            return self._write_part(folder, part_number, body)
+            etag = self._write_part(folder, part_number, body)
         except FileNotFoundError:  # aborted (or completed) while this part was on its way
-            raise ResourceNotFoundError(
-                f"Multipart upload {upload_id!r} was completed or aborted while part {part_number} was sent"
-            ) from None
+            raise gone from None
+        if not os.path.exists(os.path.join(folder, "manifest.json")):
+            # Aborted while this part was written: its file may have kept the folder from being removed.
+            _remove_upload(folder)
+            raise gone
+        return etag
 
     @staticmethod
     def _write_part(folder: str, part_number: int, body: BinaryIO) -> str:
@@ -301,7 +307,17 @@ class LocalMultipart(MultipartBackend):
     def abort(self, dest: str, upload_id: str) -> None:
         folder = self._dir(upload_id)
         self._manifest(folder, dest)
+        _remove_upload(folder)
+
+
+def _remove_upload(folder: str) -> None:
+    """Remove an upload's staging folder; a part being written into it at that moment can make one pass
+    fail (the folder is not empty yet), so it is retried briefly instead of leaving it for the sweep."""
+    for _ in range(20):
         shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.exists(folder):
+            return
+        time.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------------------------------
