@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,11 +37,36 @@ def error_response(status: int, error_code: str, message: str, headers: dict[str
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
+    """MLflow's wording for the first problem (its clients and tests look for it), then every detail."""
+    errors = exc.errors()
     parts = []
-    for err in exc.errors()[:5]:
+    for err in errors[:5]:
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query"))
         parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid')}")
-    return "Invalid request: " + "; ".join(parts)
+    details = "Invalid request: " + "; ".join(parts)
+    if not errors:
+        return details
+    first = errors[0]
+    loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
+    if not loc:
+        return details
+    field = loc[0] if len(loc) == 1 else ".".join(loc)
+    if first.get("type") == "missing" or ("input" in first and first["input"] is None):
+        return f"Missing value for required parameter '{field}'. {details}"
+    if "input" in first:
+        return f"Invalid value {_shown(first['input'])} for parameter '{field}' supplied. {details}"
+    return details
+
+
+def _shown(value: Any) -> str:
+    """A value as MLflow's messages show it: JSON, cut at 200 characters."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 # errno -> what the client is told. Storage that cannot take more bytes is the server's condition, not

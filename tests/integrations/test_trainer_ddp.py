@@ -40,6 +40,12 @@ _SCRIPT = textwrap.dedent(
         "client": cb._client is not None,
         "store_imported": "sqlalchemy" in sys.modules,
     }, f)
+    # An orderly gloo teardown: a rank that exits while the other still tears down can abort in C++
+    # ("terminate called without an active exception"), failing the launcher on a loaded machine.
+    import torch.distributed as dist
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
     """
 )
 
