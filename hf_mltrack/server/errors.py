@@ -47,10 +47,10 @@ def _describe_validation(exc: RequestValidationError) -> str:
     if not errors:
         return details
     first = errors[0]
-    loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
-    if not loc:
+    where = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
+    if not where:
         return details
-    field = loc[0] if len(loc) == 1 else ".".join(loc)
+    field = ".".join(where)
     if first.get("type") == "missing" or ("input" in first and first["input"] is None):
         return f"Missing value for required parameter '{field}'. {details}"
     if "input" in first:
