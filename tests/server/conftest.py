@@ -56,17 +56,25 @@ class ServerThread:
 class ServerProcess:
     """``python -m hf_mltrack.cli.server`` in a subprocess (can be killed with SIGKILL and restarted)."""
 
-    def __init__(self, args: list[str], port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        launcher: list[str] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = args
         self.env = {**os.environ, **(env or {})}
+        # what runs the server module; a test may wrap it (e.g. a script that sets resource limits first)
+        self.launcher = launcher or [sys.executable, "-m", "hf_mltrack.cli.server"]
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> ServerProcess:
         import httpx
 
-        cmd = [sys.executable, "-m", "hf_mltrack.cli.server", "--port", str(self.port), *self.args]
+        cmd = [*self.launcher, "--port", str(self.port), *self.args]
         # its own process group: `kill` also reaches the workers of ``--workers N``
         self.proc = subprocess.Popen(
             cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
@@ -155,11 +163,14 @@ def server_thread() -> Iterator[Callable[..., ServerThread]]:
 
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """``server_process(args, port=None, env=None)``: ``hf-mltrack server`` in a subprocess (killed after)."""
+    """``server_process(args, port=None, env=None, launcher=None)``: ``hf-mltrack server`` in a subprocess
+    (killed after)."""
     started: list[ServerProcess] = []
 
-    def start(args: list[str], port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
-        proc = ServerProcess(args, port, env).start()
+    def start(
+        args: list[str], port: int | None = None, env: dict[str, str] | None = None, launcher: list[str] | None = None
+    ) -> ServerProcess:
+        proc = ServerProcess(args, port, env, launcher).start()
         started.append(proc)
         return proc
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,82 +25,41 @@ _LIMITED = (
 )
 
 
-class LimitedServer:
-    """``hf-mltrack server`` in a subprocess whose files may not grow past ``limit`` bytes."""
-
-    def __init__(self, args: list[str], limit: int, script: Path) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        script.write_text(_LIMITED)
-        self.cmd = [sys.executable, str(script), str(limit), "--port", str(self.port), *args]
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60) -> LimitedServer:
-        import httpx
-
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        raise RuntimeError("the server subprocess did not become healthy")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-def test_file_too_large_is_a_507_and_the_client_says_so(tmp_path):
+def test_file_too_large_is_a_507_and_the_client_says_so(tmp_path, server_process):
     import hf_mltrack
     from hf_mltrack.exceptions import MlTrackException
     from hf_mltrack.store.rest_artifacts import HttpArtifactRepository
 
-    server = LimitedServer(
+    script = tmp_path / "limited.py"
+    script.write_text(_LIMITED)  # the server's files may not grow past 2 MiB
+    server = server_process(
         [
             "--backend-store-uri",
             f"sqlite:///{tmp_path / 'db' / 'mltrack.db'}",
             "--artifacts-destination",
             str(tmp_path / "art"),
         ],
-        limit=2 * 1024 * 1024,
-        script=tmp_path / "limited.py",
-    ).start()
-    try:
-        import httpx
+        launcher=[sys.executable, str(script), str(2 * 1024 * 1024)],
+    )
+    import httpx
 
-        response = httpx.put(
-            f"{server.url}{PROXY}/0/r/artifacts/big.bin", content=os.urandom(3 * 1024 * 1024), timeout=60
-        )
-        assert response.status_code == 507, response.text
-        assert response.json()["error_code"] == "RESOURCE_EXHAUSTED"
-        assert "file too large" in response.json()["message"]
-        assert str(tmp_path) not in response.text  # names the cause, not the server's paths
+    response = httpx.put(f"{server.url}{PROXY}/0/r/artifacts/big.bin", content=os.urandom(3 * 1024 * 1024), timeout=60)
+    assert response.status_code == 507, response.text
+    assert response.json()["error_code"] == "RESOURCE_EXHAUSTED"
+    assert "file too large" in response.json()["message"]
+    assert str(tmp_path) not in response.text  # names the cause, not the server's paths
 
-        hf_mltrack.set_tracking_uri(server.url)
-        src = tmp_path / "weights.bin"
-        src.write_bytes(os.urandom(3 * 1024 * 1024))
-        repo = HttpArtifactRepository("mlflow-artifacts:/0/r/artifacts")
-        with pytest.raises(MlTrackException, match="file too large") as caught:
-            repo.log_artifact(str(src))
-        assert caught.value.error_code == "RESOURCE_EXHAUSTED"
-        # small files still fit
-        (tmp_path / "small.txt").write_text("ok")
-        repo.log_artifact(str(tmp_path / "small.txt"))
-        assert repo.read_text("small.txt") == "ok"
-    finally:
-        server.kill()
+    hf_mltrack.set_tracking_uri(server.url)
+    src = tmp_path / "weights.bin"
+    src.write_bytes(os.urandom(3 * 1024 * 1024))
+    repo = HttpArtifactRepository("mlflow-artifacts:/0/r/artifacts")
+    with pytest.raises(MlTrackException, match="file too large") as caught:
+        repo.log_artifact(str(src))
+    assert caught.value.error_code == "RESOURCE_EXHAUSTED"
+    # small files still fit
+    (tmp_path / "small.txt").write_text("ok")
+    repo.log_artifact(str(tmp_path / "small.txt"))
+    assert repo.read_text("small.txt") == "ok"
 
 
 def _mount_tmpfs(where: Path) -> bool:
