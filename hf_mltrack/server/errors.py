@@ -54,11 +54,11 @@ def _describe_validation(exc: RequestValidationError) -> str:
     if first.get("type") == "missing" or ("input" in first and first["input"] is None):
         return f"Missing value for required parameter '{field}'. {details}"
     if "input" in first:
-        return f"Invalid value {_shown(first['input'])} for parameter '{field}' supplied. {details}"
+        return f"Invalid value {shown_value(first['input'])} for parameter '{field}' supplied. {details}"
     return details
 
 
-def _shown(value: Any) -> str:
+def shown_value(value: Any) -> str:
     """A value as MLflow's messages show it: JSON, cut at 200 characters."""
     import json
 

@@ -6,7 +6,6 @@ in all); keys are at most 250 characters; param values at most 6000 and tag valu
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, Any
 
@@ -312,9 +311,10 @@ def _bad(message: str) -> InvalidParameterError:
 def _items(data: dict, name: str) -> list:
     items = data.get(name) or []
     if not isinstance(items, list):
-        shown = json.dumps(items)[:200] if isinstance(items, (str, int, float, bool, dict)) else repr(items)[:200]
+        from ..errors import shown_value
+
         raise InvalidParameterError(
-            f"Invalid value {shown} for parameter '{name}' supplied: {name} must be a list of objects, "
+            f"Invalid value {shown_value(items)} for parameter '{name}' supplied: {name} must be a list of objects, "
             f"got {type(items).__name__}"  # MLflow's wording first: its clients and tests look for it
         )
     return items
