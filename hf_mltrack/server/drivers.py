@@ -82,20 +82,11 @@ def check_drivers(config: ServerConfig) -> None:
     """Every driver the configured stores need is importable (else `MissingDependencyError`)."""
     check_store_driver(config.backend_store_uri)
     root = config.default_artifact_root
-    if not (config.serve_artifacts and root and _is_proxy_url(root)):
+    from .state import served_artifacts_rel
+
+    if not (config.serve_artifacts and root and served_artifacts_rel(root) is not None):
         # This server's own proxy URL as the root (MLflow's "proxied artifact root"): the server reads its
         # destination for it and never fetches the URL, so no http filesystem package is needed.
         check_artifact_driver(root)
     if config.serve_artifacts:
         check_artifact_driver(config.artifacts_destination)
-
-
-def _is_proxy_url(uri: str) -> bool:
-    """Whether ``uri`` is an ``http(s)://.../mlflow-artifacts/artifacts[/...]`` URL of an artifact proxy."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(uri)
-    path = parts.path.rstrip("/")
-    return parts.scheme in ("http", "https") and (
-        path.endswith("/mlflow-artifacts/artifacts") or "/mlflow-artifacts/artifacts/" in path
-    )

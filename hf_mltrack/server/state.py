@@ -30,6 +30,18 @@ _REMOTE_FETCH_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ssh"
 _SERVED_PATHS = ("/api/2.0/mlflow-artifacts/artifacts/", "/ajax-api/2.0/mlflow-artifacts/artifacts/")
 
 
+def served_artifacts_rel(uri: str) -> str | None:
+    """The path under the artifact proxy of an ``http(s)://.../mlflow-artifacts/artifacts[/...]`` URL
+    (``""`` for the proxy's root), or `None` when ``uri`` is not such a URL."""
+    if get_scheme(uri) not in ("http", "https"):
+        return None
+    path = urlsplit(uri).path + "/"
+    for marker in _SERVED_PATHS:
+        if marker in path:
+            return path.split(marker, 1)[1].strip("/")
+    return None
+
+
 def proxy_path(uri: str) -> str:
     """``mlflow-artifacts:/1/<run>/artifacts/x`` (or ``mlflow-artifacts://host/1/...``) -> ``1/<run>/...``."""
     from ..artifacts.paths import validate_artifact_path
@@ -221,11 +233,9 @@ class ServerState:
             base = root.rstrip("/")
             if uri != base and not uri.startswith(base + "/"):
                 continue
-            path = urlsplit(uri).path
-            for marker in _SERVED_PATHS:
-                if marker in path + "/":
-                    rel = (path + "/").split(marker, 1)[1].strip("/")
-                    return proxy_path(f"{PROXY_ROOT}{rel}")
+            rel = served_artifacts_rel(uri)
+            if rel is not None:
+                return proxy_path(f"{PROXY_ROOT}{rel}")
         return None
 
     # ---- webhooks ------------------------------------------------------------------------------

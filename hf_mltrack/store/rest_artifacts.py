@@ -64,19 +64,17 @@ def _sigterm_raises() -> Iterator[None]:
     aborted on the way out) instead of killing the process; other handlers and threads are left alone."""
     import signal
 
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
-    try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            yield
-            return
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
 
-        def terminate(signum: int, frame: Any) -> None:
-            raise SystemExit(128 + signum)
-
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except (ValueError, OSError):  # not allowed here (e.g. an embedded interpreter)
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        # Installed only over the default handler. No `yield` under this suppress: an error of the upload
+        # itself (an InvalidParameterError is a ValueError) must not be taken for a refused handler.
+        with contextlib.suppress(ValueError, OSError):  # not allowed here (e.g. an embedded interpreter)
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                previous = signal.signal(signal.SIGTERM, terminate)
+    if previous is None:
         yield
         return
     try:
