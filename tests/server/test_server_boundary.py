@@ -624,3 +624,40 @@ def test_local_artifact_location_inside_another_experiments_folder_is_refused(ma
     ok = _ok(api.post(f"{API}/experiments/create", json={"name": "team", "artifact_location": f"{root}/team-a"}))
     r = api.post(f"{API}/experiments/create", json={"name": "nested", "artifact_location": f"{root}/team-a/sub"})
     assert r.status_code == 400 and f"experiment {ok['experiment_id']}" in r.json()["message"]
+
+
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+@pytest.mark.parametrize("route", ["runs/outputs", "runs/log-inputs"])
+def test_a_run_may_only_name_logged_models_its_user_can_read(world, prefix, route):
+    """Linking the victim's logged model to one's own run (as output or input) needs READ on that model."""
+    bob, admin = world["bob"], world["admin"]
+    own = _ok(bob.post(f"{prefix}/logged-models", json={"experiment_id": world["bob_exp"], "name": "bobs-lm"}))
+    own_id = own["model"]["info"]["model_id"]
+    victim = {"model_id": world["logged_model"]}
+    for models in ([victim], [{"model_id": own_id}, victim]):
+        r = bob.post(f"{prefix}/{route}", json={"run_id": world["bob_run"], "models": models})
+        assert r.status_code == 403, r.text
+        assert "logged model" in r.json()["message"]
+    _ok(bob.post(f"{prefix}/{route}", json={"run_id": world["bob_run"], "models": [{"model_id": own_id}]}))
+    run = _ok(admin.get(f"{prefix}/runs/get", params={"run_id": world["bob_run"]}))["run"]
+    linked = run.get("outputs" if route == "runs/outputs" else "inputs", {}).get(
+        "model_outputs" if route == "runs/outputs" else "model_inputs", []
+    )
+    assert [m["model_id"] for m in linked] == [own_id]
+    # a malformed entry is the request model's 400, not a refusal nor a 5xx
+    assert bob.post(f"{prefix}/{route}", json={"run_id": world["bob_run"], "models": ["x"]}).status_code == 400
+
+
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+def test_get_by_name_answers_an_unreadable_experiment_as_a_missing_one(world, prefix):
+    bob, alice = world["bob"], world["alice"]
+    hidden = bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "victim-exp"})
+    missing = bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "no-such-exp"})
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error_code"] == missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert hidden.json()["message"].replace("victim-exp", "X") == missing.json()["message"].replace("no-such-exp", "X")
+    assert "SECRET" not in hidden.text
+    got = _ok(alice.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "victim-exp"}))
+    assert got["experiment"]["experiment_id"] == world["exp"]
+    assert _ok(bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "bob-exp"}))
+    assert bob.get(f"{prefix}/experiments/get-by-name").status_code == 400

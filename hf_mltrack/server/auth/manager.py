@@ -187,9 +187,6 @@ class AuthManager:
     def on_registered_model_created(self, request: Request, name: str) -> None:
         self.store.grant("model", name, self.user(request).id, "MANAGE")
 
-    def can_read_experiment(self, request: Request, experiment_id: str) -> bool:
-        return self.allows(self.user(request), "experiment", experiment_id, "READ")
-
     def _readable(self, user: User, kind: str, resources: list[str]) -> set[str]:
         if user.is_admin:
             return set(resources)

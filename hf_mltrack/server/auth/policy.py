@@ -63,6 +63,9 @@ class Target:
         default (`str`, *optional*): the value when no alias is given (what the handler assumes).
         optional (`bool`, *optional*, defaults to `False`): absent is fine (nothing to check); otherwise
             an absent field is a 400 naming it.
+        hide (`bool`, *optional*, defaults to `False`): a caller without the permission gets the 404 of an
+            object that does not exist instead of a 403 (for lookups by name, which would otherwise tell
+            a stranger that the name is taken).
     """
 
     kind: Kind
@@ -72,6 +75,7 @@ class Target:
     aliases: tuple[str, ...] | None = None
     default: str | None = None
     optional: bool = False
+    hide: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -101,6 +105,7 @@ class Rule:
     aliases: tuple[str, ...] | None = None
     also: tuple[Target, ...] = ()
     optional: bool = False
+    hide: bool = False
     targets: tuple[Target, ...] = dataclass_field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +120,7 @@ class Rule:
                     self.aliases,
                     self.default,
                     self.optional,
+                    self.hide,
                 ),
             )
         object.__setattr__(self, "targets", (*first, *self.also))
@@ -159,6 +165,11 @@ def _version_source(where: Where = "query") -> Target:
     return Target("version_source", "READ", "version", where)
 
 
+def _logged_models() -> Target:
+    """READ on the experiment of every logged model listed in the body's ``models`` (``[{"model_id": ...}]``)."""
+    return Target("logged_models", "READ", "models", "body", optional=True)
+
+
 def _logged_model(permission: str) -> Rule:
     return Rule("logged_model", permission, "model_id", "path")
 
@@ -183,7 +194,8 @@ POLICIES: dict[tuple[str, str], Rule] = {
     # ---- experiments ----
     ("POST", f"{M}/experiments/create"): AUTHENTICATED,
     ("GET", f"{M}/experiments/get"): _exp("READ", "query"),
-    ("GET", f"{M}/experiments/get-by-name"): AUTHENTICATED,  # the handler hides unreadable ones
+    # an unreadable experiment answers as a missing one: the name alone tells a stranger nothing
+    ("GET", f"{M}/experiments/get-by-name"): Rule("experiment_name", "READ", "experiment_name", "query", hide=True),
     ("POST", f"{M}/experiments/search"): AUTHENTICATED,  # results filtered
     ("GET", f"{M}/experiments/search"): AUTHENTICATED,  # results filtered
     ("POST", f"{M}/experiments/delete"): _exp("MANAGE"),
@@ -219,8 +231,9 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{M}/logged-models/{{model_id}}/tags/{{tag_key:path}}"): _logged_model("EDIT"),
     ("GET", f"{M}/logged-models/{{model_id}}/artifacts/directories"): _logged_model("READ"),
     ("GET", f"{M}/logged-models/{{model_id}}/artifacts/files"): _logged_model("READ"),
-    ("POST", f"{M}/runs/log-inputs"): _run("EDIT"),
-    ("POST", f"{M}/runs/outputs"): _run("EDIT"),
+    # and READ on every logged model the run is said to read or produce
+    ("POST", f"{M}/runs/log-inputs"): _run("EDIT", also=(_logged_models(),)),
+    ("POST", f"{M}/runs/outputs"): _run("EDIT", also=(_logged_models(),)),
     ("POST", f"{M}/experiments/search-datasets"): AUTHENTICATED,  # experiment ids filtered
     # ---- traces: guarded by the trace's experiment ----
     ("GET", f"{M}/traces"): AUTHENTICATED,  # experiment ids filtered

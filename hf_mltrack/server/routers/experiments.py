@@ -107,9 +107,10 @@ def get_experiment(experiment_id: Annotated[str, Query()], state: State) -> JSON
 
 
 @router.get("/get-by-name", response_model=ExperimentResponse)
-def get_experiment_by_name(request: Request, experiment_name: Annotated[str, Query()], state: State) -> JSONResponse:
+def get_experiment_by_name(experiment_name: Annotated[str, Query()], state: State) -> JSONResponse:
+    # an unreadable experiment was answered as a missing one at the boundary (policy ``hide``)
     exp = state.store.get_experiment_by_name(experiment_name)
-    if exp is None or (state.auth is not None and not state.auth.can_read_experiment(request, exp.experiment_id)):
+    if exp is None:
         raise ResourceNotFoundError(f"No experiment named {experiment_name!r}")
     return JSONResponse({"experiment": experiment_to_json(exp)})
 
