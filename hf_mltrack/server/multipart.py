@@ -10,7 +10,9 @@ aborts it). Clients never receive object-store URLs or credentials: every part g
   abandoned (killed before it could abort) are swept once untouched for ``HF_MLTRACK_MULTIPART_STALE_SECONDS``
   (1 h), checked at most every `SWEEP_INTERVAL_SECONDS` on any multipart request; the staged bytes are
   capped by ``HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES`` (10 GiB): a part past the cap is a 507.
-* S3 destination: S3's own multipart upload; the server forwards each part with ``UploadPart``.
+* S3 destination: S3's own multipart upload; the server forwards each part with ``UploadPart``. Uploads
+  under the destination's prefix untouched for the same stale time are aborted by a background sweep
+  (at most every `SWEEP_INTERVAL_SECONDS`, started by a multipart request).
 
 Upload ids are validated against a strict pattern before they touch a path or an object store.
 """
@@ -26,6 +28,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -44,6 +47,8 @@ MAX_PART_BYTES = 5 * 1024**3
 STAGING_DIR = f"{TEMP_MARKER}multipart"
 #: How often (at most) a process looks for stale uploads to remove.
 SWEEP_INTERVAL_SECONDS = 60.0
+#: Pages (1,000 uploads or parts each) one S3 sweep reads at most; the rest waits for the next sweep.
+_SWEEP_MAX_PAGES = 10
 _last_sweep: dict[str, float] = {}
 
 _LOCAL_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -359,10 +364,73 @@ class S3Multipart(MultipartBackend):
             where = f"s3://{self.repo.bucket}/{key}"
             raise MlTrackException(f"S3 {action} for {where} failed: {message}") from exc
 
+    def _sweep_key(self) -> str:
+        return f"s3://{self.repo.bucket}/{self.repo.prefix}"
+
+    def sweep(self, force: bool = False) -> int:
+        """Abort this destination's uploads untouched for ``HF_MLTRACK_MULTIPART_STALE_SECONDS``; how many.
+
+        An upload's age is that of its newest part (its initiation when it has none), as for local
+        staging, so a slow upload still sending parts is kept. S3 bills the parts of an abandoned upload
+        until it is aborted; a bucket lifecycle rule (``AbortIncompleteMultipartUpload``) does the same
+        for uploads of other writers. Best effort: an S3 error leaves the uploads for the next sweep.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        now = time.time()
+        key = self._sweep_key()
+        if not force and now - _last_sweep.get(key, 0.0) < SWEEP_INTERVAL_SECONDS:
+            return 0
+        _last_sweep[key] = now
+        cutoff = now - max(0.0, _env.MULTIPART_STALE_SECONDS.get())
+        client, bucket = self.repo.client, self.repo.bucket
+        prefix = f"{self.repo.prefix}/" if self.repo.prefix else ""
+        removed = 0
+        try:
+            page: dict[str, Any] = client.list_multipart_uploads(Bucket=bucket, Prefix=prefix)
+            for _ in range(_SWEEP_MAX_PAGES):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"].timestamp() < cutoff and self._newest_part(upload) < cutoff:
+                        with suppress(ClientError):
+                            client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                            removed += 1
+                if not page.get("IsTruncated"):
+                    break
+                page = client.list_multipart_uploads(
+                    Bucket=bucket,
+                    Prefix=prefix,
+                    KeyMarker=page.get("NextKeyMarker", ""),
+                    UploadIdMarker=page.get("NextUploadIdMarker", ""),
+                )
+        except (BotoCoreError, ClientError):
+            pass
+        return removed
+
+    def _newest_part(self, upload: dict) -> float:
+        """When the newest part of ``upload`` was written (its initiation if it has none)."""
+        newest = upload["Initiated"].timestamp()
+        kwargs: dict[str, Any] = {}
+        for _ in range(_SWEEP_MAX_PAGES):
+            page = self.repo.client.list_parts(
+                Bucket=self.repo.bucket, Key=upload["Key"], UploadId=upload["UploadId"], **kwargs
+            )
+            newest = max([newest, *(p["LastModified"].timestamp() for p in page.get("Parts", []))])
+            if not page.get("IsTruncated"):
+                break
+            kwargs = {"PartNumberMarker": page["NextPartNumberMarker"]}
+        return newest
+
+    def _sweep_in_background(self) -> None:
+        # S3 round trips: never on the request's time; at most once per interval per destination.
+        if time.time() - _last_sweep.get(self._sweep_key(), 0.0) >= SWEEP_INTERVAL_SECONDS:
+            threading.Thread(target=self.sweep, name="hf-mltrack-s3-multipart-sweep", daemon=True).start()
+
     def create(self, dest: str, num_parts: int) -> str:
+        self._sweep_in_background()
         return self._encode(self._call("create_multipart_upload", dest)["UploadId"])
 
     def upload_part(self, dest: str, upload_id: str, part_number: int, body: BinaryIO, size: int) -> str:
+        self._sweep_in_background()
         s3_id = self._decode(upload_id)
         response = self._call(
             "upload_part", dest, UploadId=s3_id, PartNumber=part_number, Body=body, ContentLength=size

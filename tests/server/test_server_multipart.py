@@ -301,6 +301,49 @@ def test_abandoned_uploads_are_swept_after_an_hour_by_default(api, tmp_path):
     assert late.status_code == 404
 
 
+def test_abandoned_s3_uploads_are_aborted_by_the_sweep(make_app, moto_s3, monkeypatch):
+    """S3 keeps (and bills) an abandoned upload's parts until it is aborted: the server's sweep aborts the
+    uploads under its destination whose newest part is older than the stale time, and keeps the rest."""
+    from hf_mltrack.artifacts.s3 import get_s3_client
+    from hf_mltrack.server import multipart
+
+    s3 = get_s3_client()
+    outside = s3.create_multipart_upload(Bucket=moto_s3, Key="elsewhere/x.bin")["UploadId"]
+    s3.upload_part(Bucket=moto_s3, Key="elsewhere/x.bin", UploadId=outside, PartNumber=1, Body=b"o")
+    api = TestClient(make_app(artifacts_destination=f"s3://{moto_s3}/root"))
+    # no sweep while the uploads are set up (moto dates every upload's initiation in 2010)
+    multipart._last_sweep[f"s3://{moto_s3}/root"] = time.time()
+    stale = _create(api, "0/r/artifacts", "stale.bin", 2).json()
+    _put_parts(api, stale["credentials"][:1], [b"s" * 100])
+    time.sleep(2.2)
+    slow = _create(api, "0/r/artifacts", "slow.bin", 3).json()
+    _put_parts(api, slow["credentials"][:1], [b"w" * 100])
+    monkeypatch.setenv("HF_MLTRACK_MULTIPART_STALE_SECONDS", "1.5")
+
+    def keys() -> set[str]:
+        return {u["Key"] for u in s3.list_multipart_uploads(Bucket=moto_s3).get("Uploads", [])}
+
+    assert keys() == {"elsewhere/x.bin", "root/0/r/artifacts/stale.bin", "root/0/r/artifacts/slow.bin"}
+    # the next multipart request starts the sweep in the background (it waits for no S3 round trip)
+    multipart._last_sweep.clear()
+    _put_parts(api, slow["credentials"][1:2], [b"w" * 100])
+    deadline = time.monotonic() + 10
+    while "root/0/r/artifacts/stale.bin" in keys() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert keys() == {"elsewhere/x.bin", "root/0/r/artifacts/slow.bin"}
+    # (a late part of the aborted upload is S3's NoSuchUpload, a 404 here; moto answers it with a 500)
+    # within the interval no second sweep runs; the destination's own uploads only
+    assert multipart.S3Multipart(multipart_repo(moto_s3, "root")).sweep() == 0
+    assert multipart.S3Multipart(multipart_repo(moto_s3, "empty")).sweep(force=True) == 0
+    s3.abort_multipart_upload(Bucket=moto_s3, Key="elsewhere/x.bin", UploadId=outside)
+
+
+def multipart_repo(bucket: str, prefix: str):
+    from hf_mltrack.artifacts.s3 import S3ArtifactRepository
+
+    return S3ArtifactRepository(f"s3://{bucket}/{prefix}")
+
+
 def test_staging_is_bounded(api, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES", "5000")
     body = _create(api, "0/r/artifacts", "big.bin", 3).json()
