@@ -126,7 +126,8 @@ MULTIPART_STALE_SECONDS = EnvVar[float](
     "HF_MLTRACK_MULTIPART_STALE_SECONDS",
     float,
     3600.0,
-    "The artifact proxy removes multipart uploads neither completed nor aborted after this many seconds (staged on its disk, or aborted on an S3 destination).",
+    "The artifact proxy removes multipart uploads neither completed nor aborted after this many seconds "
+    "(staged on its disk, or aborted on an S3 destination).",
 )
 MULTIPART_STAGING_MAX_BYTES = EnvVar[int](
     "HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES",

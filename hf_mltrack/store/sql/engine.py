@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 _ENGINES: dict[str, Engine] = {}
+#: The PostgreSQL advisory lock held while a new schema is created (any constant; ours: "hfmltrak").
+_SCHEMA_LOCK_KEY = int.from_bytes(b"hfmltrak", "big") & (2**63 - 1)
 _LOCK = threading.Lock()
 
 _SQLITE_PRAGMAS = (
@@ -160,7 +162,15 @@ def ensure_schema(engine: Engine) -> None:
     except Exception as exc:
         raise MlTrackException(f"Cannot open the tracking database {redact(str(engine.url))!r}: {exc}") from exc
     if not has_experiments:
-        with engine.begin() as conn:
+        # Several processes may open a new store at the same instant (a sweep's jobs, a server's
+        # workers): one creates the schema, the others wait for it and find it made. On SQLite the
+        # write lock is taken up front (BEGIN IMMEDIATE: a read lock upgraded later fails at once with
+        # "database is locked"); on PostgreSQL a transaction-scoped advisory lock serializes them.
+        with engine.execution_options(hf_write=True).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            if sa.inspect(conn).has_table("experiments"):
+                return
             metadata.create_all(conn)
             conn.execute(
                 sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
@@ -185,7 +195,7 @@ def create_default_experiment(engine: Engine, artifact_root: str) -> None:
 
     from .schema import experiments
 
-    with engine.begin() as conn:
+    with engine.execution_options(hf_write=True).begin() as conn:  # not a read lock upgraded later
         if conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)).first():
             return
         now = int(time.time() * 1000)
