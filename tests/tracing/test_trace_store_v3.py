@@ -110,3 +110,29 @@ def test_assessments_override_and_restore(stores) -> None:
         assessments.create(Assessment(RID, "q", "feedback", value=1, overrides="a-missing"))
     traces.delete_traces("0", request_ids=[RID])
     assert assessments.for_traces([RID]) == {}  # removed with their trace
+
+
+def test_a_trace_logged_again_keeps_its_assessments(stores) -> None:
+    """An export retried after an unknown outcome (or a trace re-logged with new tags) replaces the
+    trace's info, tags and spans; the assessments made on it since are not part of the copy and stay."""
+    from hf_mltrack.entities.trace import Trace, TraceData
+    from hf_mltrack.store.sql.assessment_store import Assessment
+
+    traces, assessments = stores
+    root = _span("00000000000000c1", None, "answer", 1_000_000, 4_000_000)
+    info = TraceInfo(RID, "0", 1, 3, "OK", tags={"round": "1"})
+    traces.log_traces([Trace(info, TraceData([root]))])
+    made = assessments.create(Assessment(RID, "quality", "feedback", value=5, source_type="HUMAN"))
+    again = TraceInfo(RID, "0", 1, 7, "ERROR", tags={"round": "2"})
+    other = TraceInfo("tr-" + "cd" * 16, "0", 2, 1, "OK")
+    traces.log_traces(
+        [
+            Trace(again, TraceData([root, _span("00000000000000c2", "00000000000000c1", "x", 2, 3)])),
+            Trace(other, TraceData([])),
+        ]
+    )
+    stored = traces.get_trace(RID)
+    assert (stored.info.status, stored.info.execution_time_ms, stored.info.tags.get("round")) == ("ERROR", 7, "2")
+    assert len(stored.data.spans) == 2
+    assert [a.assessment_id for a in assessments.for_traces([RID])[RID]] == [made.assessment_id]
+    assert traces.get_trace_info(other.request_id).status == "OK"

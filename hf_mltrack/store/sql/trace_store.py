@@ -8,7 +8,7 @@ Searches read ``trace_info`` (and ``trace_tags`` for tag filters) only; spans ar
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -122,17 +122,35 @@ class SqlTraceStore(AbstractTraceStore):
                     f"Cannot store traces of experiment(s) {', '.join(map(str, sorted(missing)))}: "
                     "no such experiment in this tracking store (set_experiment() creates one)"
                 ) from exc
-            # Traces written before (an export retried after an unknown outcome): replace them.
+            # Traces written before (an export retried after an unknown outcome, a trace logged again):
+            # replace their info, tags and spans in place. The info row is updated, not deleted, so what
+            # hangs off the trace and is not part of the copy (its assessments) stays.
             with self._write() as conn:
-                self._delete(conn, list(rows))
-                self._insert(conn, rows)
+                self._replace(conn, rows)
 
-    def _insert(self, conn: Connection, rows: dict[str, Any]) -> None:
-        info_rows = [r[0] for r in rows.values()]
+    def _insert(self, conn: Connection, rows: dict[str, Any], info_stored: Set[str] = frozenset()) -> None:
+        """Insert ``rows``' infos (but those in ``info_stored``), tags and spans."""
+        info_rows = [r[0] for rid, r in rows.items() if rid not in info_stored]
         tag_rows = [tag for r in rows.values() for tag in r[1]]
         data_rows = [r[2] for r in rows.values()]
         for table, values in ((trace_info, info_rows), (trace_tags, tag_rows), (trace_data, data_rows)):
             insert_rows(conn, table.name, [c.name for c in table.columns], values)
+
+    def _replace(self, conn: Connection, rows: dict[str, Any]) -> None:
+        """Write ``rows`` over the traces of the same ids: infos updated, tags and spans replaced."""
+        ids = list(rows)
+        stored: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            found = conn.execute(sa.select(trace_info.c.request_id).where(trace_info.c.request_id.in_(chunk)))
+            stored.update(r[0] for r in found)
+            conn.execute(trace_tags.delete().where(trace_tags.c.request_id.in_(chunk)))
+            conn.execute(trace_data.delete().where(trace_data.c.request_id.in_(chunk)))
+        columns = [c.name for c in trace_info.columns]
+        for rid in stored:
+            values = dict(zip(columns, rows[rid][0], strict=True))
+            conn.execute(trace_info.update().where(trace_info.c.request_id == rid).values(**values))
+        self._insert(conn, rows, info_stored=stored)
 
     @staticmethod
     def _delete(conn: Connection, ids: list[str]) -> None:
