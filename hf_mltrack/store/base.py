@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..entities import Experiment, Metric, PagedList, Param, Run, RunInfo, RunTag, ViewType
+from ..exceptions import MlTrackException
 
 if TYPE_CHECKING:
     from ..entities import LoggedModel
@@ -30,6 +31,13 @@ class AbstractStore(abc.ABC):
 
     @abc.abstractmethod
     def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    def offline_experiment(self, name: str) -> Experiment:
+        """The experiment ``name`` to start runs in while this store is unreachable; stores without an
+        offline mode (a database) have none to give."""
+        raise MlTrackException(
+            f"Cannot set experiment {name!r}: the tracking store {self!r} is unreachable and keeps no offline journal"
+        )
 
     @abc.abstractmethod
     def search_experiments(

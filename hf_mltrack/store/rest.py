@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _env
 from ..artifacts.base import FileInfo
 from ..entities import Experiment, Metric, PagedList, Param, Run, RunData, RunInfo, RunTag, ViewType
+from ..entities.enums import LifecycleStage
 from ..exceptions import (
     InvalidParameterError,
     InvalidStateError,
@@ -477,6 +478,31 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
             return None
         return experiment_from_json(out["experiment"])
 
+    def offline_experiment(self, name: str) -> Experiment:
+        """An experiment set by name while the server is unreachable: runs start in it offline, and the
+        first one to reach the server finds the experiment by that name there, or creates it."""
+        from .rest_delivery import OFFLINE_EXPERIMENT_PREFIX
+
+        return Experiment(
+            experiment_id=OFFLINE_EXPERIMENT_PREFIX + name,
+            name=name,
+            artifact_location="",
+            lifecycle_stage=LifecycleStage.ACTIVE,
+        )
+
+    def _server_experiment_id(self, experiment_id: str) -> str:
+        """A server's experiment id for an offline one, once the server answers; else it stays offline."""
+        from .rest_delivery import offline_experiment_name
+
+        name = offline_experiment_name(experiment_id)
+        if name is None or self.delivery.down and name not in self.delivery.experiments:
+            return experiment_id
+        try:
+            return self.delivery.experiment_id(name, retries=0)
+        except TrackingServerUnavailableError as exc:
+            self.delivery.mark_down(exc)
+            return experiment_id
+
     def search_experiments(
         self,
         view_type: int = ViewType.ACTIVE_ONLY,
@@ -530,7 +556,7 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         metrics: Sequence[Metric] = (),
     ) -> Run:
         body: dict[str, Any] = {
-            "experiment_id": str(experiment_id),
+            "experiment_id": self._server_experiment_id(str(experiment_id)),
             "user_id": user_id,
             "start_time": start_time,
             "tags": [{"key": t.key, "value": t.value} for t in tags],

@@ -36,11 +36,21 @@ if TYPE_CHECKING:
     from .rest import HttpClient
 
 CLIENT_RUN_ID_TAG = "hf_mltrack.clientRunId"
+#: The id a job holds for an experiment set by name while the server was unreachable: the experiment
+#: is found (or created) by that name when the first run started in it reaches the server.
+OFFLINE_EXPERIMENT_PREFIX = "offline:"
 PARENT_RUN_ID_TAG = "hf_mltrack.parentRunId"
 _LOG_BATCH = "/runs/log-batch"
 _CREATE = "/runs/create"
 
 _DELIVERIES: weakref.WeakSet[Delivery] = weakref.WeakSet()
+
+
+def offline_experiment_name(experiment_id: str) -> str | None:
+    """The name behind an offline experiment id, None for a server's id."""
+    if experiment_id.startswith(OFFLINE_EXPERIMENT_PREFIX):
+        return experiment_id[len(OFFLINE_EXPERIMENT_PREFIX) :]
+    return None
 
 
 def _points(body: dict) -> int:
@@ -65,6 +75,7 @@ class Delivery:
         self._inflight = False
         self._journals: dict[str, Journal] = {}
         self.aliases: dict[str, str] = {}  # client run id -> server run id
+        self.experiments: dict[str, str] = {}  # name of an experiment set offline -> server id
         self.offline: set[str] = set()  # runs started offline by this process
         self.down = False
         self._next_probe = 0.0
@@ -414,10 +425,35 @@ class Delivery:
                 self._errors.append(exc)
                 warnings.warn(f"hf_mltrack: {exc.message} (raised again by the next flush)", stacklevel=1)
 
+    def experiment_id(self, name: str, retries: int | None) -> str:
+        """The server's id of the experiment ``name``, created there if absent (another client creating
+        it at the same time is found instead)."""
+        known = self.experiments.get(name)
+        if known is not None:
+            return known
+        try:
+            found = self.http.call("GET", "/experiments/get-by-name", params={"experiment_name": name}, retries=retries)
+            experiment_id = str(found["experiment"]["experiment_id"])
+        except MlTrackException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            try:
+                made = self.http.call("POST", "/experiments/create", {"name": name}, retries=retries)
+                experiment_id = str(made["experiment_id"])
+            except MlTrackException as again:
+                if again.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                return self.experiment_id(name, retries)
+        self.experiments[name] = experiment_id
+        return experiment_id
+
     def _create(self, run_id: str, body: dict, retries: int | None) -> None:
         """Create on the server a run started offline, once (a replayed create finds the earlier one)."""
         if self._map(run_id, {"run_id": run_id})["run_id"] != run_id:
             return  # created already
+        name = offline_experiment_name(str(body.get("experiment_id", "0")))
+        if name is not None:
+            body = {**body, "experiment_id": self.experiment_id(name, retries)}
         found = self.http.call(
             "POST",
             "/runs/search",

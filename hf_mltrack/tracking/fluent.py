@@ -159,14 +159,19 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         experiment = client.get_experiment(str(experiment_id))
     else:
         assert experiment_name is not None
-        experiment = client.get_experiment_by_name(experiment_name)
-        if experiment is None:
-            try:
-                client.create_experiment(experiment_name)
-            except MlTrackException as exc:
-                if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process won the race
-                    raise
+        try:
             experiment = client.get_experiment_by_name(experiment_name)
+            if experiment is None:
+                try:
+                    client.create_experiment(experiment_name)
+                except MlTrackException as exc:
+                    if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process won the race
+                        raise
+                experiment = client.get_experiment_by_name(experiment_name)
+        except ConnectionError:  # the tracking server is unreachable (after the client's retries)
+            # The job goes on: its runs start offline in this experiment, found or created on the
+            # server by name when they are delivered.
+            experiment = client.store.offline_experiment(experiment_name)
     assert experiment is not None
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise InvalidStateError(

@@ -110,6 +110,45 @@ def test_server_down_from_the_first_call(server_process, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:hf_mltrack. the tracking server")
+@pytest.mark.filterwarnings("ignore:hf_mltrack. .* NOT delivered")
+def test_set_experiment_by_name_with_the_server_down(server_process, tmp_path, monkeypatch):
+    """``set_experiment(name)`` while the server is unreachable: the job goes on offline, and its runs land
+    in the experiment of that name once the server is back (created there, or the existing one)."""
+    monkeypatch.setenv("HF_MLTRACK_HTTP_REQUEST_MAX_RETRIES", "1")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = server_process(_server_args(tmp_path), port=port)
+    MlTrackClient(url).create_experiment("existing")
+    server.kill()
+    hf_mltrack.set_tracking_uri(url)
+
+    runs = {}
+    for name in ("brand-new", "existing", "brand-new"):
+        experiment = hf_mltrack.set_experiment(name)
+        assert experiment.name == name and experiment.lifecycle_stage == "active"
+        with hf_mltrack.start_run() as run:
+            for step in range(50):
+                hf_mltrack.log_metric("loss", 1.0 / (step + 1), step=step)
+        runs.setdefault(name, []).append(run.info.run_id)
+
+    server_process(_server_args(tmp_path), port=port)
+    client = MlTrackClient(url)
+    all_ids = [r for ids in runs.values() for r in ids]
+    # (offline runs get their server ids on delivery; this process's client maps the ids the job holds)
+    _wait_for(lambda: all(len(client.get_metric_history(r, "loss")) == 50 for r in all_ids), 30)
+    by_name = {name: client.get_experiment_by_name(name) for name in runs}
+    assert all(e is not None for e in by_name.values())
+    for name, ids in runs.items():
+        stored = client.search_runs([by_name[name].experiment_id])  # type: ignore[union-attr]
+        assert sorted(r.data.tags["hf_mltrack.clientRunId"] for r in stored) == sorted(ids)
+    assert [e.name for e in client.search_experiments()].count("brand-new") == 1
+    # the job's current experiment works against the server now
+    with hf_mltrack.start_run() as later:
+        hf_mltrack.log_metric("x", 1.0)
+    assert client.get_run(later.info.run_id).info.experiment_id == by_name["brand-new"].experiment_id  # type: ignore[union-attr]
+
+
+@pytest.mark.filterwarnings("ignore:hf_mltrack. the tracking server")
 def test_long_outage_backlog_delivered_within_seconds_in_order(server_process, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_MLTRACK_HTTP_REQUEST_MAX_RETRIES", "2")
     monkeypatch.setenv("HF_MLTRACK_HTTP_REQUEST_BACKOFF_FACTOR", "0.05")
