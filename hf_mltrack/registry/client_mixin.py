@@ -301,8 +301,8 @@ class RegistryClientMixin(RegistryHostBase):
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
         """Versions matching a filter such as ``"name='llama2-lora-sft'"``, ``"run_id='...'"`` or
-        ``"tags.approved_by = 'team-lead'"``; by name, newest version first unless ``order_by`` says
-        otherwise.
+        ``"tags.approved_by = 'team-lead'"``; the most recently updated first (then by name, newest version
+        first), as MLflow orders them, unless ``order_by`` says otherwise.
 
         Args:
             filter_string (`str`, *optional*): the filter; every version when not given.
