@@ -171,3 +171,19 @@ def test_download_uri_is_the_source(reg, model) -> None:
     run_id, uri = model
     reg.create_model_version("m", uri)
     assert reg.get_model_version_download_uri("m", 1) == reg.get_run(run_id).info.artifact_uri + "/model"
+
+
+def test_a_logged_model_lists_the_versions_registered_from_it(reg) -> None:
+    """MLflow's ``mlflow.modelVersions`` logged-model tag: a JSON list of {name, version}, oldest first."""
+    model = reg.create_logged_model("0")
+    other = reg.create_logged_model("0")
+    reg.create_registered_model("m")
+    reg.create_registered_model("n")
+    reg.create_model_version("m", model.artifact_location, model_id=model.model_id)
+    assert reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == '[{"name": "m", "version": 1}]'
+    reg.create_model_version("m", model.artifact_location, model_id=model.model_id)
+    reg.create_model_version("n", f"models:/{model.model_id}")  # the id taken from a models:/m-... source
+    assert reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == (
+        '[{"name": "m", "version": 1}, {"name": "m", "version": 2}, {"name": "n", "version": 1}]'
+    )
+    assert "mlflow.modelVersions" not in reg.get_logged_model(other.model_id).tags
