@@ -53,7 +53,7 @@ ATTACKS = [
         "step-2^63",
         "POST",
         "/runs/log-metric",
-        {"run_id": "{run}", "key": "m", "value": 1, "step": 2**63},
+        {"run_id": "{run}", "key": "m", "value": 1, "timestamp": 1, "step": 2**63},
         names="step",
     ),
     Attack(
@@ -258,7 +258,7 @@ def test_limits_are_not_stricter_than_mlflow(target):
 
 def test_ascii_digit_filters_still_work(target):
     client, run = target
-    client.post(f"{API}/runs/log-metric", json={"run_id": run, "key": "m", "value": 5.0})
+    client.post(f"{API}/runs/log-metric", json={"run_id": run, "key": "m", "value": 5.0, "timestamp": 1})
     found = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "filter": "metrics.m > 3"}).json()
     assert [r["info"]["run_id"] for r in found["runs"]] == [run]
     found = client.post(f"{API}/experiments/search", json={"filter": "experiment_id = '0'"}).json()
