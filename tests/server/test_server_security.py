@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -239,3 +240,31 @@ def test_server_errors_do_not_leak_internals(make_app, monkeypatch):
     assert r.status_code == 500
     assert r.json()["error_code"] == "INTERNAL_ERROR"
     assert "hunter2" not in r.text and "/secret" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "location"),
+    [
+        (
+            "//model-versions/get-artifact?name=m&version=1&path=x",
+            "/model-versions/get-artifact?name=m&version=1&path=x",
+        ),
+        ("/api/2.0//mlflow///experiments/get?experiment_id=0", "/api/2.0/mlflow/experiments/get?experiment_id=0"),
+        ("//evil.example.com/%0d%0aSet-Cookie:%20x=1", "/evil.example.com/%0d%0aSet-Cookie:%20x=1"),
+    ],
+)
+def test_repeated_slashes_redirect_to_the_merged_path(live_server, sent, location):
+    """As MLflow's server (werkzeug): a 308 to the same target with single slashes, never an off-site
+    ('//host') or header-splitting Location; the redirected request then goes through every check."""
+    conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+    conn.request("GET", sent, headers={"Host": "localhost"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 308
+    assert response.getheader("Location") == location
+    assert response.getheader("Set-Cookie") is None
+    followed = httpx.get(
+        f"{live_server.url}/api/2.0//mlflow/experiments/get", params={"experiment_id": "0"}, follow_redirects=True
+    )
+    assert followed.status_code == 200 and followed.json()["experiment"]["experiment_id"] == "0"
