@@ -217,6 +217,26 @@ def test_experiment_artifact_location_inside_roots_allowed(make_app, tmp_path):
     assert prefix_trick.status_code == 403
 
 
+def test_relative_artifact_location_resolves_against_the_server_directory(make_app, tmp_path, monkeypatch):
+    """As MLflow's server: a relative location is the server's working directory joined with it, stored
+    absolute; the root rule applies to where it resolves ('.', '..' and 'x/../..' included)."""
+    workdir = tmp_path / "served-from"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    refused = TestClient(make_app())
+    for location in ("my_location", ".", "../x", "a/../../.."):
+        r = refused.post(f"{API}/experiments/create", json={"name": f"r{location}", "artifact_location": location})
+        assert r.status_code == 403, (location, r.text)
+        assert f"'{location}' (resolved to '{os.path.abspath(location)}')" in r.json()["message"]
+    allowed = TestClient(make_app(allowed_artifact_roots=[str(workdir)]))
+    ok = allowed.post(f"{API}/experiments/create", json={"name": "rel", "artifact_location": "my_location"})
+    assert ok.status_code == 200, ok.text
+    exp = allowed.get(f"{API}/experiments/get", params={"experiment_id": ok.json()["experiment_id"]}).json()
+    assert exp["experiment"]["artifact_location"] == (workdir / "my_location").as_uri()  # local paths: file URIs
+    escape = allowed.post(f"{API}/experiments/create", json={"name": "up", "artifact_location": "../outside"})
+    assert escape.status_code == 403
+
+
 def test_run_artifacts_outside_roots_are_not_listed(api, tmp_path, db_uri):
     """A run whose stored artifact URI points elsewhere (e.g. written directly to the DB) is not read."""
     from hf_mltrack.store.sql.tracking_store import SqlTrackingStore
