@@ -95,6 +95,19 @@ def missing_extra(feature: str, package: str, extra: str) -> MissingDependencyEr
     )
 
 
+def run_not_found(run_id: str) -> ResourceNotFoundError:
+    """No run has that id (MLflow's wording, which its clients match: ``Run ... not found``)."""
+    return ResourceNotFoundError(f"Run {run_id!r} not found")
+
+
+def run_not_active(run_id: str) -> InvalidStateError:
+    """A write to a deleted run: MLflow's wording first, then the fix."""
+    return InvalidStateError(
+        f"The run {run_id} must be in the 'active' state. Current state is deleted: restore it with "
+        f"restore_run({run_id!r}) before logging to it"
+    )
+
+
 # Error codes a retry may cure: the server or store is busy, not the request wrong.
 TRANSIENT_ERROR_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
 

@@ -17,6 +17,10 @@ from ..entities.registry import ModelVersion, RegisteredModel, RegistryEvent
 class AbstractRegistryStore(abc.ABC):
     """Where registered models, their versions, tags, aliases and history live."""
 
+    #: a store in front of a tracking server: the server, not the client, tags a logged model with the
+    #: versions registered from it
+    served: bool = False
+
     # ---- registered models -----------------------------------------------------------------
     @abc.abstractmethod
     def create_registered_model(

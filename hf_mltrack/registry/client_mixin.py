@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from .base import AbstractRegistryStore
 
 
+#: the logged-model tag listing the versions registered from it (MLflow's name, as for every logged-model tag)
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
 class RegistryClientMixin(RegistryHostBase):
     """Model registry methods of `MlTrackClient`.
 
@@ -218,7 +222,8 @@ class RegistryClientMixin(RegistryHostBase):
         if model_id is not None:
             self.get_logged_model(model_id)  # type: ignore[attr-defined]  # 404 for an unknown id
         resolved, resolved_run = self._resolve_source(source, run_id)
-        return self._registry_store.create_model_version(
+        store = self._registry_store
+        mv = store.create_model_version(
             name,
             resolved,
             resolved_run,
@@ -228,6 +233,27 @@ class RegistryClientMixin(RegistryHostBase):
             user_id=self._registry_user(),
             model_id=model_id,
         )
+        if model_id is not None and not store.served:
+            self._list_version_on_logged_model(model_id, mv)
+        return mv
+
+    def _list_version_on_logged_model(self, model_id: str, mv: ModelVersion) -> None:
+        """Add ``{"name", "version"}`` to the logged model's ``mlflow.modelVersions`` tag (a JSON list,
+        as MLflow keeps it: the versions registered from that model, oldest first)."""
+        import json
+
+        entry = {"name": mv.name, "version": int(mv.version)}
+        current = self.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)  # type: ignore[attr-defined]
+        try:
+            listed = json.loads(current) if current else []
+        except ValueError:
+            listed = []  # a hand-set value that is not JSON: the registry's list replaces it
+        if not isinstance(listed, list):
+            listed = []
+        if entry not in listed:
+            self.set_logged_model_tags(  # type: ignore[attr-defined]
+                model_id, {MODEL_VERSIONS_TAG: json.dumps([*listed, entry])}
+            )
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """Register the version a ``models:/`` URI names as a new version of ``dst_name``.
@@ -301,8 +327,8 @@ class RegistryClientMixin(RegistryHostBase):
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
         """Versions matching a filter such as ``"name='llama2-lora-sft'"``, ``"run_id='...'"`` or
-        ``"tags.approved_by = 'team-lead'"``; by name, newest version first unless ``order_by`` says
-        otherwise.
+        ``"tags.approved_by = 'team-lead'"``; the most recently updated first (then by name, newest version
+        first), as MLflow orders them, unless ``order_by`` says otherwise.
 
         Args:
             filter_string (`str`, *optional*): the filter; every version when not given.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..exceptions import MlTrackException
+from ..exceptions import InvalidParameterError, MlTrackException
 from ._json import JSONResponse
 
 if TYPE_CHECKING:
@@ -32,8 +32,26 @@ _STATUS_CODES = {
 }
 
 
-def error_response(status: int, error_code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error_code": error_code, "message": message}, status_code=status, headers=headers)
+class InvalidPathError(InvalidParameterError):
+    """A request's artifact path refused: MLflow's exact message, ``Invalid path`` (its clients compare it
+    whole), with why and the fix in the body's ``details``."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__("Invalid path")
+        self.details = details
+
+
+def error_response(
+    status: int,
+    error_code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: str | None = None,
+) -> JSONResponse:
+    body = {"error_code": error_code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -118,7 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
         storage = storage_error(exc) if exc.get_http_status_code() >= 500 else None
         if storage is not None:  # e.g. an artifact store that wrapped the OSError
             return error_response(*storage)
-        return error_response(exc.get_http_status_code(), exc.error_code, exc.message)
+        details = exc.details if isinstance(exc, InvalidPathError) else None
+        return error_response(exc.get_http_status_code(), exc.error_code, exc.message, details=details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

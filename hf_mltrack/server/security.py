@@ -5,6 +5,9 @@ In order, for each HTTP request:
 1. ``Host`` allow-list (DNS rebinding): loopback names plus ``allowed_hosts``; anything else is 400.
 2. ``Origin`` check for state-changing methods: a browser request from another origin that CORS does
    not allow is 403 before any handler runs.
+   Then a path with repeated slashes (``//model-versions/get-artifact``) is redirected (308, method and
+   body kept) to the path with them merged, as MLflow's server (werkzeug) does; an artifact path inside
+   the proxy is left as sent, for its own checks.
 3. JSON-only bodies (CSRF): ``POST``/``PATCH`` (and ``PUT``/``DELETE`` with a body) to API endpoints must
    be ``application/json``; ``text/plain`` and form posts, which browsers send cross-origin without a
    preflight, get 415 and change nothing. Artifact uploads (binary ``PUT``) are exempt: ``PUT`` always
@@ -123,6 +126,24 @@ class SecurityMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
+    async def _merge_slashes(self, scope: Scope, send: Send) -> None:
+        """308 to the same request target with repeated slashes merged (the raw, still percent-encoded
+        path: no decoded character reaches the header; the target never starts with ``//``)."""
+        raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        raw = raw.split(b"?", 1)[0]
+        while b"//" in raw:
+            raw = raw.replace(b"//", b"/")
+        query: bytes = scope.get("query_string") or b""
+        location = raw + (b"?" + query if query else b"")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 308,
+                "headers": [(b"location", location), (b"content-length", b"0"), *SECURITY_HEADERS],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
     def _origin_allowed(self, origin: str, host: str) -> bool:
         origin = origin.rstrip("/").lower()
         if origin in self.cors_allowed_origins or "*" in self.cors_allowed_origins:
@@ -160,6 +181,9 @@ class SecurityMiddleware:
                 )
                 return
         is_artifact = path.startswith(_ARTIFACT_PROXY)
+        if "//" in path and not is_artifact:
+            await self._merge_slashes(scope, send)
+            return
         is_api = path.startswith(("/api/", "/ajax-api/"))
         content_length = headers.get("content-length")
         has_body = (content_length not in (None, "0")) or "chunked" in headers.get("transfer-encoding", "").lower()

@@ -152,11 +152,20 @@ class ServerState:
 
     def check_artifact_location(self, location: str) -> str:
         """Validate a client-given experiment ``artifact_location``: it must lie under a configured root
-        and not inside another experiment's folder (whose runs' files it would reach)."""
+        and not inside another experiment's folder (whose runs' files it would reach).
+
+        A relative path is resolved against the server's working directory and stored absolute, as
+        MLflow's server does (a later start from another directory must not move it); the root rule
+        applies to where it resolves.
+        """
+        given = location
+        if get_scheme(location) == "" and not os.path.isabs(location) and "\x00" not in location:
+            location = os.path.abspath(location)
         if not self.location_allowed(location):
             roots = ", ".join(r for r in self.allowed_artifact_roots if r != "*")
+            where = f" (resolved to {location!r})" if location != given else ""
             raise PermissionDeniedError(
-                f"artifact_location {location!r} is outside this server's artifact roots ({roots}). Leave it "
+                f"artifact_location {given!r}{where} is outside this server's artifact roots ({roots}). Leave it "
                 "empty to use the default, or start the server with --allowed-artifact-roots to permit it"
             )
         owner = self.experiment_folder_holding(location)

@@ -250,6 +250,9 @@ class HttpClient:
             )
         code = code or _STATUS_CODES.get(status, "INTERNAL_ERROR")
         text = message or f"{method} {path} failed with HTTP {status}: {response.text[:300]}"
+        details = payload.get("details") if isinstance(payload, dict) else None
+        if message and isinstance(details, str) and details:
+            text = f"{message}: {details}"  # e.g. 'Invalid path' (MLflow's words), then why and the fix
         return _ERRORS.get(code, MlTrackException)(text, error_code=code)
 
 

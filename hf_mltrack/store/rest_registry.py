@@ -61,6 +61,8 @@ class RestRegistryStore(AbstractRegistryStore):
         store_uri (`str`): ``http(s)://host:port`` of the server (credentials as for `RestStore`).
     """
 
+    served = True
+
     def __init__(self, store_uri: str) -> None:
         self.store_uri = store_uri.rstrip("/")
         self.http = http_client(self.store_uri)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _env
 from ..entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
-from ..exceptions import InvalidParameterError, InvalidStateError, is_transient
+from ..exceptions import InvalidParameterError, is_transient, run_not_active
 from ..utils import validation as v
 from . import _batcher
 from ._uri import resolve_tracking_uri
@@ -326,9 +326,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             self._remember_live(run_id)
             return
         if info.lifecycle_stage != LifecycleStage.ACTIVE:
-            raise InvalidStateError(
-                f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
-            )
+            raise run_not_active(run_id)
         self._remember_live(run_id)
 
     def _submit(

@@ -143,7 +143,8 @@ def test_seed_3_4_flow(seed_api, capsys) -> None:
     assert v1.current_stage == "Production"
     assert v1.description == "LoRA微调Llama2-7b,Alpaca数据集,eval_loss=1.234"
     assert v1.tags == {"approved_by": "team-lead"}
-    assert [mv.version for mv in client.search_model_versions("name='llama2-lora-sft'")] == ["3", "1"]
+    # MLflow's order: the most recently updated first (version 1 was described and promoted after 3 was made)
+    assert [mv.version for mv in client.search_model_versions("name='llama2-lora-sft'")] == ["1", "3"]
     # pitfall 7: a version in use cannot be deleted
     with pytest.raises(InvalidStateError, match="'Production'.*archive it first"):
         client.delete_model_version(name="llama2-lora-sft", version=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from hf_mltrack.exceptions import InvalidParameterError, InvalidStateError, ResourceNotFoundError
@@ -115,26 +117,37 @@ def test_search_model_versions(reg, log_model) -> None:
     reg.create_registered_model("llama2-lora-sft")
     reg.create_registered_model("other")
     reg.create_model_version("llama2-lora-sft", uri_a, tags={"approved_by": "team-lead"})
+    time.sleep(0.003)  # distinct update times: the default order is the most recently updated first
     reg.create_model_version("llama2-lora-sft", uri_b)
+    time.sleep(0.003)
     reg.create_model_version("other", uri_a)
     key = lambda f, **kw: [(mv.name, mv.version) for mv in reg.search_model_versions(f, **kw)]  # noqa: E731
     assert key("name='llama2-lora-sft'") == [("llama2-lora-sft", "2"), ("llama2-lora-sft", "1")]
-    assert key(f"run_id='{run_a}'") == [("llama2-lora-sft", "1"), ("other", "1")]
+    assert key(f"run_id='{run_a}'") == [("other", "1"), ("llama2-lora-sft", "1")]
     assert key(f"run_id = '{run_b}' and name = 'llama2-lora-sft'") == [("llama2-lora-sft", "2")]
     assert key("tags.approved_by = 'team-lead'") == [("llama2-lora-sft", "1")]
     assert key("tags.approved_by != 'x'") == [("llama2-lora-sft", "1")]
     assert key("name LIKE 'llama%' and version_number >= 2") == [("llama2-lora-sft", "2")]
     assert key(f"run_id IN ('{run_b}', 'nope')") == [("llama2-lora-sft", "2")]
-    assert key(None) == [("llama2-lora-sft", "2"), ("llama2-lora-sft", "1"), ("other", "1")]
+    assert key(None) == [("other", "1"), ("llama2-lora-sft", "2"), ("llama2-lora-sft", "1")]
+    time.sleep(0.003)
+    reg.update_model_version("llama2-lora-sft", 1, "reviewed")  # an update moves a version to the front
+    assert key(None) == [("llama2-lora-sft", "1"), ("other", "1"), ("llama2-lora-sft", "2")]
+    # an explicit order replaces the default; name ASC, version DESC still break its ties
     assert key(None, order_by=["version_number ASC", "name DESC"]) == [
         ("other", "1"),
         ("llama2-lora-sft", "1"),
         ("llama2-lora-sft", "2"),
     ]
+    assert key(None, order_by=["version_number ASC"]) == [
+        ("llama2-lora-sft", "1"),
+        ("other", "1"),
+        ("llama2-lora-sft", "2"),
+    ]
     page = reg.search_model_versions(max_results=2)
-    assert len(page) == 2 and page.token
+    assert [(mv.name, mv.version) for mv in page] == [("llama2-lora-sft", "1"), ("other", "1")] and page.token
     rest = reg.search_model_versions(max_results=2, page_token=page.token)
-    assert [(mv.name, mv.version) for mv in rest] == [("other", "1")] and rest.token is None
+    assert [(mv.name, mv.version) for mv in rest] == [("llama2-lora-sft", "2")] and rest.token is None
     assert key("name = 'nothing'") == []
 
 
@@ -158,3 +171,19 @@ def test_download_uri_is_the_source(reg, model) -> None:
     run_id, uri = model
     reg.create_model_version("m", uri)
     assert reg.get_model_version_download_uri("m", 1) == reg.get_run(run_id).info.artifact_uri + "/model"
+
+
+def test_a_logged_model_lists_the_versions_registered_from_it(reg) -> None:
+    """MLflow's ``mlflow.modelVersions`` logged-model tag: a JSON list of {name, version}, oldest first."""
+    model = reg.create_logged_model("0")
+    other = reg.create_logged_model("0")
+    reg.create_registered_model("m")
+    reg.create_registered_model("n")
+    reg.create_model_version("m", model.artifact_location, model_id=model.model_id)
+    assert reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == '[{"name": "m", "version": 1}]'
+    reg.create_model_version("m", model.artifact_location, model_id=model.model_id)
+    reg.create_model_version("n", f"models:/{model.model_id}")  # the id taken from a models:/m-... source
+    assert reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == (
+        '[{"name": "m", "version": 1}, {"name": "m", "version": 2}, {"name": "n", "version": 1}]'
+    )
+    assert "mlflow.modelVersions" not in reg.get_logged_model(other.model_id).tags

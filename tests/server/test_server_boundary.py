@@ -358,7 +358,7 @@ ALIAS_CASES = [
     ("GET", "metrics/get-history", {"run_id": "", "run_uuid": "{v}", "metric_key": "m"}),
     ("GET", "artifacts/list", {"run_id": "{v}", "run_uuid": "{mine}"}),
     ("POST", "runs/log-batch", {"run_id": "", "run_uuid": "{v}", "metrics": []}),
-    ("POST", "runs/log-metric", {"run_id": "{mine}", "run_uuid": "{v}", "key": "m", "value": 1}),
+    ("POST", "runs/log-metric", {"run_id": "{mine}", "run_uuid": "{v}", "key": "m", "value": 1, "timestamp": 1}),
     ("POST", "runs/update", {"run_id": "{v}", "run_uuid": "", "status": "KILLED"}),
     ("POST", "runs/delete", {"run_id": "{mine}", "run_uuid": "{v}"}),
     ("POST", "runs/set-tag", {"run_id": 5, "key": "k", "value": "v"}),
@@ -554,7 +554,9 @@ def test_resolution_uses_the_run_cache(world):
     w = world
     manager = w["app"].state.server.auth
     manager._run_experiments.clear()
-    _ok(w["alice"].post(f"{API}/runs/log-metric", json={"run_uuid": w["run"], "key": "x", "value": 1.0}))
+    _ok(
+        w["alice"].post(f"{API}/runs/log-metric", json={"run_uuid": w["run"], "key": "x", "value": 1.0, "timestamp": 1})
+    )
     assert manager._run_experiments == {w["run"]: w["exp"]}
 
 

@@ -73,3 +73,32 @@ def test_get_artifact_serves_previews_from_every_store(make_app, tmp_path, reque
     assert bad.status_code == 400 and "path" in bad.json()["message"]
     no_run = client.get("/get-artifact", params={"path": "eval/samples.txt"})
     assert no_run.status_code == 400 and "run_uuid" in no_run.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("route", "params"),
+    [
+        (f"{API}/artifacts/list", {"path": "../path"}),
+        ("/get-artifact", {"path": "../path"}),
+        ("/model-versions/get-artifact", {"name": "model", "version": "1", "path": "../path"}),
+        ("/api/2.0/mlflow-artifacts/artifacts", {"path": "0/../../etc"}),
+    ],
+)
+def test_unsafe_paths_are_refused_in_mlflow_words_with_the_reason_in_details(api, route, params):
+    """MLflow's clients compare the message whole ('Invalid path'); the value and the fix ride in ``details``."""
+    run_id = api.post(f"{API}/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+    r = api.get(route, params={"run_id": run_id, **params})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE" and body["message"] == "Invalid path"
+    assert repr(params["path"]) in body["details"] and "'..' segment" in body["details"]
+
+
+def test_our_client_shows_the_details_of_a_refused_path(remote):
+    import hf_mltrack
+    from hf_mltrack.store.rest import http_client
+
+    with hf_mltrack.start_run() as run:
+        pass
+    with pytest.raises(hf_mltrack.MlTrackException, match=r"^Invalid path: Invalid artifact path '\.\./x': .*'\.\.'"):
+        http_client(remote).call("GET", "/artifacts/list", params={"run_id": run.info.run_id, "path": "../x"})

@@ -192,3 +192,28 @@ def test_registry_client_over_http(remote, tmp_path):
     assert [e.event for e in events] == ["stage_transition", "alias_set"]
     with pytest.raises(hf_mltrack.MlTrackException, match="Production"):
         client.delete_model_version("remote-model", 1)
+
+
+def test_versions_created_with_a_model_id_are_listed_on_the_logged_model(api, remote):
+    """The server tags the logged model (``mlflow.modelVersions``) as MLflow's does, for the official
+    client's requests and for our client over HTTP alike."""
+    from hf_mltrack.tracking import MlTrackClient
+
+    model = api.post(f"{API}/logged-models", json={"experiment_id": "0"}).json()["model"]["info"]
+    api.post(f"{API}/registered-models/create", json={"name": "lm"})
+    created = api.post(
+        f"{API}/model-versions/create",
+        json={"name": "lm", "source": model["artifact_uri"], "model_id": model["model_id"]},
+    )
+    assert created.status_code == 200, created.text
+    got = api.get(f"{API}/logged-models/{model['model_id']}").json()["model"]["info"]
+    assert {"key": "mlflow.modelVersions", "value": '[{"name": "lm", "version": 1}]'} in got["tags"]
+
+    client = MlTrackClient()
+    remote_model = client.create_logged_model("0")
+    client.create_registered_model("remote-lm")
+    client.create_model_version("remote-lm", remote_model.artifact_location, model_id=remote_model.model_id)
+    client.create_model_version("remote-lm", remote_model.artifact_location, model_id=remote_model.model_id)
+    assert client.get_logged_model(remote_model.model_id).tags["mlflow.modelVersions"] == (
+        '[{"name": "remote-lm", "version": 1}, {"name": "remote-lm", "version": 2}]'
+    )

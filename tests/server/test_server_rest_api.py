@@ -226,7 +226,7 @@ def test_log_batch_limits(api, n_metrics, n_params, n_tags):
 @pytest.mark.parametrize(
     "body",
     [
-        {"metrics": [{"key": "m", "value": 1}]},
+        {"metrics": [{"key": "m", "value": 1, "timestamp": 1}]},
         {"run_id": "R", "metrics": [{"key": "m", "value": "abc", "timestamp": 1}]},
         {"run_id": "R", "metrics": [{"key": "../m", "value": 1, "timestamp": 1}]},
         {"run_id": "R", "metrics": [{"value": 1, "timestamp": 1}]},
@@ -241,6 +241,33 @@ def test_log_batch_rejects_malformed(api, body):
     r = api.post(f"{API}/runs/log-batch", json=body)
     assert r.status_code == 400
     assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+@pytest.mark.parametrize(
+    ("metric", "field"),
+    [
+        ({"key": "mae", "value": 2.5}, "metrics[0].timestamp"),
+        ({"key": "mae", "value": 2.5, "timestamp": None}, "metrics[0].timestamp"),
+        ({"key": "mae", "value": 2.5, "timestamp": ""}, "metrics[0].timestamp"),
+        ({"value": 2.5}, "metrics[0].key"),
+        ({"key": "mae", "timestamp": 1}, "metrics[0].value"),
+    ],
+)
+def test_log_batch_metrics_need_key_value_and_timestamp(api, metric, field):
+    """MLflow's server requires each metric's timestamp (no server clock stands in for it), with its wording."""
+    run_id = _create_run(api)["info"]["run_id"]
+    r = api.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": [metric]})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert r.json()["message"].startswith(f"Missing value for required parameter '{field}'")
+    single = api.post(f"{API}/runs/log-metric", json={"run_id": run_id, **metric})
+    assert single.status_code == 400 and f"parameter '{field.split('.')[-1]}'" in single.json()["message"]
+    assert api.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["data"].get("metrics", []) == []
+    ok = api.post(
+        f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": [{"key": "mae", "value": 2.5, "timestamp": 7}]}
+    )
+    assert ok.status_code == 200  # a timestamp without a step is enough (step 0)
+    history = api.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "mae"}).json()["metrics"]
+    assert [(m["timestamp"], m["step"]) for m in history] == [(7, 0)]
 
 
 def test_search_runs(api):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -216,6 +217,26 @@ def test_experiment_artifact_location_inside_roots_allowed(make_app, tmp_path):
     assert prefix_trick.status_code == 403
 
 
+def test_relative_artifact_location_resolves_against_the_server_directory(make_app, tmp_path, monkeypatch):
+    """As MLflow's server: a relative location is the server's working directory joined with it, stored
+    absolute; the root rule applies to where it resolves ('.', '..' and 'x/../..' included)."""
+    workdir = tmp_path / "served-from"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    refused = TestClient(make_app())
+    for location in ("my_location", ".", "../x", "a/../../.."):
+        r = refused.post(f"{API}/experiments/create", json={"name": f"r{location}", "artifact_location": location})
+        assert r.status_code == 403, (location, r.text)
+        assert f"'{location}' (resolved to '{os.path.abspath(location)}')" in r.json()["message"]
+    allowed = TestClient(make_app(allowed_artifact_roots=[str(workdir)]))
+    ok = allowed.post(f"{API}/experiments/create", json={"name": "rel", "artifact_location": "my_location"})
+    assert ok.status_code == 200, ok.text
+    exp = allowed.get(f"{API}/experiments/get", params={"experiment_id": ok.json()["experiment_id"]}).json()
+    assert exp["experiment"]["artifact_location"] == (workdir / "my_location").as_uri()  # local paths: file URIs
+    escape = allowed.post(f"{API}/experiments/create", json={"name": "up", "artifact_location": "../outside"})
+    assert escape.status_code == 403
+
+
 def test_run_artifacts_outside_roots_are_not_listed(api, tmp_path, db_uri):
     """A run whose stored artifact URI points elsewhere (e.g. written directly to the DB) is not read."""
     from hf_mltrack.store.sql.tracking_store import SqlTrackingStore
@@ -239,3 +260,31 @@ def test_server_errors_do_not_leak_internals(make_app, monkeypatch):
     assert r.status_code == 500
     assert r.json()["error_code"] == "INTERNAL_ERROR"
     assert "hunter2" not in r.text and "/secret" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "location"),
+    [
+        (
+            "//model-versions/get-artifact?name=m&version=1&path=x",
+            "/model-versions/get-artifact?name=m&version=1&path=x",
+        ),
+        ("/api/2.0//mlflow///experiments/get?experiment_id=0", "/api/2.0/mlflow/experiments/get?experiment_id=0"),
+        ("//evil.example.com/%0d%0aSet-Cookie:%20x=1", "/evil.example.com/%0d%0aSet-Cookie:%20x=1"),
+    ],
+)
+def test_repeated_slashes_redirect_to_the_merged_path(live_server, sent, location):
+    """As MLflow's server (werkzeug): a 308 to the same target with single slashes, never an off-site
+    ('//host') or header-splitting Location; the redirected request then goes through every check."""
+    conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+    conn.request("GET", sent, headers={"Host": "localhost"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 308
+    assert response.getheader("Location") == location
+    assert response.getheader("Set-Cookie") is None
+    followed = httpx.get(
+        f"{live_server.url}/api/2.0//mlflow/experiments/get", params={"experiment_id": "0"}, follow_redirects=True
+    )
+    assert followed.status_code == 200 and followed.json()["experiment"]["experiment_id"] == "0"

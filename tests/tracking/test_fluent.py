@@ -232,8 +232,15 @@ def test_tags_set_and_delete(store_uri: str) -> None:
         hf_mltrack.delete_tag("y")
     tags = hf_mltrack.get_run(run.info.run_id).data.tags
     assert tags["stage"] == "b" and tags["x"] == "1" and "y" not in tags
-    with pytest.raises(ResourceNotFoundError, match="'nope'"):
-        MlTrackClient().delete_tag(run.info.run_id, "nope")
+    with pytest.raises(ResourceNotFoundError, match=f"No tag with name: nope in run with id {run.info.run_id}"):
+        MlTrackClient().delete_tag(run.info.run_id, "nope")  # MLflow's wording, naming the key and the run
+    with pytest.raises(ResourceNotFoundError, match="Run 'missing' not found"):
+        MlTrackClient().delete_tag("missing", "stage")
+    MlTrackClient().delete_run(run.info.run_id)
+    with pytest.raises(
+        InvalidStateError, match=rf"The run {run.info.run_id} must be in the 'active' state.*restore_run"
+    ):
+        MlTrackClient().delete_tag(run.info.run_id, "stage")
 
 
 def test_run_name_tag_renames_run(store_uri: str) -> None:

@@ -58,10 +58,17 @@ class ListArtifactsResponse(BaseModel):
 
 
 def safe_server_path(path: str | None, *, allow_empty: bool = True) -> str:
-    """A request's artifact path, validated after repeated URL-decoding (``..``, ``#``, ``;``, NUL...)."""
-    from ...artifacts.paths import validate_artifact_path
+    """A request's artifact path, validated after repeated URL-decoding (``..``, ``#``, ``;``, NUL...).
 
-    rel = validate_artifact_path(path, allow_empty=allow_empty)
+    Refused as MLflow's server refuses it (``Invalid path``), why and the fix in the error's ``details``.
+    """
+    from ...artifacts.paths import validate_artifact_path
+    from ..errors import InvalidPathError
+
+    try:
+        rel = validate_artifact_path(path, allow_empty=allow_empty)
+    except InvalidParameterError as exc:
+        raise InvalidPathError(exc.message) from None
     decoded = path or ""
     for _ in range(4):
         nxt = unquote(decoded)
@@ -70,7 +77,7 @@ def safe_server_path(path: str | None, *, allow_empty: bool = True) -> str:
         decoded = nxt
     for bad in ("#", ";"):
         if bad in decoded:
-            raise InvalidParameterError(
+            raise InvalidPathError(
                 f"Invalid artifact path {path!r}: it contains {bad!r}, which some storage layers treat as a "
                 "separator. Rename the artifact without it"
             )

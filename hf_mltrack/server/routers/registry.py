@@ -52,8 +52,11 @@ def make_registry_store(state: ServerState) -> Any:
         def get_run(self, run_id: str) -> Any:
             return state.store.get_run(run_id)
 
-        def get_logged_model(self, model_id: str) -> Any:
-            return state.store.get_logged_model(model_id)
+        def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> Any:
+            return state.store.get_logged_model(model_id, allow_deleted)
+
+        def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+            state.store.set_logged_model_tags(model_id, tags)
 
         def search_experiments(
             self,

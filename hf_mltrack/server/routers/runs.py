@@ -54,7 +54,7 @@ class CreateRun(BaseModel):
 class MetricModel(BaseModel):
     key: Key
     value: float
-    timestamp: Int64 | None = None
+    timestamp: Int64  # required, as MLflow's server requires it
     step: Int64 = 0
     model_id: str | None = None
     dataset_name: str | None = None
@@ -116,7 +116,7 @@ class SearchRunsResponse(BaseModel):
 class LogMetric(_RunRef):
     key: Key
     value: float
-    timestamp: Int64 | None = None
+    timestamp: Int64  # required, as MLflow's server requires it
     step: Int64 = 0
     model_id: str | None = Field(default=None, max_length=36)
     dataset_name: str | None = Field(default=None, max_length=500)
@@ -170,9 +170,9 @@ def _tag(key: str, value: str) -> RunTag:
     return RunTag(key, value)
 
 
-def _metric(key: str, value: float, timestamp: int | None, step: int) -> Metric:
+def _metric(key: str, value: float, timestamp: int, step: int) -> Metric:
     v.validate_key("metric", key)
-    return Metric(key, value, timestamp if timestamp is not None else _now_ms(), step)
+    return Metric(key, value, timestamp, step)
 
 
 @router.post("/create", response_model=RunResponse)
@@ -346,7 +346,6 @@ def parse_log_batch(raw: bytes | dict) -> tuple[str, list[Metric], list[Param], 
             f"{MAX_BATCH_TAGS} tags ({MAX_BATCH_ITEMS} items in all); got {n_m} metrics, {n_p} params and "
             f"{n_t} tags. Split it into several requests"
         )
-    now = _now_ms()
     checked: set[str] = set()
     metrics: list[Metric] = []
     append = metrics.append
@@ -363,25 +362,37 @@ def parse_log_batch(raw: bytes | dict) -> tuple[str, list[Metric], list[Param], 
                 if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                     raise TypeError
                 value = float(value)
-            ts = m.get("timestamp")
+            ts = m["timestamp"]
             step = m.get("step", 0)
-            if ts is not None and (type(ts) is not int or not INT64_MIN <= ts <= INT64_MAX):
+            if type(ts) is not int or not INT64_MIN <= ts <= INT64_MAX:
                 ts = _int(ts)
             if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
                 step = _int(step) if step is not None else 0
         except (KeyError, TypeError, ValueError, AttributeError):
+            if type(m) is dict:
+                _missing_metric_field(m, i)
             raise _bad(
                 f"metrics[{i}] = {str(m)[:120]} must be an object with a string key, a numeric value and "
                 f"integer timestamp and step (from {INT64_MIN} to {INT64_MAX})"
             ) from None
         if "model_id" in m or "dataset_name" in m:  # MLflow 3 points may name a logged model and a dataset
             extra = _linked(m, i)
-            append(Metric(key, value, now if ts is None else ts, step, *extra))
+            append(Metric(key, value, ts, step, *extra))
             continue
-        append(Metric(key, value, now if ts is None else ts, step))
+        append(Metric(key, value, ts, step))
     params = [_param(*_pair(p, "params", i)) for i, p in enumerate(raw_params)]
     tags = [_tag(*_pair(t, "tags", i)) for i, t in enumerate(raw_tags)]
     return run_id, metrics, params, tags
+
+
+def _missing_metric_field(m: dict, i: int) -> None:
+    """MLflow's 400 for a log-batch metric without its key, value or timestamp (checked in that order)."""
+    for name in ("key", "value", "timestamp"):
+        if m.get(name) is None or m.get(name) == "":
+            raise InvalidParameterError(
+                f"Missing value for required parameter 'metrics[{i}].{name}'. Give each metric its key, value "
+                "and timestamp (milliseconds since the epoch)"
+            )
 
 
 def _linked(m: dict, i: int) -> tuple[str | None, str | None, str | None]:

@@ -584,7 +584,9 @@ class SqlRegistryStore(AbstractRegistryStore):
         }
         owner = [model_version_tags.c.name == mv.name, model_version_tags.c.version == mv.version]
         where = [self._condition(c, columns, model_version_tags, owner) for c in comparisons]
-        order = self._order(orders, columns, [("name", True), ("version_number", False)])
+        # MLflow's default when no order is asked: the most recently updated first
+        default = [] if orders else [("last_updated_timestamp", False)]
+        order = self._order(orders, columns, [*default, ("name", True), ("version_number", False)])
         stmt = sa.select(model_versions).where(*where).order_by(*order).limit(max_results + 1).offset(offset)
         with self._read() as conn:
             rows = conn.execute(stmt).all()

@@ -32,6 +32,8 @@ from ...exceptions import (
     MlTrackException,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
+    run_not_active,
+    run_not_found,
 )
 from ..base import AbstractStore
 from .bulk import insert_rows
@@ -408,7 +410,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         with self._read() as conn:
             found = self._load_runs(conn, [run_id])
         if run_id not in found:
-            raise ResourceNotFoundError(f"No run with id {run_id!r}")
+            raise run_not_found(run_id)
         return found[run_id]
 
     def update_run_info(
@@ -444,7 +446,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 .values(lifecycle_stage=stage, deleted_time=_now_ms() if stage == LifecycleStage.DELETED else None)
             )
             if res.rowcount == 0:
-                raise ResourceNotFoundError(f"No run with id {run_id!r}")
+                raise run_not_found(run_id)
 
     def delete_run(self, run_id: str) -> None:
         self._set_run_stage(run_id, LifecycleStage.DELETED)
@@ -478,17 +480,15 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             self._check_run_active(conn, run_id)
             res = conn.execute(tags.delete().where((tags.c.run_uuid == run_id) & (tags.c.key == key)))
             if res.rowcount == 0:
-                raise ResourceNotFoundError(f"No tag {key!r} on run {run_id!r}")
+                raise ResourceNotFoundError(f"No tag with name: {key} in run with id {run_id}")
 
     # ---- batched writes ------------------------------------------------------------------
     def _check_run_active(self, conn: Connection, run_id: str) -> None:
         row = conn.exec_driver_sql(self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)).first()
         if row is None:
-            raise ResourceNotFoundError(f"No run with id {run_id!r}")
+            raise run_not_found(run_id)
         if row[0] != LifecycleStage.ACTIVE:
-            raise InvalidStateError(
-                f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
-            )
+            raise run_not_active(run_id)
 
     def log_batch(
         self,
@@ -664,7 +664,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
 
     def _check_run_exists(self, conn: Connection, run_id: str) -> None:
         if conn.exec_driver_sql(self._sql("SELECT 1 FROM runs WHERE run_uuid = ?"), (run_id,)).first() is None:
-            raise ResourceNotFoundError(f"No run with id {run_id!r}")
+            raise run_not_found(run_id)
 
     def get_metric_history_bulk_interval(
         self,
