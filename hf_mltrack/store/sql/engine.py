@@ -7,8 +7,10 @@ failing with "database is locked" when a read lock would have to be upgraded.
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,15 +113,27 @@ def redact(db_uri: str) -> str:
     return url.render_as_string(hide_password=True) if url.password is not None else db_uri
 
 
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
 @functools.cache
 def head_revision() -> str:
-    """The newest migration, as Alembic reads it from the revision files (one head, no branches)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    """The newest migration: the one revision no other revision revises (one head, no branches).
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    heads = ScriptDirectory.from_config(cfg).get_heads()
+    Read from the ``revision`` / ``down_revision`` lines of the revision files, as Alembic does, but
+    without importing Alembic (and Mako, Pygments): opening a store is on the training script's path.
+    ``test_migrations`` checks it against Alembic's own ``ScriptDirectory.get_heads()``.
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = dict(m.groups() for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(ast.literal_eval(found["revision"]))
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        revised.update([down] if isinstance(down, str) else (down or ()))
+    heads = sorted(revisions - revised)
     if len(heads) != 1:
         raise MlTrackException(f"The migrations have {len(heads)} heads {heads}: merge them into one")
     return heads[0]
