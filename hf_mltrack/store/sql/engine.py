@@ -127,7 +127,7 @@ def head_revision() -> str:
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        found = dict(m.groups() for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")))
+        found = {m[1]: m[2] for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
         if "revision" not in found:
             continue
         revisions.add(ast.literal_eval(found["revision"]))
