@@ -154,6 +154,7 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
         dataloader_num_workers=0,
     )
     first_step: list[float] = []
+    built = time.perf_counter()  # the Trainer is built: its callbacks' on_init_end run
     trainer = Trainer(
         model=_model(ballast_mb), args=args, train_dataset=_dataset(), callbacks=[*callbacks, _FirstStep(first_step)]
     )
@@ -176,6 +177,7 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
     return {
         "wall": wall,
         "first_step": first_step[0] - start,  # train() called -> the first step begins
+        "with_init": time.perf_counter() - built,  # Trainer(...) built, trained, flushed
         "cpu": cpu,
         "background": cpu - (time.thread_time() - main_cpu),  # other threads: writer, system metrics
         "hook_fixed": clock["fixed"] - overhead * clock.get("calls_fixed", 0.0),
@@ -325,13 +327,14 @@ def _cold(variants: list[str], steps: int, repeats: int, trees: dict[str, str]) 
                     runs.setdefault((label, v), []).append(json.loads(line[len("RESULT ") :]))
     print(
         f"\nCold: the first train() of a fresh process on a fresh store, {steps} steps, {repeats} repeats, "
-        f"load average {os.getloadavg()[0]:.1f}.\nwall: train() + final flush; first step: train() called -> "
-        "first step begins; cpu: the process's CPU time over the same span (all threads). Medians; extra\n"
-        "is the median of the per-repeat differences to 'none' of the same tree (run just before it)."
+        f"load average {os.getloadavg()[0]:.1f}.\nwall: train() + final flush; +init: the same from Trainer(...) "
+        "on; first step: train() called -> first step begins;\ncpu: the process's CPU time over train() + flush "
+        "(all threads). Medians; extra is the median of the per-repeat\ndifferences to 'none' of the same tree "
+        "(run just before it)."
     )
     print(
-        f"{'tree':<10}{'variant':<14}{'wall s':>8}{'extra ms':>10}{'first step ms':>15}{'extra ms':>10}"
-        f"{'cpu extra ms':>14}"
+        f"{'tree':<10}{'variant':<14}{'wall s':>8}{'extra ms':>10}{'+init extra':>12}{'first step ms':>15}"
+        f"{'extra ms':>10}{'cpu extra ms':>14}"
     )
     for label in trees:
         for v in variants:
@@ -341,7 +344,7 @@ def _cold(variants: list[str], steps: int, repeats: int, trees: dict[str, str]) 
                 r[f] - b[f] for r, b in zip(rs, base, strict=True)
             )
             print(
-                f"{label:<10}{v:<14}{med('wall'):>8.3f}{extra('wall') * 1e3:>10.1f}"
+                f"{label:<10}{v:<14}{med('wall'):>8.3f}{extra('wall') * 1e3:>10.1f}{extra('with_init') * 1e3:>12.1f}"
                 f"{med('first_step') * 1e3:>15.1f}{extra('first_step') * 1e3:>10.1f}{extra('cpu') * 1e3:>14.1f}"
             )
 

@@ -37,6 +37,8 @@ import functools
 import logging
 import math
 import os
+import sys
+import threading
 import time
 import warnings
 import weakref
@@ -241,6 +243,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
     @_guarded
     def on_init_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._set_trainer(_guard.find_trainer(self))
+        if state.is_world_process_zero:
+            _prewarm_store_modules(self.tracking_uri)
 
     # ---- train begin ---------------------------------------------------------------------------
     @_guarded
@@ -827,6 +831,35 @@ def _drop_from_stack(run_id: str) -> None:
         if run.info.run_id == run_id and run._system_monitor is not None:
             run._system_monitor.stop()
     fluent._run_stack.set(tuple(r for r in stack if r.info.run_id != run_id))
+
+
+_prewarm_started = False
+
+
+def _prewarm_store_modules(tracking_uri: str | None) -> None:
+    """Import the SQL store's modules (SQLAlchemy, the schema) on a thread while the Trainer is set up.
+
+    The run is created in the background at train begin anyway; importing ahead lets that start
+    sooner. Only imports: no database is opened or created until training starts.
+    """
+    global _prewarm_started
+    if _prewarm_started or "sqlalchemy" in sys.modules:
+        return
+    _prewarm_started = True
+
+    def imports() -> None:
+        try:
+            from ..tracking import _run_start, fluent
+
+            uri = tracking_uri or fluent.get_tracking_uri()
+            if _run_start.background_capable(uri):
+                from ..store.sql import engine, tracking_store  # noqa: F401
+
+                engine.import_schema_modules()
+        except Exception:  # the run's creation reports what goes wrong
+            logger.debug("hf_mltrack: prewarming the store's modules failed", exc_info=True)
+
+    threading.Thread(target=imports, name="hf_mltrack-prewarm", daemon=True).start()
 
 
 def _register_open(callback: MlTrackCallback) -> None:

@@ -182,14 +182,14 @@ print("RESULT " + json.dumps({"first_step": first_step, "importers": importers,
 
 
 def test_cold_process_imports_sqlalchemy_off_the_training_thread(tmp_path):
-    """A fresh process on a new store: SQLAlchemy is imported by the run-creating thread, never by the
-    training thread (on a slow machine the thread may not have reached it before the first step)."""
+    """A fresh process on a new store: SQLAlchemy is imported on a thread of ours (started when the Trainer
+    is built, or the run-creating one), never by the training thread."""
     out = subprocess.run(
         [sys.executable, "-c", _COLD_SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads([line for line in out.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
-    assert result["importers"] == ["hf_mltrack-run-start"]
+    assert len(result["importers"]) == 1 and result["importers"][0] in ("hf_mltrack-prewarm", "hf_mltrack-run-start")
     assert "MainThread" not in result["first_step"]["sqlalchemy_imported_by"]
     assert result["status"] == "FINISHED" and result["steps"] == [1, 2, 3]
 

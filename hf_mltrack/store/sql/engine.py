@@ -155,18 +155,25 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
-    import sqlalchemy as sa
-
+def import_schema_modules() -> None:
+    """Import SQLAlchemy and every module that registers tables on the shared ``metadata``."""
     from . import (
         logged_model_schema,  # noqa: F401  (registers the logged model and dataset tables on metadata)
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
+        schema,  # noqa: F401  (the tracking tables)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
         webhook_schema,  # noqa: F401  (registers the webhook tables on metadata)
         workspace_schema,  # noqa: F401  (registers the UI's saved workspaces on metadata)
     )
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
+    import sqlalchemy as sa
+
     from .schema import metadata
+
+    import_schema_modules()
 
     try:
         with engine.connect() as conn:
