@@ -153,7 +153,11 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
-    trainer = Trainer(model=_model(ballast_mb), args=args, train_dataset=_dataset(), callbacks=callbacks)
+    first_step: list[float] = []
+    built = time.perf_counter()  # the Trainer is built: its callbacks' on_init_end run
+    trainer = Trainer(
+        model=_model(ballast_mb), args=args, train_dataset=_dataset(), callbacks=[*callbacks, _FirstStep(first_step)]
+    )
     trainer.remove_callback(PrinterCallback)  # no log lines on stdout (the worker's channel)
     clock = {"fixed": 0.0, "step": 0.0}
     overhead = _clock_overhead(2000)
@@ -172,12 +176,26 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {
         "wall": wall,
+        "first_step": first_step[0] - start,  # train() called -> the first step begins
+        "with_init": time.perf_counter() - built,  # Trainer(...) built, trained, flushed
         "cpu": cpu,
         "background": cpu - (time.thread_time() - main_cpu),  # other threads: writer, system metrics
         "hook_fixed": clock["fixed"] - overhead * clock.get("calls_fixed", 0.0),
         "hook_step": clock["step"] - overhead * clock.get("calls_step", 0.0),
         "hook_wall_fixed": clock.get("wall_fixed", 0.0),
     }
+
+
+def _FirstStep(out: list[float]) -> Any:  # noqa: N802  (a class made on use: transformers is imported late)
+    """A callback noting when the first training step begins (``perf_counter``)."""
+    from transformers import TrainerCallback
+
+    class FirstStep(TrainerCallback):
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if not out:
+                out.append(time.perf_counter())
+
+    return FirstStep()
 
 
 def _worker() -> None:
@@ -276,6 +294,8 @@ import torch
 torch.set_num_threads(1)
 import bench_trainer
 import transformers, transformers.trainer  # the user's script imports these anyway
+import hf_mltrack
+assert hf_mltrack.__file__.startswith(os.getcwd()), hf_mltrack.__file__  # the tree under test
 variant = {variant!r}
 if variant != "none":
     import hf_mltrack.integrations  # noqa: F401  (what report_to="hf_mltrack" needs)
@@ -283,20 +303,50 @@ print("RESULT " + json.dumps(bench_trainer._train(variant, tempfile.mkdtemp(), {
 """
 
 
-def _cold(variants: list[str], steps: int, repeats: int) -> None:
-    """First training of a fresh process on a fresh store (imports of our store layer included)."""
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(repeats):
+def _cold(variants: list[str], steps: int, repeats: int, trees: dict[str, str]) -> None:
+    """First training of a fresh process on a fresh store (imports of our store layer included).
+
+    ``trees``: label -> the checkout whose ``hf_mltrack`` the process imports (``PYTHONPATH``), e.g.
+    this one and ``main`` for a before/after; every repeat runs each tree's variants in turn.
+    """
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    # Bytecode as an installed package has it, for every tree alike: compiled once (by the warm-up
+    # round) into a cache outside the checkouts, read by every timed run.
+    pycache = os.path.join(tempfile.gettempdir(), "bench_trainer_pycache")
+    for repeat in range(repeats + 1):
+        for label, root in trees.items():
+            env = {**os.environ, "PYTHONPATH": root, "PYTHONPYCACHEPREFIX": pycache}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            for v in variants:
+                code = _COLD_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)), variant=v, steps=steps)
+                out = subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=root
+                ).stdout
+                line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
+                if repeat:  # round 0 is the warm-up
+                    runs.setdefault((label, v), []).append(json.loads(line[len("RESULT ") :]))
+    print(
+        f"\nCold: the first train() of a fresh process on a fresh store, {steps} steps, {repeats} repeats, "
+        f"load average {os.getloadavg()[0]:.1f}.\nwall: train() + final flush; +init: the same from Trainer(...) "
+        "on; first step: train() called -> first step begins;\ncpu: the process's CPU time over train() + flush "
+        "(all threads). Medians; extra is the median of the per-repeat\ndifferences to 'none' of the same tree "
+        "(run just before it)."
+    )
+    print(
+        f"{'tree':<10}{'variant':<14}{'wall s':>8}{'extra ms':>10}{'+init extra':>12}{'first step ms':>15}"
+        f"{'extra ms':>10}{'cpu extra ms':>14}"
+    )
+    for label in trees:
         for v in variants:
-            code = _COLD_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)), variant=v, steps=steps)
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
-            times[v].append(json.loads(line[len("RESULT ") :])["wall"])
-    base = statistics.median(times["none"])
-    print(f"\nCold: the first train() of a fresh process on a fresh store, {steps} steps, {repeats} repeats")
-    for v in variants:
-        med = statistics.median(times[v])
-        print(f"{v:<18}{med:>8.3f} s   extra {(med - base) * 1e3:>7.1f} ms")
+            rs, base = runs[label, v], runs[label, "none"]
+            med = lambda f, rs=rs: statistics.median(r[f] for r in rs)  # noqa: E731
+            extra = lambda f, rs=rs, base=base: statistics.median(  # noqa: E731
+                r[f] - b[f] for r, b in zip(rs, base, strict=True)
+            )
+            print(
+                f"{label:<10}{v:<14}{med('wall'):>8.3f}{extra('wall') * 1e3:>10.1f}{extra('with_init') * 1e3:>12.1f}"
+                f"{med('first_step') * 1e3:>15.1f}{extra('first_step') * 1e3:>10.1f}{extra('cpu') * 1e3:>14.1f}"
+            )
 
 
 def _hook_cost(calls: int = 5000) -> None:
@@ -327,6 +377,15 @@ def _hook_cost(calls: int = 5000) -> None:
     )
 
 
+def _cold_run(opts: argparse.Namespace) -> None:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    trees = {"this": here}
+    if opts.cold_compare:
+        trees["compare"] = os.path.abspath(opts.cold_compare)
+    repeats = opts.cold_repeats or (1 if opts.quick else 3)
+    _cold(["none", "hf_mltrack"], opts.short, repeats, trees)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", type=int, default=20, help="steps of the short runs")
@@ -334,6 +393,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mlflow-python", help="interpreter with mlflow + torch + transformers")
     parser.add_argument("--cold", action="store_true", help="also time a fresh process's first train()")
+    parser.add_argument(
+        "--cold-compare", metavar="DIR", help="with --cold: also time the hf_mltrack of another checkout (before)"
+    )
+    parser.add_argument("--cold-only", action="store_true", help="only the --cold measurement")
+    parser.add_argument("--cold-repeats", type=int, help="repeats of --cold (default: 1 quick, else 3)")
     parser.add_argument("--checkpoint-mb", type=int, default=0)
     parser.add_argument("--save-steps", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="10/60 steps, 2 repeats, no model variant")
@@ -345,6 +409,9 @@ def main() -> None:
         return
     if opts.quick:
         opts.short, opts.long, opts.repeats = 10, 60, 2
+    if opts.cold_only:
+        _cold_run(opts)
+        return
 
     import torch
 
@@ -384,7 +451,7 @@ def main() -> None:
     _print_split(rows, opts.short, opts.long)
     _hook_cost()
     if opts.cold:
-        _cold(["none", "hf_mltrack"], opts.short, 1 if opts.quick else 3)
+        _cold_run(opts)
 
     if opts.checkpoint_mb:
         ck_variants = ["none", "hf_mltrack"]

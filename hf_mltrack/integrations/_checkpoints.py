@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -92,7 +93,8 @@ class CheckpointLogger:
     """Logs checkpoint folders of one run in a background thread.
 
     Args:
-        artifact_uri (`str`): the run's artifact root.
+        artifact_uri (`str` or a callable returning it): the run's artifact root (a callable when the
+            run is still being created: it is read by the upload thread).
         keep_last (`int`, *optional*): keep only the newest N logged checkpoints (all when None).
         adapter_only (`bool`, *optional*, defaults to `False`): log only adapter and state files.
         on_error (`Callable`, *optional*): called with the exception of a failed upload.
@@ -101,13 +103,13 @@ class CheckpointLogger:
 
     def __init__(
         self,
-        artifact_uri: str,
+        artifact_uri: str | Callable[[], str],
         keep_last: int | None = None,
         adapter_only: bool = False,
         on_error: Any = None,
         on_rotated: Any = None,
     ):
-        self.artifact_uri = artifact_uri
+        self._artifact_uri = artifact_uri
         self.keep_last = keep_last if keep_last and keep_last > 0 else None
         self.adapter_only = adapter_only
         self.on_error = on_error
@@ -117,6 +119,11 @@ class CheckpointLogger:
         self._logged: list[str] | None = None
         self._lock = threading.Lock()
         self.logged_paths: list[str] = []
+
+    @property
+    def artifact_uri(self) -> str:
+        uri = self._artifact_uri
+        return uri if isinstance(uri, str) else uri()
 
     def submit(self, folder: str, name: str | None = None, after: Any = None, before: Any = None) -> None:
         """Snapshot ``folder`` now and log it in the background as ``checkpoints/<name>``.

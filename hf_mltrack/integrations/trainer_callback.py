@@ -37,6 +37,8 @@ import functools
 import logging
 import math
 import os
+import sys
+import threading
 import time
 import warnings
 import weakref
@@ -188,6 +190,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._eval_metrics: dict[int, dict[str, float]] = {}  # step -> eval_* values, for on_save
         self._checkpoint_models: dict[str, str] = {}  # checkpoint-N -> model id
         self._task: str | None = None
+        self._start: Any = None  # the background creation of the run this callback started
 
     # ---- ExportableState: the run id travels with each checkpoint's trainer_state.json --------
     def state(self) -> dict[str, Any]:
@@ -240,6 +243,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
     @_guarded
     def on_init_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._set_trainer(_guard.find_trainer(self))
+        if state.is_world_process_zero:
+            _prewarm_store_modules(self.tracking_uri)
 
     # ---- train begin ---------------------------------------------------------------------------
     @_guarded
@@ -263,28 +268,32 @@ class MlTrackCallback(TrainerCallback, ExportableState):
 
         if self.tracking_uri:
             fluent.set_tracking_uri(self.tracking_uri)
-        if self.experiment_name:
-            fluent.set_experiment(self.experiment_name)
         self._client = MlTrackClient()
         if getattr(state, "is_hyper_param_search", False) and self.trainer is not None:
+            self._set_experiment()
             run, fresh = self._start_trial_run(args, state), True
         else:
             run, fresh = self._start_or_join(args, state)
         self._run_id = run.info.run_id
+        # A new run is created in the background (`_run_start`): the first step does not wait for the
+        # store; what needs the run (dataset inputs, the checkpoints' artifact root) follows it.
+        self._start = start = getattr(run, "_start", None)
         self._active = self._open = True
         _register_open(self)
         self._perplexity = self.log_perplexity if self.log_perplexity is not None else is_language_model(model)
         self._log_run_info(args, state, model, train_dataloader, eval_dataloader, fresh)
         self._eval_dataset, self._eval_metrics, self._checkpoint_models = None, {}, {}
         if self.log_datasets and self.trainer is not None:
-            self._eval_dataset = self._safe_call(
-                "on_train_begin",
-                _logged_checkpoints.log_dataset_inputs,
-                self._client,
+            log_inputs = functools.partial(
+                self._log_dataset_inputs,
                 self._current_run_id(),
                 getattr(self.trainer, "train_dataset", None),
                 getattr(self.trainer, "eval_dataset", None),
             )
+            if start is not None:
+                start.after(lambda _run: log_inputs())
+            else:
+                log_inputs()
         self._task = self.task or infer_task(model)
         self._checkpoints = None
         if self._checkpoint_logging_enabled():
@@ -292,12 +301,23 @@ class MlTrackCallback(TrainerCallback, ExportableState):
 
             keep = self.keep_last_checkpoints or _env.KEEP_LAST_CHECKPOINTS.get() or args.save_total_limit
             self._checkpoints = CheckpointLogger(
-                run.info.artifact_uri,
+                (lambda: run.info.artifact_uri) if start is not None else run.info.artifact_uri,
                 keep_last=keep,
                 adapter_only=bool(_params.peft_config_params(model)),
                 on_error=lambda exc: self._hook_failed("on_save", exc),
                 on_rotated=self._checkpoint_rotated,
             )
+
+    def _log_dataset_inputs(self, run_id: str, train_ds: Any, eval_ds: Any) -> None:
+        self._eval_dataset = self._safe_call(
+            "on_train_begin", _logged_checkpoints.log_dataset_inputs, self._client, run_id, train_ds, eval_ds
+        )
+
+    def _set_experiment(self) -> None:
+        if self.experiment_name:
+            from ..tracking import fluent
+
+            fluent.set_experiment(self.experiment_name)
 
     def _system_metrics(self) -> bool:
         if self.log_system_metrics is not None:
@@ -327,6 +347,8 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         from ..tracking import fluent
 
         active = fluent.active_run()
+        if self.run_id or active is not None:
+            self._set_experiment()
         if self.run_id:
             if active is not None:  # log into the given run; the active run stays the active one
                 self._owns_run = False
@@ -338,6 +360,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             return active, False
         recorded = self._recorded_run_id(state) if state.global_step > 0 else None
         if recorded:
+            self._set_experiment()
             try:
                 run = fluent.start_run(run_id=recorded, log_system_metrics=self._system_metrics())
                 self._owns_run = True
@@ -348,10 +371,12 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         from .. import _env
 
         self._owns_run = True
-        run = fluent.start_run(
+        # The store is opened and the run created on a thread; the id is known now (`_run_start`).
+        run = fluent._start_run_in_background(
             run_name=self.run_name or getattr(args, "run_name", None) or None,
             tags=self._new_run_tags(),
             log_system_metrics=self._system_metrics(),
+            experiment_name=self.experiment_name,
         )
         return run, not _env.RUN_ID.get()  # HF_MLTRACK_RUN_ID resumes an existing run
 
@@ -516,6 +541,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
             # logged when computed, and the run ends when the next trial or the search starts/ends.
             self._wait_checkpoints()
             self._trial_pending = True
+            return
+        if self._start is not None and self._start.wait() is None:
+            self._warned = True  # its creation failed: the one warning is given (`_run_start`)
+            self._finish(RunStatus.FINISHED)
             return
         try:
             self._log_artifacts_at_end(state, model, processing_class)
@@ -802,6 +831,35 @@ def _drop_from_stack(run_id: str) -> None:
         if run.info.run_id == run_id and run._system_monitor is not None:
             run._system_monitor.stop()
     fluent._run_stack.set(tuple(r for r in stack if r.info.run_id != run_id))
+
+
+_prewarm_started = False
+
+
+def _prewarm_store_modules(tracking_uri: str | None) -> None:
+    """Import the SQL store's modules (SQLAlchemy, the schema) on a thread while the Trainer is set up.
+
+    The run is created in the background at train begin anyway; importing ahead lets that start
+    sooner. Only imports: no database is opened or created until training starts.
+    """
+    global _prewarm_started
+    if _prewarm_started or "sqlalchemy" in sys.modules:
+        return
+    _prewarm_started = True
+
+    def imports() -> None:
+        try:
+            from ..tracking import _run_start, fluent
+
+            uri = tracking_uri or fluent.get_tracking_uri()
+            if _run_start.background_capable(uri):
+                from ..store.sql import engine, tracking_store  # noqa: F401
+
+                engine.import_schema_modules()
+        except Exception:  # the run's creation reports what goes wrong
+            logger.debug("hf_mltrack: prewarming the store's modules failed", exc_info=True)
+
+    threading.Thread(target=imports, name="hf_mltrack-prewarm", daemon=True).start()
 
 
 def _register_open(callback: MlTrackCallback) -> None:

@@ -10,7 +10,7 @@ from .. import _env
 from ..entities import Experiment, LifecycleStage, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from ..exceptions import InvalidParameterError, is_transient, run_not_active
 from ..utils import validation as v
-from . import _batcher
+from . import _batcher, _run_start
 from ._uri import resolve_tracking_uri
 from .context import NOTE_TAG, PARENT_RUN_ID_TAG, RUN_NAME_TAG
 
@@ -71,7 +71,9 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         return self._store
 
     def _read(self) -> AbstractStore:
-        # Read-your-writes: pending async writes land before any read.
+        # Read-your-writes: runs being created exist and pending async writes land before any read.
+        if _run_start._PENDING:
+            _run_start.settle()
         _batcher.flush(raise_errors=False)
         return self.store
 
@@ -258,6 +260,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             name (`str`, *optional*): the new run name.
         """
         end_time = _now_ms() if status and RunStatus.is_terminated(status) else None
+        _run_start.settle()
         self.store.update_run_info(run_id, status, end_time, name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
@@ -270,6 +273,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         """
         status = RunStatus.validate(status or RunStatus.FINISHED)
         end_time = end_time or _now_ms()
+        _run_start.settle()  # a run created in the background exists, its held writes queued
         batcher = _batcher._BATCHER
         if batcher is not None and batcher.pending():
             # The run's last points and its status go to the store together (one commit).
@@ -290,6 +294,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         Args:
             run_id (`str`): the run's id.
         """
+        _run_start.settle()
         _batcher.flush(raise_errors=False)
         self._live_runs.discard(run_id)
         self.store.delete_run(run_id)
@@ -338,6 +343,9 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         synchronous: bool | None,
     ) -> None:
         if run_id not in self._live_runs:
+            start = _run_start.lookup(run_id)
+            if start is not None and start.hold(self, metrics, params, tags, synchronous):
+                return  # the run is being created: queued right after it exists
             self._check_live(run_id)
         if synchronous is None:
             synchronous = not _env.ASYNC_LOGGING.get()
@@ -424,6 +432,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             run_id (`str`): the run's id.
             key (`str`): the tag name.
         """
+        _run_start.settle()
         _batcher.flush(raise_errors=False)
         self.store.delete_tag(run_id, key)
 

@@ -16,7 +16,7 @@ from .. import _env
 from ..entities import Experiment, LifecycleStage, Metric, Param, Run, RunStatus, RunTag, ViewType
 from ..exceptions import InvalidParameterError, InvalidStateError, MlTrackException, ResourceNotFoundError
 from ..utils import validation as v
-from . import _batcher
+from . import _batcher, _run_start
 from . import fluent_models as _fluent_models
 from .client import MlTrackClient, _description_tags
 from .context import default_tags
@@ -44,9 +44,10 @@ class ActiveRun(Run):
     (KILLED for KeyboardInterrupt) and propagates unchanged.
     """
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, start: _run_start.RunStart | None = None) -> None:
         super().__init__(run.info, run.data)
         self._system_monitor: Any = None
+        self._start = start  # set when the run is created in the background
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -67,6 +68,7 @@ def _reset_state() -> None:
     """Forget the current URI, experiment and runs (tests use this between cases)."""
     global _tracking_uri, _active_experiment_id, _last_active_run_id
     try:
+        _run_start.settle()
         _batcher.flush(raise_errors=False)
     except Exception:
         pass
@@ -154,32 +156,42 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             f"got experiment_name={experiment_name!r}, experiment_id={experiment_id!r}"
         )
     client = _client()
-    experiment: Experiment | None
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
         assert experiment_name is not None
         try:
-            experiment = client.get_experiment_by_name(experiment_name)
-            if experiment is None:
-                try:
-                    client.create_experiment(experiment_name)
-                except MlTrackException as exc:
-                    if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process won the race
-                        raise
-                experiment = client.get_experiment_by_name(experiment_name)
+            experiment = _get_or_create_experiment(client, experiment_name)
         except ConnectionError:  # the tracking server is unreachable (after the client's retries)
             # The job goes on: its runs start offline in this experiment, found or created on the
             # server by name when they are delivered.
             experiment = client.store.offline_experiment(experiment_name)
+    _check_active(experiment)
+    _active_experiment_id = experiment.experiment_id
+    return experiment
+
+
+def _get_or_create_experiment(client: MlTrackClient, name: str) -> Experiment:
+    """The active experiment of that name, created if missing."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            client.create_experiment(name)
+        except MlTrackException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process won the race
+                raise
+        experiment = client.get_experiment_by_name(name)
     assert experiment is not None
+    _check_active(experiment)
+    return experiment
+
+
+def _check_active(experiment: Experiment) -> None:
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise InvalidStateError(
             f"Experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted: restore it with "
             f"MlTrackClient().restore_experiment({experiment.experiment_id!r}) or use another name"
         )
-    _active_experiment_id = experiment.experiment_id
-    return experiment
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
@@ -361,6 +373,48 @@ def start_run(
     return active
 
 
+def _start_run_in_background(
+    run_name: str | None = None,
+    tags: dict[str, Any] | None = None,
+    log_system_metrics: bool | None = None,
+    experiment_name: str | None = None,
+) -> ActiveRun:
+    """`start_run` of a new top-level run that returns before the store is opened (the Trainer's path).
+
+    The run's id is chosen here; the store is opened, the experiment (``experiment_name``, else the
+    current one) resolved and the run created on a thread (`_run_start`); what is logged meanwhile
+    is queued right after. ``run.info.run_id`` is known at once; ``experiment_id`` and
+    ``artifact_uri`` wait for the creation. Falls back to `start_run` where the store cannot take
+    a client-chosen id (a server), for ``HF_MLTRACK_RUN_ID`` (a resume) and inside an active run.
+    """
+    global _last_active_run_id
+    uri = get_tracking_uri()
+    if _run_stack.get() or _env.RUN_ID.get() or not _run_start.background_capable(uri):
+        if experiment_name:
+            set_experiment(experiment_name)
+        return start_run(run_name=run_name, tags=tags, log_system_metrics=log_system_metrics)
+    experiment_id = None
+    if not experiment_name:
+        experiment_id = _active_experiment_id or (str(_env.EXPERIMENT_ID.get() or "") or None)
+        experiment_name = None if experiment_id else _env.EXPERIMENT_NAME.get()
+        if not experiment_id and not experiment_name:
+            experiment_id = _DEFAULT_EXPERIMENT_ID
+    from .context import current_user
+
+    all_tags = {**(tags or {}), **_description_tags(None, run_name, None)}
+    user = str(all_tags.get("hf_mltrack.user") or current_user())
+    start = _run_start.new_start(uri, experiment_id, experiment_name, all_tags, run_name, int(time.time() * 1000), user)
+    active = ActiveRun(_run_start.starting_run(start), start)
+    _run_stack.set((*_run_stack.get(), active))
+    _last_active_run_id = start.run_id
+    if log_system_metrics if log_system_metrics is not None else _env.SYSTEM_METRICS.get():
+        from .system_metrics import SystemMetricsMonitor
+
+        active._system_monitor = monitor = SystemMetricsMonitor(_client(), start.run_id)
+        start.after(lambda run: monitor.start() if not monitor._stop.is_set() else None)
+    return active
+
+
 def _resume_run(
     client: MlTrackClient,
     run_id: str,
@@ -407,6 +461,8 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     _param_cache.pop(run.info.run_id, None)
     if run._system_monitor is not None:
         run._system_monitor.stop()
+    if run._start is not None and run._start.wait() is None:
+        return  # its creation failed: said once already (a warning, and the next flush raises it)
     _client().set_terminated(run.info.run_id, RunStatus.validate(status))
 
 

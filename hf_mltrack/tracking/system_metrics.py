@@ -33,6 +33,11 @@ class SystemMetricsMonitor:
         self._nvml: Any = None
 
     def start(self) -> None:
+        """Start sampling on a thread; psutil and NVML are loaded there, off the caller's path."""
+        self._thread = threading.Thread(target=self._loop, name="hf_mltrack-system-metrics", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> bool:
         try:
             import psutil  # noqa: F401
         except ImportError:
@@ -40,10 +45,9 @@ class SystemMetricsMonitor:
                 "log_system_metrics=True needs psutil: pip install 'hf_mltrack[system-metrics]'. "
                 "No system metrics are logged."
             )
-            return
+            return False
         self._init_gpu()
-        self._thread = threading.Thread(target=self._loop, name="hf_mltrack-system-metrics", daemon=True)
-        self._thread.start()
+        return True
 
     def _init_gpu(self) -> None:
         try:
@@ -87,6 +91,8 @@ class SystemMetricsMonitor:
         return out
 
     def _loop(self) -> None:
+        if not self._load():
+            return
         import psutil
 
         psutil.cpu_percent(interval=None)  # prime: the first call always returns 0.0

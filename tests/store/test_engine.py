@@ -97,3 +97,50 @@ def test_eight_processes_opening_a_new_store_at_once_all_succeed(backend, tmp_pa
     finally:
         if backend == "postgresql":
             _drop_pg_database(uri)
+
+
+def test_head_revision_matches_alembic_without_importing_it(tmp_path) -> None:
+    """The schema check at store open reads the head from the revision files; Alembic agrees."""
+    import subprocess
+    import sys
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hf_mltrack.store.sql.engine import MIGRATIONS_DIR, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert [head_revision()] == ScriptDirectory.from_config(cfg).get_heads()
+    # A fresh store is created and checked without Alembic (and its Mako/Pygments) in the process.
+    code = (
+        "import sys\n"
+        "from hf_mltrack.store.sql.tracking_store import SqlTrackingStore\n"
+        f"SqlTrackingStore('sqlite:///{tmp_path}/fresh.db')\n"
+        f"SqlTrackingStore('sqlite:///{tmp_path}/fresh.db')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako', 'pygments')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_head_revision_follows_the_revision_chain(tmp_path, monkeypatch) -> None:
+    """Typed assignments and a merge's tuple of down revisions count; two heads are an error."""
+    from hf_mltrack.exceptions import MlTrackException
+    from hf_mltrack.store.sql import engine
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (versions / "b.py").write_text('revision: str = "b"\ndown_revision: str | None = "a"\n')
+    (versions / "c.py").write_text("revision = 'c'\ndown_revision = 'a'\n")
+    monkeypatch.setattr(engine, "MIGRATIONS_DIR", tmp_path)
+    engine.head_revision.cache_clear()
+    try:
+        with pytest.raises(MlTrackException, match="2 heads"):
+            engine.head_revision()
+        engine.head_revision.cache_clear()
+        (versions / "d.py").write_text('revision = "d"\ndown_revision = ("b", "c")\n')
+        assert engine.head_revision() == "d"
+    finally:
+        engine.head_revision.cache_clear()

@@ -7,8 +7,10 @@ failing with "database is locked" when a read lock would have to be upgraded.
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,15 +115,27 @@ def redact(db_uri: str) -> str:
     return url.render_as_string(hide_password=True) if url.password is not None else db_uri
 
 
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
 @functools.cache
 def head_revision() -> str:
-    """The newest migration, as Alembic reads it from the revision files (one head, no branches)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    """The newest migration: the one revision no other revision revises (one head, no branches).
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    heads = ScriptDirectory.from_config(cfg).get_heads()
+    Read from the ``revision`` / ``down_revision`` lines of the revision files, as Alembic does, but
+    without importing Alembic (and Mako, Pygments): opening a store is on the training script's path.
+    ``test_migrations`` checks it against Alembic's own ``ScriptDirectory.get_heads()``.
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = {m[1]: m[2] for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        if "revision" not in found:
+            continue
+        revisions.add(ast.literal_eval(found["revision"]))
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        revised.update([down] if isinstance(down, str) else (down or ()))
+    heads = sorted(revisions - revised)
     if len(heads) != 1:
         raise MlTrackException(f"The migrations have {len(heads)} heads {heads}: merge them into one")
     return heads[0]
@@ -143,18 +157,25 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
-    import sqlalchemy as sa
-
+def import_schema_modules() -> None:
+    """Import SQLAlchemy and every module that registers tables on the shared ``metadata``."""
     from . import (
         logged_model_schema,  # noqa: F401  (registers the logged model and dataset tables on metadata)
         registry_schema,  # noqa: F401  (registers the registry tables on metadata)
+        schema,  # noqa: F401  (the tracking tables)
         tracing_schema,  # noqa: F401  (registers the trace tables on metadata)
         webhook_schema,  # noqa: F401  (registers the webhook tables on metadata)
         workspace_schema,  # noqa: F401  (registers the UI's saved workspaces on metadata)
     )
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
+    import sqlalchemy as sa
+
     from .schema import metadata
+
+    import_schema_modules()
 
     try:
         with engine.connect() as conn:

@@ -314,9 +314,11 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         run_name: str | None,
         params: Sequence[Param] = (),
         metrics: Sequence[Metric] = (),
+        run_id: str | None = None,
     ) -> Run:
+        """``run_id``: an id chosen by the client (a uuid4 hex: runs created in the background)."""
         exp_id = self._exp_id(experiment_id)
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         tag_map = {t.key: t.value for t in tags}
         run_name = run_name or tag_map.get(RUN_NAME_TAG) or _random_run_name()
         tag_map[RUN_NAME_TAG] = run_name

@@ -1,0 +1,215 @@
+"""A Trainer's run is created in the background: the first steps never wait for the tracking store.
+
+The store is opened (SQLAlchemy imported, schema created) and the run created on a thread; what is
+logged meanwhile is held and queued right after, reads wait for the run, a failure is one warning.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+from typing import Any
+
+import pytest
+from integrations_helpers import metric_steps, only_run
+
+import hf_mltrack
+from hf_mltrack.exceptions import MlTrackException
+from hf_mltrack.tracking import fluent
+
+
+@pytest.fixture
+def gated_store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Opening a SQL store waits for ``gate`` (at most 60 s) and records which thread opened it."""
+    from hf_mltrack.store.sql import tracking_store
+
+    seen: dict[str, Any] = {"gate": threading.Event(), "threads": [], "timed_out": False}
+    original = tracking_store.SqlTrackingStore.__init__
+
+    def gated(self: Any, *args: Any, **kwargs: Any) -> None:
+        seen["threads"].append(threading.current_thread().name)
+        if not seen["gate"].wait(60):
+            seen["timed_out"] = True
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(tracking_store.SqlTrackingStore, "__init__", gated)
+    return seen
+
+
+def _trainer(model: Any, args: Any, dataset: Any, callbacks: list[Any]) -> Any:
+    from transformers import Trainer
+
+    return Trainer(model=model, args=args, train_dataset=dataset, callbacks=callbacks)
+
+
+def _open_gate_at_step(seen: dict[str, Any], step: int) -> Any:
+    from transformers import TrainerCallback
+
+    class OpenGate(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.global_step == step:
+                seen["run_visible_to_steps"] = hf_mltrack.active_run() is not None
+                seen["gate"].set()
+
+    return OpenGate()
+
+
+def test_training_steps_run_while_the_store_opens(tracked, client, make_gpt2, make_args, lm_dataset, gated_store):
+    # The store cannot open before step 3 has ended: if a step waited for it, training would stall
+    # for the gate's 60 s timeout.
+    args = make_args(max_steps=4)
+    output = _trainer(make_gpt2(), args, lm_dataset, [_open_gate_at_step(gated_store, 3)]).train()
+    assert output.global_step == 4
+    assert not gated_store["timed_out"]
+    assert gated_store["run_visible_to_steps"]  # hf_mltrack.active_run() is the run at once
+    assert gated_store["threads"] == ["hf_mltrack-run-start"]
+    run = only_run(client)
+    assert run.info.status == "FINISHED"
+    # What was logged before the run existed was held and written after it, in order: nothing lost.
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "loss")] == [1, 2, 3, 4]
+    assert run.data.params["learning_rate"] == "0.001"
+    assert run.data.tags["hf_mltrack.user"]  # the environment's tags, captured on the thread
+
+
+def test_get_run_right_after_start_sees_the_run(tracking_uri, gated_store):
+    threading.Timer(0.3, gated_store["gate"].set).start()
+    run = fluent._start_run_in_background(run_name="bg", tags={"team": "nlp"})
+    assert hf_mltrack.active_run() is run and run.info.run_id and run.info.status == "RUNNING"
+    for step in range(5):
+        hf_mltrack.log_metric("loss", 1.0 / (step + 1), step=step)  # held: the run does not exist yet
+    stored = hf_mltrack.get_run(run.info.run_id)  # waits for the creation, then flushes
+    assert stored.info.run_id == run.info.run_id and stored.info.run_name == "bg"
+    assert stored.data.tags["team"] == "nlp" and stored.data.metrics["loss"] == pytest.approx(0.2)
+    assert run.info.experiment_id == "0" and run.info.artifact_uri == stored.info.artifact_uri
+    hf_mltrack.end_run()
+    history = hf_mltrack.MlTrackClient().get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in history] == [0, 1, 2, 3, 4]
+    assert hf_mltrack.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_experiment_name_is_resolved_in_the_background(tracking_uri, gated_store):
+    gated_store["gate"].set()
+    with fluent._start_run_in_background(experiment_name="created-on-the-thread") as run:
+        hf_mltrack.log_param("lr", 0.1)
+    experiment = hf_mltrack.get_experiment_by_name("created-on-the-thread")
+    assert experiment is not None and run.info.experiment_id == experiment.experiment_id
+    assert hf_mltrack.get_run(run.info.run_id).data.params == {"lr": "0.1"}
+    assert fluent._active_experiment_id == experiment.experiment_id  # as set_experiment(name) makes it
+
+
+def _old_revision_store(uri: str) -> None:
+    """A database whose schema is older than this hf_mltrack: opening it fails (needs `db upgrade`)."""
+    import sqlalchemy as sa
+
+    from hf_mltrack.store.sql.engine import _create_engine
+
+    engine = _create_engine(uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)"))
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('0001_initial')"))
+    engine.dispose()
+
+
+def test_failed_creation_is_one_warning_and_reported(tracked, make_gpt2, make_args, lm_dataset, gated_store):
+    _old_revision_store(tracked)
+    args = make_args(max_steps=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        output = _trainer(make_gpt2(), args, lm_dataset, [_open_gate_at_step(gated_store, 2)]).train()
+    assert output.global_step == 4  # training is never broken by the tracker
+    ours = [str(w.message) for w in caught if "hf_mltrack" in str(w.message)]
+    assert len(ours) == 1, ours
+    assert "Could not create run" in ours[0] and "hf-mltrack db upgrade" in ours[0]
+    # The params and the first two steps' points were held when it failed: counted, not silently lost.
+    assert "values so far" in ours[0] and "(0 values" not in ours[0]
+    with pytest.raises(MlTrackException, match="Could not create run"):
+        hf_mltrack.flush_async_logging()
+    assert hf_mltrack.active_run() is None
+
+
+_COLD_SCRIPT = """
+import importlib.abc, json, os, sys, threading
+importers = []
+
+class Watch(importlib.abc.MetaPathFinder):
+    # Records the thread that executes sqlalchemy/__init__.py (a find_spec probe imports nothing).
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "sqlalchemy":
+            return None
+        for finder in sys.meta_path:
+            spec = None if finder is self else finder.find_spec(name, path, target)
+            if spec is not None:
+                execute = spec.loader.exec_module
+
+                def exec_module(module):
+                    importers.append(threading.current_thread().name)
+                    execute(module)
+
+                spec.loader.exec_module = exec_module
+                return spec
+        return None
+
+sys.meta_path.insert(0, Watch())
+os.environ["HF_MLTRACK_TRACKING_URI"] = "sqlite:///" + sys.argv[1] + "/cold.db"
+os.environ["HF_MLTRACK_LOG_MODEL"] = "false"
+import torch
+torch.set_num_threads(1)
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments, TrainerCallback
+import hf_mltrack.integrations
+
+first_step = {}
+
+class FirstStep(TrainerCallback):
+    def on_step_begin(self, args, state, control, **kwargs):
+        first_step.setdefault("sqlalchemy_imported_by", list(importers))
+
+model = GPT2LMHeadModel(GPT2Config(vocab_size=64, n_layer=1, n_embd=16, n_head=2, n_positions=16))
+rows = [{"input_ids": [i % 64] * 8, "labels": [i % 64] * 8} for i in range(16)]
+args = TrainingArguments(sys.argv[1] + "/out", report_to="hf_mltrack", max_steps=3, logging_steps=1,
+                         use_cpu=True, disable_tqdm=True, save_strategy="no", per_device_train_batch_size=4)
+Trainer(model=model, args=args, train_dataset=rows, callbacks=[FirstStep()]).train()
+run = hf_mltrack.search_runs(output_format="list")[0]
+points = hf_mltrack.MlTrackClient().get_metric_history(run.info.run_id, "loss")
+print("RESULT " + json.dumps({"first_step": first_step, "importers": importers,
+                              "status": run.info.status, "steps": [m.step for m in points]}))
+"""
+
+
+def test_cold_process_imports_sqlalchemy_off_the_training_thread(tmp_path):
+    """A fresh process on a new store: SQLAlchemy is imported on a thread of ours (started when the Trainer
+    is built, or the run-creating one), never by the training thread."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD_SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads([line for line in out.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
+    assert len(result["importers"]) == 1 and result["importers"][0] in ("hf_mltrack-prewarm", "hf_mltrack-run-start")
+    assert "MainThread" not in result["first_step"]["sqlalchemy_imported_by"]
+    assert result["status"] == "FINISHED" and result["steps"] == [1, 2, 3]
+
+
+def test_exit_before_the_run_exists_keeps_what_was_logged(tmp_path):
+    """The process ends while the run is still being created: the exit waits, creates it, writes the points."""
+    uri = f"sqlite:///{tmp_path}/exit.db"
+    script = textwrap.dedent(
+        f"""
+        import hf_mltrack
+        from hf_mltrack.tracking import fluent
+        hf_mltrack.set_tracking_uri({uri!r})
+        run = fluent._start_run_in_background(run_name="short-lived")
+        for step in range(3):
+            hf_mltrack.log_metric("x", float(step), step=step)
+        print(run.info.run_id)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    run_id = out.stdout.strip().splitlines()[-1]
+    client = hf_mltrack.MlTrackClient(uri)
+    assert client.get_run(run_id).info.run_name == "short-lived"
+    assert [m.value for m in client.get_metric_history(run_id, "x")] == [0.0, 1.0, 2.0]
