@@ -92,7 +92,7 @@ def test_run_page_follows_a_running_job_and_says_when_it_ends(live, open_page):
     probe = open_page()
     page = probe.page
     history: list[str] = []
-    page.on("request", lambda r: "get-history-bulk-interval" in r.url and history.append(r.url))
+    page.on("request", lambda r: "metrics/history-columns" in r.url and history.append(r.url))
     goto(probe, f"{url}/#/runs/{run_id}?tab=charts", ".chart-card[data-metric=loss][data-points='1']")
     assert page.get_attribute("[data-testid=run-progress]", "aria-valuemax") == "100"
     with Job(client, run_id) as job:

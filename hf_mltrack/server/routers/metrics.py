@@ -74,6 +74,21 @@ def get_metric_history_bulk_interval(
     max_results: Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_RESULTS_PER_RUN,
 ) -> JSONResponse:
     """Downsampled histories of one metric for the chart of several runs (errors worded as MLflow's)."""
+    ids, key, max_results = check_interval_args(metric_key, run_ids, start_step, end_step, max_results)
+    series = state.store.get_metric_history_bulk_interval(ids, key, max_results, start_step, end_step)
+    metrics = [metric_to_json(m, run_id) for run_id in ids for m in series.get(run_id, [])]
+    return JSONResponse({"metrics": metrics})
+
+
+def check_interval_args(
+    metric_key: str | None,
+    run_ids: list[str] | None,
+    start_step: int | None,
+    end_step: int | None,
+    max_results: int,
+) -> tuple[list[str], str, int]:
+    """The run ids, key and points per series of a downsampled multi-run history request (MLflow's
+    wording for each bad value); one point per series cannot show a line, so at least 2."""
     run_ids = [r for r in run_ids or () if r]
     if not run_ids:
         raise InvalidParameterError("Missing value for required parameter 'run_ids'.")
@@ -95,12 +110,7 @@ def get_metric_history_bulk_interval(
         raise InvalidParameterError(
             f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
         )
-    # one point per series cannot show a line: the store samples at least the first and the last
-    series = state.store.get_metric_history_bulk_interval(
-        run_ids, metric_key, max(2, max_results), start_step, end_step
-    )
-    metrics = [metric_to_json(m, run_id) for run_id in run_ids for m in series.get(run_id, [])]
-    return JSONResponse({"metrics": metrics})
+    return run_ids, metric_key, max(2, max_results)
 
 
 @router.get("/get-history-bulk", response_model=MetricsResponse)

@@ -23,6 +23,8 @@ const MAX_CHART_RUNS = 20;
 /** Runs a grouped chart aggregates (each chart reads their series, 100 runs per request). */
 const MAX_GROUP_RUNS = 500;
 const PAGE_SIZE = 1000;
+/** The first page: a screenful and more, so the first rows paint before the larger pages arrive. */
+const FIRST_PAGE_SIZE = 100;
 /** Runs loaded in the background; past this the table pages on scroll and sorts on the server. */
 const BACKGROUND_LIMIT = 10_000;
 
@@ -175,6 +177,20 @@ function discoverKeys(runs: api.Run[]): { metrics: string[]; params: string[]; t
 export async function experimentPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const expId = ctx.params.id;
   root.append(loading());
+  // The first page of runs is asked together with the experiment (not after it).
+  const firstQuery = (o: api.SearchRunsOpts) => JSON.stringify([o.filter ?? "", o.viewType, o.orderBy, o.maxResults, o.pageToken]);
+  const firstOpts: api.SearchRunsOpts = {
+    experimentIds: [expId],
+    filter: (ctx.query.get("filter") ?? "").trim(),
+    viewType: ctx.query.get("view") ?? "ACTIVE_ONLY",
+    orderBy: serverOrderBy(null) ?? undefined,
+    maxResults: FIRST_PAGE_SIZE,
+  };
+  let prefetched: { key: string; page: ReturnType<typeof api.searchRuns> } | null = {
+    key: firstQuery(firstOpts),
+    page: api.searchRuns(firstOpts, ctx.signal),
+  };
+  prefetched.page.catch(() => undefined); // its error (a bad filter) is shown when load() reads it
   let exp: api.Experiment;
   try {
     exp = await api.getExperiment(expId);
@@ -554,10 +570,17 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   const fetchPage = async (controller: AbortController) => {
     const sort = table.getSort();
     const order = serverOrderBy(sort);
-    const page = await api.searchRuns(
-      { experimentIds: [expId], filter: filter.value.trim(), viewType: lifecycle.value, orderBy: order ?? undefined, maxResults: PAGE_SIZE, pageToken: nextToken },
-      controller.signal,
-    );
+    const opts: api.SearchRunsOpts = {
+      experimentIds: [expId],
+      filter: filter.value.trim(),
+      viewType: lifecycle.value,
+      orderBy: order ?? undefined,
+      maxResults: runs.length ? PAGE_SIZE : FIRST_PAGE_SIZE,
+      pageToken: nextToken,
+    };
+    const early = prefetched?.key === firstQuery(opts) ? prefetched.page : null;
+    prefetched = null;
+    const page = await (early ?? api.searchRuns(opts, controller.signal));
     if (controller.signal.aborted) return false;
     runs = runs.concat(page.runs);
     nextToken = page.next;
@@ -715,6 +738,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   tab = "table";
   for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === "table");
   chartHost.hidden = true;
+  tableHost.hidden = initialTab !== "table"; // (no table layout and paint on the way to another tab)
   await load();
   if (initialTab !== "table") showTab(initialTab);
 }
