@@ -85,7 +85,7 @@ function baseColumns(best: { id: string; label: string } | null = null): Column<
         runLink(r),
       ],
     },
-    { id: "start", title: "Created", width: 120, kind: "attr", sortValue: (r) => r.start, render: (r) => h("span", { title: fmtTime(r.start) }, fmtAgo(r.start)) },
+    { id: "start", title: "Created", width: 120, kind: "attr", sortValue: (r) => r.start, text: (r) => fmtAgo(r.start), hover: (r) => fmtTime(r.start) },
     {
       id: "duration",
       title: "Duration",
@@ -93,16 +93,16 @@ function baseColumns(best: { id: string; label: string } | null = null): Column<
       kind: "attr",
       align: "right",
       sortValue: (r) => runDuration(r.start, r.end, r.status),
-      render: (r) => fmtDuration(runDuration(r.start, r.end, r.status)),
+      text: (r) => fmtDuration(runDuration(r.start, r.end, r.status)),
     },
-    { id: "user", title: "User", width: 110, kind: "attr", sortValue: (r) => r.user, render: (r) => r.user },
+    { id: "user", title: "User", width: 110, kind: "attr", sortValue: (r) => r.user, text: (r) => r.user ?? "" },
     {
       id: "source",
       title: "Source",
       width: 140,
       kind: "attr",
       sortValue: (r) => r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name"),
-      render: (r) => (r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name") ?? "").split(/[\\/]/).pop(),
+      text: (r) => (r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name") ?? "").split(/[\\/]/).pop() ?? "",
     },
   ];
 }
@@ -134,9 +134,14 @@ function dynamicColumn(id: ColumnId): Column<api.Run> {
       align: "right",
       tooltip: `metrics.${key} (latest value)`,
       sortValue: (r) => r.metrics.get(key)?.value,
-      render: (r) => {
+      textClass: "num",
+      text: (r) => {
         const m = r.metrics.get(key);
-        return m ? h("span", { class: "num", title: `${m.value} (step ${m.step})` }, fmtNum(m.value)) : "";
+        return m ? fmtNum(m.value) : "";
+      },
+      hover: (r) => {
+        const m = r.metrics.get(key);
+        return m ? `${m.value} (step ${m.step})` : undefined;
       },
     };
   }
@@ -153,11 +158,9 @@ function dynamicColumn(id: ColumnId): Column<api.Run> {
       const n = Number(v);
       return v.trim() !== "" && Number.isFinite(n) ? n : v.toLowerCase();
     },
-    render: (r) => {
-      const v = get(r);
-      // the full value on hover; the cell ends with an ellipsis when it is cut (never a silent clip)
-      return v === undefined ? "" : h("span", { class: "cell-text", title: v }, v);
-    },
+    // the full value on hover; the cell ends with an ellipsis when it is cut (never a silent clip)
+    text: (r) => get(r) ?? "",
+    hover: (r) => get(r),
   };
 }
 
@@ -338,7 +341,6 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   });
   groupSel.addEventListener("change", () => {
     applyColumns();
-    if (groupSel.value) table.setSort({ id: "group", dir: 1 });
     syncQuery();
     if (tab === "charts") renderCharts();
   });
@@ -438,7 +440,14 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       });
     }
     table.setColumns([...base, ...currentColumns().map(dynamicColumn)]);
+    // the table's rows under one collapsible row per group (groups keep the table's sort inside)
+    const field = groupSel.value;
+    if (field !== groupedBy) {
+      groupedBy = field;
+      table.setGrouping(field ? { of: (r) => String(fieldValue(r, field) ?? "(none)"), title: fieldLabel(field) } : null);
+    }
   };
+  let groupedBy = "";
 
   // Live runs: every second while some loaded run is RUNNING (and the tab is visible), re-read those
   // runs (status, latest metrics, progress) and append their new points to the charts.
@@ -575,7 +584,8 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       filter: filter.value.trim(),
       viewType: lifecycle.value,
       orderBy: order ?? undefined,
-      maxResults: runs.length ? PAGE_SIZE : FIRST_PAGE_SIZE,
+      // a small first page, then pages that end the background load at BACKGROUND_LIMIT exactly
+      maxResults: !runs.length ? FIRST_PAGE_SIZE : runs.length < BACKGROUND_LIMIT ? Math.min(PAGE_SIZE, BACKGROUND_LIMIT - runs.length) : PAGE_SIZE,
       pageToken: nextToken,
     };
     const early = prefetched?.key === firstQuery(opts) ? prefetched.page : null;
