@@ -73,6 +73,8 @@ export class VirtualTable<T extends { id: string }> {
   private grouping: Grouping<T> | null = null;
   private collapsed = new Set<string>();
   private viewH = 600;
+  private shown = true;
+  private scrolled = false;
   readonly selected = new Set<string>();
 
   constructor(
@@ -92,9 +94,17 @@ export class VirtualTable<T extends { id: string }> {
     this.layer = h("div", { class: "vt-rows", role: "none" });
     this.space = h("div", { class: "vt-space", role: "rowgroup" }, this.layer);
     this.el = h("div", { class: "vt", role: "table", "data-testid": opts.testid ?? null }, this.head, this.space);
-    this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this.el.addEventListener(
+      "scroll",
+      () => {
+        this.scrolled = true;
+        this.schedule();
+      },
+      { passive: true },
+    );
     new ResizeObserver((entries) => {
-      const height = entries[entries.length - 1]?.contentRect.height;
+      const height = entries[entries.length - 1]?.contentRect.height ?? 0;
+      this.shown = height > 0; // a hidden table (another tab) builds no rows until it is shown
       if (height) this.viewH = height;
       this.schedule();
     }).observe(this.el);
@@ -157,7 +167,9 @@ export class VirtualTable<T extends { id: string }> {
   }
 
   scrollToTop(): void {
+    if (!this.scrolled) return; // (writing scrollTop forces a layout)
     this.el.scrollTop = 0;
+    this.scrolled = false;
   }
 
   getSort(): { id: string; dir: 1 | -1 } | null {
@@ -299,6 +311,10 @@ export class VirtualTable<T extends { id: string }> {
   }
 
   private renderRows(): void {
+    if (!this.shown) {
+      this.dirty = true; // drawn when the table is shown again
+      return;
+    }
     const rh = this.rowHeight;
     // no layout read per frame: the header's height is the CSS one, the view's from the ResizeObserver
     const top = Math.max(0, this.el.scrollTop - 36);

@@ -20,6 +20,8 @@ import { fieldLabel, fieldValue, ScatterPanel } from "../components/scatter";
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
 
 const MAX_CHART_RUNS = 20;
+/** How often a visible experiment page looks for runs started since it loaded. */
+const NEW_RUNS_INTERVAL_MS = 2000;
 /** Runs a grouped chart aggregates (each chart reads their series, 100 runs per request). */
 const MAX_GROUP_RUNS = 500;
 const PAGE_SIZE = 1000;
@@ -462,9 +464,48 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       const byId = new Map(fresh.map((r) => [r.id, r]));
       runs = runs.map((r) => byId.get(r.id) ?? r);
       table.setRows(runs);
-      if (grid) await grid.refreshTail(new Set(live.map((r) => r.id)));
+      if (grid) {
+        grid.addKeys([...new Set(fresh.flatMap((r) => [...r.metrics.keys()]))].sort()); // a first eval, say
+        await grid.refreshTail(new Set(live.map((r) => r.id)));
+      }
       return runs.some((r) => r.status === "RUNNING");
     });
+  };
+
+  // New runs: while the page is visible, one search every NEW_RUNS_INTERVAL_MS for runs of this
+  // filter started since the newest run held (an indexed range on start_time; usually empty). New
+  // ones join the table and the charts, and a running one starts the live poller above. Polling,
+  // not server-sent events: the store has no change feed to push from (a stream would poll the
+  // database on the server instead), and a plain search passes proxies, basic auth and the
+  // existing search policy as it is; a hidden tab does not poll (Poller).
+  let discovery: Poller | null = null;
+  let busy = false; // load() is reading the list
+  const watchNew = () => {
+    if (discovery?.active) return;
+    discovery = new Poller(async () => {
+      const where = filter.value.trim();
+      if (busy || !filterError.hidden || lifecycle.value === "DELETED_ONLY") return true;
+      const since = runs.reduce((m, r) => Math.max(m, r.start ?? 0), 0);
+      const { runs: found } = await api.searchRuns({
+        experimentIds: [expId],
+        filter: [where, `attributes.start_time >= ${since}`].filter(Boolean).join(" and "),
+        viewType: lifecycle.value,
+        maxResults: 100,
+      });
+      if (busy || where !== filter.value.trim()) return true; // the list changed meanwhile
+      const have = new Set(runs.map((r) => r.id));
+      const fresh = found.filter((r) => !have.has(r.id));
+      if (!fresh.length) return true;
+      runs = [...fresh, ...runs];
+      keys = discoverKeys(runs);
+      refreshSweepOptions();
+      applyColumns();
+      table.setRows(runs);
+      showCount();
+      if (tab === "charts") renderCharts();
+      watchLive();
+      return true;
+    }, NEW_RUNS_INTERVAL_MS);
   };
 
   const chartHost = h("div", { class: "exp-charts" });
@@ -620,6 +661,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   };
 
   const load = async () => {
+    busy = true;
     loadController?.abort();
     const controller = new AbortController();
     loadController = controller;
@@ -638,6 +680,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       }
       updateSelection();
       watchLive();
+      watchNew();
     } catch (err) {
       if ((err as Error).name === "AbortError") return;
       filterError.textContent = errorMessage(err);
@@ -646,6 +689,8 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       runs = [];
       nextToken = undefined;
       table.setRows(runs);
+    } finally {
+      if (loadController === controller) busy = false;
     }
   };
 
@@ -739,6 +784,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     detachAutocomplete();
     scatter?.destroy();
     poller?.stop();
+    discovery?.stop();
     loadController?.abort();
     grid?.destroy();
   });
