@@ -73,7 +73,8 @@ export class VirtualTable<T extends { id: string }> {
   private grouping: Grouping<T> | null = null;
   private collapsed = new Set<string>();
   private viewH = 600;
-  private shown = true;
+  /** Laid out with a height (the first ResizeObserver report says so). */
+  private shown = false;
   private scrolled = false;
   readonly selected = new Set<string>();
 
@@ -104,9 +105,11 @@ export class VirtualTable<T extends { id: string }> {
     );
     new ResizeObserver((entries) => {
       const height = entries[entries.length - 1]?.contentRect.height ?? 0;
+      const was = this.shown;
       this.shown = height > 0; // a hidden table (another tab) builds no rows until it is shown
       if (height) this.viewH = height;
-      this.schedule();
+      if (this.shown && !was) this.renderRows(); // before this frame paints: no stale or empty frame
+      else this.schedule();
     }).observe(this.el);
   }
 
@@ -312,7 +315,14 @@ export class VirtualTable<T extends { id: string }> {
 
   private renderRows(): void {
     if (!this.shown) {
-      this.dirty = true; // drawn when the table is shown again
+      // drawn when the table is shown again; no row of an older list waits in the DOM meanwhile
+      this.dirty = true;
+      for (const slot of this.slots) {
+        slot.el.remove();
+        slot.index = -1;
+      }
+      for (const el of this.groupRows.values()) el.remove();
+      this.groupRows.clear();
       return;
     }
     const rh = this.rowHeight;
