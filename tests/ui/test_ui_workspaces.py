@@ -141,12 +141,13 @@ def test_panels_reorder_by_keyboard_and_drag_and_canvases_work_from_the_keyboard
     page.wait_for_selector(pc)
     page.focus(pc)
     page.keyboard.press("ArrowDown")
-    text = page.text_content("[data-testid=ws-panel][data-kind=parcoords] [data-testid=parcoords-announce]")
+    pc_said = "[data-testid=ws-panel][data-kind=parcoords] [data-testid=parcoords-announce]"
+    text = page.text_content(pc_said)
     assert text.startswith("lr") and "(1 of 3)" in text, text
     run = page.get_attribute(pc, "data-focused")
     assert text.startswith(run)
     page.keyboard.press("End")
-    assert "(3 of 3)" in page.text_content("[data-testid=ws-panel][data-kind=parcoords] [data-testid=parcoords-announce]")
+    assert "(3 of 3)" in page.text_content(pc_said)
     last = page.get_attribute(pc, "data-focused")
     page.keyboard.press("Enter")
     wait_until(page, f"document.querySelector('[data-testid=run-name]')?.textContent === '{last}'")
