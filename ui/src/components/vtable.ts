@@ -36,6 +36,8 @@ export interface Grouping<T> {
 }
 
 const OVERSCAN = 3;
+/** The group label of rows without a value. */
+export const NONE = "(none)";
 
 interface Slot {
   el: HTMLElement;
@@ -48,7 +50,9 @@ interface Slot {
 
 type Item<T> = { group: string; count: number } | T;
 
+/** Group order: numbers by value, other labels numeric-aware, runs without a value ("(none)") last. */
 function byLabel(a: string, b: string): number {
+  if ((a === NONE) !== (b === NONE)) return a === NONE ? 1 : -1;
   const x = Number(a);
   const y = Number(b);
   if (a.trim() && b.trim() && Number.isFinite(x) && Number.isFinite(y)) return x - y;

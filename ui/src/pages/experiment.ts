@@ -7,7 +7,7 @@ import { fmtAgo, fmtDuration, fmtNum, fmtTime, runDuration } from "../format";
 import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { canExperiment } from "../session";
 import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
-import { VirtualTable, type Column } from "../components/vtable";
+import { NONE, VirtualTable, type Column } from "../components/vtable";
 import { attempt, button, confirmDialog, errorBox, errorMessage, formDialog, loading, pageHeader, popover, showError, tagChip } from "../components/widgets";
 import { renderMarkdown } from "../markdown";
 import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
@@ -446,7 +446,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     const field = groupSel.value;
     if (field !== groupedBy) {
       groupedBy = field;
-      table.setGrouping(field ? { of: (r) => String(fieldValue(r, field) ?? "(none)"), title: fieldLabel(field) } : null);
+      table.setGrouping(field ? { of: (r) => String(fieldValue(r, field) ?? NONE), title: fieldLabel(field) } : null);
     }
   };
   let groupedBy = "";
