@@ -615,7 +615,8 @@ def test_million_point_series_shows_in_about_a_second(tmp_path, open_page):
         plot_width = page.eval_on_selector(".chart-card[data-metric=loss] .u-over", "e => e.clientWidth")
         chart_width = page.eval_on_selector(".chart-card[data-metric=loss] .chart-body", "e => e.clientWidth")
         points = int(page.get_attribute(".chart-card[data-metric=loss]", "data-points"))
-        assert 2 * plot_width <= points <= 2 * chart_width + 2  # a min/max pair per pixel column, no more
+        viewport = page.evaluate("() => window.innerWidth")  # the first request leaves before layout
+        assert 2 * plot_width <= points <= 2 * max(chart_width, viewport) + 2  # a min/max pair per pixel column
         assert elapsed < 3, f"a 1M-point chart took {elapsed:.2f}s"  # ~0.3-0.8s on a 2-core box
         probe.assert_clean()
     finally:

@@ -227,7 +227,10 @@ export class MetricChart {
       this.hovering = false;
       this.tooltip.hidden = true;
     });
-    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver = new ResizeObserver((entries) => {
+      this.knownWidth = entries[entries.length - 1]?.contentRect.width || this.knownWidth;
+      this.resize();
+    });
     this.unsubscribe = settings.subscribe((_, changed) => {
       if (!this.loaded) return;
       if (changed.includes("x")) {
@@ -279,7 +282,7 @@ export class MetricChart {
         }),
       );
       const from = Math.min(...last.values()) + 1;
-      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, !this.opts.groups?.length);
+      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, !this.opts.groups?.length);
       let added = 0;
       for (const [id, s] of fresh) {
         const after = last.get(id) ?? -1;
@@ -306,6 +309,14 @@ export class MetricChart {
     return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
   }
 
+  /** The width to size a request by, without a layout: the last one observed, else the viewport's
+   * (a chart is never wider), so the first request leaves before the page's first layout. */
+  private requestWidth(): number {
+    return Math.max(200, this.knownWidth || window.innerWidth || 400);
+  }
+
+  private knownWidth = 0;
+
   /** The longest series' last step, when every run says it (and no zoom narrows the range). */
   private lastStep(range: [number, number] | null): number | undefined {
     if (range) return undefined;
@@ -327,7 +338,7 @@ export class MetricChart {
     try {
       const ids = this.runs.map((r) => r.id);
       this.raw = ids.length
-        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length, this.lastStep(range)), range, controller.signal, !this.opts.groups?.length) // group lines: steps only
+        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range)), range, controller.signal, !this.opts.groups?.length) // group lines: steps only
         : new Map();
       if (controller.signal.aborted || this.destroyed) return;
       this.build();
