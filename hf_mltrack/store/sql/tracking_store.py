@@ -687,8 +687,8 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     ) -> dict[str, list[tuple]]:
         """`get_metric_history_bulk_interval` as raw ``(step, value or None for NaN, timestamp)`` rows.
 
-        The series that fit whole in ``max_results`` (most charts: a sweep's runs of a few thousand
-        steps) are read in two statements for all runs together; longer ones are downsampled one by one.
+        Which series fit whole in ``max_results`` (most charts: a sweep's runs of a few thousand steps)
+        is one statement for all runs; those are read on the driver's cursor, longer ones downsampled.
         """
         if max_results < 2:
             raise InvalidParameterError(f"max_results={max_results} is too small: ask for at least 2 points per series")
@@ -722,19 +722,21 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                     (key, len(SHIFTS) - 1, *chunk, *bucket_args),
                 ):
                     totals[run_id] = int(total or 0)
+            # One indexed range read per run on the driver's cursor: half the time of one IN (...) read
+            # for all of them, which returns the 32-character run id again on every row.
             whole = [r for r in ids if totals.get(r, 0) <= max_results]
-            for i in range(0, len(whole), _IN_CHUNK):
-                chunk = tuple(whole[i : i + _IN_CHUNK])
-                marks = ", ".join([self._ph] * len(chunk))
-                for run_id, step, value, ts in fetch_raw(
-                    conn,
-                    self._sql(
-                        "SELECT run_uuid, step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
-                        f"WHERE key = ? AND run_uuid IN ({marks}){step_where} ORDER BY run_uuid, step"
-                    ),
-                    (key, *chunk, *step_args),
-                ):
-                    out[run_id].append((step, value, ts))
+            if whole:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                statement = self._sql(
+                    "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
+                    f"WHERE run_uuid = ? AND key = ?{step_where} ORDER BY step"
+                )
+                try:
+                    for run_id in whole:
+                        cursor.execute(statement, (run_id, key, *step_args))
+                        out[run_id] = list(cursor.fetchall())
+                finally:
+                    cursor.close()
             for run_id in ids:
                 if totals.get(run_id, 0) > max_results:
                     out[run_id] = downsample_select(conn, self._sql, run_id, key, max_results, start_step, end_step)
