@@ -19,6 +19,8 @@ export interface Column<T> {
   hover?: (row: T) => string | undefined;
   /** The class of a text cell's span (default `cell-text`, which ends cut text with an ellipsis). */
   textClass?: string;
+  /** Update the cell in place for another row (the same cell node each time; it starts empty). */
+  patch?: (cell: HTMLElement, row: T) => void;
   sortValue?: (row: T) => number | string | undefined;
   align?: "left" | "right";
   kind?: string;
@@ -464,6 +466,8 @@ export class VirtualTable<T extends { id: string }> {
         const title = c.hover?.(row);
         if (title) text.title = title;
         else text.removeAttribute("title");
+      } else if (c.patch) {
+        c.patch(slot.cells[k], row);
       } else {
         const cell = slot.cells[k];
         cell.replaceChildren();

@@ -72,6 +72,9 @@ export function runLink(run: api.Run): HTMLElement {
   return h("a", { href: href(`/runs/${encodeURIComponent(run.id)}`), class: "run-link", title: run.name }, run.name);
 }
 
+/** The parts of a name cell, kept per cell node (see the name column's `patch`). */
+const nameParts = new WeakMap<HTMLElement, { star: HTMLElement; dot: HTMLElement; child: HTMLElement; link: HTMLAnchorElement }>();
+
 function baseColumns(best: { id: string; label: string } | null = null): Column<api.Run>[] {
   return [
     {
@@ -80,12 +83,34 @@ function baseColumns(best: { id: string; label: string } | null = null): Column<
       width: 240,
       kind: "attr",
       sortValue: (r) => r.name.toLowerCase(),
-      render: (r) => [
-        best?.id === r.id ? h("span", { class: "best-mark", title: best.label, "aria-label": best.label, "data-testid": "best-run" }, "★") : null,
-        h("span", { class: `status-dot status-${r.status.toLowerCase()}`, title: r.status }),
-        api.tagOf(r, api.PARENT_TAGS) ? h("span", { class: "child-mark", title: "child run" }, "↳ ") : null,
-        runLink(r),
-      ],
+      // built once per row node, then updated in place as the node shows other runs (scrolling)
+      patch: (cell, r) => {
+        let p = nameParts.get(cell);
+        if (!p) {
+          p = {
+            star: h("span", { class: "best-mark", "data-testid": "best-run" }, "★"),
+            dot: h("span", { class: "status-dot" }),
+            child: h("span", { class: "child-mark", title: "child run" }, "↳ "),
+            link: h("a", { class: "run-link" }),
+          };
+          cell.append(p.dot, p.link);
+          nameParts.set(cell, p);
+        }
+        if (best?.id === r.id) {
+          p.star.title = best.label;
+          p.star.setAttribute("aria-label", best.label);
+          if (!p.star.isConnected) cell.prepend(p.star);
+        } else p.star.remove();
+        const dot = `status-dot status-${r.status.toLowerCase()}`;
+        if (p.dot.className !== dot) p.dot.className = dot;
+        p.dot.title = r.status;
+        if (api.tagOf(r, api.PARENT_TAGS)) {
+          if (!p.child.isConnected) p.link.before(p.child);
+        } else p.child.remove();
+        p.link.setAttribute("href", href(`/runs/${encodeURIComponent(r.id)}`));
+        p.link.title = r.name;
+        if (p.link.textContent !== r.name) p.link.textContent = r.name;
+      },
     },
     { id: "start", title: "Created", width: 120, kind: "attr", sortValue: (r) => r.start, text: (r) => fmtAgo(r.start), hover: (r) => fmtTime(r.start) },
     {
