@@ -1,7 +1,8 @@
 """The web UI in real Chromium (issue 22, item 5): this branch's UI and the UI of a base commit side by
-side, on the same server data, each measurement in a fresh browser context, medians of --repeat.
+side, on the same server data (each UI served by its own server process), each measurement in a fresh
+browser context, medians of --repeat.
 
-    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main]
+    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main] [--port 5800] [--profile]
 
 Workloads (the figures of the issue):
   * a 1,000,000-point series: navigation of a fresh page to its run chart -> chart drawn;
@@ -13,7 +14,9 @@ Workloads (the figures of the issue):
   * 50 runs grouped by a param into 5 groups, line + min-max band (this branch only: the base has no groups).
 
 Times come from the page's own clock (performance.now() since navigation start), sampled every animation
-frame by an init script, so Python's polling adds nothing. Needs Debian's /usr/bin/chromium and Python
+frame by an init script and awaited in the page, so Python's polling adds nothing. --profile prints, for
+this branch, each workload's requests (start, first byte, end, bytes), marks and long tasks instead.
+Needs Debian's /usr/bin/chromium and Python
 playwright (no `playwright install`). --quick: 200,000 points, 2,000 runs, 20,000-run scroll, 1 repeat.
 """
 
