@@ -16,8 +16,8 @@ Workloads (the figures of the issue):
 Times come from the page's own clock (performance.now() since navigation start), sampled every animation
 frame by an init script and awaited in the page, so Python's polling adds nothing. --profile prints, for
 this branch, each workload's requests (start, first byte, end, bytes), marks and long tasks instead.
-Needs Debian's /usr/bin/chromium and Python
-playwright (no `playwright install`). --quick: 200,000 points, 2,000 runs, 20,000-run scroll, 1 repeat.
+Needs Debian's /usr/bin/chromium and Python playwright (no `playwright install`). --quick: 200,000 points,
+2,000 runs, 20,000-run scroll, 1 repeat.
 """
 
 from __future__ import annotations

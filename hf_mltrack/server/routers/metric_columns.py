@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from .._json import JSONResponse
 from ..state import State
-from ._limits import INT64_MAX, INT64_MIN
-from .metrics import DEFAULT_RESULTS_PER_RUN, check_interval_args
+from .metrics import IntervalQuery
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -41,21 +40,12 @@ class HistoryColumnsResponse(BaseModel):
 
 
 @router.get("/history-columns", response_model=HistoryColumnsResponse)
-def history_columns(
-    state: State,
-    metric_key: str | None = None,
-    run_ids: Annotated[list[str] | None, Query()] = None,
-    start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
-    end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
-    max_results: Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_RESULTS_PER_RUN,
-    timestamps: bool = True,
-) -> JSONResponse:
+def history_columns(state: State, q: Annotated[IntervalQuery, Depends()], timestamps: bool = True) -> JSONResponse:
     """Downsampled histories of one metric for several runs, as columns per run (``timestamps=false``:
     without the timestamps column, for a chart on the step axis)."""
-    ids, key, max_results = check_interval_args(metric_key, run_ids, start_step, end_step, max_results)
-    rows = state.store.metric_history_rows(ids, key, max_results, start_step, end_step)
+    rows = state.store.metric_history_rows(q.run_ids, q.metric_key, q.max_results, q.start_step, q.end_step)
     series = []
-    for run_id in ids:
+    for run_id in q.run_ids:
         points = rows.get(run_id)
         if not points:
             continue
@@ -63,4 +53,4 @@ def history_columns(
         if timestamps:
             one["timestamps"] = [r[2] for r in points]
         series.append(one)
-    return JSONResponse({"metric_key": key, "series": series})
+    return JSONResponse({"metric_key": q.metric_key, "series": series})
