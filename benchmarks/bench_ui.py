@@ -1,7 +1,8 @@
 """The web UI in real Chromium (issue 22, item 5): this branch's UI and the UI of a base commit side by
-side, on the same server data, each measurement in a fresh browser context, medians of --repeat.
+side, on the same server data (each UI served by its own server process), each measurement in a fresh
+browser context, medians of --repeat.
 
-    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main]
+    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main] [--port 5800] [--profile]
 
 Workloads (the figures of the issue):
   * a 1,000,000-point series: navigation of a fresh page to its run chart -> chart drawn;
@@ -13,8 +14,10 @@ Workloads (the figures of the issue):
   * 50 runs grouped by a param into 5 groups, line + min-max band (this branch only: the base has no groups).
 
 Times come from the page's own clock (performance.now() since navigation start), sampled every animation
-frame by an init script, so Python's polling adds nothing. Needs Debian's /usr/bin/chromium and Python
-playwright (no `playwright install`). --quick: 200,000 points, 2,000 runs, 20,000-run scroll, 1 repeat.
+frame by an init script and awaited in the page, so Python's polling adds nothing. --profile prints, for
+this branch, each workload's requests (start, first byte, end, bytes), marks and long tasks instead.
+Needs Debian's /usr/bin/chromium and Python playwright (no `playwright install`). --quick: 200,000 points,
+2,000 runs, 20,000-run scroll, 1 repeat.
 """
 
 from __future__ import annotations
@@ -131,21 +134,41 @@ def fake_runs(start: int, n: int, total: int) -> list[dict]:
     ]
 
 
+# --profile: the rows of PROFILE_JS of the page last closed by `done` (None: not profiling).
+PROFILED: list | None = None
+
+
 def fresh(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.add_init_script(PROBE)
+    if PROFILED is not None:
+        ctx.add_init_script(LONGTASKS)
     return ctx, ctx.new_page()
 
 
+def done(ctx, page) -> None:
+    """Close a measured page's context (first reading where its time went, under --profile)."""
+    if PROFILED is not None:
+        PROFILED[:] = page.evaluate(PROFILE_JS)
+    ctx.close()
+
+
 def mark(page, name: str, timeout: float = 60) -> float:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = page.evaluate(f"() => window.__marks['{name}']")
-        if v is not None:
-            return float(v)
-        if time.monotonic() > deadline:
-            raise TimeoutError(name)
-        time.sleep(0.02)
+    """The page-clock time of mark `name`: one evaluate awaiting it in the page (no polling from here,
+    which would take the renderer's main thread every few ms)."""
+    return float(
+        page.evaluate(
+            """([name, ms]) => new Promise((done, fail) => {
+                const t = setTimeout(() => fail(new Error('timeout: ' + name)), ms);
+                const check = () => {
+                    const v = window.__marks[name];
+                    if (v !== undefined) { clearTimeout(t); done(v); } else requestAnimationFrame(check);
+                };
+                check();
+            })""",
+            [name, timeout * 1000],
+        )
+    )
 
 
 def until(page, expression: str, timeout: float = 120) -> None:
@@ -170,7 +193,7 @@ def chart_ms(browser, url: str, run_id: str) -> float:
         page.goto(f"{url}/#/runs/{run_id}?tab=charts")
         return mark(page, "chart")
     finally:
-        ctx.close()
+        done(ctx, page)
 
 
 def table_ms(browser, url: str, exp: str) -> tuple[float, float]:
@@ -194,7 +217,7 @@ def table_ms(browser, url: str, exp: str) -> tuple[float, float]:
         )
         return first, float(sort)
     finally:
-        ctx.close()
+        done(ctx, page)
 
 
 def scroll_frames(browser, url: str, exp: str, total: int) -> tuple[float, float]:
@@ -235,7 +258,7 @@ def scroll_frames(browser, url: str, exp: str, total: int) -> tuple[float, float
         frames = sorted(frames)
         return statistics.median(frames), frames[int(len(frames) * 0.95) - 1]
     finally:
-        ctx.close()
+        done(ctx, page)
 
 
 def group_ms(browser, url: str, exp: str) -> float:
@@ -249,42 +272,142 @@ def group_ms(browser, url: str, exp: str) -> float:
         page.goto(f"{url}/#/experiments/{exp}?tab=charts&group=param%3Alr")
         return mark(page, "groups")
     finally:
-        ctx.close()
+        done(ctx, page)
+
+
+PROFILE_JS = """() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const rows = [['navigation: html', 0, nav.responseStart, nav.responseEnd, nav.encodedBodySize]];
+    for (const e of performance.getEntriesByType('resource')) {
+        const name = e.name.replace(location.origin + '/', '').replace(/run_ids=[^&]*/g, 'run_ids=..').slice(0, 90);
+        rows.push([name, e.startTime, e.responseStart, e.responseEnd, e.encodedBodySize]);
+    }
+    for (const e of performance.getEntriesByType('mark')) rows.push(['mark: ' + e.name, e.startTime, null, null, null]);
+    for (const e of performance.getEntriesByType('measure')) {
+        rows.push(['measure: ' + e.name, e.startTime, e.duration, null, null]);
+    }
+    for (const e of (window.__long || [])) rows.push(['longtask', e[0], e[1], null, null]);
+    rows.push(['done', window.__marks[Object.keys(window.__marks)[0]], null, null, null]);
+    return rows.sort((a, b) => a[1] - b[1]);
+}"""
+
+LONGTASKS = """
+window.__long = [];
+new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push([e.startTime, e.duration]); })
+    .observe({ type: 'longtask', buffered: true });
+"""
+
+
+def profile(browser, url: str, data: dict) -> None:
+    """Where the time of each workload goes: requests (start, first byte, end, bytes), the app's
+    performance marks and main-thread long tasks (>50 ms), in ms since navigation start."""
+    global PROFILED
+    for title, fn, args in (
+        ("chart", chart_ms, (data["million_run"],)),
+        ("table", table_ms, (data["table_exp"],)),
+        ("groups", group_ms, (data["group_exp"],)),
+    ):
+        PROFILED = []
+        try:
+            fn(browser, url, *args)
+            rows = PROFILED
+        finally:
+            PROFILED = None
+        print(f"\n== {title}", file=sys.stderr)
+        for name, start, b, c, size in rows:
+            if name.startswith("longtask") or name.startswith("measure"):
+                print(f"  {start:8.1f}  {name}  {b:.1f} ms", file=sys.stderr)
+            elif b is None:
+                print(f"  {start:8.1f}  {name}", file=sys.stderr)
+            else:
+                print(f"  {start:8.1f}  {name}  ttfb {b:.1f}  end {c:.1f}  {size or 0:,} B", file=sys.stderr)
+
+
+class ServerProcess:
+    """The tracking server with a given UI build in a process of its own (as in production: the
+    browser's driver in this process never shares an interpreter lock with the server)."""
+
+    def __init__(self, db: str, art: str, static_dir: str, port: int) -> None:
+        import urllib.request
+
+        from ui_live import free_port
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", db, art, static_dir, str(self.port)], env=env, cwd=ROOT
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/health", timeout=2).read()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"the benchmark server on port {self.port} did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def serve(db: str, art: str, static_dir: str, port: int) -> None:
+    import uvicorn
+
+    from hf_mltrack.server import create_app
+    from hf_mltrack.server.ui import mount_ui
+
+    app = create_app(db, artifacts_destination=art)
+    # create_app mounted this checkout's UI: replace its routes by the given build's
+    app.router.routes = [r for r in app.router.routes if getattr(r, "name", "") not in ("ui", "ui-static")]
+    mount_ui(app, static_dir=static_dir)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
 
 
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--base", default="main", help="git ref whose committed UI build is the baseline")
+    ap.add_argument("--port", type=int, default=0, help="this branch's server port (the base's: the next); 0: free")
+    ap.add_argument("--profile", action="store_true", help="print where each workload's time goes (this branch)")
     a = ap.parse_args()
     points, runs, scroll_total = (200_000, 2_000, 20_000) if a.quick else (1_000_000, 10_000, 100_000)
     repeat = 1 if a.quick else a.repeat
 
     from playwright.sync_api import sync_playwright
-    from ui_live import LiveServer
 
-    from hf_mltrack.server import create_app
-    from hf_mltrack.server.ui import STATIC_DIR, mount_ui
+    from hf_mltrack.server.ui import STATIC_DIR
+    from hf_mltrack.store import get_tracking_store
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    ours = base = None
     try:
         db = f"sqlite:///{tmp / 'db.sqlite'}"
-        app = create_app(db, artifacts_destination=str(tmp / "art"))
-        data = seed(app.state.server.store, points, runs, 50)
+        store = get_tracking_store(db)
+        data = seed(store, points, runs, 50)
         print(f"seeded {points:,} points, {runs:,} runs, 50 group runs in {data['seed_s']:.1f}s", file=sys.stderr)
-        ours = LiveServer(app).start()
-        base_app = create_app(db, artifacts_destination=str(tmp / "art"))
-        # create_app mounted this branch's UI: replace its routes by the base build's
-        base_app.router.routes = [
-            r for r in base_app.router.routes if getattr(r, "name", "") not in ("ui", "ui-static")
-        ]
-        mount_ui(base_app, static_dir=str(base_static(a.base, tmp / "base-static")))
-        base = LiveServer(base_app).start()
         assert Path(STATIC_DIR).is_dir()
+        art = str(tmp / "art")
+        ours = ServerProcess(db, art, STATIC_DIR, a.port)
+        base = ServerProcess(db, art, str(base_static(a.base, tmp / "base-static")), a.port + 1 if a.port else 0)
         rows = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            if a.profile:
+                for _ in range(2):  # the second pass is the warm one
+                    profile(browser, ours.url, data)
+                browser.close()
+                return
             results: dict[str, dict[str, list[float]]] = {"ours": {}, "base": {}}
             for srv in (ours, base):  # warm-up, not measured: the database's pages in the OS cache
                 chart_ms(browser, srv.url, data["million_run"])
@@ -318,9 +441,10 @@ def main() -> None:
             ratio = f"{ours_ms / base_ms:.2f}x" if base_ms else "—"
             base_txt = f"{base_ms:.0f}" if base_ms is not None else "— (no groups)"
             print(f"| {name} | {budget} | {ours_ms:.0f} | {base_txt} | {ratio} |")
-        ours.stop()
-        base.stop()
     finally:
+        for srv in (ours, base):
+            if srv is not None:
+                srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -81,6 +81,34 @@ def seed(url: str, store) -> dict:
     return {"exp": exp, "best": best, "live": ids["live"]}
 
 
+# The workspace of the screenshot: the layout a link carries (`wspec`: base64url of its JSON).
+WORKSPACE = {
+    "panels": [
+        {"kind": "line", "title": "loss by lr", "metrics": ["loss"], "group_by": "param:lr", "smoothing": 0.6},
+        {
+            "kind": "scatter",
+            "title": "eval_loss by lr",
+            "x": "param:lr",
+            "y": "metric:eval_loss",
+            "color": "param:seed",
+        },
+        {
+            "kind": "parcoords",
+            "title": "lr, seed -> eval_loss",
+            "metrics": ["param:lr", "param:seed", "metric:eval_loss"],
+        },
+        {"kind": "markdown", "title": "Notes", "text": "**lr 1e-3** converges fastest; seeds agree within 0.1."},
+    ]
+}
+
+
+def encode_spec(spec: dict) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(spec).encode()).decode().rstrip("=")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -105,6 +133,12 @@ def main() -> None:
             ("runs-table-live", f"/experiments/{exp}?best=eval_loss%3Amin", "[data-testid=run-progress]"),
             ("run-generations", f"/runs/{d['best']}?tab=generations", "[data-testid=generations-table]"),
             ("models-tab", f"/experiments/{exp}?tab=models", "[data-testid=logged-models-table] .vt-row"),
+            (
+                "workspace",
+                f"/experiments/{exp}?tab=workspace&wspec={encode_spec(WORKSPACE)}",
+                "[data-testid=ws-panel] canvas",
+            ),
+            ("runs-table-grouped", f"/experiments/{exp}?group=param%3Alr&best=eval_loss%3Amin", ".vt-group-row"),
         ]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])

@@ -83,6 +83,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         experiments,
         health,
         logged_models,
+        metric_columns,
         metrics,
         multipart,
         otlp,
@@ -141,6 +142,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         for router in resources:
             include(router, f"{prefix}/mlflow", in_schema)
         include(workspaces.router, f"{prefix}/hf-mltrack", in_schema)  # the UI's saved workspaces
+        include(metric_columns.router, f"{prefix}/hf-mltrack", in_schema)  # the UI's chart reads
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)

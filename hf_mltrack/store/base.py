@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,22 @@ class AbstractStore(abc.ABC):
         start_step: int | None = None,
         end_step: int | None = None,
     ) -> dict[str, list[Metric]]: ...
+
+    def metric_history_rows(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        max_results: int,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> dict[str, list[tuple]]:
+        """`get_metric_history_bulk_interval` as ``(step, value or None for NaN, timestamp)`` rows per run
+        (what the UI's columnar history reads; SQL stores read them without building `Metric` objects)."""
+        series = self.get_metric_history_bulk_interval(run_ids, key, max_results, start_step, end_step)
+        return {
+            run_id: [(m.step, None if math.isnan(m.value) else m.value, m.timestamp) for m in points]
+            for run_id, points in series.items()
+        }
 
     @abc.abstractmethod
     def search_runs(

@@ -172,7 +172,7 @@ def test_long_series_is_downsampled_and_zoom_refetches_detail(seeded, open_page)
     probe = open_page()
     page = probe.page
     requests: list[str] = []
-    page.on("request", lambda r: "get-history-bulk-interval" in r.url and requests.append(r.url))
+    page.on("request", lambda r: "metrics/history-columns" in r.url and requests.append(r.url))
     started = time.monotonic()
     goto(probe, f"{seeded.url}/#/runs/{seeded.long_run_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
     wait_until(page, "Number(document.querySelector('.chart-card[data-metric=loss]').dataset.points) > 0")
@@ -180,7 +180,7 @@ def test_long_series_is_downsampled_and_zoom_refetches_detail(seeded, open_page)
     points = int(page.get_attribute(".chart-card[data-metric=loss]", "data-points"))
     asked = int(re.search(r"max_results=(\d+)", requests[0]).group(1))
     plot_width = page.eval_on_selector(".chart-card[data-metric=loss] .u-over", "e => e.clientWidth")
-    assert asked >= 4 * plot_width  # two min/max columns per pixel column of the plot
+    assert asked >= 2 * plot_width  # a min/max pair per pixel column of the plot
     assert 100 < points <= asked < 20_000  # a 20,000-step series comes back downsampled
     assert "start_step" not in requests[0]
     assert elapsed < 10
@@ -615,7 +615,8 @@ def test_million_point_series_shows_in_about_a_second(tmp_path, open_page):
         plot_width = page.eval_on_selector(".chart-card[data-metric=loss] .u-over", "e => e.clientWidth")
         chart_width = page.eval_on_selector(".chart-card[data-metric=loss] .chart-body", "e => e.clientWidth")
         points = int(page.get_attribute(".chart-card[data-metric=loss]", "data-points"))
-        assert 2 * plot_width <= points <= 4 * chart_width + 2  # two min/max columns per pixel, no more
+        viewport = page.evaluate("() => window.innerWidth")  # the first request leaves before layout
+        assert 2 * plot_width <= points <= 2 * max(chart_width, viewport) + 2  # a min/max pair per pixel column
         assert elapsed < 3, f"a 1M-point chart took {elapsed:.2f}s"  # ~0.3-0.8s on a 2-core box
         probe.assert_clean()
     finally:

@@ -92,7 +92,7 @@ def test_run_page_follows_a_running_job_and_says_when_it_ends(live, open_page):
     probe = open_page()
     page = probe.page
     history: list[str] = []
-    page.on("request", lambda r: "get-history-bulk-interval" in r.url and history.append(r.url))
+    page.on("request", lambda r: "metrics/history-columns" in r.url and history.append(r.url))
     goto(probe, f"{url}/#/runs/{run_id}?tab=charts", ".chart-card[data-metric=loss][data-points='1']")
     assert page.get_attribute("[data-testid=run-progress]", "aria-valuemax") == "100"
     with Job(client, run_id) as job:
@@ -174,4 +174,28 @@ def test_compare_page_follows_a_running_run(live, open_page):
         before = _points(page)
         _wait_points(page, before + 3)
     client.set_terminated(run_id, "FINISHED")
+    probe.assert_clean()
+
+
+def test_a_run_started_after_the_page_loaded_shows_up_and_its_chart_grows(live, open_page):
+    url, client, exp_id, run_id = live
+    client.set_terminated(run_id, "FINISHED")  # nothing runs when the page loads
+    probe = open_page()
+    page = probe.page
+    searches: list[str] = []
+    page.on("request", lambda r: r.url.endswith("/runs/search") and searches.append(r.post_data or ""))
+    goto(probe, f"{url}/#/experiments/{exp_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
+    assert page.eval_on_selector_all(".legend-item", "l => l.length") == 2
+    later = client.create_run(exp_id, run_name="started-later").info.run_id
+    with Job(client, later):
+        # the new run joins the charts without a reload (a search every 2 s), then its points arrive
+        page.wait_for_selector(".legend-item:has-text('started-later')", timeout=6000)
+        first = _points(page)
+        _wait_points(page, first + 3)
+    # the discovery search asks only for runs started since the newest one held
+    assert any("attributes.start_time >=" in body for body in searches)
+    page.click("[data-testid=tab-table]")
+    page.wait_for_selector(f".vt-row[data-id='{later}'] .run-link:has-text('started-later')")
+    assert "3 runs" in page.text_content("[data-testid=run-count]")
+    client.set_terminated(later, "FINISHED")
     probe.assert_clean()

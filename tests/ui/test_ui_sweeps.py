@@ -146,3 +146,42 @@ def test_filter_autocomplete_and_keyboard_shortcuts(sweep, open_page):
     page.keyboard.press("Escape")
     page.wait_for_selector("dialog[data-testid=shortcuts]", state="detached")
     probe.assert_clean()
+
+
+def test_grouped_table_has_collapsible_group_rows(sweep, open_page):
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{sweep.url}/#/experiments/{sweep.experiment_id}?group=param%3Alr", ".vt-group-row")
+    headers = page.eval_on_selector_all(".vt-group-row", "rs => rs.map(r => r.textContent)")
+    assert headers == [f"▾lr (param) = {v} (4 runs)" for v in ("0.0001", "0.0003", "0.001")]
+    assert len(table_run_names(page)) == 12
+    # a sort orders the runs inside each group; the groups stay in their order
+    page.click(".vt-th[title^='metrics.eval_loss'] button")
+    wait_until(page, "document.querySelector(\".vt-th[title^='metrics.eval_loss']\").getAttribute('aria-sort')")
+    rows = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=runs-table] .vt-row')]
+            .sort((a, b) => +a.getAttribute('aria-rowindex') - +b.getAttribute('aria-rowindex'))
+            .map(r => r.dataset.group ?? r.querySelector('.run-link').textContent)"""
+    )
+    assert rows[0] == "0.0001" and rows[5] == "0.0003"  # group rows, then their runs
+    first_group = rows[1:5]
+    assert all(n.startswith("lr0.0001-") for n in first_group)
+    assert first_group == sorted(first_group, key=lambda n: sweep.eval_loss[n])
+    # mouse: collapse the first group, its runs leave the table
+    toggle = ".vt-group-row[data-group='0.0001'] [data-testid=group-row-toggle]"
+    page.click(toggle)
+    assert page.get_attribute(toggle, "aria-expanded") == "false"
+    wait_until(page, "document.querySelectorAll('[data-testid=runs-table] .vt-row .run-link').length === 8")
+    # keyboard: the toggle keeps the focus; Enter expands, ArrowLeft collapses, ArrowRight expands
+    assert page.evaluate("() => document.activeElement.dataset.group") == "0.0001"
+    page.keyboard.press("Enter")
+    wait_until(page, "document.querySelectorAll('[data-testid=runs-table] .vt-row .run-link').length === 12")
+    assert page.get_attribute(toggle, "aria-expanded") == "true"
+    page.keyboard.press("ArrowLeft")
+    wait_until(page, "document.querySelectorAll('[data-testid=runs-table] .vt-row .run-link').length === 8")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "document.querySelectorAll('[data-testid=runs-table] .vt-row .run-link').length === 12")
+    # no grouping: no group rows
+    page.select_option("[data-testid=group-by]", "")
+    wait_until(page, "!document.querySelector('.vt-group-row')")
+    probe.assert_clean()

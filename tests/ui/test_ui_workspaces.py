@@ -90,3 +90,65 @@ def test_build_save_share_and_delete_a_workspace(ws, open_page):
     )
     for p in (probe, other, third):
         p.assert_clean()
+
+
+def test_panels_reorder_by_keyboard_and_drag_and_canvases_work_from_the_keyboard(ws, open_page):
+    url, exp = ws
+    probe = open_page()
+    page = probe.page
+    goto(probe, f"{url}/#/experiments/{exp}?tab=workspace", "[data-testid=workspace] .empty")
+    for kind in ("scatter", "parcoords", "markdown"):
+        page.select_option("[data-testid=ws-kind]", kind)
+        page.click("[data-testid=ws-add]")
+    wait_until(page, "document.querySelectorAll('[data-testid=ws-panel]').length === 3")
+    assert _kinds(page) == ["scatter", "parcoords", "markdown"]
+
+    # keyboard: Move down on the first panel; the focus stays on the moved panel's button
+    page.focus("[data-testid=ws-panel][data-index='0'] button[data-move=down]")
+    page.keyboard.press("Enter")
+    wait_until(page, "document.querySelector('[data-testid=ws-panel]').dataset.kind === 'parcoords'")
+    assert _kinds(page) == ["parcoords", "scatter", "markdown"]
+    assert page.evaluate("() => document.activeElement.closest('[data-testid=ws-panel]').dataset.kind") == "scatter"
+    page.keyboard.press("Enter")  # again: scatter goes last
+    wait_until(page, "document.querySelectorAll('[data-testid=ws-panel]')[2].dataset.kind === 'scatter'")
+    assert page.is_disabled("[data-testid=ws-panel][data-index='2'] button[data-move=down]")
+    assert page.is_disabled("[data-testid=ws-panel][data-index='0'] button[data-move=up]")
+    # mouse: drag the last panel's title row onto the first panel
+    page.set_viewport_size({"width": 1400, "height": 1500})  # both panels in view: no scroll mid-drag
+    page.drag_and_drop("[data-testid=ws-panel][data-index='2'] .ws-drag", "[data-testid=ws-panel][data-index='0']")
+    wait_until(page, "document.querySelector('[data-testid=ws-panel]').dataset.kind === 'scatter'")
+    assert _kinds(page) == ["scatter", "parcoords", "markdown"]
+    assert "wspec=" in page.url  # the new order is in the link
+
+    # the scatter from the keyboard: focus, arrows move a highlighted run (announced), Enter opens it
+    canvas = "[data-testid=ws-panel][data-kind=scatter] [data-testid=scatter-canvas]"
+    page.focus(canvas)
+    page.keyboard.press("ArrowRight")
+    announce = "[data-testid=ws-panel][data-kind=scatter] [data-testid=scatter-announce]"
+    first = page.text_content(announce)
+    assert first.endswith("(1 of 3)") and first.split(":")[0] in ("lr0.0001", "lr0.0003", "lr0.001"), first
+    page.keyboard.press("ArrowRight")
+    second = page.text_content(announce)
+    assert second.endswith("(2 of 3)") and second != first
+    focused = page.get_attribute("[data-testid=ws-panel][data-kind=scatter] [data-testid=scatter]", "data-focused")
+    assert focused == second.split(":")[0]
+    page.keyboard.press("Enter")
+    wait_until(page, f"document.querySelector('[data-testid=run-name]')?.textContent === '{focused}'")
+    page.go_back()
+
+    # parallel coordinates: the same keys, the run's values read out axis by axis
+    pc = "[data-testid=ws-panel][data-kind=parcoords] [data-testid=parcoords]"
+    page.wait_for_selector(pc)
+    page.focus(pc)
+    page.keyboard.press("ArrowDown")
+    pc_said = "[data-testid=ws-panel][data-kind=parcoords] [data-testid=parcoords-announce]"
+    text = page.text_content(pc_said)
+    assert text.startswith("lr") and "(1 of 3)" in text, text
+    run = page.get_attribute(pc, "data-focused")
+    assert text.startswith(run)
+    page.keyboard.press("End")
+    assert "(3 of 3)" in page.text_content(pc_said)
+    last = page.get_attribute(pc, "data-focused")
+    page.keyboard.press("Enter")
+    wait_until(page, f"document.querySelector('[data-testid=run-name]')?.textContent === '{last}'")
+    probe.assert_clean()

@@ -256,20 +256,29 @@ export const restoreRun = (runId: string) => post("runs/restore", { run_id: runI
 export const renameRun = (runId: string, name: string) => post("runs/update", { run_id: runId, run_name: name });
 
 // ---- metrics ---------------------------------------------------------------------------------
-export interface Point {
-  step: number;
-  timestamp: number;
-  value: number;
+/** One run's series of a metric, as columns (step order). NaN values are NaN; `timestamps` is empty
+ * when they were not asked for. */
+export interface Series {
+  steps: number[];
+  values: number[];
+  timestamps: number[];
 }
 
 export const MAX_RUNS_PER_BULK = 100;
 /** The server's cap on `max_results` per series of get-history-bulk-interval (hf_mltrack; MLflow: 2500). */
 export const MAX_POINTS_PER_SERIES = 10_000;
+/** hf_mltrack's own routes (the UI's workspaces and columnar chart reads). */
+export const OWN_API = "api/2.0/hf-mltrack/";
+
+interface ColumnsJson {
+  series?: { run_id: string; steps: number[]; values: (number | string | null)[]; timestamps?: number[] }[];
+}
 
 /**
- * History of one metric for many runs: run id -> points by step. A series of at most `maxResults`
- * points comes back whole (every point); a longer one as the min and max point of each of
- * `(maxResults - 2) / 2` equal step columns, plus its first and last point.
+ * History of one metric for many runs: run id -> its series, in one request per 100 runs, as columns
+ * (hf_mltrack's history-columns: get-history-bulk-interval's points without an object per point).
+ * A series of at most `maxResults` points comes back whole (every point); a longer one as the min
+ * and max point of each of `(maxResults - 2) / 2` equal step columns, plus its first and last point.
  */
 export async function bulkHistory(
   runIds: string[],
@@ -277,25 +286,32 @@ export async function bulkHistory(
   maxResults: number,
   range?: [number, number] | null,
   signal?: AbortSignal,
-): Promise<Map<string, Point[]>> {
-  const out = new Map<string, Point[]>(runIds.map((id) => [id, []]));
+  timestamps = true,
+): Promise<Map<string, Series>> {
+  const out = new Map<string, Series>(runIds.map((id) => [id, { steps: [], values: [], timestamps: [] }]));
   const chunks: string[][] = [];
   for (let i = 0; i < runIds.length; i += MAX_RUNS_PER_BULK) chunks.push(runIds.slice(i, i + MAX_RUNS_PER_BULK));
   await Promise.all(
     chunks.map(async (ids) => {
-      const r = await get<{ metrics?: MetricJson[] }>(
-        "metrics/get-history-bulk-interval",
-        {
+      const r = await request<ColumnsJson>("GET", "metrics/history-columns", {
+        base: OWN_API,
+        query: {
           metric_key: key,
           run_ids: ids,
           max_results: Math.max(2, Math.min(MAX_POINTS_PER_SERIES, Math.round(maxResults))),
           start_step: range ? Math.floor(range[0]) : undefined,
           end_step: range ? Math.ceil(range[1]) : undefined,
+          timestamps: timestamps ? undefined : "false",
         },
         signal,
-      );
-      for (const m of r.metrics ?? []) {
-        out.get(m.run_id ?? ids[0])?.push({ step: m.step, timestamp: m.timestamp, value: num(m.value) });
+      });
+      for (const s of r.series ?? []) {
+        const values = s.values;
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i];
+          if (typeof v !== "number") values[i] = v === null ? NaN : Number(v); // NaN, "Infinity", "-Infinity"
+        }
+        out.set(s.run_id, { steps: s.steps, values: values as number[], timestamps: s.timestamps ?? [] });
       }
     }),
   );

@@ -129,6 +129,9 @@ const ICONS: Record<string, string> = {
   moon: "M20 14A8 8 0 0 1 10 4a8 8 0 1 0 10 10z",
   reset: "M3 12a9 9 0 1 0 3-6.7L3 8M3 3v5h5",
   expand: "M4 10V4h6M20 14v6h-6M4 4l6 6M20 20l-6-6",
+  up: "M12 19V5m-6 6 6-6 6 6",
+  down: "M12 5v14m-6-6 6 6 6-6",
+  grip: "M9 6h.01M15 6h.01M9 12h.01M15 12h.01M9 18h.01M15 18h.01",
 };
 
 export function icon(name: string, size = 16): SVGElement {

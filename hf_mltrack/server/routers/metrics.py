@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from ...exceptions import InvalidParameterError
@@ -64,42 +64,51 @@ def get_metric_history(
     return JSONResponse(out)
 
 
+class IntervalQuery:
+    """The query of a downsampled multi-run history (get-history-bulk-interval, and the UI's
+    history-columns): the run ids, key and points per series, checked with MLflow's wording for each
+    bad value; one point per series cannot show a line, so at least 2."""
+
+    def __init__(
+        self,
+        metric_key: str | None = None,
+        run_ids: Annotated[list[str] | None, Query()] = None,
+        start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+        end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+        max_results: Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_RESULTS_PER_RUN,
+    ) -> None:
+        ids = [r for r in run_ids or () if r]
+        if not ids:
+            raise InvalidParameterError("Missing value for required parameter 'run_ids'.")
+        if len(ids) > MAX_RUNS_BULK_INTERVAL:
+            raise InvalidParameterError(
+                f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK_INTERVAL} run_ids. "
+                f"Received {len(ids)} run_ids."
+            )
+        if not metric_key:
+            raise InvalidParameterError("Missing value for required parameter 'metric_key'.")
+        if not 1 <= max_results <= MAX_RESULTS_PER_RUN:
+            raise InvalidParameterError(
+                f"max_results must be between 1 and {DEFAULT_RESULTS_PER_RUN} (MLflow's limit; this server takes "
+                f"up to {MAX_RESULTS_PER_RUN}). Got {max_results}."
+            )
+        if (start_step is None) != (end_step is None):
+            raise InvalidParameterError("If either start step or end step are specified, both must be specified.")
+        if start_step is not None and end_step is not None and start_step > end_step:
+            raise InvalidParameterError(
+                f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
+            )
+        self.run_ids, self.metric_key, self.max_results = ids, metric_key, max(2, max_results)
+        self.start_step, self.end_step = start_step, end_step
+
+
 @router.get("/get-history-bulk-interval", response_model=MetricsResponse)
-def get_metric_history_bulk_interval(
-    state: State,
-    metric_key: str | None = None,
-    run_ids: Annotated[list[str] | None, Query()] = None,
-    start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
-    end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
-    max_results: Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_RESULTS_PER_RUN,
-) -> JSONResponse:
+def get_metric_history_bulk_interval(state: State, q: Annotated[IntervalQuery, Depends()]) -> JSONResponse:
     """Downsampled histories of one metric for the chart of several runs (errors worded as MLflow's)."""
-    run_ids = [r for r in run_ids or () if r]
-    if not run_ids:
-        raise InvalidParameterError("Missing value for required parameter 'run_ids'.")
-    if len(run_ids) > MAX_RUNS_BULK_INTERVAL:
-        raise InvalidParameterError(
-            f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK_INTERVAL} run_ids. "
-            f"Received {len(run_ids)} run_ids."
-        )
-    if not metric_key:
-        raise InvalidParameterError("Missing value for required parameter 'metric_key'.")
-    if not 1 <= max_results <= MAX_RESULTS_PER_RUN:
-        raise InvalidParameterError(
-            f"max_results must be between 1 and {DEFAULT_RESULTS_PER_RUN} (MLflow's limit; this server takes up "
-            f"to {MAX_RESULTS_PER_RUN}). Got {max_results}."
-        )
-    if (start_step is None) != (end_step is None):
-        raise InvalidParameterError("If either start step or end step are specified, both must be specified.")
-    if start_step is not None and end_step is not None and start_step > end_step:
-        raise InvalidParameterError(
-            f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
-        )
-    # one point per series cannot show a line: the store samples at least the first and the last
     series = state.store.get_metric_history_bulk_interval(
-        run_ids, metric_key, max(2, max_results), start_step, end_step
+        q.run_ids, q.metric_key, q.max_results, q.start_step, q.end_step
     )
-    metrics = [metric_to_json(m, run_id) for run_id in run_ids for m in series.get(run_id, [])]
+    metrics = [metric_to_json(m, run_id) for run_id in q.run_ids for m in series.get(run_id, [])]
     return JSONResponse({"metrics": metrics})
 
 

@@ -5,7 +5,7 @@
 
 import uPlot from "uplot";
 
-import { bulkHistory, MAX_POINTS_PER_SERIES, type Point } from "../api";
+import { bulkHistory, MAX_POINTS_PER_SERIES, type Series } from "../api";
 import { append, h, icon } from "../dom";
 import { fmtNum, fmtSeconds, fmtTime } from "../format";
 import { showError } from "./widgets";
@@ -132,10 +132,10 @@ export function axisSize(values: string[] | null | undefined, font: string): num
 
 /**
  * Points to ask per series: every point of a series up to a few thousand steps (so smoothing runs
- * on the exact points), and at least two min/max columns per pixel for longer ones.
+ * on the exact points), and one min/max pair per pixel column (device pixels) for longer ones.
  */
-export function pointsPerSeries(widthPx: number, runs: number, lastStep?: number): number {
-  const pixels = 4 * Math.ceil(widthPx) + 2; // two min/max columns per pixel
+export function pointsPerSeries(widthPx: number, runs: number, lastStep?: number, dpr = window.devicePixelRatio || 1): number {
+  const pixels = 2 * Math.ceil(widthPx * dpr) + 2; // a min and a max per pixel column, the first and last point
   const exact = Math.min(5000, Math.floor(40_000 / Math.max(1, runs)));
   // A series whose last step is past what could come back whole will be downsampled anyway: ask
   // for what the pixels need, not for `exact` points.
@@ -170,7 +170,7 @@ export class MetricChart {
   private tooltip: HTMLElement;
   private status: HTMLElement;
   private plot: uPlot | null = null;
-  private raw = new Map<string, Point[]>();
+  private raw = new Map<string, Series>();
   private zoom: [number, number] | null = null;
   private loaded = false;
   private destroyed = false;
@@ -227,7 +227,10 @@ export class MetricChart {
       this.hovering = false;
       this.tooltip.hidden = true;
     });
-    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver = new ResizeObserver((entries) => {
+      this.knownWidth = entries[entries.length - 1]?.contentRect.width || this.knownWidth;
+      this.resize();
+    });
     this.unsubscribe = settings.subscribe((_, changed) => {
       if (!this.loaded) return;
       if (changed.includes("x")) {
@@ -274,20 +277,25 @@ export class MetricChart {
     try {
       const last = new Map(
         ids.map((id) => {
-          const pts = this.raw.get(id);
-          return [id, pts?.length ? pts[pts.length - 1].step : -1] as [string, number];
+          const steps = this.raw.get(id)?.steps;
+          return [id, steps?.length ? steps[steps.length - 1] : -1] as [string, number];
         }),
       );
       const from = Math.min(...last.values()) + 1;
-      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal);
+      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, !this.opts.groups?.length);
       let added = 0;
-      for (const [id, pts] of fresh) {
+      for (const [id, s] of fresh) {
         const after = last.get(id) ?? -1;
-        const tail = pts.filter((p) => p.step > after);
-        if (!tail.length) continue;
-        const held = this.raw.get(id) ?? [];
-        this.raw.set(id, held.concat(tail));
-        added += tail.length;
+        let i = 0;
+        while (i < s.steps.length && s.steps[i] <= after) i++;
+        if (i >= s.steps.length) continue;
+        const held = this.raw.get(id) ?? { steps: [], values: [], timestamps: [] };
+        this.raw.set(id, {
+          steps: held.steps.concat(s.steps.slice(i)),
+          values: held.values.concat(s.values.slice(i)),
+          timestamps: held.timestamps.concat(s.timestamps.slice(i)),
+        });
+        added += s.steps.length - i;
       }
       if (added && !this.destroyed) this.build();
     } catch (err) {
@@ -300,6 +308,14 @@ export class MetricChart {
   private width(): number {
     return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
   }
+
+  /** The width to size a request by, without a layout: the last one observed, else the viewport's
+   * (a chart is never wider), so the first request leaves before the page's first layout. */
+  private requestWidth(): number {
+    return Math.max(200, this.knownWidth || window.innerWidth || 400);
+  }
+
+  private knownWidth = 0;
 
   /** The longest series' last step, when every run says it (and no zoom narrows the range). */
   private lastStep(range: [number, number] | null): number | undefined {
@@ -322,7 +338,7 @@ export class MetricChart {
     try {
       const ids = this.runs.map((r) => r.id);
       this.raw = ids.length
-        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.width(), ids.length, this.lastStep(range)), range, controller.signal)
+        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range)), range, controller.signal, !this.opts.groups?.length) // group lines: steps only
         : new Map();
       if (controller.signal.aborted || this.destroyed) return;
       this.build();
@@ -333,12 +349,30 @@ export class MetricChart {
     }
   }
 
-  private xOf(run: ChartRun, p: Point): number {
-    const x = this.settings.value.x;
-    if (x === "step") return p.step;
-    if (x === "time") return p.timestamp / 1000;
-    const origin = run.start ?? this.raw.get(run.id)?.[0]?.timestamp ?? 0;
-    return (p.timestamp - origin) / 1000;
+  /** A run's x and y columns for uPlot: x sorted and unique, y null where it cannot be drawn. */
+  private columns(run: ChartRun, s: Series): [number[], (number | null)[]] {
+    const { x, logY } = this.settings.value;
+    const n = s.steps.length;
+    const ys: (number | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = s.values[i];
+      ys[i] = Number.isFinite(v) && (!logY || v > 0) ? v : null;
+    }
+    if (x === "step") return [s.steps, ys]; // the server's order: sorted, one point per step
+    const origin = x === "time" ? 0 : (run.start ?? s.timestamps[0] ?? 0);
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => s.timestamps[a] - s.timestamps[b]); // wall-clock time may go backwards
+    const xs: number[] = [];
+    const out: (number | null)[] = [];
+    for (const i of order) {
+      const t = (s.timestamps[i] - origin) / 1000;
+      if (xs.length && xs[xs.length - 1] === t) out[out.length - 1] = ys[i];
+      else {
+        xs.push(t);
+        out.push(ys[i]);
+      }
+    }
+    return [xs, out];
   }
 
   private build(): void {
@@ -354,7 +388,12 @@ export class MetricChart {
     if (this.opts.groups?.length) {
       // A sweep: one aggregate line per group with its band (step axis).
       for (const g of this.opts.groups) {
-        const agg = aggregateGroup(g.runIds.map((id) => this.raw.get(id) ?? []), s.agg, s.band, Math.max(200, this.width() * 2));
+        const agg = aggregateGroup(
+          g.runIds.map((id) => this.raw.get(id)).filter((x): x is Series => !!x),
+          s.agg,
+          s.band,
+          Math.max(200, this.width() * 2),
+        );
         if (!agg.xs.length) continue;
         total += agg.xs.length;
         const line = smoothing ? ema(agg.line, s.smoothing) : agg.line;
@@ -384,22 +423,10 @@ export class MetricChart {
       return;
     }
     for (const run of this.runs) {
-      const pts = this.raw.get(run.id) ?? [];
-      if (!pts.length) continue;
-      total += pts.length;
-      // sorted, unique x (wall-clock time may repeat or go backwards)
-      const pairs = pts.map((p) => [this.xOf(run, p), p.value] as [number, number]);
-      if (s.x !== "step") pairs.sort((a, b) => a[0] - b[0]);
-      const xs: number[] = [];
-      const ys: (number | null)[] = [];
-      for (const [x, y] of pairs) {
-        const v = Number.isFinite(y) && (!s.logY || y > 0) ? y : null;
-        if (xs.length && xs[xs.length - 1] === x) ys[ys.length - 1] = v;
-        else {
-          xs.push(x);
-          ys.push(v);
-        }
-      }
+      const held = this.raw.get(run.id);
+      if (!held?.steps.length) continue;
+      total += held.steps.length;
+      const [xs, ys] = this.columns(run, held);
       const label = this.runs.length > 1 ? run.label : (this.opts.title ?? this.metricKey);
       if (smoothing) {
         const smooth = ema(ys, s.smoothing);
@@ -484,7 +511,7 @@ export class MetricChart {
 
   private renderBars(): void {
     const items = this.runs
-      .map((r) => ({ run: r, value: this.raw.get(r.id)?.[0]?.value }))
+      .map((r) => ({ run: r, value: this.raw.get(r.id)?.values[0] }))
       .filter((x): x is { run: ChartRun; value: number } => x.value !== undefined);
     const max = Math.max(...items.map((x) => (Number.isFinite(x.value) ? Math.abs(x.value) : 0)), 1e-300);
     this.bars = h(
@@ -641,6 +668,9 @@ function groupControls(store: ChartSettingsStore): HTMLElement[] {
   return [h("label", null, "Line ", agg), h("label", null, "Band ", band)];
 }
 
+/** Charts of a grid loaded at once (the first rows of the grid); the others load as they scroll into view. */
+const EAGER_CHARTS = 4;
+
 /** A filterable grid of charts, one per metric key, built lazily as they scroll into view. */
 export class ChartGrid {
   readonly el: HTMLElement;
@@ -686,6 +716,11 @@ export class ChartGrid {
       }
       sections.push(h("section", { class: "chart-section" }, h("h3", { class: "section-title" }, title, h("span", { class: "count" }, String(group.length))), grid));
     }
+    // The first charts are in view: load them once the grid is in the page (the caller inserts it in
+    // this task), not a frame later when the observer reports them.
+    queueMicrotask(() => {
+      for (const c of this.charts.slice(0, EAGER_CHARTS)) if (c.el.isConnected && !c.el.hidden) c.load();
+    });
     filter.addEventListener("input", () => {
       const q = filter.value.toLowerCase();
       for (const c of this.charts) c.el.hidden = !!q && !c.metricKey.toLowerCase().includes(q);

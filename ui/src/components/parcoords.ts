@@ -1,6 +1,6 @@
 // Parallel coordinates on canvas for hyperparameter searches: one vertical axis per varying param
 // (numeric or categorical) and the chosen metric last; lines coloured by that metric. Drag on an axis
-// to brush a range; click an axis to clear its brush.
+// to brush a range; click an axis to clear its brush. From the keyboard, arrows step through the runs.
 
 import { h } from "../dom";
 import { fmtNum } from "../format";
@@ -84,15 +84,31 @@ export class ParallelCoordinates {
   private drag: { axis: number; from: number } | null = null;
   private observer: ResizeObserver;
 
+  private announce: HTMLElement;
+  /** The run the keyboard is on (an index into runs), drawn on top. */
+  private focused = -1;
+
   constructor(
     private runs: PcRun[],
     dims: PcDim[],
     private height = 340,
+    private onOpen?: (id: string) => void,
   ) {
     this.axes = dims.map(makeAxis);
-    this.canvas = h("canvas", { class: "pc-canvas", "data-testid": "parcoords" });
+    // Keyboard: the canvas takes the focus; arrows step through the runs (their line drawn on top),
+    // the live region reads the run's values axis by axis, Enter opens it.
+    this.canvas = h("canvas", {
+      class: "pc-canvas",
+      "data-testid": "parcoords",
+      tabindex: "0",
+      role: "application",
+      "aria-roledescription": "parallel coordinates",
+      "aria-label": `Parallel coordinates of ${runs.length} runs over ${dims.map((d) => d.label).join(", ")}. Arrow keys move between runs${onOpen ? ", Enter opens one" : ""}.`,
+    });
     this.info = h("div", { class: "pc-info muted" });
-    this.el = h("div", { class: "pc" }, this.canvas, this.info);
+    this.announce = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "data-testid": "parcoords-announce" });
+    this.el = h("div", { class: "pc" }, this.canvas, this.info, this.announce);
+    this.canvas.addEventListener("keydown", (e) => this.onKey(e));
     this.canvas.addEventListener("mousedown", (e) => this.onDown(e));
     window.addEventListener("mousemove", this.onMove);
     window.addEventListener("mouseup", this.onUp);
@@ -155,6 +171,31 @@ export class ParallelCoordinates {
     this.draw();
   };
 
+  private onKey(e: KeyboardEvent): void {
+    const n = this.runs.length;
+    if (!n) return;
+    let next = this.focused;
+    if (e.key === "ArrowDown" || e.key === "ArrowRight") next = Math.min(n - 1, this.focused + 1);
+    else if (e.key === "ArrowUp" || e.key === "ArrowLeft") next = Math.max(0, this.focused - 1);
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = n - 1;
+    else if (e.key === "Enter" && this.focused >= 0 && this.onOpen) {
+      e.preventDefault();
+      this.onOpen(this.runs[this.focused].id);
+      return;
+    } else if (e.key === "Escape" && this.focused >= 0) next = -1;
+    else return;
+    e.preventDefault();
+    this.focused = next;
+    this.draw();
+    if (next < 0) return;
+    const values = this.axes.map((a) => {
+      const v = a.dim.values[next];
+      return `${a.dim.label} ${v === undefined || v === "" ? "none" : typeof v === "number" ? fmtNum(v) : v}`;
+    });
+    this.announce.textContent = `${this.runs[next].label}: ${values.join(", ")} (${next + 1} of ${n})`;
+  }
+
   /** Ids of the runs inside every brush. */
   activeIds(): string[] {
     return this.runs.filter((_, i) => this.isActive(i)).map((r) => r.id);
@@ -213,6 +254,8 @@ export class ParallelCoordinates {
       line(i, f === null ? muted : heat(f), 1.5);
     }
     ctx.globalAlpha = 1;
+    if (this.focused >= 0 && this.focused < this.runs.length) line(this.focused, fg, 3.5); // the keyboard's run, on top
+    this.canvas.dataset.focused = this.focused >= 0 ? (this.runs[this.focused]?.label ?? "") : "";
     ctx.font = "11px system-ui, sans-serif";
     this.axes.forEach((a, k) => {
       const x = xs[k];

@@ -1,6 +1,6 @@
 // The scatter panel of a sweep: one dot per run, a param or metric on x, a metric on y, coloured by a
 // third (a numeric scale, or categories), the best run ringed. Drawn on a canvas; hover names the
-// run, click opens it.
+// run, click opens it; from the keyboard, arrows step through the runs and Enter opens one.
 
 import type { Run } from "../api";
 import { h } from "../dom";
@@ -59,6 +59,9 @@ export class ScatterPanel {
   private legend: HTMLElement;
   private dots: Dot[] = [];
   private resize: ResizeObserver;
+  private announce: HTMLElement;
+  /** The run the keyboard is on (kept by id across redraws). */
+  private focused: string | null = null;
 
   constructor(
     private runs: Run[],
@@ -68,10 +71,17 @@ export class ScatterPanel {
     private best: string | null,
     private onOpen: (run: Run) => void,
   ) {
-    this.canvas = h("canvas", { class: "scatter-canvas", role: "img", "data-testid": "scatter-canvas" });
+    // Keyboard: the canvas takes the focus; arrows step through the runs (in x order), the live
+    // region says which run and its values, Enter opens it, Escape lets go.
+    this.canvas = h("canvas", { class: "scatter-canvas", role: "application", tabindex: "0", "aria-roledescription": "scatter plot", "data-testid": "scatter-canvas" });
     this.tip = h("div", { class: "chart-tooltip", hidden: true });
     this.legend = h("div", { class: "legend scatter-legend" });
-    this.el = h("div", { class: "scatter", "data-testid": "scatter" }, h("div", { class: "scatter-body" }, this.canvas, this.tip), this.legend);
+    this.announce = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "data-testid": "scatter-announce" });
+    this.el = h("div", { class: "scatter", "data-testid": "scatter" }, h("div", { class: "scatter-body" }, this.canvas, this.tip), this.legend, this.announce);
+    this.canvas.addEventListener("keydown", (e) => this.onKey(e));
+    this.canvas.addEventListener("blur", () => {
+      this.tip.hidden = true;
+    });
     this.canvas.addEventListener("mousemove", (e) => this.hover(e));
     this.canvas.addEventListener("mouseleave", () => (this.tip.hidden = true));
     this.canvas.addEventListener("click", (e) => {
@@ -115,7 +125,7 @@ export class ScatterPanel {
     const xs = usable.map((d) => (categorical ? cats.indexOf(String(d.x)) : (d.x as number)));
     const ys = usable.map((d) => d.y as number);
     const m = { left: 64, right: 16, top: 12, bottom: 40 };
-    this.canvas.setAttribute("aria-label", `Scatter of ${fieldLabel(this.y)} against ${fieldLabel(this.x)}: ${usable.length} runs`);
+    this.canvas.setAttribute("aria-label", `Scatter of ${fieldLabel(this.y)} against ${fieldLabel(this.x)}: ${usable.length} runs. Arrow keys move between runs, Enter opens one.`);
     this.el.dataset.dots = String(usable.length);
     if (!usable.length) {
       ctx.fillStyle = muted;
@@ -189,6 +199,16 @@ export class ScatterPanel {
       ctx.lineWidth = 2.5;
       ctx.stroke();
     }
+    const focused = this.dots.find((d) => d.run.id === this.focused);
+    if (focused) {
+      ctx.beginPath();
+      ctx.arc(focused.px, focused.py, 7, 0, Math.PI * 2);
+      ctx.strokeStyle = css.getPropertyValue("--fg").trim() || "#111827";
+      ctx.lineWidth = 2;
+      ctx.stroke();
+      if (document.activeElement === this.canvas) this.showTip(focused);
+    }
+    this.el.dataset.focused = focused?.run.name ?? "";
     const legendItems: HTMLElement[] = [];
     if (this.color && numericC && cNums.length) {
       legendItems.push(
@@ -217,6 +237,35 @@ export class ScatterPanel {
     return found;
   }
 
+  private onKey(e: KeyboardEvent): void {
+    if (!this.dots.length) return;
+    // runs in x order (then y): Right/Down next, Left/Up previous, Home/End the ends
+    const order = this.dots.map((_, i) => i).sort((a, b) => this.dots[a].x - this.dots[b].x || this.dots[a].y - this.dots[b].y);
+    const at = order.findIndex((i) => this.dots[i].run.id === this.focused);
+    let next = at;
+    if (e.key === "ArrowRight" || e.key === "ArrowDown") next = at < 0 ? 0 : Math.min(order.length - 1, at + 1);
+    else if (e.key === "ArrowLeft" || e.key === "ArrowUp") next = at < 0 ? 0 : Math.max(0, at - 1);
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = order.length - 1;
+    else if (e.key === "Enter" && at >= 0) {
+      e.preventDefault();
+      this.onOpen(this.dots[order[at]].run);
+      return;
+    } else if (e.key === "Escape" && this.focused) {
+      this.focused = null;
+      this.tip.hidden = true;
+      this.draw();
+      return;
+    } else return;
+    e.preventDefault();
+    const d = this.dots[order[next]];
+    this.focused = d.run.id;
+    this.draw();
+    this.announce.textContent = `${d.run.name}: ${fieldLabel(this.x)} ${String(fieldValue(d.run, this.x) ?? "")}, ${fieldLabel(this.y)} ${fmtNum(d.y)}${
+      this.color ? `, ${fieldLabel(this.color)} ${String(fieldValue(d.run, this.color) ?? "none")}` : ""
+    } (${next + 1} of ${order.length})`;
+  }
+
   private hover(e: MouseEvent): void {
     const d = this.nearest(e);
     this.canvas.style.cursor = d ? "pointer" : "default";
@@ -224,6 +273,10 @@ export class ScatterPanel {
       this.tip.hidden = true;
       return;
     }
+    this.showTip(d);
+  }
+
+  private showTip(d: Dot): void {
     this.tip.replaceChildren(
       h("div", { class: "tt-x" }, d.run.name),
       h("div", { class: "tt-row" }, h("span", { class: "tt-label" }, fieldLabel(this.x)), h("b", null, String(fieldValue(d.run, this.x) ?? ""))),

@@ -100,7 +100,7 @@ function renderPanel(p: api.PanelSpec, runs: api.Run[], index: number): [HTMLEle
     }
     case "parcoords": {
       const dims = (p.metrics ?? []).map((f) => ({ key: f, label: f.replace(/^(param|metric|tag):/, ""), values: runs.map((r) => fieldValue(r, f)) }));
-      const pc = new ParallelCoordinates(runs.map((r) => ({ id: r.id, label: r.name })), dims, 280);
+      const pc = new ParallelCoordinates(runs.map((r) => ({ id: r.id, label: r.name })), dims, 280, (id) => (window.location.hash = `#/runs/${encodeURIComponent(id)}`));
       return [pc.el, pc];
     }
     case "bar": {
@@ -267,14 +267,72 @@ export class WorkspaceView {
           this.spec.panels.splice(i, 1);
           this.changed();
         } }, icon("x", 14));
-        return h(
+        const name = p.title || KINDS.find(([k]) => k === p.kind)?.[1] || p.kind;
+        const n = this.spec.panels.length;
+        // keyboard reordering: move buttons (the focus follows the panel); the mouse drags the title row
+        const move = (dir: -1 | 1) =>
+          h("button", {
+            type: "button",
+            class: "icon-btn",
+            title: `Move ${name} ${dir < 0 ? "up" : "down"}`,
+            "aria-label": `Move ${name} ${dir < 0 ? "up" : "down"}`,
+            disabled: dir < 0 ? i === 0 : i === n - 1,
+            dataset: { move: dir < 0 ? "up" : "down" },
+            onclick: () => this.move(i, i + dir, dir < 0 ? "up" : "down"),
+          }, icon(dir < 0 ? "up" : "down", 14));
+        const head = h(
+          "div",
+          { class: "card-title-row ws-drag", draggable: "true", title: "Drag to move the panel" },
+          h("span", { class: "ws-grip", "aria-hidden": "true" }, icon("grip", 14)),
+          h("b", null, name),
+          h("span", { class: "spacer" }),
+          move(-1),
+          move(1),
+          edit,
+          remove,
+        );
+        const panel = h(
           "section",
-          { class: ["card", "ws-panel", p.width === 2 ? "wide" : ""], dataset: { kind: p.kind }, "data-testid": "ws-panel" },
-          h("div", { class: "card-title-row" }, h("b", null, p.title || KINDS.find(([k]) => k === p.kind)?.[1] || p.kind), h("span", { class: "spacer" }), edit, remove),
+          { class: ["card", "ws-panel", p.width === 2 ? "wide" : ""], dataset: { kind: p.kind, index: i }, "data-testid": "ws-panel", "aria-label": `Panel ${i + 1} of ${n}: ${name}` },
+          head,
           body,
         );
+        head.addEventListener("dragstart", (e) => {
+          e.dataTransfer?.setData("application/x-hf-mltrack-panel", String(i));
+          if (e.dataTransfer) e.dataTransfer.effectAllowed = "move";
+          panel.classList.add("dragging");
+        });
+        head.addEventListener("dragend", () => panel.classList.remove("dragging"));
+        panel.addEventListener("dragover", (e) => {
+          if (!e.dataTransfer?.types.includes("application/x-hf-mltrack-panel")) return;
+          e.preventDefault(); // a drop target
+          e.dataTransfer.dropEffect = "move";
+          panel.classList.add("drop-target");
+        });
+        panel.addEventListener("dragleave", () => panel.classList.remove("drop-target"));
+        panel.addEventListener("drop", (e) => {
+          e.preventDefault();
+          panel.classList.remove("drop-target");
+          const from = Number(e.dataTransfer?.getData("application/x-hf-mltrack-panel"));
+          if (Number.isInteger(from) && from !== i) this.move(from, i);
+        });
+        return panel;
       }),
     );
+  }
+
+  /** Move panel `from` to position `to` (a keyboard move keeps the focus on the moved panel's button). */
+  private move(from: number, to: number, focus?: "up" | "down"): void {
+    const panels = this.spec.panels;
+    if (to < 0 || to >= panels.length || from === to) return;
+    const [p] = panels.splice(from, 1);
+    panels.splice(to, 0, p);
+    this.changed();
+    if (focus) {
+      const panel = this.grid.querySelector<HTMLElement>(`[data-testid=ws-panel][data-index="${to}"]`);
+      const btn = panel?.querySelector<HTMLButtonElement>(`button[data-move="${focus}"]`);
+      (btn && !btn.disabled ? btn : panel?.querySelector<HTMLButtonElement>("button[data-move]:not([disabled])"))?.focus();
+    }
   }
 
   private destroyPanels(): void {

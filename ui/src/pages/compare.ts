@@ -183,7 +183,7 @@ export async function comparePage(root: HTMLElement, ctx: PageContext): Promise<
       pc?.destroy();
       const dims = varying.map((k) => ({ key: k, label: k, values: runs.map((r) => r.params.get(k)) }));
       if (metricSel.value) dims.push({ key: metricSel.value, label: metricSel.value, values: runs.map((r) => r.metrics.get(metricSel.value)?.value) as never });
-      pc = new ParallelCoordinates(runs.map((r) => ({ id: r.id, label: r.name })), dims);
+      pc = new ParallelCoordinates(runs.map((r) => ({ id: r.id, label: r.name })), dims, 340, (id) => navigate(`/runs/${encodeURIComponent(id)}`));
       replace(host, pc.el);
       requestAnimationFrame(() => pc?.draw());
     };

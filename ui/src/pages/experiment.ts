@@ -7,7 +7,7 @@ import { fmtAgo, fmtDuration, fmtNum, fmtTime, runDuration } from "../format";
 import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { canExperiment } from "../session";
 import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
-import { VirtualTable, type Column } from "../components/vtable";
+import { NONE, VirtualTable, type Column } from "../components/vtable";
 import { attempt, button, confirmDialog, errorBox, errorMessage, formDialog, loading, pageHeader, popover, showError, tagChip } from "../components/widgets";
 import { renderMarkdown } from "../markdown";
 import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
@@ -20,9 +20,13 @@ import { fieldLabel, fieldValue, ScatterPanel } from "../components/scatter";
 type ColumnId = string; // "metric:<key>" | "param:<key>" | "tag:<key>"
 
 const MAX_CHART_RUNS = 20;
+/** How often a visible experiment page looks for runs started since it loaded. */
+const NEW_RUNS_INTERVAL_MS = 2000;
 /** Runs a grouped chart aggregates (each chart reads their series, 100 runs per request). */
 const MAX_GROUP_RUNS = 500;
 const PAGE_SIZE = 1000;
+/** The first page: a screenful and more, so the first rows paint before the larger pages arrive. */
+const FIRST_PAGE_SIZE = 100;
 /** Runs loaded in the background; past this the table pages on scroll and sorts on the server. */
 const BACKGROUND_LIMIT = 10_000;
 
@@ -68,6 +72,9 @@ export function runLink(run: api.Run): HTMLElement {
   return h("a", { href: href(`/runs/${encodeURIComponent(run.id)}`), class: "run-link", title: run.name }, run.name);
 }
 
+/** The parts of a name cell, kept per cell node (see the name column's `patch`). */
+const nameParts = new WeakMap<HTMLElement, { star: HTMLElement; dot: HTMLElement; child: HTMLElement; link: HTMLAnchorElement }>();
+
 function baseColumns(best: { id: string; label: string } | null = null): Column<api.Run>[] {
   return [
     {
@@ -76,14 +83,36 @@ function baseColumns(best: { id: string; label: string } | null = null): Column<
       width: 240,
       kind: "attr",
       sortValue: (r) => r.name.toLowerCase(),
-      render: (r) => [
-        best?.id === r.id ? h("span", { class: "best-mark", title: best.label, "aria-label": best.label, "data-testid": "best-run" }, "★") : null,
-        h("span", { class: `status-dot status-${r.status.toLowerCase()}`, title: r.status }),
-        api.tagOf(r, api.PARENT_TAGS) ? h("span", { class: "child-mark", title: "child run" }, "↳ ") : null,
-        runLink(r),
-      ],
+      // built once per row node, then updated in place as the node shows other runs (scrolling)
+      patch: (cell, r) => {
+        let p = nameParts.get(cell);
+        if (!p) {
+          p = {
+            star: h("span", { class: "best-mark", "data-testid": "best-run" }, "★"),
+            dot: h("span", { class: "status-dot" }),
+            child: h("span", { class: "child-mark", title: "child run" }, "↳ "),
+            link: h("a", { class: "run-link" }),
+          };
+          cell.append(p.dot, p.link);
+          nameParts.set(cell, p);
+        }
+        if (best?.id === r.id) {
+          p.star.title = best.label;
+          p.star.setAttribute("aria-label", best.label);
+          if (!p.star.isConnected) cell.prepend(p.star);
+        } else p.star.remove();
+        const dot = `status-dot status-${r.status.toLowerCase()}`;
+        if (p.dot.className !== dot) p.dot.className = dot;
+        p.dot.title = r.status;
+        if (api.tagOf(r, api.PARENT_TAGS)) {
+          if (!p.child.isConnected) p.link.before(p.child);
+        } else p.child.remove();
+        p.link.setAttribute("href", href(`/runs/${encodeURIComponent(r.id)}`));
+        p.link.title = r.name;
+        if (p.link.textContent !== r.name) p.link.textContent = r.name;
+      },
     },
-    { id: "start", title: "Created", width: 120, kind: "attr", sortValue: (r) => r.start, render: (r) => h("span", { title: fmtTime(r.start) }, fmtAgo(r.start)) },
+    { id: "start", title: "Created", width: 120, kind: "attr", sortValue: (r) => r.start, text: (r) => fmtAgo(r.start), hover: (r) => fmtTime(r.start) },
     {
       id: "duration",
       title: "Duration",
@@ -91,16 +120,16 @@ function baseColumns(best: { id: string; label: string } | null = null): Column<
       kind: "attr",
       align: "right",
       sortValue: (r) => runDuration(r.start, r.end, r.status),
-      render: (r) => fmtDuration(runDuration(r.start, r.end, r.status)),
+      text: (r) => fmtDuration(runDuration(r.start, r.end, r.status)),
     },
-    { id: "user", title: "User", width: 110, kind: "attr", sortValue: (r) => r.user, render: (r) => r.user },
+    { id: "user", title: "User", width: 110, kind: "attr", sortValue: (r) => r.user, text: (r) => r.user ?? "" },
     {
       id: "source",
       title: "Source",
       width: 140,
       kind: "attr",
       sortValue: (r) => r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name"),
-      render: (r) => (r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name") ?? "").split(/[\\/]/).pop(),
+      text: (r) => (r.tags.get("hf_mltrack.source.name") ?? r.tags.get("mlflow.source.name") ?? "").split(/[\\/]/).pop() ?? "",
     },
   ];
 }
@@ -132,9 +161,14 @@ function dynamicColumn(id: ColumnId): Column<api.Run> {
       align: "right",
       tooltip: `metrics.${key} (latest value)`,
       sortValue: (r) => r.metrics.get(key)?.value,
-      render: (r) => {
+      textClass: "num",
+      text: (r) => {
         const m = r.metrics.get(key);
-        return m ? h("span", { class: "num", title: `${m.value} (step ${m.step})` }, fmtNum(m.value)) : "";
+        return m ? fmtNum(m.value) : "";
+      },
+      hover: (r) => {
+        const m = r.metrics.get(key);
+        return m ? `${m.value} (step ${m.step})` : undefined;
       },
     };
   }
@@ -151,11 +185,9 @@ function dynamicColumn(id: ColumnId): Column<api.Run> {
       const n = Number(v);
       return v.trim() !== "" && Number.isFinite(n) ? n : v.toLowerCase();
     },
-    render: (r) => {
-      const v = get(r);
-      // the full value on hover; the cell ends with an ellipsis when it is cut (never a silent clip)
-      return v === undefined ? "" : h("span", { class: "cell-text", title: v }, v);
-    },
+    // the full value on hover; the cell ends with an ellipsis when it is cut (never a silent clip)
+    text: (r) => get(r) ?? "",
+    hover: (r) => get(r),
   };
 }
 
@@ -175,6 +207,20 @@ function discoverKeys(runs: api.Run[]): { metrics: string[]; params: string[]; t
 export async function experimentPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const expId = ctx.params.id;
   root.append(loading());
+  // The first page of runs is asked together with the experiment (not after it).
+  const firstQuery = (o: api.SearchRunsOpts) => JSON.stringify([o.filter ?? "", o.viewType, o.orderBy, o.maxResults, o.pageToken]);
+  const firstOpts: api.SearchRunsOpts = {
+    experimentIds: [expId],
+    filter: (ctx.query.get("filter") ?? "").trim(),
+    viewType: ctx.query.get("view") ?? "ACTIVE_ONLY",
+    orderBy: serverOrderBy(null) ?? undefined,
+    maxResults: FIRST_PAGE_SIZE,
+  };
+  let prefetched: { key: string; page: ReturnType<typeof api.searchRuns> } | null = {
+    key: firstQuery(firstOpts),
+    page: api.searchRuns(firstOpts, ctx.signal),
+  };
+  prefetched.page.catch(() => undefined); // its error (a bad filter) is shown when load() reads it
   let exp: api.Experiment;
   try {
     exp = await api.getExperiment(expId);
@@ -322,7 +368,6 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   });
   groupSel.addEventListener("change", () => {
     applyColumns();
-    if (groupSel.value) table.setSort({ id: "group", dir: 1 });
     syncQuery();
     if (tab === "charts") renderCharts();
   });
@@ -422,7 +467,14 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       });
     }
     table.setColumns([...base, ...currentColumns().map(dynamicColumn)]);
+    // the table's rows under one collapsible row per group (groups keep the table's sort inside)
+    const field = groupSel.value;
+    if (field !== groupedBy) {
+      groupedBy = field;
+      table.setGrouping(field ? { of: (r) => String(fieldValue(r, field) ?? NONE), title: fieldLabel(field) } : null);
+    }
   };
+  let groupedBy = "";
 
   // Live runs: every second while some loaded run is RUNNING (and the tab is visible), re-read those
   // runs (status, latest metrics, progress) and append their new points to the charts.
@@ -437,9 +489,48 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       const byId = new Map(fresh.map((r) => [r.id, r]));
       runs = runs.map((r) => byId.get(r.id) ?? r);
       table.setRows(runs);
-      if (grid) await grid.refreshTail(new Set(live.map((r) => r.id)));
+      if (grid) {
+        grid.addKeys([...new Set(fresh.flatMap((r) => [...r.metrics.keys()]))].sort()); // a first eval, say
+        await grid.refreshTail(new Set(live.map((r) => r.id)));
+      }
       return runs.some((r) => r.status === "RUNNING");
     });
+  };
+
+  // New runs: while the page is visible, one search every NEW_RUNS_INTERVAL_MS for runs of this
+  // filter started since the newest run held (an indexed range on start_time; usually empty). New
+  // ones join the table and the charts, and a running one starts the live poller above. Polling,
+  // not server-sent events: the store has no change feed to push from (a stream would poll the
+  // database on the server instead), and a plain search passes proxies, basic auth and the
+  // existing search policy as it is; a hidden tab does not poll (Poller).
+  let discovery: Poller | null = null;
+  let busy = false; // load() is reading the list
+  const watchNew = () => {
+    if (discovery?.active) return;
+    discovery = new Poller(async () => {
+      const where = filter.value.trim();
+      if (busy || !filterError.hidden || lifecycle.value === "DELETED_ONLY") return true;
+      const since = runs.reduce((m, r) => Math.max(m, r.start ?? 0), 0);
+      const { runs: found } = await api.searchRuns({
+        experimentIds: [expId],
+        filter: [where, `attributes.start_time >= ${since}`].filter(Boolean).join(" and "),
+        viewType: lifecycle.value,
+        maxResults: 100,
+      });
+      if (busy || where !== filter.value.trim()) return true; // the list changed meanwhile
+      const have = new Set(runs.map((r) => r.id));
+      const fresh = found.filter((r) => !have.has(r.id));
+      if (!fresh.length) return true;
+      runs = [...fresh, ...runs];
+      keys = discoverKeys(runs);
+      refreshSweepOptions();
+      applyColumns();
+      table.setRows(runs);
+      showCount();
+      if (tab === "charts") renderCharts();
+      watchLive();
+      return true;
+    }, NEW_RUNS_INTERVAL_MS);
   };
 
   const chartHost = h("div", { class: "exp-charts" });
@@ -554,10 +645,18 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   const fetchPage = async (controller: AbortController) => {
     const sort = table.getSort();
     const order = serverOrderBy(sort);
-    const page = await api.searchRuns(
-      { experimentIds: [expId], filter: filter.value.trim(), viewType: lifecycle.value, orderBy: order ?? undefined, maxResults: PAGE_SIZE, pageToken: nextToken },
-      controller.signal,
-    );
+    const opts: api.SearchRunsOpts = {
+      experimentIds: [expId],
+      filter: filter.value.trim(),
+      viewType: lifecycle.value,
+      orderBy: order ?? undefined,
+      // a small first page, then pages that end the background load at BACKGROUND_LIMIT exactly
+      maxResults: !runs.length ? FIRST_PAGE_SIZE : runs.length < BACKGROUND_LIMIT ? Math.min(PAGE_SIZE, BACKGROUND_LIMIT - runs.length) : PAGE_SIZE,
+      pageToken: nextToken,
+    };
+    const early = prefetched?.key === firstQuery(opts) ? prefetched.page : null;
+    prefetched = null;
+    const page = await (early ?? api.searchRuns(opts, controller.signal));
     if (controller.signal.aborted) return false;
     runs = runs.concat(page.runs);
     nextToken = page.next;
@@ -587,6 +686,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   };
 
   const load = async () => {
+    busy = true;
     loadController?.abort();
     const controller = new AbortController();
     loadController = controller;
@@ -605,6 +705,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       }
       updateSelection();
       watchLive();
+      watchNew();
     } catch (err) {
       if ((err as Error).name === "AbortError") return;
       filterError.textContent = errorMessage(err);
@@ -613,6 +714,8 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       runs = [];
       nextToken = undefined;
       table.setRows(runs);
+    } finally {
+      if (loadController === controller) busy = false;
     }
   };
 
@@ -706,6 +809,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     detachAutocomplete();
     scatter?.destroy();
     poller?.stop();
+    discovery?.stop();
     loadController?.abort();
     grid?.destroy();
   });
@@ -715,6 +819,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   tab = "table";
   for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === "table");
   chartHost.hidden = true;
+  tableHost.hidden = initialTab !== "table"; // (no table layout and paint on the way to another tab)
   await load();
   if (initialTab !== "table") showTab(initialTab);
 }

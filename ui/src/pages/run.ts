@@ -48,10 +48,8 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
   const runId = ctx.params.id;
   root.append(loading());
   let run: api.Run;
-  let exp: api.Experiment | null = null;
   try {
     run = await api.getRun(runId);
-    exp = await api.getExperiment(run.experimentId).catch(() => null);
   } catch (err) {
     replace(root, errorBox(err));
     return;
@@ -84,11 +82,17 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
   }
   const parentId = api.tagOf(run, api.PARENT_TAGS);
   const headStatus = h("span", { "data-testid": "run-status" }, statusBadge(run.status));
+  // The experiment's name arrives after the page is drawn (its charts do not wait for it).
+  const expCrumb = h("a", { href: href(`/experiments/${encodeURIComponent(run.experimentId)}`) }, run.experimentId);
+  void api
+    .getExperiment(run.experimentId)
+    .then((exp) => (expCrumb.textContent = exp.name))
+    .catch(() => undefined);
   root.append(
     pageHeader([h("span", { "data-testid": "run-name" }, run.name), " ", headStatus], {
       crumbs: [
         h("a", { href: href("/") }, "Experiments"),
-        h("a", { href: href(`/experiments/${encodeURIComponent(run.experimentId)}`) }, exp?.name ?? run.experimentId),
+        expCrumb,
         h("span", null, run.name),
       ],
       actions,
@@ -128,9 +132,15 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
     });
   }
   const childrenHost = h("span", { class: "muted" }, "…");
-  void childRuns(run)
-    .then((kids) => replace(childrenHost, kids.length ? h("span", { class: "chips" }, kids.map((k) => h("span", { class: "chip" }, runLink(k)))) : h("span", { class: "muted" }, "none")))
-    .catch(() => replace(childrenHost, h("span", { class: "muted" }, "—")));
+  let kidsAsked = false;
+  const askChildren = () => {
+    // on the overview only: a charts link does not make the server search for child runs first
+    if (kidsAsked) return;
+    kidsAsked = true;
+    void childRuns(run)
+      .then((kids) => replace(childrenHost, kids.length ? h("span", { class: "chips" }, kids.map((k) => h("span", { class: "chip" }, runLink(k)))) : h("span", { class: "muted" }, "none")))
+      .catch(() => replace(childrenHost, h("span", { class: "muted" }, "—")));
+  };
   const parentHost = h("span", { class: "muted" }, parentId ? "…" : "none");
   if (parentId) {
     void api
@@ -214,8 +224,9 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
     return card(h("span", { class: "card-title-row" }, "Tags", add), body);
   };
 
-  const overview = () =>
-    h(
+  const overview = () => {
+    askChildren();
+    return h(
       "div",
       { class: "overview" },
       facts,
@@ -239,6 +250,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
       ),
       tagsCard(),
     );
+  };
 
   const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start, metrics: run.metrics }];
   const settings = new ChartSettingsStore();
