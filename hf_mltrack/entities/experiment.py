@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The id a job holds for an experiment set by name while its tracking server was unreachable: the
+#: experiment is found (or created) by that name once the server answers (`hf_mltrack.store.rest`).
+OFFLINE_EXPERIMENT_PREFIX = "offline:"
+
 
 @dataclass
 class Experiment:

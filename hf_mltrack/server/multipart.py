@@ -12,7 +12,7 @@ aborts it). Clients never receive object-store URLs or credentials: every part g
   capped by ``HF_MLTRACK_MULTIPART_STAGING_MAX_BYTES`` (10 GiB): a part past the cap is a 507.
 * S3 destination: S3's own multipart upload; the server forwards each part with ``UploadPart``. Uploads
   under the destination's prefix untouched for the same stale time are aborted by a background sweep
-  (at most every `SWEEP_INTERVAL_SECONDS`, started by a multipart request).
+  (at most every `SWEEP_INTERVAL_SECONDS`, started by a multipart request; not at a bucket's root).
 
 Upload ids are validated against a strict pattern before they touch a path or an object store.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import os
@@ -372,8 +373,10 @@ class S3Multipart(MultipartBackend):
 
         An upload's age is that of its newest part (its initiation when it has none), as for local
         staging, so a slow upload still sending parts is kept. S3 bills the parts of an abandoned upload
-        until it is aborted; a bucket lifecycle rule (``AbortIncompleteMultipartUpload``) does the same
-        for uploads of other writers. Best effort: an S3 error leaves the uploads for the next sweep.
+        until it is aborted. Only uploads under the destination's prefix are looked at; a destination at
+        a bucket's root is not swept (other writers' uploads may live there: a bucket lifecycle rule,
+        ``AbortIncompleteMultipartUpload``, covers it). Best effort: an S3 error leaves the uploads for
+        the next sweep.
         """
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -382,16 +385,17 @@ class S3Multipart(MultipartBackend):
         if not force and now - _last_sweep.get(key, 0.0) < SWEEP_INTERVAL_SECONDS:
             return 0
         _last_sweep[key] = now
+        if not self.repo.prefix:
+            return 0
         cutoff = now - max(0.0, _env.MULTIPART_STALE_SECONDS.get())
-        client, bucket = self.repo.client, self.repo.bucket
-        prefix = f"{self.repo.prefix}/" if self.repo.prefix else ""
+        client, bucket, prefix = self.repo.client, self.repo.bucket, f"{self.repo.prefix}/"
         removed = 0
         try:
             page: dict[str, Any] = client.list_multipart_uploads(Bucket=bucket, Prefix=prefix)
             for _ in range(_SWEEP_MAX_PAGES):
                 for upload in page.get("Uploads", []):
-                    if upload["Initiated"].timestamp() < cutoff and self._newest_part(upload) < cutoff:
-                        with suppress(ClientError):
+                    with suppress(ClientError):  # e.g. completed or aborted meanwhile: the next one
+                        if upload["Initiated"].timestamp() < cutoff and self._newest_part(upload) < cutoff:
                             client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
                             removed += 1
                 if not page.get("IsTruncated"):
@@ -421,9 +425,14 @@ class S3Multipart(MultipartBackend):
         return newest
 
     def _sweep_in_background(self) -> None:
-        # S3 round trips: never on the request's time; at most once per interval per destination.
-        if time.time() - _last_sweep.get(self._sweep_key(), 0.0) >= SWEEP_INTERVAL_SECONDS:
-            threading.Thread(target=self.sweep, name="hf-mltrack-s3-multipart-sweep", daemon=True).start()
+        # S3 round trips: never on the request's time; at most once per interval per destination (the
+        # time is taken here, so parallel part uploads start one sweep, not one each).
+        key = self._sweep_key()
+        now = time.time()
+        if now - _last_sweep.get(key, 0.0) >= SWEEP_INTERVAL_SECONDS:
+            _last_sweep[key] = now
+            sweep = functools.partial(self.sweep, force=True)
+            threading.Thread(target=sweep, name="hf-mltrack-s3-multipart-sweep", daemon=True).start()
 
     def create(self, dest: str, num_parts: int) -> str:
         self._sweep_in_background()

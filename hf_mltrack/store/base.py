@@ -33,6 +33,10 @@ class AbstractStore(abc.ABC):
     @abc.abstractmethod
     def get_experiment_by_name(self, name: str) -> Experiment | None: ...
 
+    def server_experiment_id(self, experiment_id: str) -> str:
+        """The store's id for ``experiment_id``: the same, but for an `offline_experiment`'s once reachable."""
+        return experiment_id
+
     def offline_experiment(self, name: str) -> Experiment:
         """The experiment ``name`` to start runs in while this store is unreachable; stores without an
         offline mode (a database) have none to give."""

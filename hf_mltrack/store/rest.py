@@ -31,6 +31,7 @@ from .. import _env
 from ..artifacts.base import FileInfo
 from ..entities import Experiment, Metric, PagedList, Param, Run, RunData, RunInfo, RunTag, ViewType
 from ..entities.enums import LifecycleStage
+from ..entities.experiment import OFFLINE_EXPERIMENT_PREFIX
 from ..exceptions import (
     InvalidParameterError,
     InvalidStateError,
@@ -484,8 +485,6 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
     def offline_experiment(self, name: str) -> Experiment:
         """An experiment set by name while the server is unreachable: runs start in it offline, and the
         first one to reach the server finds the experiment by that name there, or creates it."""
-        from .rest_delivery import OFFLINE_EXPERIMENT_PREFIX
-
         return Experiment(
             experiment_id=OFFLINE_EXPERIMENT_PREFIX + name,
             name=name,
@@ -493,7 +492,7 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
             lifecycle_stage=LifecycleStage.ACTIVE,
         )
 
-    def _server_experiment_id(self, experiment_id: str) -> str:
+    def server_experiment_id(self, experiment_id: str) -> str:
         """A server's experiment id for an offline one, once the server answers; else it stays offline."""
         from .rest_delivery import offline_experiment_name
 
@@ -559,7 +558,7 @@ class RestStore(RestLoggedModelMixin, AbstractStore):
         metrics: Sequence[Metric] = (),
     ) -> Run:
         body: dict[str, Any] = {
-            "experiment_id": self._server_experiment_id(str(experiment_id)),
+            "experiment_id": self.server_experiment_id(str(experiment_id)),
             "user_id": user_id,
             "start_time": start_time,
             "tags": [{"key": t.key, "value": t.value} for t in tags],

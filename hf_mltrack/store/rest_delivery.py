@@ -29,6 +29,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .. import _env
+from ..entities.experiment import OFFLINE_EXPERIMENT_PREFIX
 from ..exceptions import MlTrackException, PermissionDeniedError, UnauthenticatedError
 from .journal import Journal, current_user_key, describe, pending_in, server_dir, write_server_info
 
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
     from .rest import HttpClient
 
 CLIENT_RUN_ID_TAG = "hf_mltrack.clientRunId"
-#: The id a job holds for an experiment set by name while the server was unreachable: the experiment
-#: is found (or created) by that name when the first run started in it reaches the server.
-OFFLINE_EXPERIMENT_PREFIX = "offline:"
 PARENT_RUN_ID_TAG = "hf_mltrack.parentRunId"
 _LOG_BATCH = "/runs/log-batch"
 _CREATE = "/runs/create"
@@ -426,24 +424,28 @@ class Delivery:
                 warnings.warn(f"hf_mltrack: {exc.message} (raised again by the next flush)", stacklevel=1)
 
     def experiment_id(self, name: str, retries: int | None) -> str:
-        """The server's id of the experiment ``name``, created there if absent (another client creating
-        it at the same time is found instead)."""
+        """The server's id of the experiment ``name``, created there if absent (one created by another
+        client at the same time is read back once). The server's own errors (403 without READ) raise."""
         known = self.experiments.get(name)
         if known is not None:
             return known
-        try:
-            found = self.http.call("GET", "/experiments/get-by-name", params={"experiment_name": name}, retries=retries)
-            experiment_id = str(found["experiment"]["experiment_id"])
-        except MlTrackException as exc:
-            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                raise
+        for attempt in range(2):
+            try:
+                found = self.http.call(
+                    "GET", "/experiments/get-by-name", params={"experiment_name": name}, retries=retries
+                )
+                experiment_id = str(found["experiment"]["experiment_id"])
+                break
+            except MlTrackException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST" or attempt:
+                    raise
             try:
                 made = self.http.call("POST", "/experiments/create", {"name": name}, retries=retries)
                 experiment_id = str(made["experiment_id"])
-            except MlTrackException as again:
-                if again.error_code != "RESOURCE_ALREADY_EXISTS":
+                break
+            except MlTrackException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
-                return self.experiment_id(name, retries)
         self.experiments[name] = experiment_id
         return experiment_id
 

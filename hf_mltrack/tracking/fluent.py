@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import _env
 from ..entities import Experiment, LifecycleStage, Metric, Param, Run, RunStatus, RunTag, ViewType
+from ..entities.experiment import OFFLINE_EXPERIMENT_PREFIX
 from ..exceptions import InvalidParameterError, InvalidStateError, MlTrackException, ResourceNotFoundError
 from ..utils import validation as v
 from . import _batcher, _run_start
@@ -305,7 +306,11 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
 
 
 def _current_experiment_id() -> str:
+    global _active_experiment_id
     if _active_experiment_id is not None:
+        if _active_experiment_id.startswith(OFFLINE_EXPERIMENT_PREFIX):
+            # set while the server was unreachable: its id once the server answers (else still offline)
+            _active_experiment_id = _client().store.server_experiment_id(_active_experiment_id)
         return _active_experiment_id
     if _env.EXPERIMENT_ID.get():
         return str(_env.EXPERIMENT_ID.get())

@@ -142,7 +142,10 @@ def test_set_experiment_by_name_with_the_server_down(server_process, tmp_path, m
         stored = client.search_runs([by_name[name].experiment_id])  # type: ignore[union-attr]
         assert sorted(r.data.tags["hf_mltrack.clientRunId"] for r in stored) == sorted(ids)
     assert [e.name for e in client.search_experiments()].count("brand-new") == 1
-    # the job's current experiment works against the server now
+    # the job's current experiment works against the server now (its offline id is resolved by name)
+    assert len(hf_mltrack.search_runs(output_format="list")) == 2
+    hf_mltrack.set_experiment_tag("team", "nlp")
+    assert client.get_experiment_by_name("brand-new").tags["team"] == "nlp"  # type: ignore[union-attr]
     with hf_mltrack.start_run() as later:
         hf_mltrack.log_metric("x", 1.0)
     assert client.get_run(later.info.run_id).info.experiment_id == by_name["brand-new"].experiment_id  # type: ignore[union-attr]

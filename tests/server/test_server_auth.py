@@ -188,7 +188,7 @@ def test_default_no_permissions_denies_and_filters(auth_app):
 
     assert bob.get(f"{API}/experiments/get", params={"experiment_id": exp_id}).status_code == 403
     assert bob.get(f"{API}/runs/get", params={"run_id": run_id}).status_code == 403
-    assert bob.get(f"{API}/experiments/get-by-name", params={"experiment_name": "private"}).status_code == 404
+    assert bob.get(f"{API}/experiments/get-by-name", params={"experiment_name": "private"}).status_code == 403
     names = {e["name"] for e in bob.post(f"{API}/experiments/search", json={}).json()["experiments"]}
     assert names == {"bobs"}
     runs = bob.post(f"{API}/runs/search", json={"experiment_ids": [exp_id, bob_exp]}).json()["runs"]

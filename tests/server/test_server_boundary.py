@@ -651,14 +651,15 @@ def test_a_run_may_only_name_logged_models_its_user_can_read(world, prefix, rout
 
 
 @pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
-def test_get_by_name_answers_an_unreadable_experiment_as_a_missing_one(world, prefix):
+def test_get_by_name_is_authorized_at_the_boundary(world, prefix):
+    """The name is resolved to its experiment before any handler runs: 403 without READ (as MLflow), the
+    handler's 404 for a name nobody holds, and nothing of the victim's in either answer."""
     bob, alice = world["bob"], world["alice"]
-    hidden = bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "victim-exp"})
+    refused = bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "victim-exp"})
+    assert refused.status_code == 403 and refused.json()["error_code"] == "PERMISSION_DENIED"
+    assert "SECRET" not in refused.text and world["exp"] not in refused.json()["message"]
     missing = bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "no-such-exp"})
-    assert hidden.status_code == missing.status_code == 404
-    assert hidden.json()["error_code"] == missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
-    assert hidden.json()["message"].replace("victim-exp", "X") == missing.json()["message"].replace("no-such-exp", "X")
-    assert "SECRET" not in hidden.text
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     got = _ok(alice.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "victim-exp"}))
     assert got["experiment"]["experiment_id"] == world["exp"]
     assert _ok(bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "bob-exp"}))

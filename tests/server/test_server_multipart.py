@@ -335,6 +335,9 @@ def test_abandoned_s3_uploads_are_aborted_by_the_sweep(make_app, moto_s3, monkey
     # within the interval no second sweep runs; the destination's own uploads only
     assert multipart.S3Multipart(multipart_repo(moto_s3, "root")).sweep() == 0
     assert multipart.S3Multipart(multipart_repo(moto_s3, "empty")).sweep(force=True) == 0
+    # a destination at the bucket's root sweeps nothing (other writers' uploads live there)
+    assert multipart.S3Multipart(multipart_repo(moto_s3, "")).sweep(force=True) == 0
+    assert "elsewhere/x.bin" in keys()
     s3.abort_multipart_upload(Bucket=moto_s3, Key="elsewhere/x.bin", UploadId=outside)
 
 

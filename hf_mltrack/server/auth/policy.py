@@ -63,9 +63,6 @@ class Target:
         default (`str`, *optional*): the value when no alias is given (what the handler assumes).
         optional (`bool`, *optional*, defaults to `False`): absent is fine (nothing to check); otherwise
             an absent field is a 400 naming it.
-        hide (`bool`, *optional*, defaults to `False`): a caller without the permission gets the 404 of an
-            object that does not exist instead of a 403 (for lookups by name, which would otherwise tell
-            a stranger that the name is taken).
     """
 
     kind: Kind
@@ -75,7 +72,6 @@ class Target:
     aliases: tuple[str, ...] | None = None
     default: str | None = None
     optional: bool = False
-    hide: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -105,7 +101,6 @@ class Rule:
     aliases: tuple[str, ...] | None = None
     also: tuple[Target, ...] = ()
     optional: bool = False
-    hide: bool = False
     targets: tuple[Target, ...] = dataclass_field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -120,7 +115,6 @@ class Rule:
                     self.aliases,
                     self.default,
                     self.optional,
-                    self.hide,
                 ),
             )
         object.__setattr__(self, "targets", (*first, *self.also))
@@ -196,8 +190,8 @@ POLICIES: dict[tuple[str, str], Rule] = {
     # ---- experiments ----
     ("POST", f"{M}/experiments/create"): AUTHENTICATED,
     ("GET", f"{M}/experiments/get"): _exp("READ", "query"),
-    # an unreadable experiment answers as a missing one: the name alone tells a stranger nothing
-    ("GET", f"{M}/experiments/get-by-name"): Rule("experiment_name", "READ", "experiment_name", "query", hide=True),
+    # (a 403 for an unreadable experiment, as MLflow: experiments/create tells anyone a name is taken)
+    ("GET", f"{M}/experiments/get-by-name"): Rule("experiment_name", "READ", "experiment_name", "query"),
     ("POST", f"{M}/experiments/search"): AUTHENTICATED,  # results filtered
     ("GET", f"{M}/experiments/search"): AUTHENTICATED,  # results filtered
     ("POST", f"{M}/experiments/delete"): _exp("MANAGE"),

@@ -108,7 +108,6 @@ def get_experiment(experiment_id: Annotated[str, Query()], state: State) -> JSON
 
 @router.get("/get-by-name", response_model=ExperimentResponse)
 def get_experiment_by_name(experiment_name: Annotated[str, Query()], state: State) -> JSONResponse:
-    # an unreadable experiment was answered as a missing one at the boundary (policy ``hide``)
     exp = state.store.get_experiment_by_name(experiment_name)
     if exp is None:
         raise ResourceNotFoundError(f"No experiment named {experiment_name!r}")
