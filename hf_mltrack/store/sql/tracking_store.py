@@ -11,6 +11,8 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...entities import (
@@ -35,7 +37,7 @@ from ...exceptions import (
 )
 from ..base import AbstractStore
 from .bulk import insert_rows
-from .history import MetricHistory, downsample_select, fetch_raw
+from .history import MetricHistory, downsample_select, fetch_raw, read_points, series_of
 from .logged_model_store import LoggedModelSqlMixin
 
 if TYPE_CHECKING:
@@ -43,10 +45,19 @@ if TYPE_CHECKING:
 
 RUN_NAME_TAG = "hf_mltrack.runName"
 _IN_CHUNK = 500
-_METRIC_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
-_LINKED_METRIC_COLUMNS = (*_METRIC_COLUMNS, "model_id", "dataset_name", "dataset_digest")
-_METRIC_PG_TYPES = ("text", "text", "bigint", "float8", "bigint", "boolean")  # the unnest bulk path
-_LINKED_METRIC_PG_TYPES = (*_METRIC_PG_TYPES, "text", "text", "text")
+_LATEST_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
+_LATEST_PG_TYPES = ("text", "text", "bigint", "float8", "bigint", "boolean")  # the unnest bulk path
+_POINT_COLUMNS = ("series_id", "step", "timestamp", "value")
+_POINT_PG_TYPES = ("integer", "bigint", "bigint", "float8")
+_SERIES_COLUMNS = ("run_uuid", "key", "model_id", "dataset_name", "dataset_digest")
+_SERIES_CACHE_LIMIT = 200_000  # cached series ids per store (cleared, not evicted one by one, past it)
+_KEY = itemgetter(0)
+_VALUE = itemgetter(1)
+_TIMESTAMP = itemgetter(2)
+_STEP = itemgetter(3)
+_DATASET = itemgetter(4)
+_DIGEST = itemgetter(5)
+_MODEL = itemgetter(6)
 
 
 def _now_ms() -> int:
@@ -79,6 +90,9 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         self._ph = "?" if self.dialect == "sqlite" else "%s"
         # Built once: execution_options() makes a new engine proxy on every call.
         self._write_engine = self.engine.execution_options(hf_write=True)
+        # (run_id, key, model_id, dataset_name, dataset_digest) -> series_id, for committed series only
+        # ('' for no model or dataset). Ids never change while the run exists; `hard_delete_run` forgets them.
+        self._series: dict[tuple[str, str, str, str, str], int] = {}
         create_default_experiment(self.engine, self.default_artifact_root)
 
     # ---- helpers --------------------------------------------------------------------------
@@ -464,12 +478,22 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             return [r[0] for r in conn.execute(stmt)]
 
     def hard_delete_run(self, run_id: str) -> None:
-        from .schema import latest_metrics, metric_buckets, metrics, params, runs, tags
+        """Delete a run and everything it logged, in one transaction.
+
+        ``metric_points`` and ``metric_buckets`` have no foreign key (a per-point check would cost more
+        than the insert): their rows go here, by the run's series, before the series and the run.
+        """
+        from .schema import latest_metrics, params, runs, tags
 
         with self._write() as conn:
-            for table in (metric_buckets, metrics, latest_metrics, params, tags):
+            series = self._sql("SELECT series_id FROM metric_series WHERE run_uuid = ?")
+            for name in ("metric_buckets", "metric_points"):
+                conn.exec_driver_sql(f"DELETE FROM {name} WHERE series_id IN ({series})", (run_id,))
+            conn.exec_driver_sql(self._sql("DELETE FROM metric_series WHERE run_uuid = ?"), (run_id,))
+            for table in (latest_metrics, params, tags):
                 conn.execute(table.delete().where(table.c.run_uuid == run_id))
             conn.execute(runs.delete().where(runs.c.run_uuid == run_id))
+        self._series = {k: v for k, v in self._series.items() if k[0] != run_id}
 
     def delete_tag(self, run_id: str, key: str) -> None:
         from .schema import tags
@@ -572,68 +596,119 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 conn.exec_driver_sql(self._sql("UPDATE runs SET name = ? WHERE run_uuid = ?"), (t.value, run_id))
 
     def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
+        """Points go to ``metric_points`` as (series_id, step, timestamp, value), per series in step order.
+
+        Column-wise: each series' steps, values and timestamps are taken out with ``map(itemgetter)``
+        and the bucket summaries are computed a bucket at a time, so little Python runs per point.
+        """
         from .buckets import update_buckets
 
-        rows = []
-        latest: dict[str, tuple] = {}
-        first_step: dict[str, int] = {}
-        last_step: dict[str, int] = {}
-        unordered: set[str] = set()  # keys whose batch steps do not strictly increase
-        # Points about a logged model or a dataset (MLflow 3) carry three more columns; plain points
-        # keep the narrow rows of the hot path.
-        linked = any(m.model_id or m.dataset_name for m in metrics)
-        for m in metrics:
-            key, step, value = m.key, m.step, m.value
-            is_nan = value != value  # NaN is the only value unequal to itself
-            row: tuple[Any, ...] = (run_id, key, step, 0.0 if is_nan else value, m.timestamp, is_nan)
-            if linked:
-                row = (*row, m.model_id, m.dataset_name, m.dataset_digest)
-            rows.append(row)
-            prev = last_step.get(key)
-            if prev is None:
-                first_step[key] = step
-            elif step <= prev:
-                unordered.add(key)
-            last_step[key] = step
-            cur = latest.get(key)
-            # Later points at the same or a higher step win, matching replace-on-conflict.
-            if cur is None or step >= cur[2]:
-                latest[key] = row
-        stored_last = self._stored_last_steps(conn, run_id, list(latest))
-        # Keys appended past their stored end in increasing steps merge into the bucket summaries.
-        appended = {
-            k for k in first_step if k not in unordered and (k not in stored_last or first_step[k] > stored_last[k])
-        }
+        # Points about a logged model or a dataset (MLflow 3) form series of their own.
+        linked = any(map(_MODEL, metrics)) or any(map(_DATASET, metrics)) or any(map(_DIGEST, metrics))
         if linked:
             self.insert_model_metrics(conn, run_id, metrics)
+            by_series = _group(metrics, lambda m: (m[0], m[6] or "", m[4] or "", m[5] or ""))
+        elif _KEY(metrics[0]) == _KEY(metrics[-1]) and len(set(map(_KEY, metrics))) == 1:
+            by_series = {(metrics[0][0], "", "", ""): metrics}
+        else:
+            by_series = _group(metrics, lambda m: (m[0], "", "", ""))
+        ids = self._series_ids(conn, run_id, list(by_series))
+        stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
+        rows: list[tuple] = []
+        latest: dict[str, tuple] = {}
+        batch = []
+        for series, points in by_series.items():
+            key, sid = series[0], ids[series]
+            steps = list(map(_STEP, points))
+            values = list(map(_VALUE, points))
+            stamps = list(map(_TIMESTAMP, points))
+            total = sum(values)
+            if total != total:  # a NaN (or inf - inf): NaN is stored as NULL
+                values = [None if v != v else v for v in values]
+            first, last = steps[0], steps[-1]
+            # Steps strictly increasing (the usual case: cheap checks first) and past the stored end.
+            ordered = last - first == len(steps) - 1 and steps == list(range(first, last + 1))
+            if not ordered:
+                ordered = len(set(steps)) == len(steps) and steps == sorted(steps)
+            top = last if ordered else max(steps)
+            at = len(steps) - 1 if ordered else len(steps) - 1 - steps[::-1].index(top)
+            prev = stored_last.get(key)
+            batch.append((sid, steps, values, stamps, ordered and (prev is None or first > prev)))
+            rows.extend(zip(repeat(sid), steps, stamps, values))
+            cur = latest.get(key)
+            # Later points at the same or a higher step win, matching replace-on-conflict.
+            if cur is None or top >= cur[2]:
+                v = values[at]
+                latest[key] = (run_id, key, top, 0.0 if v is None else v, stamps[at], v is None)
         insert_rows(
             conn,
-            "metrics",
-            _LINKED_METRIC_COLUMNS if linked else _METRIC_COLUMNS,
-            # In key order (stable, so a later value at the same step still wins): the inserts walk the
-            # (run, key, step) index sequentially instead of hopping between series; 2-3x faster.
-            sorted(rows, key=_row_key) if len(latest) > 1 else rows,
-            " ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
-            "timestamp = excluded.timestamp, is_nan = excluded.is_nan"
-            + (
-                ", model_id = excluded.model_id, dataset_name = excluded.dataset_name, "
-                "dataset_digest = excluded.dataset_digest"
-                if linked
-                else ""
-            ),
-            pg_types=_LINKED_METRIC_PG_TYPES if linked else _METRIC_PG_TYPES,
-            unique_on=(1, 2),
+            "metric_points",
+            _POINT_COLUMNS,
+            rows,
+            " ON CONFLICT (series_id, step) DO UPDATE SET timestamp = excluded.timestamp, value = excluded.value",
+            pg_types=_POINT_PG_TYPES,
+            unique_on=(0, 1),
         )
         insert_rows(
             conn,
             "latest_metrics",
-            _METRIC_COLUMNS,
-            [r[:6] for r in latest.values()] if linked else list(latest.values()),
+            _LATEST_COLUMNS,
+            list(latest.values()),
             " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
             "timestamp = excluded.timestamp, is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step",
-            pg_types=_METRIC_PG_TYPES,
+            pg_types=_LATEST_PG_TYPES,
         )
-        update_buckets(conn, self._sql, run_id, [r[:6] for r in rows] if linked else rows, appended)
+        update_buckets(conn, self._sql, batch)
+
+    def _series_ids(
+        self, conn: Connection, run_id: str, wanted: list[tuple[str, str, str, str]]
+    ) -> dict[tuple[str, str, str, str], int]:
+        """Series ids for (key, model_id, dataset_name, dataset_digest) of a run, created when new.
+
+        Ids read from the database are cached; ids of series created in this transaction are not (a
+        rollback would leave them dangling): the next batch reads them back once, committed, and caches them.
+        """
+        cache = self._series
+        out: dict[tuple[str, str, str, str], int] = {}
+        missing = []
+        for series in wanted:
+            sid = cache.get((run_id, *series))
+            if sid is None:
+                missing.append(series)
+            else:
+                out[series] = sid
+        if not missing:
+            return out
+        if len(cache) > _SERIES_CACHE_LIMIT:
+            cache.clear()
+        found = self._read_series(conn, run_id, missing)
+        for series, sid in found.items():
+            cache[(run_id, series[0], series[1], series[2], series[3])] = sid
+        out.update(found)
+        new = [s for s in missing if s not in found]
+        if new:
+            insert_rows(conn, "metric_series", _SERIES_COLUMNS, [(run_id, *s) for s in new], " ON CONFLICT DO NOTHING")
+            out.update(self._read_series(conn, run_id, new))
+        return out
+
+    def _read_series(
+        self, conn: Connection, run_id: str, wanted: list[tuple[str, str, str, str]]
+    ) -> dict[tuple[str, str, str, str], int]:
+        wanted_set = set(wanted)
+        keys = list({s[0] for s in wanted})
+        out: dict[tuple[str, str, str, str], int] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i : i + _IN_CHUNK]
+            marks = ", ".join([self._ph] * len(chunk))
+            for row in conn.exec_driver_sql(
+                "SELECT key, model_id, dataset_name, dataset_digest, series_id FROM metric_series "
+                f"WHERE run_uuid = {self._ph} AND key IN ({marks})",
+                (run_id, *chunk),
+            ):
+                series = (row[0], row[1], row[2], row[3])
+                if series in wanted_set:
+                    out[series] = row[4]
+        return out
 
     def _stored_last_steps(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -650,14 +725,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     # ---- metric reads ----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         with self._read() as conn:
-            rows = fetch_raw(
-                conn,
-                self._sql(
-                    "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
-                    "WHERE run_uuid = ? AND key = ? ORDER BY step"
-                ),
-                (run_id, key),
-            )
+            rows = read_points(conn, self._sql, series_of(conn, self._sql, run_id, key))
             if not rows:
                 self._check_run_exists(conn, run_id)
         return MetricHistory(key, rows)
@@ -750,8 +818,9 @@ def _run_info(r: Any) -> RunInfo:
     )
 
 
-def _row_key(row: tuple) -> str:
-    return row[1]
+def _group(metrics: list[Metric], series: Any) -> dict[tuple[str, str, str, str], list[Metric]]:
+    """Points by series, each series in batch order (a stable sort: a later value at a step still wins)."""
+    return {s: list(points) for s, points in groupby(sorted(metrics, key=series), series)}
 
 
 def _check_max_results(max_results: int, limit: int) -> None:
