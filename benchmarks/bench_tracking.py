@@ -19,6 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
+# The raw baseline's table: the shape of hf_mltrack's points (revision 0007), one row per (series, step).
+_RAW_TABLE = (
+    "CREATE TABLE metric_points (series_id INTEGER, step INTEGER, timestamp INTEGER, value REAL, "
+    "PRIMARY KEY (series_id, step)) WITHOUT ROWID"
+)
+_RAW_INSERT = "INSERT OR REPLACE INTO metric_points VALUES (?, ?, ?, ?)"
+
 
 def _fresh(tmp: Path, name: str) -> str:
     import hf_mltrack
@@ -47,15 +54,12 @@ def bench_logging(tmp: Path, points: int, keys_per_step: int) -> dict[str, float
     conn = sqlite3.connect(raw_db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE metrics (run_uuid TEXT, key TEXT, step INTEGER, value REAL, timestamp INTEGER, "
-        "is_nan BOOLEAN, PRIMARY KEY (run_uuid, key, step)) WITHOUT ROWID"
-    )
+    conn.execute(_RAW_TABLE)
     ts = int(time.time() * 1000)
-    rows = [("r" * 32, n, step, step * 0.001, ts, False) for step in range(steps) for n in names]
+    rows = [(k + 1, step, ts, step * 0.001) for step in range(steps) for k in range(len(names))]
     t0 = time.perf_counter()
     conn.execute("BEGIN")
-    conn.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany(_RAW_INSERT, rows)
     conn.execute("COMMIT")
     raw = time.perf_counter() - t0
     conn.close()
@@ -107,15 +111,12 @@ def bench_single_key_loop(tmp: Path, points: int) -> dict[str, float]:
     conn = sqlite3.connect(tmp / "raw_single.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE metrics (run_uuid TEXT, key TEXT, step INTEGER, value REAL, timestamp INTEGER, "
-        "is_nan BOOLEAN, PRIMARY KEY (run_uuid, key, step)) WITHOUT ROWID"
-    )
+    conn.execute(_RAW_TABLE)
     ts = int(time.time() * 1000)
     t0 = time.perf_counter()
-    rows = [("r" * 32, "loss", i, 0.5, ts, False) for i in range(points)]
+    rows = [(1, i, ts, 0.5) for i in range(points)]
     conn.execute("BEGIN")
-    conn.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany(_RAW_INSERT, rows)
     conn.execute("COMMIT")
     raw = time.perf_counter() - t0
     conn.close()
@@ -143,7 +144,8 @@ def bench_history(tmp: Path, points: int, max_points: int) -> dict[str, float]:
     def raw_read() -> int:
         conn = sqlite3.connect(db)
         rows = conn.execute(
-            "SELECT step, value, timestamp FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step",
+            "SELECT step, value, timestamp FROM metric_points WHERE series_id = (SELECT series_id FROM "
+            "metric_series WHERE run_uuid = ? AND key = ?) ORDER BY step",
             (run.info.run_id, "loss"),
         ).fetchall()
         conn.close()

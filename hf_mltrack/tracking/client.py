@@ -335,8 +335,8 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         self,
         run_id: str,
         metrics: list[Metric],
-        params: list[Param],
-        tags: list[RunTag],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
         synchronous: bool | None,
     ) -> None:
         if run_id not in self._live_runs:

@@ -35,6 +35,9 @@ _clients: dict[str, MlTrackClient] = {}
 # params logged from this process per active run: a conflicting re-log fails at the call itself
 _param_cache: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
+_time = time.time
+_new_tuple = tuple.__new__
+_VALID_KEYS = v._VALID_KEYS
 
 
 class ActiveRun(Run):
@@ -115,6 +118,8 @@ def set_tracking_uri(uri: str | None) -> None:
 
 def get_tracking_uri() -> str:
     """The current tracking URI (set_tracking_uri > HF_MLTRACK_TRACKING_URI > ./mlruns)."""
+    if _tracking_uri:  # every log_* call asks: no import statement on this path
+        return _tracking_uri
     from ._uri import resolve_tracking_uri
 
     return _tracking_uri or resolve_tracking_uri(None)
@@ -547,7 +552,7 @@ def log_metric(
     """
     stack = _run_stack.get()
     rid = run_id or (stack[-1] if stack else start_run()).info.run_id
-    if type(key) is not str or not key or len(key) > v.MAX_KEY_LENGTH or "\x00" in key or ".." in key or key[0] == "/":
+    if key not in _VALID_KEYS:  # keys repeat at every step: validated once
         v.validate_key("metric", key)
     if type(value) is not float:
         value = v.metric_value(key, value)
@@ -556,12 +561,14 @@ def log_metric(
     elif type(step) is not int:
         step = v.metric_step(key, step)
     model_id = model_id or _fluent_models.get_active_model_id()
+    ts = timestamp or int(_time() * 1000)
     if model_id is None and dataset is None:
-        metric = Metric(key, value, timestamp or int(time.time() * 1000), step)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (a third of the call's cost)
+        metric = _new_tuple(Metric, (key, value, ts, step, None, None, None, None))
     else:
         name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
-        metric = Metric(key, value, timestamp or int(time.time() * 1000), step, name, digest, model_id)
-    _client()._submit(rid, [metric], [], [], synchronous)
+        metric = Metric(key, value, ts, step, name, digest, model_id)
+    _client()._submit(rid, [metric], (), (), synchronous)
 
 
 def log_metrics(
@@ -585,15 +592,28 @@ def log_metrics(
         dataset (`hf_mltrack.data.Dataset`, *optional*): the dataset they were computed on.
     """
     rid = _run_id(run_id)
-    ts = timestamp or int(time.time() * 1000)
+    ts = timestamp or int(_time() * 1000)
     step_ = v.metric_step("metrics", step)
     model_id = model_id or _fluent_models.get_active_model_id()
     name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+    new, valid, value_of = _new_tuple, _VALID_KEYS, v.metric_value
     objs = [
-        Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, step_, name, digest, model_id)
+        new(
+            Metric,
+            (
+                k if k in valid else v.validate_key("metric", k),
+                val if type(val) is float else value_of(k, val),
+                ts,
+                step_,
+                name,
+                digest,
+                model_id,
+                None,
+            ),
+        )
         for k, val in metrics.items()
     ]
-    _client()._submit(rid, objs, [], [], synchronous)
+    _client()._submit(rid, objs, (), (), synchronous)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

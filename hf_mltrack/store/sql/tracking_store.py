@@ -11,7 +11,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from itertools import groupby, repeat
+from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,7 +36,7 @@ from ...exceptions import (
     ResourceNotFoundError,
 )
 from ..base import AbstractStore
-from .bulk import insert_rows
+from .bulk import insert_columns, insert_rows
 from .history import MetricHistory, downsample_select, fetch_raw, read_points, series_of
 from .logged_model_store import LoggedModelSqlMixin
 
@@ -598,23 +598,19 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
         """Points go to ``metric_points`` as (series_id, step, timestamp, value), per series in step order.
 
-        Column-wise: each series' steps, values and timestamps are taken out with ``map(itemgetter)``
-        and the bucket summaries are computed a bucket at a time, so little Python runs per point.
+        Column-wise: each series' steps, values and timestamps are taken out with ``map(itemgetter)``,
+        inserted as columns (`insert_columns`) and summarized a bucket at a time, so little Python runs
+        per point.
         """
         from .buckets import update_buckets
 
-        # Points about a logged model or a dataset (MLflow 3) form series of their own.
-        linked = any(map(_MODEL, metrics)) or any(map(_DATASET, metrics)) or any(map(_DIGEST, metrics))
-        if linked:
-            self.insert_model_metrics(conn, run_id, metrics)
-            by_series = _group(metrics, lambda m: (m[0], m[6] or "", m[4] or "", m[5] or ""))
-        elif _KEY(metrics[0]) == _KEY(metrics[-1]) and len(set(map(_KEY, metrics))) == 1:
-            by_series = {(metrics[0][0], "", "", ""): metrics}
-        else:
-            by_series = _group(metrics, lambda m: (m[0], "", "", ""))
+        by_series = self._by_series(conn, run_id, metrics)
         ids = self._series_ids(conn, run_id, list(by_series))
         stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
-        rows: list[tuple] = []
+        sids: list[int] = []
+        all_steps: list[int] = []
+        all_stamps: list[int] = []
+        all_values: list[Any] = []
         latest: dict[str, tuple] = {}
         batch = []
         for series, points in by_series.items():
@@ -630,24 +626,30 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             ordered = last - first == len(steps) - 1 and steps == list(range(first, last + 1))
             if not ordered:
                 ordered = len(set(steps)) == len(steps) and steps == sorted(steps)
-            top = last if ordered else max(steps)
-            at = len(steps) - 1 if ordered else len(steps) - 1 - steps[::-1].index(top)
+            if not ordered:  # a later value at the same step wins: keep each step's last point
+                at = {step: i for i, step in enumerate(steps)}
+                keep = sorted(at.values())
+                steps, values, stamps = [steps[i] for i in keep], [values[i] for i in keep], [stamps[i] for i in keep]
             prev = stored_last.get(key)
             batch.append((sid, steps, values, stamps, ordered and (prev is None or first > prev)))
-            rows.extend(zip(repeat(sid), steps, stamps, values))
+            sids += [sid] * len(steps)
+            all_steps += steps
+            all_stamps += stamps
+            all_values += values
+            top = last if ordered else max(steps)
             cur = latest.get(key)
             # Later points at the same or a higher step win, matching replace-on-conflict.
             if cur is None or top >= cur[2]:
-                v = values[at]
-                latest[key] = (run_id, key, top, 0.0 if v is None else v, stamps[at], v is None)
-        insert_rows(
+                i = len(steps) - 1 if ordered else steps.index(top)
+                v = values[i]
+                latest[key] = (run_id, key, top, 0.0 if v is None else v, stamps[i], v is None)
+        insert_columns(
             conn,
             "metric_points",
             _POINT_COLUMNS,
-            rows,
+            (sids, all_steps, all_stamps, all_values),
             " ON CONFLICT (series_id, step) DO UPDATE SET timestamp = excluded.timestamp, value = excluded.value",
             pg_types=_POINT_PG_TYPES,
-            unique_on=(0, 1),
         )
         insert_rows(
             conn,
@@ -659,6 +661,22 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             pg_types=_LATEST_PG_TYPES,
         )
         update_buckets(conn, self._sql, batch)
+
+    def _by_series(self, conn: Connection, run_id: str, metrics: list[Metric]) -> dict[tuple[str, str, str, str], list]:
+        """The batch's points per series (key, model_id, dataset_name, dataset_digest), each in batch order."""
+        # Points about a logged model or a dataset (MLflow 3) form series of their own.
+        if any(map(_MODEL, metrics)) or any(map(_DATASET, metrics)) or any(map(_DIGEST, metrics)):
+            self.insert_model_metrics(conn, run_id, metrics)
+            return _group(metrics, lambda m: (m[0], m[6] or "", m[4] or "", m[5] or ""))
+        keys = list(map(_KEY, metrics))
+        distinct = len(set(keys))
+        if distinct == 1:
+            return {(keys[0], "", "", ""): metrics}
+        n = len(keys)
+        if n % distinct == 0 and keys == keys[:distinct] * (n // distinct):
+            # The same keys in the same order at every step (log_metrics): each series is a slice.
+            return {(key, "", "", ""): metrics[i::distinct] for i, key in enumerate(keys[:distinct])}
+        return {(key, "", "", ""): list(points) for key, points in groupby(sorted(metrics, key=_KEY), _KEY)}
 
     def _series_ids(
         self, conn: Connection, run_id: str, wanted: list[tuple[str, str, str, str]]
