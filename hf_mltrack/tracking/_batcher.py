@@ -40,7 +40,9 @@ _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
 _MAX_ENTRIES_PER_WRITE = 50_000
 _MAX_QUEUE = _env.ASYNC_MAX_QUEUE
 _TAIL_POINTS = 4096  # metric points per queue entry at most (see `AsyncBatcher._tail`)
-_getpid = os.getpid
+_getpid = os.getpid  # a system call (~0.2 us): only where no at-fork hook resets the batcher
+_NO_FORK_HOOK = not hasattr(os, "register_at_fork")
+_new_tuple = tuple.__new__
 _STORE, _RUN, _METRICS, _PARAMS, _TAGS = (itemgetter(i) for i in range(5))
 
 
@@ -78,7 +80,7 @@ class AsyncBatcher:
         params: Sequence[Param],
         tags: Sequence[RunTag],
     ) -> None:
-        if self._pid != _getpid():  # forked child: start clean
+        if _NO_FORK_HOOK and self._pid != _getpid():  # forked child: start clean (else _after_fork_in_child)
             self.__init__()  # type: ignore[misc]
         queue = self._queue
         with self._tail_lock:
@@ -101,6 +103,16 @@ class AsyncBatcher:
             # Backpressure: the caller helps instead of growing memory without bound (a server store
             # takes the batch at once: into memory, or its journal on disk when the server lags).
             self.flush(raise_errors=False, wait=False)
+
+    def enqueue_point(self, store: AbstractStore, run_id: str, metric: tuple) -> None:
+        """`enqueue` of one metric point (``log_metric``'s path): appended to the run's open entry."""
+        with self._tail_lock:
+            tail = self._tail
+            if tail is not None and tail[0] is store and tail[1] == run_id and len(tail[2]) < _TAIL_POINTS:
+                tail[2].append(metric)  # type: ignore[arg-type]
+                self._points += 1
+                return
+        self.enqueue(store, run_id, [metric], (), ())  # type: ignore[list-item]
 
     def _seal(self) -> None:
         """Close the open entry to appends: called before entries are taken off the queue."""
@@ -277,6 +289,10 @@ class AsyncBatcher:
                 acc[0].extend(metrics)
                 acc[1].extend(params)
                 acc[2].extend(tags)
+        for store, batches in by_store.values():
+            if not getattr(store, "takes_point_tuples", False):
+                for acc in batches.values():  # plain point tuples (log_metric's) become Metric objects
+                    acc[0][:] = [m if type(m) is Metric else _new_tuple(Metric, m) for m in acc[0]]
         if terminate is not None and id(terminate[0]) not in by_store:
             terminate[0].update_run_info(terminate[1], terminate[2], terminate[3])
             terminate = None
@@ -442,6 +458,8 @@ def _install_sigterm_handler() -> None:
 
 def _after_fork_in_child() -> None:
     global _BATCHER
+    if _BATCHER is not None:  # a reference kept across the fork starts clean too
+        _BATCHER.__init__()  # type: ignore[misc]
     _BATCHER = None
 
 

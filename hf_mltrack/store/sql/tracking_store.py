@@ -77,6 +77,10 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             ``artifacts/`` beside a SQLite file, else ``HF_MLTRACK_DEFAULT_ARTIFACT_ROOT``.
     """
 
+    # Queued metric points may come as plain tuples of `Metric`'s fields (the batcher's fast path):
+    # the metric write path reads them by position only.
+    takes_point_tuples = True
+
     def __init__(self, db_uri: str, default_artifact_root: str | None = None) -> None:
         from ...tracking._uri import default_artifact_root_for, to_artifact_uri
         from .engine import create_default_experiment, get_engine
@@ -666,7 +670,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         """The batch's points per series (key, model_id, dataset_name, dataset_digest), each in batch order."""
         # Points about a logged model or a dataset (MLflow 3) form series of their own.
         if any(map(_MODEL, metrics)) or any(map(_DATASET, metrics)) or any(map(_DIGEST, metrics)):
-            self.insert_model_metrics(conn, run_id, metrics)
+            self.insert_model_metrics(conn, run_id, [m if type(m) is Metric else Metric._make(m) for m in metrics])
             return _group(metrics, lambda m: (m[0], m[6] or "", m[4] or "", m[5] or ""))
         keys = list(map(_KEY, metrics))
         distinct = len(set(keys))
