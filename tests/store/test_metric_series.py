@@ -100,3 +100,21 @@ def test_deleting_a_run_deletes_its_points_and_summaries(store_uri: str) -> None
     assert orphans == 0
     assert all(k[0] != gone for k in store._series)  # type: ignore[attr-defined]
     assert len(client.get_metric_history(kept, "b")) == 500
+
+
+def test_an_append_that_meets_stored_steps_is_redone_as_an_overwrite(store_uri: str) -> None:
+    """On PostgreSQL an appended batch is a plain INSERT; points another writer stored meanwhile (here:
+    written behind the store's back, so the series' end it reads is stale) make it fail with a unique
+    violation, and the batch is redone as an upsert: the later values win, the summaries stay exact."""
+    client = MlTrackClient(store_uri)
+    store = client.store
+    run_id = client.create_run("0").info.run_id
+    client.log_batch(run_id, metrics=[Metric("loss", 1.0, 1, 0)], synchronous=True)
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        sid = conn.execute(sa.text("SELECT series_id FROM metric_series")).scalar()
+        conn.execute(sa.text(f"INSERT INTO metric_points VALUES ({sid}, 5, 1, 9.0), ({sid}, 6, 1, 9.0)"))
+    client.log_batch(run_id, metrics=[Metric("loss", 2.0, 2, s) for s in range(1, 100)], synchronous=True)
+    hist = client.get_metric_history(run_id, "loss")
+    assert [m.step for m in hist] == list(range(100)) and {m.value for m in hist[1:]} == {2.0}
+    chart = client.get_metric_history_bulk_interval([run_id], "loss", 10)[run_id]
+    assert max(m.value for m in chart) == 2.0

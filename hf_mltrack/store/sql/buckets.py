@@ -93,10 +93,15 @@ def update_buckets(conn: Connection, sql: Callable[[str], str], batch: list[Seri
     """Fold a batch of points into the bucket summaries of their series.
 
     Appended series merge incrementally (new steps lie past the stored ones, so merging min/max/count
-    is exact); other series have their touched buckets recomputed from the stored points.
+    is exact, `merge_appended`); other series have their touched buckets recomputed from the stored points.
     """
-    appended: list[tuple] = []
-    for series_id, steps, values, timestamps, is_appended in batch:
+    merge_appended(conn, sql, batch)
+    recompute_rewritten(conn, sql, batch)
+
+
+def recompute_rewritten(conn: Connection, sql: Callable[[str], str], batch: list[SeriesBatch]) -> None:
+    """The summaries of the buckets touched by series that are not appended, from the stored points."""
+    for series_id, steps, _, _, is_appended in batch:
         if not is_appended:
             touched = {step >> SHIFTS[0] for step in steps}
             _recompute_level0(conn, sql, series_id, touched)
@@ -104,6 +109,13 @@ def update_buckets(conn: Connection, sql: Callable[[str], str], batch: list[Seri
             for level in range(1, len(SHIFTS)):
                 touched = {b >> _FANOUT_SHIFT for b in touched}
                 _recompute_parents(conn, sql, series_id, level, touched)
+
+
+def merge_appended(conn: Connection, sql: Callable[[str], str], batch: list[SeriesBatch]) -> None:
+    """Merge the appended series of a batch into their summaries: one upsert, no read."""
+    appended: list[tuple] = []
+    for series_id, steps, values, timestamps, is_appended in batch:
+        if not is_appended:
             continue
         below = summarize_sorted(steps, values, timestamps)
         appended.extend((series_id, 0, b, *s) for b, s in below.items())

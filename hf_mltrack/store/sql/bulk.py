@@ -19,7 +19,8 @@ databases get one ``executemany``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,8 @@ def insert_rows(
                 arrays.append(f"%b::{pg_type}[]")
                 array_params.append(list(column))
         aliases = ", ".join(e for e in exprs if e.startswith("u."))
-        conn.exec_driver_sql(
+        _pg_execute(
+            conn,
             f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} "
             f"FROM unnest({', '.join(arrays)}) AS u({aliases.replace('u.', '')}){suffix}",
             (*params, *array_params),
@@ -142,9 +144,41 @@ def insert_columns(
     if pg_types is not None and dialect == "postgresql":
         arrays = ", ".join(f"%b::{t}[]" for t in pg_types)
         aliases = ", ".join(f"c{i}" for i in range(width))
-        conn.exec_driver_sql(
-            f"INSERT INTO {table} ({names}) SELECT {aliases} FROM unnest({arrays}) AS u({aliases}){suffix}",
-            tuple(list(c) for c in data),
+        _pg_execute(
+            conn, f"INSERT INTO {table} ({names}) SELECT {aliases} FROM unnest({arrays}) AS u({aliases}){suffix}", data
         )
         return
     insert_rows(conn, table, columns, list(zip(*data, strict=True)), suffix)
+
+
+def _pg_execute(conn: Connection, statement: str, params: Sequence[Any]) -> None:
+    """A write; inside `pipelined`, on psycopg's own cursor, sent without waiting for its result."""
+    if not conn.info.get("hf_pipelined"):
+        conn.exec_driver_sql(statement, tuple(params))
+        return
+    with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(statement, params)
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL (psycopg 3, libpq 14+), the bulk writes made inside go in one round trip (pipeline
+    mode): a metric batch's points, latest values and bucket summaries are sent back to back and their
+    results (errors included) are read once, when the block ends. Elsewhere it does nothing."""
+    pipeline = (
+        getattr(conn.connection.dbapi_connection, "pipeline", None) if conn.dialect.name == "postgresql" else None
+    )
+    if pipeline is None:
+        yield
+        return
+    import psycopg
+
+    if not psycopg.Pipeline.is_supported():
+        yield
+        return
+    with pipeline():
+        conn.info["hf_pipelined"] = True
+        try:
+            yield
+        finally:
+            conn.info.pop("hf_pipelined", None)
