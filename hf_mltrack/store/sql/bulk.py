@@ -19,6 +19,7 @@ databases get one ``executemany``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -97,8 +98,19 @@ def insert_rows(
 
 
 # Bound parameters per multi-row statement where SQLite allows more than 999 (3.32+: 32,766). Bigger
-# statements are fewer round trips through Python, and the GIL is free while SQLite runs each one.
-_SQLITE_COLUMN_VARIABLES = 8192
+# statements are fewer round trips through Python, and the GIL is free while SQLite runs each one: a
+# background writer gets the GIL back from a busy training thread only every switch interval (5 ms),
+# so the rows a statement carries bound what it writes per interval.
+_SQLITE_COLUMN_VARIABLES = 32_766
+
+
+@functools.cache
+def _padded_insert(table: str, names: str, row: str, rows: int, suffix: str) -> str:
+    """``INSERT ... SELECT`` over ``rows`` VALUES rows, skipping the padding (rows whose first column is NULL)."""
+    return (
+        f"INSERT INTO {table} ({names}) SELECT * FROM (VALUES {', '.join([row] * rows)}) "
+        f"WHERE column1 IS NOT NULL{suffix}"
+    )
 
 
 def insert_columns(
@@ -125,19 +137,22 @@ def insert_columns(
         import sqlite3
 
         limit = _SQLITE_COLUMN_VARIABLES if sqlite3.sqlite_version_info >= (3, 32) else SQLITE_MAX_VARIABLES
+        # Statements of a power-of-two number of rows (a short last one padded with NULL rows that its
+        # WHERE drops): a handful of statement texts, each compiled once into the driver's cache.
+        per_statement = 1 << (max(1, limit // width).bit_length() - 1)
         flat: list[Any] = [None] * (n * width)
         for i, column in enumerate(data):
             flat[i::width] = column
         row = f"({', '.join(['?'] * width)})"
-        per_statement = max(1, limit // width)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             for start in range(0, n, per_statement):
                 count = min(per_statement, n - start)
-                cursor.execute(
-                    f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * count)}{suffix}",
-                    flat[start * width : (start + count) * width],
-                )
+                size = 1 << (count - 1).bit_length()
+                params = flat[start * width : (start + count) * width]
+                if size > count:
+                    params += [None] * ((size - count) * width)
+                cursor.execute(_padded_insert(table, names, row, size, suffix), params)
         finally:
             cursor.close()
         return
