@@ -512,12 +512,23 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     # ---- batched writes ------------------------------------------------------------------
     def _check_run_active(self, conn: Connection, run_id: str) -> None:
         row = conn.exec_driver_sql(self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)).first()
-        if row is None:
-            raise ResourceNotFoundError(f"No run with id {run_id!r}")
-        if row[0] != LifecycleStage.ACTIVE:
-            raise InvalidStateError(
-                f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
-            )
+        _check_stage(run_id, row[0] if row is not None else None)
+
+    def _check_run_and_last_steps(self, conn: Connection, run_id: str, metrics: list[Metric]) -> dict[str, int]:
+        """`_check_run_active` and `_stored_last_steps` of the batch's keys in one query (one round trip
+        less per log-batch on a database server)."""
+        keys = list(set(map(_KEY, metrics)))
+        if len(keys) > _IN_CHUNK:
+            self._check_run_active(conn, run_id)
+            return self._stored_last_steps(conn, run_id, keys)
+        marks = ", ".join([self._ph] * len(keys))
+        rows = conn.exec_driver_sql(
+            "SELECT r.lifecycle_stage, l.key, l.step FROM runs AS r LEFT JOIN latest_metrics AS l "
+            f"ON l.run_uuid = r.run_uuid AND l.key IN ({marks}) WHERE r.run_uuid = {self._ph}",
+            (*keys, run_id),
+        ).fetchall()
+        _check_stage(run_id, rows[0][0] if rows else None)
+        return {key: step for _, key, step in rows if key is not None}
 
     def log_batch(
         self,
@@ -558,8 +569,13 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     ) -> None:
         with self._write() as conn:
             for run_id, (metrics, params, tags) in batches.items():
-                self._check_run_active(conn, run_id)
-                self._log_batch_conn(conn, run_id, metrics, params, tags, appending)
+                if metrics:
+                    stored_last = self._check_run_and_last_steps(conn, run_id, metrics)
+                    self._log_batch_conn(conn, run_id, [], params, tags)
+                    self._insert_metrics(conn, run_id, metrics, appending, stored_last)
+                else:
+                    self._check_run_active(conn, run_id)
+                    self._log_batch_conn(conn, run_id, metrics, params, tags)
             if terminate is not None:
                 run_id, status, end_time = terminate
                 self._check_run_active(conn, run_id)
@@ -569,20 +585,14 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 )
 
     def _log_batch_conn(
-        self,
-        conn: Connection,
-        run_id: str,
-        metrics: list[Metric],
-        params: list[Param],
-        tags: list[RunTag],
-        appending: bool = False,
+        self, conn: Connection, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
     ) -> None:
         if params:
             self._insert_params(conn, run_id, params)
         if tags:
             self._upsert_tags(conn, run_id, tags)
         if metrics:
-            self._insert_metrics(conn, run_id, metrics, appending)
+            self._insert_metrics(conn, run_id, metrics)
 
     def _insert_params(self, conn: Connection, run_id: str, params: list[Param]) -> None:
         wanted: dict[str, str] = {}
@@ -620,7 +630,14 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             if t.key == RUN_NAME_TAG:
                 conn.exec_driver_sql(self._sql("UPDATE runs SET name = ? WHERE run_uuid = ?"), (t.value, run_id))
 
-    def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric], appending: bool = False) -> None:
+    def _insert_metrics(
+        self,
+        conn: Connection,
+        run_id: str,
+        metrics: list[Metric],
+        appending: bool = False,
+        stored_last: dict[str, int] | None = None,
+    ) -> None:
         """Points go to ``metric_points`` as (series_id, step, timestamp, value), per series in step order.
 
         Column-wise: each series' steps, values and timestamps are taken out with ``map(itemgetter)``,
@@ -634,7 +651,8 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
 
         by_series = self._by_series(conn, run_id, metrics)
         ids = self._series_ids(conn, run_id, list(by_series))
-        stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
+        if stored_last is None:
+            stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
         sids: list[int] = []
         all_steps: list[int] = []
         all_stamps: list[int] = []
@@ -865,6 +883,15 @@ def _run_info(r: Any) -> RunInfo:
         artifact_uri=r.artifact_uri,
         lifecycle_stage=r.lifecycle_stage,
     )
+
+
+def _check_stage(run_id: str, stage: str | None) -> None:
+    if stage is None:
+        raise ResourceNotFoundError(f"No run with id {run_id!r}")
+    if stage != LifecycleStage.ACTIVE:
+        raise InvalidStateError(
+            f"Run {run_id!r} is deleted: restore it with restore_run({run_id!r}) before logging to it"
+        )
 
 
 def _is_point_conflict(exc: BaseException) -> bool:
