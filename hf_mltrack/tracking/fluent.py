@@ -36,6 +36,7 @@ _clients: dict[str, MlTrackClient] = {}
 _param_cache: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
 _time = time.time
+_time_ns = time.time_ns
 _VALID_KEYS = v._VALID_KEYS
 
 
@@ -559,8 +560,9 @@ def log_metric(
         step = 0
     elif type(step) is not int:
         step = v.metric_step(key, step)
-    model_id = model_id or _fluent_models.get_active_model_id()
-    ts = timestamp or int(_time() * 1000)
+    if not model_id:  # get_active_model_id(), inline
+        model_id = _fluent_models._active_model.get() or _fluent_models._env_model_id
+    ts = timestamp or _time_ns() // 1_000_000
     metric: tuple
     if model_id is None and dataset is None:
         # A plain tuple of Metric's fields: no NamedTuple __new__ (Python code), and untracked by the GC
@@ -569,7 +571,8 @@ def log_metric(
     else:
         name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
         metric = Metric(key, value, ts, step, name, digest, model_id)
-    _client()._submit_point(rid, metric, synchronous)
+    client = _clients.get(_tracking_uri) if _tracking_uri else None  # _client(), its common case inline
+    (client or _client())._submit_point(rid, metric, synchronous)
 
 
 def log_metrics(

@@ -11,7 +11,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -653,10 +653,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         ids = self._series_ids(conn, run_id, list(by_series))
         if stored_last is None:
             stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
-        sids: list[int] = []
-        all_steps: list[int] = []
-        all_stamps: list[int] = []
-        all_values: list[Any] = []
+        columns: list[tuple[list[int], list[int], list[int], list[Any]]] = []
         latest: dict[str, tuple] = {}
         batch = []
         for series, points in by_series.items():
@@ -678,10 +675,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 steps, values, stamps = [steps[i] for i in keep], [values[i] for i in keep], [stamps[i] for i in keep]
             prev = stored_last.get(key)
             batch.append((sid, steps, values, stamps, ordered and (prev is None or first > prev)))
-            sids += [sid] * len(steps)
-            all_steps += steps
-            all_stamps += stamps
-            all_values += values
+            columns.append(([sid] * len(steps), steps, stamps, values))
             top = last if ordered else max(steps)
             cur = latest.get(key)
             # Later points at the same or a higher step win, matching replace-on-conflict.
@@ -695,7 +689,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 conn,
                 "metric_points",
                 _POINT_COLUMNS,
-                (sids, all_steps, all_stamps, all_values),
+                columns[0] if len(columns) == 1 else [list(chain.from_iterable(c)) for c in zip(*columns, strict=True)],
                 "" if plain else _POINT_UPSERT,
                 pg_types=_POINT_PG_TYPES,
             )
