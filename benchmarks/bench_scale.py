@@ -64,7 +64,7 @@ def _rows(exp_id: int, n_runs: int, base_time: int) -> dict[str, list[tuple]]:
     import random
 
     rnd = random.Random(0)
-    runs, params, tags, metrics = [], [], [], []
+    runs, params, tags, metrics, series, points = [], [], [], [], [], []
     optimizers = ("adamw", "sgd", "adafactor", "lion")
     for i in range(n_runs):
         rid = uuid.UUID(int=rnd.getrandbits(128)).hex
@@ -90,7 +90,11 @@ def _rows(exp_id: int, n_runs: int, base_time: int) -> dict[str, list[tuple]]:
         m = {"loss": rnd.random() * 3, "accuracy": rnd.random(), "eval_loss": rnd.random() * 3,
              "perplexity": rnd.random() * 50, "epoch": float(rnd.randint(1, 10))}  # fmt: skip
         metrics += [(rid, k, 10, v, start + 400, False) for k, v in m.items()]
-    return {"runs": runs, "params": params, "tags": tags, "metrics": metrics}
+        for k, v in m.items():  # one series per (run, key) (revision 0007), one point each
+            series.append((len(series) + 1, rid, k, "", "", ""))
+            points.append((len(series), 10, start + 400, v))
+    return {"runs": runs, "params": params, "tags": tags, "latest_metrics": metrics, "metric_series": series,
+            "metric_points": points}  # fmt: skip
 
 
 _COLUMNS = {
@@ -98,7 +102,8 @@ _COLUMNS = {
              "artifact_uri"),
     "params": ("run_uuid", "key", "value"),
     "tags": ("run_uuid", "key", "value"),
-    "metrics": ("run_uuid", "key", "step", "value", "timestamp", "is_nan"),
+    "metric_series": ("series_id", "run_uuid", "key", "model_id", "dataset_name", "dataset_digest"),
+    "metric_points": ("series_id", "step", "timestamp", "value"),
     "latest_metrics": ("run_uuid", "key", "step", "value", "timestamp", "is_nan"),
 }  # fmt: skip
 
@@ -110,8 +115,8 @@ def _bulk_write(uri: str, tables: dict[str, list[tuple]]) -> None:
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        for table in ("runs", "params", "tags", "metrics", "latest_metrics"):
-            rows = tables["metrics" if table == "latest_metrics" else table]
+        for table in ("runs", "params", "tags", "metric_series", "metric_points", "latest_metrics"):
+            rows = tables[table]
             cols = _COLUMNS[table]
             if engine.dialect.name == "postgresql":
                 with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
@@ -122,6 +127,9 @@ def _bulk_write(uri: str, tables: dict[str, list[tuple]]) -> None:
                 cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
                 cur.execute("COMMIT")
         if engine.dialect.name == "postgresql":
+            # series ids were given explicitly: move the sequence past them for the store's own inserts
+            cur.execute("SELECT setval(pg_get_serial_sequence('metric_series', 'series_id'), MAX(series_id)) "
+                        "FROM metric_series")  # fmt: skip
             raw.commit()
             cur.execute("ANALYZE")
             raw.commit()
@@ -172,8 +180,8 @@ def _raw_history(uri: str, run_id: str) -> int:
         cur = raw.cursor()
         mark = "%s" if engine.dialect.name == "postgresql" else "?"
         cur.execute(
-            "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
-            f"WHERE run_uuid = {mark} AND key = {mark} ORDER BY step",
+            "SELECT step, value, timestamp FROM metric_points WHERE series_id = (SELECT series_id FROM "
+            f"metric_series WHERE run_uuid = {mark} AND key = {mark}) ORDER BY step",
             (run_id, "loss"),
         )
         n = len(cur.fetchall())

@@ -34,9 +34,16 @@ import time
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: from BENCH_PORT_RANGE (e.g. ``5850-5899``, on a shared machine) if set, else any."""
+    lo, _, hi = os.environ.get("BENCH_PORT_RANGE", "0-0").partition("-")
+    for port in range(int(lo), int(hi or lo) + 1) if int(lo) else [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in BENCH_PORT_RANGE={os.environ['BENCH_PORT_RANGE']}")
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -10,6 +11,14 @@ T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+# os.environ's own mapping and key encoding (CPython's ``os._Environ``): a lookup there is exact (the same
+# data os.environ.get reads, updated by os.environ[...] = and monkeypatch.setenv) and ~10x cheaper than
+# os.environ.get, which matters to variables read on every log_metric call.
+_ENV_DATA = getattr(os.environ, "_data", None)
+_ENCODE_KEY = getattr(os.environ, "encodekey", None)
+_DECODE_VALUE = getattr(os.environ, "decodevalue", None)
+_FAST = isinstance(_ENV_DATA, dict) and _ENCODE_KEY is not None and _DECODE_VALUE is not None
 
 
 @dataclass(frozen=True)
@@ -24,10 +33,20 @@ class EnvVar(Generic[T]):
     def is_set(self) -> bool:
         return self.name in os.environ
 
+    @functools.cached_property
+    def _env_key(self) -> object:
+        return _ENCODE_KEY(self.name) if _FAST else self.name  # type: ignore[misc]
+
     def get(self) -> T:
-        raw = os.environ.get(self.name)
-        if raw is None:
-            return self.default
+        if _FAST:
+            encoded = _ENV_DATA.get(self._env_key)  # type: ignore[union-attr]
+            if encoded is None:
+                return self.default
+            raw = _DECODE_VALUE(encoded)  # type: ignore[misc]
+        else:
+            raw = os.environ.get(self.name)
+            if raw is None:
+                return self.default
         if self.type is bool:
             low = raw.strip().lower()
             if low in _TRUE:

@@ -18,7 +18,9 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .. import _env
@@ -30,12 +32,18 @@ if TYPE_CHECKING:
     from ..store.base import AbstractStore
 
 # (store, run_id, metrics, params, tags)
-Entry = tuple["AbstractStore", str, list[Metric], list[Param], list[RunTag]]
+Entry = tuple["AbstractStore", str, list[Metric], Sequence[Param], Sequence[RunTag]]
 
 _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
 # Entries per store transaction: bounded, so that one commit holds the database briefly (other writers
 # of the same SQLite file wait less) and nothing acknowledged waits long for its commit.
 _MAX_ENTRIES_PER_WRITE = 50_000
+_MAX_QUEUE = _env.ASYNC_MAX_QUEUE
+_TAIL_POINTS = 4096  # metric points per queue entry at most (see `AsyncBatcher._tail`)
+_getpid = os.getpid  # a system call (~0.2 us): only where no at-fork hook resets the batcher
+_NO_FORK_HOOK = not hasattr(os, "register_at_fork")
+_new_tuple = tuple.__new__
+_STORE, _RUN, _METRICS, _PARAMS, _TAGS = (itemgetter(i) for i in range(5))
 
 
 class AsyncBatcher:
@@ -43,6 +51,11 @@ class AsyncBatcher:
 
     def __init__(self) -> None:
         self._queue: deque[Entry] = deque()
+        # The newest queue entry while it only holds metrics: later points of the same run and store
+        # are appended to its list (under _tail_lock) until an entry is taken off the queue (_seal).
+        self._tail: Entry | None = None
+        self._tail_lock = threading.Lock()
+        self._points = 0  # metric points in the queue (the backpressure bound, ASYNC_MAX_QUEUE)
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,18 +77,51 @@ class AsyncBatcher:
         store: AbstractStore,
         run_id: str,
         metrics: list[Metric],
-        params: list[Param],
-        tags: list[RunTag],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
     ) -> None:
-        if self._pid != os.getpid():  # forked child: start clean
+        if _NO_FORK_HOOK and self._pid != _getpid():  # forked child: start clean (else _after_fork_in_child)
             self.__init__()  # type: ignore[misc]
-        self._queue.append((store, run_id, metrics, params, tags))
+        queue = self._queue
+        with self._tail_lock:
+            tail = self._tail
+            self._points += len(metrics)
+            if params or tags:
+                self._tail = None
+                queue.append((store, run_id, metrics, params, tags))
+            elif tail is not None and tail[0] is store and tail[1] == run_id and len(tail[2]) < _TAIL_POINTS:
+                # Points of the run logged last join its open entry: no entry (and no GC-tracked
+                # objects) per point, and the writer joins fewer lists.
+                tail[2].extend(metrics)
+                return
+            else:
+                self._tail = (store, run_id, list(metrics), (), ())
+                queue.append(self._tail)
         if self._thread is None:
             self._start_thread()
-        if len(self._queue) > _env.ASYNC_MAX_QUEUE.get():
+        if self._points > _MAX_QUEUE.get() or len(queue) > _MAX_QUEUE.get():
             # Backpressure: the caller helps instead of growing memory without bound (a server store
             # takes the batch at once: into memory, or its journal on disk when the server lags).
             self.flush(raise_errors=False, wait=False)
+
+    def enqueue_point(self, store: AbstractStore, run_id: str, metric: tuple) -> None:
+        """`enqueue` of one metric point (``log_metric``'s path): appended to the run's open entry."""
+        with self._tail_lock:
+            tail = self._tail
+            if tail is not None and tail[0] is store and tail[1] == run_id and len(tail[2]) < _TAIL_POINTS:
+                tail[2].append(metric)  # type: ignore[arg-type]
+                self._points += 1
+                return
+        self.enqueue(store, run_id, [metric], (), ())  # type: ignore[list-item]
+
+    def _seal(self) -> None:
+        """Close the open entry to appends: called before entries are taken off the queue."""
+        with self._tail_lock:
+            self._tail = None
+
+    def _count(self, points: int) -> None:
+        with self._tail_lock:
+            self._points += points
 
     def _start_thread(self) -> None:
         with self._thread_lock:
@@ -111,11 +157,13 @@ class AsyncBatcher:
                 self._spill_file().write(inflight[0])  # a write waiting for the database
                 inflight[2] = True
             if old_seq is not None and old_seq > self._popped:
+                self._seal()
                 q = self._queue
                 chunk: list[Entry] = []
                 for _ in range(min(old_seq - self._popped, len(q))):
                     chunk.append(q.popleft())
                 self._popped += len(chunk)
+                self._count(-sum(len(e[2]) for e in chunk))
                 if chunk:
                     self._spill_file().write(chunk)
                     self._spilled.append(chunk)
@@ -142,11 +190,13 @@ class AsyncBatcher:
             if self._spilled:
                 entries, spilled = self._spilled.popleft(), True
             else:
+                self._seal()
                 q = self._queue
                 entries = []
                 while q and len(entries) < _MAX_ENTRIES_PER_WRITE:
                     entries.append(q.popleft())
                 self._popped += len(entries)
+                self._count(-sum(len(e[2]) for e in entries))
                 spilled = False
             self._inflight = [entries, time.monotonic(), spilled]
         return entries, spilled
@@ -216,6 +266,20 @@ class AsyncBatcher:
 
     def _write(self, entries: list[Entry], terminate: tuple[AbstractStore, str, str, int] | None = None) -> None:
         by_store: dict[int, tuple[AbstractStore, dict[str, tuple[list, list, list]]]] = {}
+        run_ids = set(map(_RUN, entries))
+        if len(run_ids) == 1 and len(set(map(id, map(_STORE, entries)))) == 1:
+            # One run of one store (a training loop): the lists are joined in C, not entry by entry.
+            by_store[id(entries[0][0])] = (
+                entries[0][0],
+                {
+                    run_ids.pop(): (
+                        list(chain.from_iterable(map(_METRICS, entries))),
+                        list(chain.from_iterable(map(_PARAMS, entries))),
+                        list(chain.from_iterable(map(_TAGS, entries))),
+                    )
+                },
+            )
+            entries = []
         for store, run_id, metrics, params, tags in entries:
             batches = by_store.setdefault(id(store), (store, {}))[1]
             acc = batches.get(run_id)
@@ -225,6 +289,10 @@ class AsyncBatcher:
                 acc[0].extend(metrics)
                 acc[1].extend(params)
                 acc[2].extend(tags)
+        for store, batches in by_store.values():
+            if not getattr(store, "takes_point_tuples", False):
+                for acc in batches.values():  # plain point tuples (log_metric's) become Metric objects
+                    acc[0][:] = [m if type(m) is Metric else _new_tuple(Metric, m) for m in acc[0]]
         if terminate is not None and id(terminate[0]) not in by_store:
             terminate[0].update_run_info(terminate[1], terminate[2], terminate[3])
             terminate = None
@@ -257,6 +325,7 @@ class AsyncBatcher:
                 # Still failing after retries: keep the points queued for the next flush.
                 for run_id, (m, p, t) in batches.items():
                     self._queue.appendleft((store, run_id, m, p, t))
+                    self._count(len(m))
                 warnings.warn(
                     f"hf_mltrack: the tracking store is unavailable ({exc}); "
                     f"{sum(len(b[0]) for b in batches.values())} metric points stay queued and will be retried.",
@@ -389,6 +458,8 @@ def _install_sigterm_handler() -> None:
 
 def _after_fork_in_child() -> None:
     global _BATCHER
+    if _BATCHER is not None:  # a reference kept across the fork starts clean too
+        _BATCHER.__init__()  # type: ignore[misc]
     _BATCHER = None
 
 

@@ -20,7 +20,7 @@ import os
 import threading
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _env
@@ -110,9 +110,9 @@ class RunStart:
     def hold(
         self,
         client: MlTrackClient,
-        metrics: list[Metric],
-        params: list[Param],
-        tags: list[RunTag],
+        metrics: Sequence[Metric],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
         synchronous: bool | None,
     ) -> bool:
         """Keep a write until the run exists; False when the caller should write it itself (run created)."""
@@ -122,7 +122,7 @@ class RunStart:
             self.wait()
         with self._lock:
             if not self._done.is_set():
-                self._held.append((client, metrics, params, tags))
+                self._held.append((client, list(metrics), list(params), list(tags)))
                 return True
             if self.error is not None:
                 self.dropped += len(metrics) + len(params) + len(tags)

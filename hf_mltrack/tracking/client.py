@@ -338,8 +338,8 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         self,
         run_id: str,
         metrics: list[Metric],
-        params: list[Param],
-        tags: list[RunTag],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
         synchronous: bool | None,
     ) -> None:
         if run_id not in self._live_runs:
@@ -354,6 +354,22 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
             self.store.log_batch(run_id, metrics, params, tags)
         else:
             _batcher.get_batcher().enqueue(self.store, run_id, metrics, params, tags)
+
+    def _submit_point(self, run_id: str, metric: tuple, synchronous: bool | None) -> None:
+        """`_submit` of one metric point (the fluent ``log_metric``'s path), a `Metric` or a plain tuple of
+        its 8 fields: plain tuples are what the garbage collector stops tracking (a NamedTuple stays tracked,
+        and a queue of them makes every full collection of the training process longer)."""
+        if run_id not in self._live_runs:
+            start = _run_start.lookup(run_id)
+            if start is not None and start.hold(self, [Metric._make(metric)], (), (), synchronous):
+                return  # the run is being created: queued right after it exists
+            self._check_live(run_id)
+        if synchronous is None:
+            synchronous = not _env.ASYNC_LOGGING.get()
+        if synchronous:
+            self._submit(run_id, [Metric._make(metric)], (), (), True)
+        else:
+            _batcher.get_batcher().enqueue_point(self.store, run_id, metric)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param (str, int, float, bool or None). Re-logging the same value is fine.

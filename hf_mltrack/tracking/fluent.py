@@ -36,6 +36,9 @@ _clients: dict[str, MlTrackClient] = {}
 # params logged from this process per active run: a conflicting re-log fails at the call itself
 _param_cache: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
+_time = time.time
+_time_ns = time.time_ns
+_VALID_KEYS = v._VALID_KEYS
 
 
 class ActiveRun(Run):
@@ -118,6 +121,8 @@ def set_tracking_uri(uri: str | None) -> None:
 
 def get_tracking_uri() -> str:
     """The current tracking URI (set_tracking_uri > HF_MLTRACK_TRACKING_URI > ./mlruns)."""
+    if _tracking_uri:  # every log_* call asks: no import statement on this path
+        return _tracking_uri
     from ._uri import resolve_tracking_uri
 
     return _tracking_uri or resolve_tracking_uri(None)
@@ -613,7 +618,7 @@ def log_metric(
     """
     stack = _run_stack.get()
     rid = run_id or (stack[-1] if stack else start_run()).info.run_id
-    if type(key) is not str or not key or len(key) > v.MAX_KEY_LENGTH or "\x00" in key or ".." in key or key[0] == "/":
+    if key not in _VALID_KEYS:  # keys repeat at every step: validated once
         v.validate_key("metric", key)
     if type(value) is not float:
         value = v.metric_value(key, value)
@@ -621,13 +626,19 @@ def log_metric(
         step = 0
     elif type(step) is not int:
         step = v.metric_step(key, step)
-    model_id = model_id or _fluent_models.get_active_model_id()
+    if not model_id:  # get_active_model_id(), inline
+        model_id = _fluent_models._active_model.get() or _fluent_models._env_model_id
+    ts = timestamp or _time_ns() // 1_000_000
+    metric: tuple
     if model_id is None and dataset is None:
-        metric = Metric(key, value, timestamp or int(time.time() * 1000), step)
+        # A plain tuple of Metric's fields: no NamedTuple __new__ (Python code), and untracked by the GC
+        # once queued; the store reads it by position (`_submit_point`).
+        metric = (key, value, ts, step, None, None, None, None)
     else:
         name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
-        metric = Metric(key, value, timestamp or int(time.time() * 1000), step, name, digest, model_id)
-    _client()._submit(rid, [metric], [], [], synchronous)
+        metric = Metric(key, value, ts, step, name, digest, model_id)
+    client = _clients.get(_tracking_uri) if _tracking_uri else None  # _client(), its common case inline
+    (client or _client())._submit_point(rid, metric, synchronous)
 
 
 def log_metrics(
@@ -651,15 +662,27 @@ def log_metrics(
         dataset (`hf_mltrack.data.Dataset`, *optional*): the dataset they were computed on.
     """
     rid = _run_id(run_id)
-    ts = timestamp or int(time.time() * 1000)
+    ts = timestamp or int(_time() * 1000)
     step_ = v.metric_step("metrics", step)
     model_id = model_id or _fluent_models.get_active_model_id()
     name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
-    objs = [
-        Metric(v.validate_key("metric", k), v.metric_value(k, val), ts, step_, name, digest, model_id)
+    valid, value_of = _VALID_KEYS, v.metric_value
+    objs: list[tuple] = [
+        (
+            k if k in valid else v.validate_key("metric", k),
+            val if type(val) is float else value_of(k, val),
+            ts,
+            step_,
+            name,
+            digest,
+            model_id,
+            None,
+        )
         for k, val in metrics.items()
     ]
-    _client()._submit(rid, objs, [], [], synchronous)
+    if model_id is not None or name is not None or synchronous or not _env.ASYNC_LOGGING.get():
+        objs = [Metric._make(m) for m in objs]  # linked or written now: Metric objects (see log_metric)
+    _client()._submit(rid, objs, (), (), synchronous)  # type: ignore[arg-type]
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

@@ -65,7 +65,7 @@ def _engine(uri: str):  # type: ignore[no-untyped-def]
 def test_head_is_read_from_alembic() -> None:
     from hf_mltrack.store.sql.engine import HEAD_REVISION, head_revision
 
-    assert head_revision() == HEAD_REVISION == "0006_workspaces"
+    assert head_revision() == HEAD_REVISION == "0007_metric_series"
 
 
 def test_frozen_revisions_build_the_schema_of_the_tables(empty_db: str) -> None:
@@ -80,7 +80,7 @@ def test_frozen_revisions_build_the_schema_of_the_tables(empty_db: str) -> None:
     from hf_mltrack.store.sql.engine import migrate
     from hf_mltrack.store.sql.schema import metadata
 
-    assert migrate(empty_db, "head") == "0006_workspaces"
+    assert migrate(empty_db, "head") == "0007_metric_series"
     engine = _engine(empty_db)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -175,16 +175,17 @@ def test_previous_revision_upgrades_with_nothing_lost(empty_db: str, tmp_path: P
     run_a, run_b, before = _seed_previous(empty_db)
     with pytest.raises(InvalidStateError, match=f"'{PREVIOUS}'.*hf-mltrack db upgrade"):
         get_engine(empty_db)
-    assert upgrade(empty_db) == "0006_workspaces"
+    assert upgrade(empty_db) == "0007_metric_series"
 
     engine = _engine(empty_db)
     after = _dump(engine)
     engine.dispose()
-    # The old tables hold the same rows; the new columns are NULL everywhere.
+    # The old tables hold the same rows; the new columns are NULL everywhere; the points moved (0007).
+    assert "metrics" not in after and len(after["metric_points"]) == len(before["metrics"])
     for table, rows in before.items():
         width = len(rows[0]) if rows else 0
-        if table == "metrics":
-            assert [r[6:] for r in after[table]] == [(None, None, None)] * len(rows)
+        if table in ("metrics", "metric_buckets"):
+            continue
         if table == "model_versions":
             assert all(r[-1] is None for r in after[table])
         assert [r[:width] for r in after[table]] == rows, table
@@ -212,3 +213,138 @@ def test_previous_revision_upgrades_with_nothing_lost(empty_db: str, tmp_path: P
 
     save_workspace(client._read(), "7", "ws", {"panels": []}, None)
     assert get_workspace(client._read(), "7", "ws")["spec"] == {"panels": []}
+
+
+def _old_points(run_a: str, run_b: str, n: int) -> list[tuple]:
+    """0006 ``metrics`` rows: a long series with ties, NaN and inf; a sparse one with negative steps; one
+    key of run B logged both for a logged model on a dataset and on its own (two series after 0007)."""
+    rows = []
+    for s in range(n):
+        value = (s * 7919 % 1000) / 1000
+        is_nan = s % 997 == 5
+        rows.append((run_a, "loss", s, 0.0 if is_nan else (math.inf if s % 1999 == 7 else value), 1000 + s, is_nan))
+    rows += [(run_a, "acc", s, s / 1e5, 7, False) for s in range(-300, n, 100)]
+    linked = [(run_b, "eval_loss", s, s / 10, 9, False, "m-1", "ev", "d1") for s in range(10)]
+    plain = [(run_b, "eval_loss", s, s / 10, 9, False, None, None, None) for s in range(10, 20)]
+    return [(*r, None, None, None) for r in rows] + linked + plain
+
+
+def test_0007_moves_points_into_series_and_back(empty_db: str) -> None:
+    """0006 -> 0007 on 20,000 points: every point in its series, NaN/inf kept, bucket summaries equal
+    to what the store's writer computes for the same points; then back to 0006 with nothing lost."""
+    import sqlalchemy as sa
+
+    from hf_mltrack.entities import Metric
+    from hf_mltrack.store.sql.engine import migrate
+    from hf_mltrack.tracking import MlTrackClient
+
+    assert migrate(empty_db, "0006_workspaces") == "0006_workspaces"
+    engine = _engine(empty_db)
+    run_a, run_b = uuid.uuid4().hex, uuid.uuid4().hex
+    points = _old_points(run_a, run_b, 20_000)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage) "
+                "VALUES (0, 'Default', 'file:///a/0', 'active')"
+            )
+        )
+        for rid in (run_a, run_b):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (run_uuid, experiment_id, status, lifecycle_stage) "
+                    "VALUES (:r, 0, 'RUNNING', 'active')"
+                ),
+                {"r": rid},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO metrics (run_uuid, key, step, value, timestamp, is_nan, model_id, dataset_name, "
+                "dataset_digest) VALUES (:r, :k, :s, :v, :t, :n, :m, :dn, :dd)"
+            ),
+            [dict(zip(("r", "k", "s", "v", "t", "n", "m", "dn", "dd"), p, strict=True)) for p in points],
+        )
+    before = _dump(engine)["metrics"]
+    engine.dispose()
+
+    assert migrate(empty_db, "head") == "0007_metric_series"
+    client = MlTrackClient(empty_db)
+    loss = client.get_metric_history(run_a, "loss")
+    assert len(loss) == 20_000 and [m.step for m in loss] == list(range(20_000))
+    assert math.isnan(loss[5].value) and loss[7].value == math.inf and loss[3].value == 3 * 7919 % 1000 / 1000
+    acc = client.get_metric_history(run_a, "acc")
+    assert [m.step for m in acc] == list(range(-300, 20_000, 100))
+    assert [m.step for m in client.get_metric_history(run_b, "eval_loss")] == list(range(20))
+    engine = _engine(empty_db)
+    with engine.connect() as conn:
+        series = conn.execute(
+            sa.text("SELECT run_uuid, key, model_id, dataset_name, dataset_digest FROM metric_series")
+        ).all()
+        assert sorted(series) == sorted(
+            [(run_a, "loss", "", "", ""), (run_a, "acc", "", "", ""), (run_b, "eval_loss", "m-1", "ev", "d1"),
+             (run_b, "eval_loss", "", "", "")]
+        )  # fmt: skip
+
+        def buckets(run_id: str, key: str) -> list[tuple]:
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT b.level, b.bucket, b.count, b.min_step, b.min_value, b.min_timestamp, b.max_step, "
+                        "b.max_value, b.max_timestamp FROM metric_buckets AS b JOIN metric_series AS s "
+                        "ON s.series_id = b.series_id WHERE s.run_uuid = :r AND s.key = :k ORDER BY b.level, b.bucket"
+                    ),
+                    {"r": run_id, "k": key},
+                )
+            ]
+
+        migrated = {key: buckets(run_a, key) for key in ("loss", "acc")}
+    # The same points logged by the store's writer (one appended batch per key) give the same summaries.
+    fresh = client.create_run("0").info.run_id
+    for key in ("loss", "acc"):
+        client.log_batch(
+            fresh,
+            metrics=[Metric(key, math.nan if p[5] else p[3], p[4], p[2]) for p in points if p[:2] == (run_a, key)],
+            synchronous=True,
+        )
+        with engine.connect() as conn:
+            assert buckets(fresh, key) == migrated[key], key
+    assert len(migrated["loss"]) > 20_000 // 64
+    chart = client.get_metric_history_bulk_interval([run_a], "loss", 200)[run_a]
+    assert 100 < len(chart) <= 200 and chart[0].step == 0 and chart[-1].step == 19_999
+    engine.dispose()
+    _forget(empty_db.rsplit("/", 1)[-1])
+
+    assert migrate(empty_db, "0006_workspaces", downgrade=True) == "0006_workspaces"
+    engine = _engine(empty_db)
+    after = _dump(engine)
+    engine.dispose()
+    fresh_rows = [r for r in after["metrics"] if r[0] == fresh]
+    assert [r for r in after["metrics"] if r[0] != fresh] == before
+    assert len(fresh_rows) == sum(1 for p in points if p[0] == run_a)
+    assert sum(r[4] for r in after["metric_buckets"] if r[2] == 0) == len(after["metrics"])
+
+
+def test_0007_downgrade_refuses_points_it_cannot_keep(empty_db: str) -> None:
+    """Two series of one key with a point at the same step cannot go back to 0006: a clear error, nothing changed."""
+    from hf_mltrack.entities import Metric
+    from hf_mltrack.store.sql.engine import current_revision, migrate
+    from hf_mltrack.tracking import MlTrackClient
+
+    assert migrate(empty_db, "head") == "0007_metric_series"
+    client = MlTrackClient(empty_db)
+    run_id = client.create_run("0").info.run_id
+    model = client.create_logged_model("0", name="ckpt", source_run_id=run_id)
+    client.log_batch(
+        run_id,
+        metrics=[Metric("eval", 0.5, 1, 3), Metric("eval", 0.25, 1, 3, model_id=model.model_id)],
+        synchronous=True,
+    )
+    assert sorted(m.value for m in client.get_metric_history(run_id, "eval")) == [0.25, 0.5]
+    _forget(empty_db.rsplit("/", 1)[-1])
+    with pytest.raises(RuntimeError, match="metric 'eval' of run .* several points at step 3.*Restore the backup"):
+        migrate(empty_db, "0006_workspaces", downgrade=True)
+    engine = _engine(empty_db)
+    assert current_revision(engine) == "0007_metric_series"
+    engine.dispose()
+    assert len(MlTrackClient(empty_db).get_metric_history(run_id, "eval")) == 2

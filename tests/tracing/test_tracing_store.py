@@ -318,7 +318,7 @@ def test_migration_from_registry_revision_adds_trace_tables(tmp_path) -> None:
     engine = _create_engine(uri)
     assert not sa.inspect(engine).has_table("trace_info")
     engine.dispose()
-    assert upgrade(uri) == head_revision() == "0006_workspaces"
+    assert upgrade(uri) == head_revision() == "0007_metric_series"
     engine = _create_engine(uri)
     assert current_revision(engine) == head_revision()
     assert all(sa.inspect(engine).has_table(name) for name in (*TRACING_TABLES, *ASSESSMENT_TABLES, *WEBHOOK_TABLES))

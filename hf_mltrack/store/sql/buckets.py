@@ -1,4 +1,4 @@
-"""Min/max bucket summaries of metric series, kept up to date on every metric batch.
+"""Min/max bucket summaries of metric series (by ``series_id``), kept up to date on every metric batch.
 
 Level ``i`` groups steps by ``step >> SHIFTS[i]``; each level's bucket is the merge of 16 buckets
 of the level below. Appending points past a series' end (the usual case) merges the batch into
@@ -46,59 +46,91 @@ def _merge(into: Summary, other: Any) -> None:
         into[4], into[5], into[6] = other[4], other[5], other[6]
 
 
-_MIN_COLS = ("min_step", "min_value", "min_timestamp")
-_MAX_COLS = ("max_step", "max_value", "max_timestamp")
 _COLS = "count, min_step, min_value, min_timestamp, max_step, max_value, max_timestamp"
-_ALL_COLS = ("run_uuid", "key", "level", "bucket", *_COLS.split(", "))
-_PG_TYPES = ("text", "text", "integer", "bigint", "bigint") + ("bigint", "float8", "bigint") * 2
+_ALL_COLS = ("series_id", "level", "bucket", *_COLS.split(", "))
+_PG_TYPES = ("integer", "integer", "bigint", "bigint") + ("bigint", "float8", "bigint") * 2
+
+# One series' part of a batch: (series_id, steps, values, timestamps, appended). Values are None for
+# NaN. ``appended``: the steps strictly increase and all lie past the stored series.
+SeriesBatch = tuple[int, list[int], list, list[int], bool]
 
 
-def update_buckets(
-    conn: Connection,
-    sql: Callable[[str], str],
-    run_id: str,
-    rows: list[tuple],
-    appended_keys: set[str],
-) -> None:
-    """Fold a batch of metric rows ``(run, key, step, value, ts, is_nan)`` into the summaries.
+def summarize_sorted(steps: list[int], values: list, timestamps: list[int]) -> dict[int, Summary]:
+    """Level-0 summaries of points with strictly increasing steps (values None for NaN).
 
-    ``appended_keys`` are keys whose batch steps all lie past the stored series and are unique in
-    the batch: those merge incrementally. Other keys have their touched buckets recomputed.
+    Works a bucket (a run of consecutive steps) at a time with ``min``/``max`` over slices, so the
+    per-point work is C's, not Python's; ties go to the lowest step, as `_add_point` does.
     """
-    level0: dict[tuple[str, int], Summary] = {}
-    shift0 = SHIFTS[0]
-    recompute: dict[str, set[int]] = {}
-    for _, key, step, value, ts, is_nan in rows:
-        if key in appended_keys:
-            where = (key, step >> shift0)
-            s = level0.get(where)
-            if s is None:
-                s = level0[where] = _new()
-            _add_point(s, step, value, ts, is_nan)
+    from bisect import bisect_left
+
+    out: dict[int, Summary] = {}
+    shift = SHIFTS[0]
+    n = len(steps)
+    has_nan = None in values
+    i = 0
+    while i < n:
+        b = steps[i] >> shift
+        j = bisect_left(steps, (b + 1) << shift, i + 1)
+        if j - i == 1:
+            v = values[i]
+            st, ts = steps[i], timestamps[i]
+            s = [1, None, None, None, None, None, None] if v is None else [1, st, v, ts, st, v, ts]
+        elif has_nan and None in values[i:j]:
+            s = _new()
+            for k in range(i, j):
+                _add_point(s, steps[k], values[k], timestamps[k], values[k] is None)
         else:
-            recompute.setdefault(key, set()).add(step >> shift0)
-    # Coarser levels merge the level-0 summaries (per point work happens once).
-    appended: dict[tuple[str, int, int], Summary] = {(key, 0, b): s for (key, b), s in level0.items()}
-    below = level0
-    for level in range(1, len(SHIFTS)):
-        current: dict[tuple[str, int], Summary] = {}
-        for (key, b), child in below.items():
-            s = current.get((key, b >> _FANOUT_SHIFT))
-            if s is None:
-                s = current[(key, b >> _FANOUT_SHIFT)] = _new()
-            _merge(s, child)
-        appended.update({(key, level, b): s for (key, b), s in current.items()})
-        below = current
-    if appended:
-        # New steps lie past the stored series, so merging min/max/count is exact: done in the upsert.
-        _merge_upsert(conn, sql, [(run_id, key, level, b, *s) for (key, level, b), s in appended.items()])
-    for key, buckets in recompute.items():
-        _recompute_level0(conn, sql, run_id, key, buckets)
-        # Parents: recomputed from their children (at most 16 rows each), level by level.
-        touched = buckets
+            seg = values[i:j]
+            lo, hi = min(seg), max(seg)
+            a, c = i + seg.index(lo), i + seg.index(hi)
+            s = [j - i, steps[a], lo, timestamps[a], steps[c], hi, timestamps[c]]
+        out[b] = s
+        i = j
+    return out
+
+
+def update_buckets(conn: Connection, sql: Callable[[str], str], batch: list[SeriesBatch]) -> None:
+    """Fold a batch of points into the bucket summaries of their series.
+
+    Appended series merge incrementally (new steps lie past the stored ones, so merging min/max/count
+    is exact, `merge_appended`); other series have their touched buckets recomputed from the stored points.
+    """
+    merge_appended(conn, sql, batch)
+    recompute_rewritten(conn, sql, batch)
+
+
+def recompute_rewritten(conn: Connection, sql: Callable[[str], str], batch: list[SeriesBatch]) -> None:
+    """The summaries of the buckets touched by series that are not appended, from the stored points."""
+    for series_id, steps, _, _, is_appended in batch:
+        if not is_appended:
+            touched = {step >> SHIFTS[0] for step in steps}
+            _recompute_level0(conn, sql, series_id, touched)
+            # Parents: recomputed from their children (at most 16 rows each), level by level.
+            for level in range(1, len(SHIFTS)):
+                touched = {b >> _FANOUT_SHIFT for b in touched}
+                _recompute_parents(conn, sql, series_id, level, touched)
+
+
+def merge_appended(conn: Connection, sql: Callable[[str], str], batch: list[SeriesBatch]) -> None:
+    """Merge the appended series of a batch into their summaries: one upsert, no read."""
+    appended: list[tuple] = []
+    for series_id, steps, values, timestamps, is_appended in batch:
+        if not is_appended:
+            continue
+        below = summarize_sorted(steps, values, timestamps)
+        appended.extend((series_id, 0, b, *s) for b, s in below.items())
+        # Coarser levels merge the level-0 summaries (per point work happens once).
         for level in range(1, len(SHIFTS)):
-            touched = {b >> _FANOUT_SHIFT for b in touched}
-            _recompute_parents(conn, sql, run_id, key, level, touched)
+            current: dict[int, Summary] = {}
+            for b, child in below.items():
+                s = current.get(b >> _FANOUT_SHIFT)
+                if s is None:
+                    s = current[b >> _FANOUT_SHIFT] = _new()
+                _merge(s, child)
+            appended.extend((series_id, level, b, *s) for b, s in current.items())
+            below = current
+    if appended:
+        _merge_upsert(conn, sql, appended)
 
 
 def _merge_upsert(conn: Connection, sql: Callable[[str], str], rows: list[tuple]) -> None:
@@ -115,81 +147,68 @@ def _merge_upsert(conn: Connection, sql: Callable[[str], str], rows: list[tuple]
             for c in ("max_step", "max_value", "max_timestamp")
         ]
     )
-    if conn.dialect.name == "postgresql":  # one unnest statement for the batch (rows are unique)
-        insert_rows(
-            conn,
-            "metric_buckets AS b",
-            _ALL_COLS,
-            rows,
-            f" ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET {sets}",
-            pg_types=_PG_TYPES,
-        )
-        return
-    conn.exec_driver_sql(
-        sql(
-            f"INSERT INTO metric_buckets AS b (run_uuid, key, level, bucket, {_COLS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET {sets}"
-        ),
+    # One statement for the batch (rows are unique): unnest on PostgreSQL, multi-row VALUES on SQLite.
+    insert_rows(
+        conn,
+        "metric_buckets AS b",
+        _ALL_COLS,
         rows,
+        f" ON CONFLICT (series_id, level, bucket) DO UPDATE SET {sets}",
+        pg_types=_PG_TYPES,
     )
 
 
 def _replace(conn: Connection, sql: Callable[[str], str], rows: list[tuple]) -> None:
     if not rows:
         return
-    conn.exec_driver_sql(
-        sql(
-            f"INSERT INTO metric_buckets (run_uuid, key, level, bucket, {_COLS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_uuid, key, level, bucket) DO UPDATE SET count = excluded.count, "
-            "min_step = excluded.min_step, min_value = excluded.min_value, min_timestamp = excluded.min_timestamp, "
-            "max_step = excluded.max_step, max_value = excluded.max_value, max_timestamp = excluded.max_timestamp"
-        ),
+    insert_rows(
+        conn,
+        "metric_buckets",
+        _ALL_COLS,
         rows,
+        " ON CONFLICT (series_id, level, bucket) DO UPDATE SET count = excluded.count, "
+        "min_step = excluded.min_step, min_value = excluded.min_value, min_timestamp = excluded.min_timestamp, "
+        "max_step = excluded.max_step, max_value = excluded.max_value, max_timestamp = excluded.max_timestamp",
+        pg_types=_PG_TYPES,
     )
 
 
-def _recompute_level0(conn: Connection, sql: Callable[[str], str], run_id: str, key: str, buckets: set[int]) -> None:
+def _recompute_level0(conn: Connection, sql: Callable[[str], str], series_id: int, buckets: set[int]) -> None:
     shift = SHIFTS[0]
     out = []
     for b in sorted(buckets):
         s = _new()
-        for step, value, ts, is_nan in conn.exec_driver_sql(
-            sql(
-                "SELECT step, value, timestamp, is_nan FROM metrics "
-                "WHERE run_uuid = ? AND key = ? AND step >= ? AND step < ?"
-            ),
-            (run_id, key, b << shift, (b + 1) << shift),
+        for step, value, ts in conn.exec_driver_sql(
+            sql("SELECT step, value, timestamp FROM metric_points WHERE series_id = ? AND step >= ? AND step < ?"),
+            (series_id, b << shift, (b + 1) << shift),
         ):
-            _add_point(s, step, value, ts, bool(is_nan))
-        out.append((run_id, key, 0, b, *s))
+            _add_point(s, step, value, ts, value is None)
+        out.append((series_id, 0, b, *s))
     _replace(conn, sql, out)
 
 
 def _recompute_parents(
-    conn: Connection, sql: Callable[[str], str], run_id: str, key: str, level: int, parents: set[int]
+    conn: Connection, sql: Callable[[str], str], series_id: int, level: int, parents: set[int]
 ) -> None:
     lo, hi = min(parents), max(parents)
     sums: dict[int, Summary] = {p: _new() for p in parents}
     for row in conn.exec_driver_sql(
         sql(
-            f"SELECT bucket, {_COLS} FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
+            f"SELECT bucket, {_COLS} FROM metric_buckets WHERE series_id = ? AND level = ? "
             "AND bucket >= ? AND bucket < ?"
         ),
-        (run_id, key, level - 1, lo << _FANOUT_SHIFT, (hi + 1) << _FANOUT_SHIFT),
+        (series_id, level - 1, lo << _FANOUT_SHIFT, (hi + 1) << _FANOUT_SHIFT),
     ):
         parent = row[0] >> _FANOUT_SHIFT
         if parent in sums:
             _merge(sums[parent], row[1:])
-    _replace(conn, sql, [(run_id, key, level, p, *s) for p, s in sums.items()])
+    _replace(conn, sql, [(series_id, level, p, *s) for p, s in sums.items()])
 
 
 def read_downsampled(
     conn: Connection,
     sql: Callable[[str], str],
-    run_id: str,
-    key: str,
+    series_id: int,
     max_points: int,
     start_step: int | None,
     end_step: int | None,
@@ -207,8 +226,8 @@ def read_downsampled(
     # Two index seeks (one MIN(step), MAX(step) query would scan the series on SQLite).
     bounds = [
         conn.exec_driver_sql(
-            sql(f"SELECT step FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step {order} LIMIT 1"),
-            (run_id, key),
+            sql(f"SELECT step FROM metric_points WHERE series_id = ? ORDER BY step {order} LIMIT 1"),
+            (series_id,),
         ).scalar()
         for order in ("ASC", "DESC")
     ]
@@ -222,11 +241,8 @@ def read_downsampled(
     # An upper bound of the points in range from the coarsest level (a handful of rows).
     top = SHIFTS[-1]
     total = conn.exec_driver_sql(
-        sql(
-            "SELECT SUM(count) FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
-            "AND bucket >= ? AND bucket <= ?"
-        ),
-        (run_id, key, len(SHIFTS) - 1, lo >> top, hi >> top),
+        sql("SELECT SUM(count) FROM metric_buckets WHERE series_id = ? AND level = ? AND bucket >= ? AND bucket <= ?"),
+        (series_id, len(SHIFTS) - 1, lo >> top, hi >> top),
     ).scalar()
     if not total or total <= max_points:
         return None  # few points: the caller reads them all
@@ -244,17 +260,16 @@ def read_downsampled(
             s = columns[col] = _new()
         _merge(s, summary)
 
-    value_expr = "CASE WHEN is_nan THEN NULL ELSE value END"
     # The coarsest level with at least one bucket per column (a column is one or two whole buckets).
     level = next((i for i in reversed(range(len(SHIFTS))) if (hi >> SHIFTS[i]) - (lo >> SHIFTS[i]) + 1 >= pairs), None)
     if level is None:
         # Buckets are too wide for the columns: the range holds fewer than 64 * pairs points, read them.
         raw = conn.exec_driver_sql(
             sql(
-                f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
+                "SELECT step, value, timestamp FROM metric_points WHERE series_id = ? "
                 "AND step >= ? AND step <= ? ORDER BY step"
             ),
-            (run_id, key, lo, hi),
+            (series_id, lo, hi),
         ).fetchall()
         if len(raw) <= max_points:  # (the coarsest level over-counts the range's edges)
             return [tuple(r) for r in raw]
@@ -269,10 +284,10 @@ def read_downsampled(
         n_buckets = last_b - first_b + 1
         for r in conn.exec_driver_sql(
             sql(
-                f"SELECT bucket, {_COLS} FROM metric_buckets WHERE run_uuid = ? AND key = ? AND level = ? "
+                f"SELECT bucket, {_COLS} FROM metric_buckets WHERE series_id = ? AND level = ? "
                 "AND bucket >= ? AND bucket <= ? ORDER BY bucket"
             ),
-            (run_id, key, level, first_b, last_b),
+            (series_id, level, first_b, last_b),
         ):
             b = r[0]
             col = (b - first_b) * pairs // n_buckets
@@ -280,14 +295,14 @@ def read_downsampled(
             if b_lo < lo or b_hi > hi:
                 # An edge bucket sticking out of [lo, hi]: summarize its part inside from raw rows.
                 s = _new()
-                for step, value, ts, is_nan in conn.exec_driver_sql(
+                for step, value, ts in conn.exec_driver_sql(
                     sql(
-                        "SELECT step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
-                        "AND step >= ? AND step <= ?"
+                        "SELECT step, value, timestamp FROM metric_points "
+                        "WHERE series_id = ? AND step >= ? AND step <= ?"
                     ),
-                    (run_id, key, max(lo, b_lo), min(hi, b_hi)),
+                    (series_id, max(lo, b_lo), min(hi, b_hi)),
                 ):
-                    _add_point(s, step, value, ts, bool(is_nan))
+                    _add_point(s, step, value, ts, value is None)
                 fold(col, s)
             else:
                 fold(col, r[1:])
@@ -296,10 +311,10 @@ def read_downsampled(
             ends.append(
                 conn.exec_driver_sql(
                     sql(
-                        f"SELECT step, {value_expr}, timestamp FROM metrics WHERE run_uuid = ? AND key = ? "
+                        "SELECT step, value, timestamp FROM metric_points WHERE series_id = ? "
                         f"AND step >= ? AND step <= ? ORDER BY step {order} LIMIT 1"
                     ),
-                    (run_id, key, lo, hi),
+                    (series_id, lo, hi),
                 ).first()
             )
         first, last = (tuple(e) if e is not None else None for e in ends)

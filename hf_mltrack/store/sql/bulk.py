@@ -19,7 +19,10 @@ databases get one ``executemany``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,7 +68,8 @@ def insert_rows(
                 arrays.append(f"%b::{pg_type}[]")
                 array_params.append(list(column))
         aliases = ", ".join(e for e in exprs if e.startswith("u."))
-        conn.exec_driver_sql(
+        _pg_execute(
+            conn,
             f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} "
             f"FROM unnest({', '.join(arrays)}) AS u({aliases.replace('u.', '')}){suffix}",
             (*params, *array_params),
@@ -79,7 +83,7 @@ def insert_rows(
             chunk = rows[i : i + per_statement]
             conn.exec_driver_sql(
                 f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(chunk))}{suffix}",
-                tuple(value for r in chunk for value in r),
+                tuple(chain.from_iterable(chunk)),
             )
         return
     if paramstyle in ("format", "pyformat"):
@@ -91,3 +95,106 @@ def insert_rows(
 
     statement = sa.text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(f':{c}' for c in columns)}){suffix}")
     conn.execute(statement, [dict(zip(columns, r, strict=True)) for r in rows])
+
+
+# Bound parameters per multi-row statement where SQLite allows more than 999 (3.32+: 32,766). Bigger
+# statements are fewer round trips through Python, and the GIL is free while SQLite runs each one: a
+# background writer gets the GIL back from a busy training thread only every switch interval (5 ms),
+# so the rows a statement carries bound what it writes per interval.
+_SQLITE_COLUMN_VARIABLES = 32_766
+
+
+@functools.cache
+def _padded_insert(table: str, names: str, row: str, rows: int, suffix: str, padded: bool) -> str:
+    """A multi-row insert of ``rows`` rows; ``padded``: an ``INSERT ... SELECT`` over them that skips the
+    padding (rows whose first column is NULL), a little slower per row than plain VALUES."""
+    values = ", ".join([row] * rows)
+    if not padded:
+        return f"INSERT INTO {table} ({names}) VALUES {values}{suffix}"
+    return f"INSERT INTO {table} ({names}) SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL{suffix}"
+
+
+def insert_columns(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    data: Sequence[list[Any]],
+    suffix: str = "",
+    pg_types: Sequence[str] | None = None,
+) -> None:
+    """`insert_rows` for rows given column-wise (``data[i]`` holds column i of every row; rows unique on
+    the conflict key), without building a tuple per row.
+
+    On SQLite the columns are interleaved into one flat parameter list by slice assignment (C loops)
+    and sent through the driver's own cursor; on PostgreSQL they are already the ``unnest`` arrays.
+    """
+    n = len(data[0]) if data else 0
+    if not n:
+        return
+    width = len(columns)
+    names = ", ".join(columns)
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        import sqlite3
+
+        limit = _SQLITE_COLUMN_VARIABLES if sqlite3.sqlite_version_info >= (3, 32) else SQLITE_MAX_VARIABLES
+        # Statements of a power-of-two number of rows (a short last one padded with NULL rows that its
+        # WHERE drops): a handful of statement texts, each compiled once into the driver's cache.
+        per_statement = 1 << (max(1, limit // width).bit_length() - 1)
+        flat: list[Any] = [None] * (n * width)
+        for i, column in enumerate(data):
+            flat[i::width] = column
+        row = f"({', '.join(['?'] * width)})"
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, n, per_statement):
+                count = min(per_statement, n - start)
+                size = 1 << (count - 1).bit_length()
+                params = flat[start * width : (start + count) * width]
+                if size > count:
+                    params += [None] * ((size - count) * width)
+                cursor.execute(_padded_insert(table, names, row, size, suffix, padded=size > count), params)
+        finally:
+            cursor.close()
+        return
+    if pg_types is not None and dialect == "postgresql":
+        arrays = ", ".join(f"%b::{t}[]" for t in pg_types)
+        aliases = ", ".join(f"c{i}" for i in range(width))
+        _pg_execute(
+            conn, f"INSERT INTO {table} ({names}) SELECT {aliases} FROM unnest({arrays}) AS u({aliases}){suffix}", data
+        )
+        return
+    insert_rows(conn, table, columns, list(zip(*data, strict=True)), suffix)
+
+
+def _pg_execute(conn: Connection, statement: str, params: Sequence[Any]) -> None:
+    """A write; inside `pipelined`, on psycopg's own cursor, sent without waiting for its result."""
+    if not conn.info.get("hf_pipelined"):
+        conn.exec_driver_sql(statement, tuple(params))
+        return
+    with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(statement, params)
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL (psycopg 3, libpq 14+), the bulk writes made inside go in one round trip (pipeline
+    mode): a metric batch's points, latest values and bucket summaries are sent back to back and their
+    results (errors included) are read once, when the block ends. Elsewhere it does nothing."""
+    pipeline = (
+        getattr(conn.connection.dbapi_connection, "pipeline", None) if conn.dialect.name == "postgresql" else None
+    )
+    if pipeline is None:
+        yield
+        return
+    import psycopg
+
+    if not psycopg.Pipeline.is_supported():
+        yield
+        return
+    with pipeline():
+        conn.info["hf_pipelined"] = True
+        try:
+            yield
+        finally:
+            conn.info.pop("hf_pipelined", None)

@@ -68,6 +68,37 @@ class MetricHistory(Sequence[Metric]):
         return [r[2] for r in self._rows]
 
 
+def series_of(conn: Connection, sql: Callable[[str], str], run_id: str, key: str) -> list[int]:
+    """The series ids of one metric of a run: usually one; more when points name logged models or datasets."""
+    return [
+        r[0]
+        for r in conn.exec_driver_sql(
+            sql("SELECT series_id FROM metric_series WHERE run_uuid = ? AND key = ? ORDER BY series_id"), (run_id, key)
+        )
+    ]
+
+
+def read_points(conn: Connection, sql: Callable[[str], str], series: list[int]) -> list[tuple]:
+    """Every ``(step, value, timestamp)`` of the series, ordered by step (value None for NaN).
+
+    One series (the usual case) is a range scan of the primary key, already in step order.
+    """
+    if not series:
+        return []
+    if len(series) == 1:
+        return fetch_raw(
+            conn,
+            sql("SELECT step, value, timestamp FROM metric_points WHERE series_id = ? ORDER BY step"),
+            (series[0],),
+        )
+    marks = ", ".join(["?"] * len(series))
+    return fetch_raw(
+        conn,
+        sql(f"SELECT step, value, timestamp FROM metric_points WHERE series_id IN ({marks}) ORDER BY step, series_id"),
+        tuple(series),
+    )
+
+
 def downsample_select(
     conn: Connection,
     sql: Callable[[str], str],
@@ -77,33 +108,41 @@ def downsample_select(
     start_step: int | None,
     end_step: int | None,
 ) -> list[tuple]:
-    """At most ``max_points`` rows of one series: per step bucket, the min and the max point.
+    """At most ``max_points`` rows of one metric: per step bucket, the min and the max point.
 
     The first and last points are always kept, so a chart spans the whole range and no spike
     (a min or max) is ever dropped, unlike uniform sampling. Reads the bucket summaries kept by
-    `buckets.update_buckets`, so the cost follows ``max_points``, not the series length.
+    `buckets.update_buckets`, so the cost follows ``max_points``, not the series length. A metric
+    with several series (points of several logged models or datasets) shares ``max_points`` between
+    them.
     """
     from .buckets import read_downsampled
 
-    rows = read_downsampled(conn, sql, run_id, key, max_points, start_step, end_step)
-    if rows is not None:
-        return rows
-    where = "run_uuid = ? AND key = ?"
-    args: list[Any] = [run_id, key]
-    if start_step is not None:
-        where += " AND step >= ?"
-        args.append(start_step)
-    if end_step is not None:
-        where += " AND step <= ?"
-        args.append(end_step)
-    return fetch_raw(
-        conn,
-        sql(
-            "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
-            f"WHERE {where} ORDER BY step"
-        ),
-        tuple(args),
-    )
+    series = series_of(conn, sql, run_id, key)
+    share = max(2, max_points // max(1, len(series)))
+    out: list[tuple] = []
+    for series_id in series:
+        rows = read_downsampled(conn, sql, series_id, share, start_step, end_step)
+        if rows is None:
+            where = "series_id = ?"
+            args: list[Any] = [series_id]
+            if start_step is not None:
+                where += " AND step >= ?"
+                args.append(start_step)
+            if end_step is not None:
+                where += " AND step <= ?"
+                args.append(end_step)
+            rows = fetch_raw(
+                conn, sql(f"SELECT step, value, timestamp FROM metric_points WHERE {where} ORDER BY step"), tuple(args)
+            )
+        out.extend(rows)
+    if len(series) > 1:
+        out.sort(key=_step)
+    return out
+
+
+def _step(row: tuple) -> int:
+    return row[0]
 
 
 def fetch_raw(conn: Connection, statement: str, args: tuple) -> list[tuple]:

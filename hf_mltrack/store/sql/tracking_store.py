@@ -11,6 +11,8 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...entities import (
@@ -36,8 +38,8 @@ from ...exceptions import (
     run_not_found,
 )
 from ..base import AbstractStore
-from .bulk import insert_rows
-from .history import MetricHistory, downsample_select, fetch_raw
+from .bulk import insert_columns, insert_rows, pipelined
+from .history import MetricHistory, downsample_select, fetch_raw, read_points, series_of
 from .logged_model_store import LoggedModelSqlMixin
 
 if TYPE_CHECKING:
@@ -45,10 +47,20 @@ if TYPE_CHECKING:
 
 RUN_NAME_TAG = "hf_mltrack.runName"
 _IN_CHUNK = 500
-_METRIC_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
-_LINKED_METRIC_COLUMNS = (*_METRIC_COLUMNS, "model_id", "dataset_name", "dataset_digest")
-_METRIC_PG_TYPES = ("text", "text", "bigint", "float8", "bigint", "boolean")  # the unnest bulk path
-_LINKED_METRIC_PG_TYPES = (*_METRIC_PG_TYPES, "text", "text", "text")
+_LATEST_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
+_LATEST_PG_TYPES = ("text", "text", "bigint", "float8", "bigint", "boolean")  # the unnest bulk path
+_POINT_COLUMNS = ("series_id", "step", "timestamp", "value")
+_POINT_PG_TYPES = ("integer", "bigint", "bigint", "float8")
+_POINT_UPSERT = " ON CONFLICT (series_id, step) DO UPDATE SET timestamp = excluded.timestamp, value = excluded.value"
+_SERIES_COLUMNS = ("run_uuid", "key", "model_id", "dataset_name", "dataset_digest")
+_SERIES_CACHE_LIMIT = 200_000  # cached series ids per store (cleared, not evicted one by one, past it)
+_KEY = itemgetter(0)
+_VALUE = itemgetter(1)
+_TIMESTAMP = itemgetter(2)
+_STEP = itemgetter(3)
+_DATASET = itemgetter(4)
+_DIGEST = itemgetter(5)
+_MODEL = itemgetter(6)
 
 
 def _now_ms() -> int:
@@ -68,6 +80,10 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             ``artifacts/`` beside a SQLite file, else ``HF_MLTRACK_DEFAULT_ARTIFACT_ROOT``.
     """
 
+    # Queued metric points may come as plain tuples of `Metric`'s fields (the batcher's fast path):
+    # the metric write path reads them by position only.
+    takes_point_tuples = True
+
     def __init__(self, db_uri: str, default_artifact_root: str | None = None) -> None:
         from ...tracking._uri import default_artifact_root_for, to_artifact_uri
         from .engine import create_default_experiment, get_engine
@@ -81,6 +97,9 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         self._ph = "?" if self.dialect == "sqlite" else "%s"
         # Built once: execution_options() makes a new engine proxy on every call.
         self._write_engine = self.engine.execution_options(hf_write=True)
+        # (run_id, key, model_id, dataset_name, dataset_digest) -> series_id, for committed series only
+        # ('' for no model or dataset). Ids never change while the run exists; `hard_delete_run` forgets them.
+        self._series: dict[tuple[str, str, str, str, str], int] = {}
         create_default_experiment(self.engine, self.default_artifact_root)
 
     # ---- helpers --------------------------------------------------------------------------
@@ -468,12 +487,22 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             return [r[0] for r in conn.execute(stmt)]
 
     def hard_delete_run(self, run_id: str) -> None:
-        from .schema import latest_metrics, metric_buckets, metrics, params, runs, tags
+        """Delete a run and everything it logged, in one transaction.
+
+        ``metric_points`` and ``metric_buckets`` have no foreign key (a per-point check would cost more
+        than the insert): their rows go here, by the run's series, before the series and the run.
+        """
+        from .schema import latest_metrics, params, runs, tags
 
         with self._write() as conn:
-            for table in (metric_buckets, metrics, latest_metrics, params, tags):
+            series = self._sql("SELECT series_id FROM metric_series WHERE run_uuid = ?")
+            for name in ("metric_buckets", "metric_points"):
+                conn.exec_driver_sql(f"DELETE FROM {name} WHERE series_id IN ({series})", (run_id,))
+            conn.exec_driver_sql(self._sql("DELETE FROM metric_series WHERE run_uuid = ?"), (run_id,))
+            for table in (latest_metrics, params, tags):
                 conn.execute(table.delete().where(table.c.run_uuid == run_id))
             conn.execute(runs.delete().where(runs.c.run_uuid == run_id))
+        self._series = {k: v for k, v in self._series.items() if k[0] != run_id}
 
     def delete_tag(self, run_id: str, key: str) -> None:
         from .schema import tags
@@ -487,10 +516,23 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     # ---- batched writes ------------------------------------------------------------------
     def _check_run_active(self, conn: Connection, run_id: str) -> None:
         row = conn.exec_driver_sql(self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)).first()
-        if row is None:
-            raise run_not_found(run_id)
-        if row[0] != LifecycleStage.ACTIVE:
-            raise run_not_active(run_id)
+        _check_stage(run_id, row[0] if row is not None else None)
+
+    def _check_run_and_last_steps(self, conn: Connection, run_id: str, metrics: list[Metric]) -> dict[str, int]:
+        """`_check_run_active` and `_stored_last_steps` of the batch's keys in one query (one round trip
+        less per log-batch on a database server)."""
+        keys = list(set(map(_KEY, metrics)))
+        if len(keys) > _IN_CHUNK:
+            self._check_run_active(conn, run_id)
+            return self._stored_last_steps(conn, run_id, keys)
+        marks = ", ".join([self._ph] * len(keys))
+        rows = conn.exec_driver_sql(
+            "SELECT r.lifecycle_stage, l.key, l.step FROM runs AS r LEFT JOIN latest_metrics AS l "
+            f"ON l.run_uuid = r.run_uuid AND l.key IN ({marks}) WHERE r.run_uuid = {self._ph}",
+            (*keys, run_id),
+        ).fetchall()
+        _check_stage(run_id, rows[0][0] if rows else None)
+        return {key: step for _, key, step in rows if key is not None}
 
     def log_batch(
         self,
@@ -499,9 +541,8 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        with self._write() as conn:
-            self._check_run_active(conn, run_id)
-            self._log_batch_conn(conn, run_id, list(metrics), list(params), list(tags))
+        batch = (list(metrics), list(params), list(tags))
+        self.log_batches_and_terminate({run_id: batch}, None)
 
     def log_batches(self, batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]]) -> None:
         self.log_batches_and_terminate(batches, None)
@@ -515,10 +556,30 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
 
         ``end_run`` uses it to write a run's last points and its final status with one commit.
         """
+        try:
+            self._log_batches(batches, terminate, appending=True)
+        except Exception as exc:
+            if not _is_point_conflict(exc):
+                raise
+            # Another transaction appended the same steps since this one read the series' end (two
+            # writers of one run on PostgreSQL): again, as an overwrite, which is what it is.
+            self._log_batches(batches, terminate, appending=False)
+
+    def _log_batches(
+        self,
+        batches: dict[str, tuple[list[Metric], list[Param], list[RunTag]]],
+        terminate: tuple[str, str, int] | None,
+        appending: bool,
+    ) -> None:
         with self._write() as conn:
             for run_id, (metrics, params, tags) in batches.items():
-                self._check_run_active(conn, run_id)
-                self._log_batch_conn(conn, run_id, metrics, params, tags)
+                if metrics:
+                    stored_last = self._check_run_and_last_steps(conn, run_id, metrics)
+                    self._log_batch_conn(conn, run_id, [], params, tags)
+                    self._insert_metrics(conn, run_id, metrics, appending, stored_last)
+                else:
+                    self._check_run_active(conn, run_id)
+                    self._log_batch_conn(conn, run_id, metrics, params, tags)
             if terminate is not None:
                 run_id, status, end_time = terminate
                 self._check_run_active(conn, run_id)
@@ -573,69 +634,146 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             if t.key == RUN_NAME_TAG:
                 conn.exec_driver_sql(self._sql("UPDATE runs SET name = ? WHERE run_uuid = ?"), (t.value, run_id))
 
-    def _insert_metrics(self, conn: Connection, run_id: str, metrics: list[Metric]) -> None:
-        from .buckets import update_buckets
+    def _insert_metrics(
+        self,
+        conn: Connection,
+        run_id: str,
+        metrics: list[Metric],
+        appending: bool = False,
+        stored_last: dict[str, int] | None = None,
+    ) -> None:
+        """Points go to ``metric_points`` as (series_id, step, timestamp, value), per series in step order.
 
-        rows = []
+        Column-wise: each series' steps, values and timestamps are taken out with ``map(itemgetter)``,
+        inserted as columns (`insert_columns`) and summarized a bucket at a time, so little Python runs
+        per point. ``appending`` (PostgreSQL): when every series of the batch lies past its stored end,
+        a plain INSERT (half the database time of ON CONFLICT's speculative insertion); a concurrent
+        writer of the same steps makes it fail with a unique violation, and the caller redoes the batch
+        with ``appending=False``.
+        """
+        from .buckets import merge_appended, recompute_rewritten
+
+        by_series = self._by_series(conn, run_id, metrics)
+        ids = self._series_ids(conn, run_id, list(by_series))
+        if stored_last is None:
+            stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
+        columns: list[tuple[list[int], list[int], list[int], list[Any]]] = []
         latest: dict[str, tuple] = {}
-        first_step: dict[str, int] = {}
-        last_step: dict[str, int] = {}
-        unordered: set[str] = set()  # keys whose batch steps do not strictly increase
-        # Points about a logged model or a dataset (MLflow 3) carry three more columns; plain points
-        # keep the narrow rows of the hot path.
-        linked = any(m.model_id or m.dataset_name for m in metrics)
-        for m in metrics:
-            key, step, value = m.key, m.step, m.value
-            is_nan = value != value  # NaN is the only value unequal to itself
-            row: tuple[Any, ...] = (run_id, key, step, 0.0 if is_nan else value, m.timestamp, is_nan)
-            if linked:
-                row = (*row, m.model_id, m.dataset_name, m.dataset_digest)
-            rows.append(row)
-            prev = last_step.get(key)
-            if prev is None:
-                first_step[key] = step
-            elif step <= prev:
-                unordered.add(key)
-            last_step[key] = step
+        batch = []
+        for series, points in by_series.items():
+            key, sid = series[0], ids[series]
+            steps = list(map(_STEP, points))
+            values = list(map(_VALUE, points))
+            stamps = list(map(_TIMESTAMP, points))
+            total = sum(values)
+            if total != total:  # a NaN (or inf - inf): NaN is stored as NULL
+                values = [None if v != v else v for v in values]
+            first, last = steps[0], steps[-1]
+            # Steps strictly increasing (the usual case: cheap checks first) and past the stored end.
+            ordered = last - first == len(steps) - 1 and steps == list(range(first, last + 1))
+            if not ordered:
+                ordered = len(set(steps)) == len(steps) and steps == sorted(steps)
+            if not ordered:  # a later value at the same step wins: keep each step's last point
+                at = {step: i for i, step in enumerate(steps)}
+                keep = sorted(at.values())
+                steps, values, stamps = [steps[i] for i in keep], [values[i] for i in keep], [stamps[i] for i in keep]
+            prev = stored_last.get(key)
+            batch.append((sid, steps, values, stamps, ordered and (prev is None or first > prev)))
+            columns.append(([sid] * len(steps), steps, stamps, values))
+            top = last if ordered else max(steps)
             cur = latest.get(key)
             # Later points at the same or a higher step win, matching replace-on-conflict.
-            if cur is None or step >= cur[2]:
-                latest[key] = row
-        stored_last = self._stored_last_steps(conn, run_id, list(latest))
-        # Keys appended past their stored end in increasing steps merge into the bucket summaries.
-        appended = {
-            k for k in first_step if k not in unordered and (k not in stored_last or first_step[k] > stored_last[k])
-        }
-        if linked:
-            self.insert_model_metrics(conn, run_id, metrics)
-        insert_rows(
-            conn,
-            "metrics",
-            _LINKED_METRIC_COLUMNS if linked else _METRIC_COLUMNS,
-            # In key order (stable, so a later value at the same step still wins): the inserts walk the
-            # (run, key, step) index sequentially instead of hopping between series; 2-3x faster.
-            sorted(rows, key=_row_key) if len(latest) > 1 else rows,
-            " ON CONFLICT (run_uuid, key, step) DO UPDATE SET value = excluded.value, "
-            "timestamp = excluded.timestamp, is_nan = excluded.is_nan"
-            + (
-                ", model_id = excluded.model_id, dataset_name = excluded.dataset_name, "
-                "dataset_digest = excluded.dataset_digest"
-                if linked
-                else ""
-            ),
-            pg_types=_LINKED_METRIC_PG_TYPES if linked else _METRIC_PG_TYPES,
-            unique_on=(1, 2),
-        )
-        insert_rows(
-            conn,
-            "latest_metrics",
-            _METRIC_COLUMNS,
-            [r[:6] for r in latest.values()] if linked else list(latest.values()),
-            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
-            "timestamp = excluded.timestamp, is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step",
-            pg_types=_METRIC_PG_TYPES,
-        )
-        update_buckets(conn, self._sql, run_id, [r[:6] for r in rows] if linked else rows, appended)
+            if cur is None or top >= cur[2]:
+                i = len(steps) - 1 if ordered else steps.index(top)
+                v = values[i]
+                latest[key] = (run_id, key, top, 0.0 if v is None else v, stamps[i], v is None)
+        plain = appending and self.dialect == "postgresql" and all(b[4] for b in batch)
+        with pipelined(conn):  # PostgreSQL: the three writes in one round trip
+            insert_columns(
+                conn,
+                "metric_points",
+                _POINT_COLUMNS,
+                columns[0] if len(columns) == 1 else [list(chain.from_iterable(c)) for c in zip(*columns, strict=True)],
+                "" if plain else _POINT_UPSERT,
+                pg_types=_POINT_PG_TYPES,
+            )
+            insert_rows(
+                conn,
+                "latest_metrics",
+                _LATEST_COLUMNS,
+                list(latest.values()),
+                " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
+                "timestamp = excluded.timestamp, is_nan = excluded.is_nan WHERE excluded.step >= latest_metrics.step",
+                pg_types=_LATEST_PG_TYPES,
+            )
+            merge_appended(conn, self._sql, batch)
+        recompute_rewritten(conn, self._sql, batch)  # reads the points just written
+
+    def _by_series(self, conn: Connection, run_id: str, metrics: list[Metric]) -> dict[tuple[str, str, str, str], list]:
+        """The batch's points per series (key, model_id, dataset_name, dataset_digest), each in batch order."""
+        # Points about a logged model or a dataset (MLflow 3) form series of their own.
+        if any(map(_MODEL, metrics)) or any(map(_DATASET, metrics)) or any(map(_DIGEST, metrics)):
+            self.insert_model_metrics(conn, run_id, [m if type(m) is Metric else Metric._make(m) for m in metrics])
+            return _group(metrics, lambda m: (m[0], m[6] or "", m[4] or "", m[5] or ""))
+        keys = list(map(_KEY, metrics))
+        distinct = len(set(keys))
+        if distinct == 1:
+            return {(keys[0], "", "", ""): metrics}
+        n = len(keys)
+        if n % distinct == 0 and keys == keys[:distinct] * (n // distinct):
+            # The same keys in the same order at every step (log_metrics): each series is a slice.
+            return {(key, "", "", ""): metrics[i::distinct] for i, key in enumerate(keys[:distinct])}
+        return {(key, "", "", ""): list(points) for key, points in groupby(sorted(metrics, key=_KEY), _KEY)}
+
+    def _series_ids(
+        self, conn: Connection, run_id: str, wanted: list[tuple[str, str, str, str]]
+    ) -> dict[tuple[str, str, str, str], int]:
+        """Series ids for (key, model_id, dataset_name, dataset_digest) of a run, created when new.
+
+        Ids read from the database are cached; ids of series created in this transaction are not (a
+        rollback would leave them dangling): the next batch reads them back once, committed, and caches them.
+        """
+        cache = self._series
+        out: dict[tuple[str, str, str, str], int] = {}
+        missing = []
+        for series in wanted:
+            sid = cache.get((run_id, *series))
+            if sid is None:
+                missing.append(series)
+            else:
+                out[series] = sid
+        if not missing:
+            return out
+        if len(cache) > _SERIES_CACHE_LIMIT:
+            cache.clear()
+        found = self._read_series(conn, run_id, missing)
+        for series, sid in found.items():
+            cache[(run_id, series[0], series[1], series[2], series[3])] = sid
+        out.update(found)
+        new = [s for s in missing if s not in found]
+        if new:
+            insert_rows(conn, "metric_series", _SERIES_COLUMNS, [(run_id, *s) for s in new], " ON CONFLICT DO NOTHING")
+            out.update(self._read_series(conn, run_id, new))
+        return out
+
+    def _read_series(
+        self, conn: Connection, run_id: str, wanted: list[tuple[str, str, str, str]]
+    ) -> dict[tuple[str, str, str, str], int]:
+        wanted_set = set(wanted)
+        keys = list({s[0] for s in wanted})
+        out: dict[tuple[str, str, str, str], int] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i : i + _IN_CHUNK]
+            marks = ", ".join([self._ph] * len(chunk))
+            for row in conn.exec_driver_sql(
+                "SELECT key, model_id, dataset_name, dataset_digest, series_id FROM metric_series "
+                f"WHERE run_uuid = {self._ph} AND key IN ({marks})",
+                (run_id, *chunk),
+            ):
+                series = (row[0], row[1], row[2], row[3])
+                if series in wanted_set:
+                    out[series] = row[4]
+        return out
 
     def _stored_last_steps(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -652,14 +790,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     # ---- metric reads ----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         with self._read() as conn:
-            rows = fetch_raw(
-                conn,
-                self._sql(
-                    "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
-                    "WHERE run_uuid = ? AND key = ? ORDER BY step"
-                ),
-                (run_id, key),
-            )
+            rows = read_points(conn, self._sql, series_of(conn, self._sql, run_id, key))
             if not rows:
                 self._check_run_exists(conn, run_id)
         return MetricHistory(key, rows)
@@ -709,39 +840,54 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 bucket_where += f" AND bucket {op} ?"
                 bucket_args += (bound >> top,)
         with self._read() as conn:
-            # An upper bound of each series' points in range, from the coarsest bucket level: what the
-            # per-series downsampler checks first (a series without summaries is read whole, as there).
-            totals: dict[str, int] = {}
+            # The key's series of every run (usually one each; more when points name logged models or
+            # datasets), then an upper bound of each series' points in range from the coarsest bucket
+            # level: what the per-series downsampler checks first (no summaries: read whole, as there).
+            series: dict[str, list[int]] = {}
+            totals: dict[int, int] = {}
             for i in range(0, len(ids), _IN_CHUNK):
                 chunk = tuple(ids[i : i + _IN_CHUNK])
                 marks = ", ".join([self._ph] * len(chunk))
-                for run_id, total in fetch_raw(
+                found = fetch_raw(
                     conn,
                     self._sql(
-                        f"SELECT run_uuid, SUM(count) FROM metric_buckets WHERE key = ? AND level = ? "
-                        f"AND run_uuid IN ({marks}){bucket_where} GROUP BY run_uuid"
+                        f"SELECT run_uuid, series_id FROM metric_series WHERE key = ? AND run_uuid IN ({marks}) "
+                        "ORDER BY series_id"
                     ),
-                    (key, len(SHIFTS) - 1, *chunk, *bucket_args),
-                ):
-                    totals[run_id] = int(total or 0)
-            # One indexed range read per run on the driver's cursor: half the time of one IN (...) read
-            # for all of them, which returns the 32-character run id again on every row.
-            whole = [r for r in ids if totals.get(r, 0) <= max_results]
-            if whole:
-                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                statement = self._sql(
-                    "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "
-                    f"WHERE run_uuid = ? AND key = ?{step_where} ORDER BY step"
+                    (key, *chunk),
                 )
-                try:
-                    for run_id in whole:
-                        cursor.execute(statement, (run_id, key, *step_args))
-                        out[run_id] = list(cursor.fetchall())
-                finally:
-                    cursor.close()
-            for run_id in ids:
-                if totals.get(run_id, 0) > max_results:
-                    out[run_id] = downsample_select(conn, self._sql, run_id, key, max_results, start_step, end_step)
+                for run_id, series_id in found:
+                    series.setdefault(run_id, []).append(series_id)
+                sids = tuple(sid for _, sid in found)
+                if sids:
+                    sid_marks = ", ".join([self._ph] * len(sids))
+                    for series_id, total in fetch_raw(
+                        conn,
+                        self._sql(
+                            f"SELECT series_id, SUM(count) FROM metric_buckets WHERE level = ? "
+                            f"AND series_id IN ({sid_marks}){bucket_where} GROUP BY series_id"
+                        ),
+                        (len(SHIFTS) - 1, *sids, *bucket_args),
+                    ):
+                        totals[series_id] = int(total or 0)
+            # One indexed range read per run on the driver's cursor: the primary key's (series, step) order.
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                for run_id, sids_of_run in series.items():
+                    if sum(totals.get(sid, 0) for sid in sids_of_run) > max_results:
+                        out[run_id] = downsample_select(conn, self._sql, run_id, key, max_results, start_step, end_step)
+                        continue
+                    marks = ", ".join([self._ph] * len(sids_of_run))
+                    cursor.execute(
+                        self._sql(
+                            f"SELECT step, value, timestamp FROM metric_points WHERE series_id IN ({marks})"
+                            f"{step_where} ORDER BY step, series_id"
+                        ),
+                        (*sids_of_run, *step_args),
+                    )
+                    out[run_id] = list(cursor.fetchall())
+            finally:
+                cursor.close()
         return out
 
     # ---- search ----------------------------------------------------------------------------
@@ -811,8 +957,22 @@ def _run_info(r: Any) -> RunInfo:
     )
 
 
-def _row_key(row: tuple) -> str:
-    return row[1]
+def _check_stage(run_id: str, stage: str | None) -> None:
+    if stage is None:
+        raise run_not_found(run_id)
+    if stage != LifecycleStage.ACTIVE:
+        raise run_not_active(run_id)
+
+
+def _is_point_conflict(exc: BaseException) -> bool:
+    """A unique violation on ``metric_points`` (from psycopg directly in pipeline mode, or wrapped by SQLAlchemy)."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == "23505" and "metric_points" in str(orig)
+
+
+def _group(metrics: list[Metric], series: Any) -> dict[tuple[str, str, str, str], list[Metric]]:
+    """Points by series, each series in batch order (a stable sort: a later value at a step still wins)."""
+    return {s: list(points) for s, points in groupby(sorted(metrics, key=series), series)}
 
 
 def _check_max_results(max_results: int, limit: int) -> None:
