@@ -191,6 +191,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._checkpoint_models: dict[str, str] = {}  # checkpoint-N -> model id
         self._task: str | None = None
         self._start: Any = None  # the background creation of the run this callback started
+        self._run_info: Any = None
 
     # ---- ExportableState: the run id travels with each checkpoint's trainer_state.json --------
     def state(self) -> dict[str, Any]:
@@ -275,6 +276,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         else:
             run, fresh = self._start_or_join(args, state)
         self._run_id = run.info.run_id
+        self._run_info = run.info  # its artifact root, read at train end (no store read, no extra flush)
         # A new run is created in the background (`_run_start`): the first step does not wait for the
         # store; what needs the run (dataset inputs, the checkpoints' artifact root) follows it.
         self._start = start = getattr(run, "_start", None)
@@ -559,8 +561,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         try:
             from ._checkpoints import artifact_repository
 
-            run = self._client.get_run(self._run_id)
-            artifact_repository(run.info.artifact_uri).write_text(trainer_state_json(state), "trainer_state.json")
+            info = self._run_info
+            if info is None or info.run_id != self._run_id:
+                info = self._client.get_run(self._run_id).info
+            artifact_repository(info.artifact_uri).write_text(trainer_state_json(state), "trainer_state.json")
         except ImportError:
             pass
         if not self._model_logging_enabled() or model is None:
