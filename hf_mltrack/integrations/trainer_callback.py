@@ -13,10 +13,12 @@ trainer.train(resume_from_checkpoint=True)   # in a new process: continues the s
 What it records, and how it differs from transformers' ``MLflowCallback``:
 
 - train begin: starts a run (name from ``TrainingArguments.run_name``) or joins the active one, or
-  resumes the run recorded in the checkpoint; logs every `TrainingArguments` field (flattened), the
-  model config (``model.``), the PEFT config (``peft.``), parameter counts, dataset sizes, library
-  versions, GPU names and world size. Long values are truncated with a marker, never dropped; secrets
-  are redacted.
+  resumes the run recorded in the checkpoint. A new run is created on a thread (the store opened,
+  in a fresh process SQLAlchemy imported — already while the Trainer is built), so the first step
+  never waits for the store; its id is known at once (`hf_mltrack.tracking._run_start`). Logs every
+  `TrainingArguments` field (flattened), the model config (``model.``), the PEFT config (``peft.``),
+  parameter counts, dataset sizes, library versions, GPU names and world size. Long values are
+  truncated with a marker, never dropped; secrets are redacted.
 - ``on_log``: every numeric entry at ``step=global_step`` (``epoch`` included), queued and written by
   a background thread; ``eval_perplexity = exp(eval_loss)`` for language models.
 - ``on_save`` (``log_checkpoints``): checkpoints logged in the background, zero-copy on local stores,
