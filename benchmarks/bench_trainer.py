@@ -319,10 +319,10 @@ def _cold(variants: list[str], steps: int, repeats: int, trees: dict[str, str]) 
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             for v in variants:
                 code = _COLD_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)), variant=v, steps=steps)
-                out = subprocess.run(
-                    [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=root
-                ).stdout
-                line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
+                proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
+                if proc.returncode:
+                    raise RuntimeError(f"the cold run of {v} in {root} failed:\n{proc.stderr[-3000:]}")
+                line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
                 if repeat:  # round 0 is the warm-up
                     runs.setdefault((label, v), []).append(json.loads(line[len("RESULT ") :]))
     print(

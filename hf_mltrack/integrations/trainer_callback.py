@@ -13,10 +13,12 @@ trainer.train(resume_from_checkpoint=True)   # in a new process: continues the s
 What it records, and how it differs from transformers' ``MLflowCallback``:
 
 - train begin: starts a run (name from ``TrainingArguments.run_name``) or joins the active one, or
-  resumes the run recorded in the checkpoint; logs every `TrainingArguments` field (flattened), the
-  model config (``model.``), the PEFT config (``peft.``), parameter counts, dataset sizes, library
-  versions, GPU names and world size. Long values are truncated with a marker, never dropped; secrets
-  are redacted.
+  resumes the run recorded in the checkpoint. A new run is created on a thread (the store opened,
+  in a fresh process SQLAlchemy imported — already while the Trainer is built), so the first step
+  never waits for the store; its id is known at once (`hf_mltrack.tracking._run_start`). Logs every
+  `TrainingArguments` field (flattened), the model config (``model.``), the PEFT config (``peft.``),
+  parameter counts, dataset sizes, library versions, GPU names and world size. Long values are
+  truncated with a marker, never dropped; secrets are redacted.
 - ``on_log``: every numeric entry at ``step=global_step`` (``epoch`` included), queued and written by
   a background thread; ``eval_perplexity = exp(eval_loss)`` for language models.
 - ``on_save`` (``log_checkpoints``): checkpoints logged in the background, zero-copy on local stores,
@@ -191,6 +193,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._checkpoint_models: dict[str, str] = {}  # checkpoint-N -> model id
         self._task: str | None = None
         self._start: Any = None  # the background creation of the run this callback started
+        self._run_info: Any = None
 
     # ---- ExportableState: the run id travels with each checkpoint's trainer_state.json --------
     def state(self) -> dict[str, Any]:
@@ -275,6 +278,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         else:
             run, fresh = self._start_or_join(args, state)
         self._run_id = run.info.run_id
+        self._run_info = run.info  # its artifact root, read at train end (no store read, no extra flush)
         # A new run is created in the background (`_run_start`): the first step does not wait for the
         # store; what needs the run (dataset inputs, the checkpoints' artifact root) follows it.
         self._start = start = getattr(run, "_start", None)
@@ -559,8 +563,10 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         try:
             from ._checkpoints import artifact_repository
 
-            run = self._client.get_run(self._run_id)
-            artifact_repository(run.info.artifact_uri).write_text(trainer_state_json(state), "trainer_state.json")
+            info = self._run_info
+            if info is None or info.run_id != self._run_id:
+                info = self._client.get_run(self._run_id).info
+            artifact_repository(info.artifact_uri).write_text(trainer_state_json(state), "trainer_state.json")
         except ImportError:
             pass
         if not self._model_logging_enabled() or model is None:

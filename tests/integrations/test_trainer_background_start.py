@@ -91,6 +91,21 @@ def test_get_run_right_after_start_sees_the_run(tracking_uri, gated_store):
     assert hf_mltrack.get_run(run.info.run_id).info.status == "FINISHED"
 
 
+def test_synchronous_log_waits_for_the_run(tracking_uri, gated_store):
+    """``synchronous=True`` means written on return: it waits for the run, then writes."""
+    threading.Timer(0.2, gated_store["gate"].set).start()
+    run = fluent._start_run_in_background()
+    hf_mltrack.log_metric("queued", 1.0, step=0)  # held
+    hf_mltrack.log_metric("now", 2.0, step=0, synchronous=True)
+    assert gated_store["gate"].is_set()
+    from hf_mltrack.store import get_tracking_store
+
+    stored = get_tracking_store(tracking_uri).get_run(run.info.run_id)  # the store itself: no flush
+    assert stored.data.metrics["now"] == 2.0
+    assert stored.data.metrics["queued"] == 1.0  # held before it: written first, in order
+    hf_mltrack.end_run()
+
+
 def test_experiment_name_is_resolved_in_the_background(tracking_uri, gated_store):
     gated_store["gate"].set()
     with fluent._start_run_in_background(experiment_name="created-on-the-thread") as run:
