@@ -354,7 +354,14 @@ def run_from_json(d: dict) -> Run:
 
 
 def _metric_from_json(m: dict) -> Metric:
-    return Metric(m["key"], _float(m.get("value", "NaN")), int(m.get("timestamp") or 0), int(m.get("step") or 0))
+    point = Metric(m["key"], _float(m.get("value", "NaN")), int(m.get("timestamp") or 0), int(m.get("step") or 0))
+    if m.get("model_id") or m.get("dataset_name") or m.get("dataset_digest"):  # a model's or dataset's series
+        return point._replace(
+            dataset_name=m.get("dataset_name") or None,
+            dataset_digest=m.get("dataset_digest") or None,
+            model_id=m.get("model_id") or None,
+        )
+    return point
 
 
 def _metric_json(m: Metric) -> dict:

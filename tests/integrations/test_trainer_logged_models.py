@@ -64,10 +64,14 @@ def test_sweep_best_checkpoint_is_one_search_away(tracked, make_gpt2, make_args,
     assert {m.source_run_id for m in checkpoints} == set(run_ids)
     assert {m.name for m in checkpoints} == {"checkpoint-2", "checkpoint-4", "checkpoint-6"}
     # the first is the lowest eval_loss of all six evaluations of the sweep
-    evals_logged = [
-        (m.value, run_id, m.step) for run_id in run_ids for m in client.get_metric_history(run_id, "eval_loss")
-    ]
+    # (the run's history holds each evaluation once as the Trainer logged it, and again linked to the
+    # checkpoint saved at that step, as MLflow 3 keeps a model's metrics: a series per model and dataset)
+    history = [(run_id, m) for run_id in run_ids for m in client.get_metric_history(run_id, "eval_loss")]
+    evals_logged = [(m.value, run_id, m.step) for run_id, m in history if m.model_id is None]
     assert len(evals_logged) == 6
+    linked_points = sorted((m.value, run_id, m.step) for run_id, m in history if m.model_id is not None)
+    assert {m.model_id for _, m in history if m.model_id} >= {c.model_id for c in checkpoints}
+    assert set(linked_points) >= set(evals_logged)  # each evaluation linked to its checkpoint
     best_value, best_run, best_step = min(evals_logged)
     best = checkpoints[0]
     (linked,) = [m for m in best.metrics if m.key == "eval_loss"]

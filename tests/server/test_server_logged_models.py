@@ -272,3 +272,20 @@ def test_client_round_trip_over_http(remote: str) -> None:
     assert hf_mltrack.get_logged_model(other.model_id).params == {"lr": "1", "bs": "8"}
     hf_mltrack.delete_logged_model(other.model_id)
     assert [m.model_id for m in hf_mltrack.search_logged_models(output_format="list")] == [info.model_id]
+
+
+def test_history_over_http_says_which_series_a_point_belongs_to(remote):
+    """A run's metric history read through the server keeps each point's logged model and dataset."""
+    from hf_mltrack.entities import Metric
+    from hf_mltrack.tracking import MlTrackClient
+
+    client = MlTrackClient(remote)
+    run_id = client.create_run("0").info.run_id
+    model = client.create_logged_model("0", name="ckpt", source_run_id=run_id)
+    linked = Metric("eval", 0.25, 2, 3, dataset_name="ev", dataset_digest="d1", model_id=model.model_id)
+    client.log_batch(run_id, metrics=[Metric("eval", 0.5, 1, 3), linked], synchronous=True)
+    history = client.get_metric_history(run_id, "eval")
+    assert sorted((m.value, m.model_id, m.dataset_name, m.dataset_digest) for m in history) == [
+        (0.25, model.model_id, "ev", "d1"),
+        (0.5, None, None, None),
+    ]

@@ -72,7 +72,9 @@ def test_linked_points_form_series_of_their_own(store_uri: str) -> None:
         metrics=[Metric("eval", 0.5, 1, 3), Metric("eval", 0.25, 2, 3, dataset_name="ev", model_id=model.model_id)],
         synchronous=True,
     )
-    assert sorted(m.value for m in client.get_metric_history(run_id, "eval")) == [0.25, 0.5]
+    history = client.get_metric_history(run_id, "eval")
+    # each point says which series it belongs to (MLflow's Metric fields), in step then creation order
+    assert [(m.value, m.model_id, m.dataset_name) for m in history] == [(0.5, None, None), (0.25, model.model_id, "ev")]
     assert _count(client, "metric_series") == 2
     assert [m.value for m in client.get_logged_model(model.model_id).metrics] == [0.25]
 

@@ -32,6 +32,10 @@ class MetricPoint(BaseModel):
     timestamp: int
     step: int
     run_id: str | None = None
+    # MLflow 3: a point of a logged model's or a dataset's series says which
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class MetricsResponse(BaseModel):

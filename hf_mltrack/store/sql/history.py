@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 class MetricHistory(Sequence[Metric]):
     """The points of one metric, ordered by step.
 
-    Behaves as a list of `Metric`, built lazily from the raw ``(step, value, timestamp)`` rows so
+    Behaves as a list of `Metric`, built lazily from the raw ``(step, value, timestamp)`` rows (points
+    of a logged model's or dataset's series add ``(dataset_name, dataset_digest, model_id)``) so
     that reading a million points costs little more than the database read itself. ``steps``,
     ``values`` and ``timestamps`` give plain lists without building `Metric` objects.
     """
@@ -31,6 +32,8 @@ class MetricHistory(Sequence[Metric]):
 
     def _make(self, row: Any) -> Metric:
         step, value, ts = row[0], row[1], row[2]
+        if len(row) > 3:  # a point of a model's or dataset's series: (..., dataset_name, dataset_digest, model_id)
+            return Metric(self.key, math.nan if value is None else value, ts, step, *row[3:6])
         return Metric(self.key, math.nan if value is None else value, ts, step)
 
     @overload
@@ -78,25 +81,34 @@ def series_of(conn: Connection, sql: Callable[[str], str], run_id: str, key: str
     ]
 
 
-def read_points(conn: Connection, sql: Callable[[str], str], series: list[int]) -> list[tuple]:
-    """Every ``(step, value, timestamp)`` of the series, ordered by step (value None for NaN).
+def read_points(conn: Connection, sql: Callable[[str], str], run_id: str, key: str) -> list[tuple]:
+    """Every point of one metric of a run, ordered by step: ``(step, value, timestamp)`` (value None for
+    NaN), plus ``(dataset_name, dataset_digest, model_id)`` for points of a model's or dataset's series.
 
-    One series (the usual case) is a range scan of the primary key, already in step order.
+    The usual case, one series of plain points, is a range scan of the primary key, already in order.
     """
+    series = conn.exec_driver_sql(
+        sql(
+            "SELECT series_id, dataset_name, dataset_digest, model_id FROM metric_series "
+            "WHERE run_uuid = ? AND key = ? ORDER BY series_id"
+        ),
+        (run_id, key),
+    ).all()
     if not series:
         return []
-    if len(series) == 1:
-        return fetch_raw(
-            conn,
-            sql("SELECT step, value, timestamp FROM metric_points WHERE series_id = ? ORDER BY step"),
-            (series[0],),
-        )
-    marks = ", ".join(["?"] * len(series))
-    return fetch_raw(
-        conn,
-        sql(f"SELECT step, value, timestamp FROM metric_points WHERE series_id IN ({marks}) ORDER BY step, series_id"),
-        tuple(series),
-    )
+    points_of = sql("SELECT step, value, timestamp FROM metric_points WHERE series_id = ? ORDER BY step")
+    if len(series) == 1 and not any(series[0][1:]):
+        return fetch_raw(conn, points_of, (series[0][0],))
+    out: list[tuple] = []
+    for series_id, dataset_name, dataset_digest, model_id in series:
+        points = fetch_raw(conn, points_of, (series_id,))
+        if model_id or dataset_name or dataset_digest:
+            extra = (dataset_name or None, dataset_digest or None, model_id or None)
+            out.extend(p + extra for p in points)
+        else:
+            out.extend(points)
+    out.sort(key=_step)  # stable: at one step, series in creation order
+    return out
 
 
 def downsample_select(

@@ -39,7 +39,7 @@ from ...exceptions import (
 )
 from ..base import AbstractStore
 from .bulk import insert_columns, insert_rows, pipelined
-from .history import MetricHistory, downsample_select, fetch_raw, read_points, series_of
+from .history import MetricHistory, downsample_select, fetch_raw, read_points
 from .logged_model_store import LoggedModelSqlMixin
 
 if TYPE_CHECKING:
@@ -790,7 +790,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     # ---- metric reads ----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         with self._read() as conn:
-            rows = read_points(conn, self._sql, series_of(conn, self._sql, run_id, key))
+            rows = read_points(conn, self._sql, run_id, key)
             if not rows:
                 self._check_run_exists(conn, run_id)
         return MetricHistory(key, rows)
