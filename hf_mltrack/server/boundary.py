@@ -125,6 +125,11 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
                 f"Invalid value {_shown(raw)} for parameter '{name}' supplied: it must be a string id, "
                 f"not {type(raw).__name__}"
             )
+        if "\x00" in raw:  # no stored id or name holds one (PostgreSQL refuses it): never resolved
+            raise BadIdentity(
+                f"Invalid value {_shown(raw)} for parameter '{name}' supplied: it contains a NUL character "
+                "(\\x00), which no id or name holds; remove it"
+            )
         if not raw.isascii():
             try:
                 raw.encode("utf-8")
