@@ -96,8 +96,12 @@ def missing_extra(feature: str, package: str, extra: str) -> MissingDependencyEr
 
 
 def run_not_found(run_id: str) -> ResourceNotFoundError:
-    """No run has that id (MLflow's wording, which its clients match: ``Run ... not found``)."""
-    return ResourceNotFoundError(f"Run {run_id!r} not found")
+    """No run has that id: the wording of MLflow's SQL store (``mlflow server``), which its clients match
+    (its optuna storage looks for ``Run with id=``), then the fix."""
+    return ResourceNotFoundError(
+        f"Run with id={run_id} not found. Check the id: search_runs (or `hf-mltrack runs list`) lists an "
+        "experiment's runs"
+    )
 
 
 def run_not_active(run_id: str) -> InvalidStateError:

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 from ..exceptions import InvalidParameterError
 
+#: The logged-model tag listing the versions registered from it (MLflow's name): a JSON list of
+#: ``{"name", "version"}``, oldest first.
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
 
 class ModelVersionStage:
     """The four stages of a model version: None -> Staging -> Production -> Archived (and back).

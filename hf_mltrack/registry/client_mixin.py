@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hf_mltrack._client_host import RegistryHostBase
 
-from ..entities.registry import ModelVersionStage, RegistryEventType
+from ..entities.registry import MODEL_VERSIONS_TAG, ModelVersionStage, RegistryEventType
 from ..exceptions import InvalidParameterError, ResourceNotFoundError
 from . import validation as rv
 
@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from ..entities.paged_list import PagedList
     from ..entities.registry import ModelVersion, RegisteredModel, RegistryEvent
     from .base import AbstractRegistryStore
-
-
-#: the logged-model tag listing the versions registered from it (MLflow's name, as for every logged-model tag)
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
 class RegistryClientMixin(RegistryHostBase):
@@ -239,7 +235,11 @@ class RegistryClientMixin(RegistryHostBase):
 
     def _list_version_on_logged_model(self, model_id: str, mv: ModelVersion) -> None:
         """Add ``{"name", "version"}`` to the logged model's ``mlflow.modelVersions`` tag (a JSON list,
-        as MLflow keeps it: the versions registered from that model, oldest first)."""
+        as MLflow keeps it: the versions registered from that model, oldest first).
+
+        The SQL registry store already rebuilt the tag in the version's own transaction when the model
+        lives in its database (then the entry is there and nothing is written); this read-modify-write
+        is the fallback for a registry kept in another database than the tracking store."""
         import json
 
         entry = {"name": mv.name, "version": int(mv.version)}

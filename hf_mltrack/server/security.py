@@ -126,15 +126,25 @@ class SecurityMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _merge_slashes(self, scope: Scope, send: Send) -> None:
-        """308 to the same request target with repeated slashes merged (the raw, still percent-encoded
-        path: no decoded character reaches the header; the target never starts with ``//``)."""
+    async def _merge_slashes(self, scope: Scope, send: Send) -> bool:
+        """308 to the same request target with repeated slashes merged; whether it was sent.
+
+        Only the raw (still percent-encoded) path is merged, so no decoded character reaches the header,
+        and only when the raw path itself repeats a slash (``%2F`` is left to the app: a redirect could
+        not change it). The target must start with one ``/`` followed by neither ``/`` nor ``\\`` (a
+        browser reads ``//host`` and ``/\\host`` as another site) and differ from the request (no loop).
+        """
         raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         raw = raw.split(b"?", 1)[0]
-        while b"//" in raw:
-            raw = raw.replace(b"//", b"/")
+        if b"//" not in raw:
+            return False
+        merged = raw
+        while b"//" in merged:
+            merged = merged.replace(b"//", b"/")
+        if merged == raw or not merged.startswith(b"/") or merged[1:2] in (b"/", b"\\"):
+            return False
         query: bytes = scope.get("query_string") or b""
-        location = raw + (b"?" + query if query else b"")
+        location = merged + (b"?" + query if query else b"")
         await send(
             {
                 "type": "http.response.start",
@@ -143,6 +153,7 @@ class SecurityMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+        return True
 
     def _origin_allowed(self, origin: str, host: str) -> bool:
         origin = origin.rstrip("/").lower()
@@ -180,9 +191,13 @@ class SecurityMiddleware:
                     f"Cross-origin request from {origin!r} refused. Allow it with --cors-allowed-origins {origin}",
                 )
                 return
+        if "\\" in path:  # raw or %5C: no route has one, and a browser reads it as "/"
+            await self._reject(
+                send, 400, "BAD_REQUEST", f"Invalid path {path[:200]!r}: a backslash (\\ or %5C) is not allowed"
+            )
+            return
         is_artifact = path.startswith(_ARTIFACT_PROXY)
-        if "//" in path and not is_artifact:
-            await self._merge_slashes(scope, send)
+        if "//" in path and not is_artifact and await self._merge_slashes(scope, send):
             return
         is_api = path.startswith(("/api/", "/ajax-api/"))
         content_length = headers.get("content-length")

@@ -187,3 +187,36 @@ def test_a_logged_model_lists_the_versions_registered_from_it(reg) -> None:
         '[{"name": "m", "version": 1}, {"name": "m", "version": 2}, {"name": "n", "version": 1}]'
     )
     assert "mlflow.modelVersions" not in reg.get_logged_model(other.model_id).tags
+
+
+def test_concurrent_registrations_from_one_logged_model_are_all_listed(reg) -> None:
+    """8 threads x 5 versions registered from one logged model at once (to 8 registered models, so that
+    PostgreSQL runs them side by side): the ``mlflow.modelVersions`` tag lists every one, none lost to a
+    read-modify-write race (the store rebuilds it from ``model_versions`` in the version's transaction)."""
+    import json
+    import threading
+
+    model = reg.create_logged_model("0")
+    for t in range(8):
+        reg.create_registered_model(f"m{t}")
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def register(t: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for _ in range(5):
+                reg.create_model_version(f"m{t}", model.artifact_location, model_id=model.model_id)
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not errors, errors
+    listed = json.loads(reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"])
+    assert sorted((e["name"], e["version"]) for e in listed) == [(f"m{t}", v) for t in range(8) for v in range(1, 6)]
+    for t in range(8):  # oldest first within each registered model
+        assert [e["version"] for e in listed if e["name"] == f"m{t}"] == [1, 2, 3, 4, 5]

@@ -664,3 +664,53 @@ def test_get_by_name_is_authorized_at_the_boundary(world, prefix):
     assert got["experiment"]["experiment_id"] == world["exp"]
     assert _ok(bob.get(f"{prefix}/experiments/get-by-name", params={"experiment_name": "bob-exp"}))
     assert bob.get(f"{prefix}/experiments/get-by-name").status_code == 400
+
+
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+@pytest.mark.parametrize("route", ["runs/log-metric", "runs/log-batch"])
+def test_a_metric_may_only_be_written_to_logged_models_its_user_can_edit(world, prefix, route):
+    """A metric point naming a logged model (MLflow 3 ``model_id``) writes to that model: EDIT on its
+    experiment, like the model's own routes; READ is not enough; a missing model is the handler's 404."""
+    bob, alice, admin = world["bob"], world["alice"], world["admin"]
+    victim = world["logged_model"]
+    own = _ok(bob.post(f"{prefix}/logged-models", json={"experiment_id": world["bob_exp"], "name": "bobs-lm"}))
+    own_id = own["model"]["info"]["model_id"]
+
+    def send(*model_ids: str) -> Any:
+        points = [{"key": "acc", "value": 0.01, "timestamp": 1, "step": 0, "model_id": m} for m in model_ids]
+        if route == "runs/log-metric":
+            return bob.post(f"{prefix}/{route}", json={"run_id": world["bob_run"], **points[0]})
+        plain = {"key": "plain", "value": 1.0, "timestamp": 1, "step": 0}
+        return bob.post(f"{prefix}/{route}", json={"run_id": world["bob_run"], "metrics": [plain, *points]})
+
+    def victim_metrics() -> list:
+        got = _ok(admin.get(f"{prefix}/logged-models/{victim}"))["model"]
+        return got.get("data", {}).get("metrics", [])
+
+    for ids in ((victim,), (own_id, victim))[: 1 if route == "runs/log-metric" else 2]:
+        r = send(*ids)
+        assert r.status_code == 403, r.text
+        assert "logged model" in r.json()["message"] and "EDIT" in r.json()["message"]
+    assert victim_metrics() == []
+    # READ on the victim's experiment is not enough to write to its model
+    _ok(
+        alice.post(
+            f"{prefix}/experiments/permissions/create",
+            json={"experiment_id": world["exp"], "username": "bob", "permission": "READ"},
+        )
+    )
+    assert send(victim).status_code == 403
+    assert victim_metrics() == []
+    # a model id that does not exist: the handler's 404, the same for everyone (nothing to probe)
+    missing = send("m-00000000000000000000000000000000")
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", missing.text
+    # one's own model, and with EDIT the victim's
+    _ok(send(own_id))
+    _ok(
+        alice.patch(
+            f"{prefix}/experiments/permissions/update",
+            json={"experiment_id": world["exp"], "username": "bob", "permission": "EDIT"},
+        )
+    )
+    _ok(send(victim))
+    assert [m["value"] for m in victim_metrics()] == [0.01]

@@ -265,3 +265,66 @@ def test_ascii_digit_filters_still_work(target):
     assert [r["info"]["run_id"] for r in found["runs"]] == [run]
     found = client.post(f"{API}/experiments/search", json={"filter": "experiment_id = '0'"}).json()
     assert [e["experiment_id"] for e in found["experiments"]] == ["0"]
+
+
+_NUL = "a\x00b"
+
+
+def _nul_cases(exp: str, run: str) -> list[tuple[str, str, dict]]:
+    """Every name- or id-typed field that reaches the database, holding a NUL (PostgreSQL refuses it)."""
+    return [
+        ("GET", "experiments/get-by-name", {"params": {"experiment_name": _NUL}}),
+        ("GET", "experiments/get", {"params": {"experiment_id": _NUL}}),
+        ("POST", "experiments/create", {"json": {"name": _NUL}}),
+        ("POST", "experiments/create", {"json": {"name": "a\x07b"}}),
+        ("POST", "experiments/update", {"json": {"experiment_id": exp, "new_name": _NUL}}),
+        ("POST", "experiments/set-experiment-tag", {"json": {"experiment_id": exp, "key": _NUL, "value": "v"}}),
+        ("POST", "runs/create", {"json": {"experiment_id": exp, "run_name": _NUL}}),
+        ("POST", "runs/update", {"json": {"run_id": run, "run_name": _NUL}}),
+        ("GET", "runs/get", {"params": {"run_id": _NUL}}),
+        ("POST", "runs/set-tag", {"json": {"run_id": run, "key": _NUL, "value": "v"}}),
+        ("POST", "runs/delete-tag", {"json": {"run_id": run, "key": _NUL}}),
+        ("POST", "runs/log-parameter", {"json": {"run_id": run, "key": _NUL, "value": "v"}}),
+        ("POST", "runs/log-batch", {"json": {"run_id": run, "tags": [{"key": _NUL, "value": "v"}]}}),
+        ("POST", "registered-models/create", {"json": {"name": _NUL}}),
+        ("GET", "registered-models/get", {"params": {"name": _NUL}}),
+        ("POST", "registered-models/rename", {"json": {"name": "rm", "new_name": _NUL}}),
+        ("POST", "model-versions/create", {"json": {"name": _NUL, "source": "s3://b/x"}}),
+        ("POST", "logged-models", {"json": {"experiment_id": exp, "name": _NUL}}),
+    ]
+
+
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_nul_or_control_character_in_a_name_or_id_is_a_400_naming_it(
+    request, db_uri, tmp_path, monkeypatch, backend, prefix
+):
+    """A NUL (or, in a name, another control character) is refused before any lookup: a 400 naming the
+    field and the character, for an admin (no permission lookup) and a user (the boundary resolves the
+    name first: it must not see a value PostgreSQL refuses), never a 5xx nor a 403."""
+    from hf_mltrack.server import create_app
+
+    monkeypatch.setenv("HF_MLTRACK_AUTH_ADMIN_PASSWORD", "admin-password-123")
+    uri = request.getfixturevalue("empty_pg_database") if backend == "postgresql" else db_uri
+    app = create_app(uri, artifacts_destination=str(tmp_path / "art"), allowed_hosts=["testserver"], auth="basic-auth")
+
+    def as_(user: str, password: str) -> TestClient:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Basic {token}"})
+
+    admin = as_("admin", "admin-password-123")
+    assert admin.post(f"{prefix}/users/create", json={"username": "bob", "password": "bob-password-1"}).is_success
+    bob = as_("bob", "bob-password-1")
+    exp = bob.post(f"{prefix}/experiments/create", json={"name": "e"}).json()["experiment_id"]
+    run = bob.post(f"{prefix}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    assert bob.post(f"{prefix}/registered-models/create", json={"name": "rm"}).is_success
+    for method, route, kwargs in _nul_cases(exp, run):
+        for who, client in (("admin", admin), ("bob", bob)):
+            r = client.request(method, f"{prefix}/{route}", **kwargs)
+            assert r.status_code == 400, (who, route, kwargs, r.text)
+            message = r.json()["message"]
+            assert "NUL" in message or "U+0000" in message or "U+0007" in message, (who, route, message)
+    names = [
+        e["name"] for e in admin.get(f"{prefix}/experiments/search", params={"max_results": 100}).json()["experiments"]
+    ]
+    assert all("\x00" not in n and "\x07" not in n for n in names)

@@ -365,3 +365,19 @@ def test_no_artifact_proxy_without_serve_artifacts(make_app, tmp_path):
     run = client.post(f"{API}/runs/create", json={"experiment_id": "0"}).json()["run"]
     assert run["info"]["artifact_uri"].startswith("file://")
     assert client.get("/api/2.0/mlflow-artifacts/artifacts", params={"path": "0"}).status_code == 404
+
+
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+def test_a_missing_run_is_answered_in_mlflow_sql_stores_words(api, prefix):
+    """``mlflow server`` (its SQL store) says ``Run with id=<id> not found``; MLflow's clients (its optuna
+    storage among them) match on ``Run with id=``. Ours says the same first, then the fix."""
+    missing = "0" * 32
+    for method, route, kwargs in (
+        ("GET", "runs/get", {"params": {"run_id": missing}}),
+        ("POST", "runs/set-tag", {"json": {"run_id": missing, "key": "k", "value": "v"}}),
+        ("POST", "runs/log-batch", {"json": {"run_id": missing, "metrics": []}}),
+    ):
+        r = api.request(method, f"{prefix}/{route}", **kwargs)
+        assert r.status_code == 404, (route, r.text)
+        assert r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+        assert r.json()["message"].startswith(f"Run with id={missing} not found"), (route, r.text)

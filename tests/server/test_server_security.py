@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 
 import httpx
 import pytest
@@ -288,3 +289,36 @@ def test_repeated_slashes_redirect_to_the_merged_path(live_server, sent, locatio
         f"{live_server.url}/api/2.0//mlflow/experiments/get", params={"experiment_id": "0"}, follow_redirects=True
     )
     assert followed.status_code == 200 and followed.json()["experiment"]["experiment_id"] == "0"
+
+
+def _raw_get(port: int, target: bytes) -> tuple[int, bytes | None]:
+    """The status and Location of a GET sent byte for byte (http.client would normalise the target)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    location = [h.split(b":", 1)[1].strip() for h in head[1:] if h.lower().startswith(b"location:")]
+    return int(head[0].split()[1]), (location[0] if location else None)
+
+
+@pytest.mark.parametrize("prefix", [b"/api/2.0/mlflow", b"/ajax-api/2.0/mlflow"])
+def test_repeated_slashes_never_redirect_off_site_nor_to_themselves(live_server, prefix):
+    """The 308 that merges slashes: never to a target a browser reads as another site (``//host``,
+    ``/\\host``), never to the request itself; a backslash (raw or %5C) is a 400."""
+    port = live_server.port
+    for target in (b"//\\evil.com/", b"/\\/evil.com", b"/%5C/evil.com", b"//%5cevil.com", prefix + b"\\experiments"):
+        status, location = _raw_get(port, target)
+        assert (status, location) == (400, None), target
+    for target in (b"/%2F%2Fevil.com", b"/%2f/evil.com", prefix + b"/experiments/get%2F%2F?experiment_id=0"):
+        status, location = _raw_get(port, target)
+        assert status != 308 and location != target, (target, status, location)
+        assert location is None or location.startswith(b"http://localhost/"), (target, location)
+    for target in (b"///evil.com/", b"//" + prefix[1:] + b"/experiments/get?experiment_id=0", prefix + b"//x//y"):
+        status, location = _raw_get(port, target)
+        assert status == 308 and location is not None and location != target, target
+        assert location.startswith(b"/") and location[1:2] not in (b"/", b"\\"), (target, location)
+    status, location = _raw_get(port, b"/" + prefix + b"/experiments/get?experiment_id=0")
+    assert (status, location) == (308, prefix + b"/experiments/get?experiment_id=0")
+    assert _raw_get(port, location)[0] == 200

@@ -164,6 +164,16 @@ def _logged_models() -> Target:
     return Target("logged_models", "READ", "models", "body", optional=True)
 
 
+def _metric_model() -> Target:
+    """EDIT on the experiment of the logged model a metric is written to (``model_id``, MLflow 3)."""
+    return Target("logged_model", "EDIT", "model_id", "body", optional=True)
+
+
+def _metric_models() -> Target:
+    """EDIT on the experiment of every logged model named by a log-batch ``metrics[].model_id``."""
+    return Target("metric_models", "EDIT", "metrics", "body", optional=True)
+
+
 def _logged_model(permission: str) -> Rule:
     return Rule("logged_model", permission, "model_id", "path")
 
@@ -207,11 +217,12 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/runs/restore"): _run("MANAGE"),
     ("POST", f"{M}/runs/search"): AUTHENTICATED,  # experiment ids filtered
     ("GET", f"{M}/runs/search"): AUTHENTICATED,  # experiment ids filtered
-    ("POST", f"{M}/runs/log-metric"): _run("EDIT"),
+    # a metric may also be written to a logged model (MLflow 3): EDIT on that model's experiment too
+    ("POST", f"{M}/runs/log-metric"): _run("EDIT", also=(_metric_model(),)),
     ("POST", f"{M}/runs/log-parameter"): _run("EDIT"),
     ("POST", f"{M}/runs/set-tag"): _run("EDIT"),
     ("POST", f"{M}/runs/delete-tag"): _run("EDIT"),
-    ("POST", f"{M}/runs/log-batch"): _run("EDIT"),
+    ("POST", f"{M}/runs/log-batch"): _run("EDIT", also=(_metric_models(),)),
     # ---- metrics and artifacts ----
     ("GET", f"{M}/metrics/get-history"): _run("READ", "query"),
     ("GET", f"{M}/metrics/get-history-bulk-interval"): Rule("runs", "READ", "run_ids", "query"),

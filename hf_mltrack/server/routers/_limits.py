@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -29,12 +29,31 @@ MAX_ID_LENGTH = 256  # ids and opaque references (run ids, experiment ids, uploa
 MAX_URI_LENGTH = 8192  # artifact locations, model sources, run links
 MAX_FILTER_LENGTH = 100_000  # filter strings and page tokens
 
+
+def no_nul(value: str) -> str:
+    """Refuse a NUL character (PostgreSQL stores no text holding one): a 400 naming the value."""
+    if "\x00" in value:
+        raise ValueError(f"{value[:80]!r} contains a NUL character (\\x00), which no name or id may hold; remove it")
+    return value
+
+
+def no_control(value: str) -> str:
+    """Refuse NUL and the other control characters (U+0000-U+001F, U+007F) in a name."""
+    bad = next((ch for ch in value if ch < " " or ch == "\x7f"), None)
+    if bad is not None:
+        raise ValueError(
+            f"{value[:80]!r} contains the control character U+{ord(bad):04X} ({bad!r}), which no name may hold; "
+            "remove it"
+        )
+    return value
+
+
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 NonNegativeInt64 = Annotated[int, Field(ge=0, le=INT64_MAX)]
-Id = Annotated[str, Field(max_length=MAX_ID_LENGTH)]
-Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH)]
-Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
-RunName = Annotated[str, Field(max_length=MAX_RUN_NAME_LENGTH)]
+Id = Annotated[str, Field(max_length=MAX_ID_LENGTH), AfterValidator(no_nul)]
+Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH), AfterValidator(no_nul)]
+Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(no_control)]
+RunName = Annotated[str, Field(max_length=MAX_RUN_NAME_LENGTH), AfterValidator(no_control)]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)]
 Uri = Annotated[str, Field(max_length=MAX_URI_LENGTH)]
 Filter = Annotated[str, Field(max_length=MAX_FILTER_LENGTH)]

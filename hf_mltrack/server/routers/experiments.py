@@ -13,7 +13,7 @@ from ...utils.validation import validate_key
 from .._json import JSONResponse, experiment_to_json
 from ..state import ServerState, State
 from ._common import KeyValue, OkResponse, ok, view_type
-from ._limits import MAX_EXPERIMENT_TAG_VALUE_LENGTH, MAX_NAME_LENGTH, Filter, Id, Key, Uri
+from ._limits import MAX_EXPERIMENT_TAG_VALUE_LENGTH, Filter, Id, Key, Name, Uri
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
@@ -21,7 +21,7 @@ SEARCH_MAX_RESULTS = 50_000
 
 
 class CreateExperiment(BaseModel):
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: Annotated[Name, Field(min_length=1)]
     artifact_location: Uri | None = None
     tags: list[KeyValue] = Field(default_factory=list)
 
@@ -63,7 +63,7 @@ class ExperimentIdBody(BaseModel):
 
 class UpdateExperiment(BaseModel):
     experiment_id: Id
-    new_name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    new_name: Annotated[Name, Field(min_length=1)]
 
 
 class SetExperimentTag(BaseModel):

@@ -3,15 +3,16 @@ params, tags, artifact listing and download), shapes and status codes as MLflow 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ...exceptions import InvalidParameterError
 from .._json import JSONResponse
 from ..state import State, get_state
 from ._common import KeyValue, OkResponse, ok
+from ._limits import no_control
 from .artifacts import ListArtifactsResponse, file_response, safe_server_path
 
 router = APIRouter(prefix="/logged-models", tags=["logged models"])
@@ -26,7 +27,7 @@ class _Body(BaseModel):
 
 class CreateLoggedModel(_Body):
     experiment_id: str = Field(min_length=1)
-    name: str | None = Field(default=None, max_length=500)
+    name: Annotated[str, AfterValidator(no_control)] | None = Field(default=None, max_length=500)
     model_type: str | None = Field(default=None, max_length=500)
     source_run_id: str | None = Field(default=None, max_length=32)
     params: list[KeyValue] = Field(default_factory=list, max_length=1000)

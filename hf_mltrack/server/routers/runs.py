@@ -134,7 +134,7 @@ class SetTag(_RunRef):
 
 
 class DeleteTag(_RunRef):
-    key: str
+    key: Key
 
 
 class LogBatch(_RunRef):

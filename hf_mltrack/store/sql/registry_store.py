@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from ...entities.paged_list import PagedList
 from ...entities.registry import (
+    MODEL_VERSIONS_TAG,
     ModelVersion,
     ModelVersionStage,
     ModelVersionStatus,
@@ -48,6 +49,35 @@ if TYPE_CHECKING:
 
 _IN_CHUNK = 400
 _STAGE_ORDER = {s: i for i, s in enumerate(ModelVersionStage.ALL)}
+
+
+def list_versions_on_logged_model(conn: Connection, model_id: str) -> bool:
+    """Rebuild the logged model's ``mlflow.modelVersions`` tag (MLflow's JSON list of the versions
+    registered from it, oldest first) from ``model_versions``, inside the caller's transaction; whether
+    the model lives in this database (a registry apart from the tracking store leaves it to the client).
+
+    The model's row is locked first, so concurrent registrations from one model (to any registered
+    models) queue here and each rebuild sees the versions committed before it: none is lost.
+    """
+    import json
+
+    from .logged_model_schema import logged_model_tags, logged_models
+
+    found = conn.execute(
+        sa.select(logged_models.c.model_id).where(logged_models.c.model_id == model_id).with_for_update()
+    ).first()
+    if found is None:
+        return False
+    mv = model_versions.c
+    rows = conn.execute(
+        sa.select(mv.name, mv.version).where(mv.model_id == model_id).order_by(mv.creation_time, mv.name, mv.version)
+    ).all()
+    value = json.dumps([{"name": n, "version": int(v)} for n, v in rows])
+    t = logged_model_tags.c
+    where = (t.model_id == model_id) & (t.key == MODEL_VERSIONS_TAG)
+    if conn.execute(logged_model_tags.update().where(where).values(value=value)).rowcount == 0:
+        conn.execute(logged_model_tags.insert().values(model_id=model_id, key=MODEL_VERSIONS_TAG, value=value))
+    return True
 
 
 def _now_ms() -> int:
@@ -504,6 +534,8 @@ class SqlRegistryStore(AbstractRegistryStore):
                     model_version_tags.insert(),
                     [{"name": name, "version": version, "key": k, "value": v} for k, v in tags.items()],
                 )
+            if model_id is not None:
+                list_versions_on_logged_model(conn, model_id)
         return self.get_model_version(name, version)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
