@@ -58,7 +58,7 @@ def test_async_disabled_by_env_writes_on_return(store_uri: str, monkeypatch: pyt
 
 
 def test_get_run_unknown(store_uri: str) -> None:
-    with pytest.raises(ResourceNotFoundError, match="'missing'"):
+    with pytest.raises(ResourceNotFoundError, match="id=missing"):
         MlTrackClient().get_run("missing")
     with pytest.raises(ResourceNotFoundError):
         MlTrackClient().get_metric_history("missing", "loss")

@@ -80,9 +80,12 @@ def seed(url: str, long_points: int = 20_000) -> Seeded:
                     }
                 )
                 final = 0.0
+                # a second per step, as a training loop logs them (a tight loop logs 300 points within a
+                # millisecond or two, which a time axis rightly draws as one or two points)
+                t0 = run.info.start_time
                 for step in range(300):
                     final = 2.5 * math.exp(-step * lr * 20) + 0.3 / rank + 0.02 * math.sin(step / 5 + i)
-                    hf_mltrack.log_metric("train_loss", final, step=step)
+                    hf_mltrack.log_metric("train_loss", final, step=step, timestamp=t0 + step * 1000)
                 for e in range(1, 4):
                     hf_mltrack.log_metric("eval_loss", final + 0.1 / e, step=e * 100)
                 hf_mltrack.log_metrics(
