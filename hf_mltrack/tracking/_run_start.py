@@ -16,6 +16,7 @@ next ``flush_async_logging()`` raises it too. Training goes on.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import uuid
@@ -140,30 +141,49 @@ class RunStart:
 
     # ---- the thread ---------------------------------------------------------------------------
     def _create(self) -> None:
+        after: list[Callable[[Run], None]] = []
         try:
-            self.run = self._create_run()
-        except BaseException as exc:
-            self.error = exc
-        from . import _batcher
-
-        with self._lock:
-            held, self._held = self._held, []
-            if self.run is not None:
-                for client, metrics, params, tags in held:  # in the order they were logged
-                    client._remember_live(self.run_id)
-                    _batcher.get_batcher().enqueue(client.store, self.run_id, metrics, params, tags)
-            else:
-                self.dropped = sum(len(m) + len(p) + len(t) for _, m, p, t in held)
-            after, self._after = self._after, []
+            try:
+                self.run = self._create_run()
+            except BaseException as exc:
+                self.error = exc
+            after = self._release_held()
             if self.run is None:
-                _FAILED[self.run_id] = self
                 self._report()  # before anyone waiting learns it failed
-            self._done.set()
-            _PENDING.pop(self.run_id, None)
+        finally:
+            # Whatever failed above (a warning turned into an error, the queue), waiters are released.
+            with self._lock:
+                self._done.set()
+                _PENDING.pop(self.run_id, None)
         if self.run is None:
             return
         for fn in after:
             _call_after(fn, self.run)
+
+    def _release_held(self) -> list[Callable[[Run], None]]:
+        """Queue what was held (or count it, if the creation failed); the follow-ups to call."""
+        from . import _batcher
+
+        with self._lock:
+            held, self._held = self._held, []
+            after, self._after = self._after, []
+            if self.run is None:
+                self.dropped = sum(len(m) + len(p) + len(t) for _, m, p, t in held)
+                _FAILED[self.run_id] = self
+                return after
+            try:
+                for client, metrics, params, tags in held:  # in the order they were logged
+                    client._remember_live(self.run_id)
+                    _batcher.get_batcher().enqueue(client.store, self.run_id, metrics, params, tags)
+            except Exception as exc:  # the run exists; what could not be queued is said, outside the lock
+                error: BaseException | None = exc
+            else:
+                error = None
+        if error is not None:
+            _warn(
+                f"hf_mltrack: run {self.run_id} was created but what was logged before could not be queued: {error!r}"
+            )
+        return after
 
     def _create_run(self) -> Run:
         from ..store import get_tracking_store
@@ -191,10 +211,24 @@ class RunStart:
             f"Could not create run {self.run_id} in {where}: {self.error}. Nothing logged to it is stored "
             f"({self.dropped} values so far); training goes on."
         )
-        warnings.warn(f"hf_mltrack: {error.message}", RuntimeWarning, stacklevel=1)
         from . import _batcher
 
         _batcher.get_batcher()._report(error)  # raised by the next flush_async_logging()
+        raised = _warn(f"hf_mltrack: {error.message}")
+        if raised is not None:  # warnings are errors here (``-W error``): that error is the start's error
+            raised.__cause__ = self.error
+            self.error = raised
+
+
+def _warn(message: str) -> BaseException | None:
+    """``warnings.warn`` from a thread of ours; where warnings are turned into errors, the error is
+    logged and returned instead of ending the thread."""
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    except Exception as exc:
+        logging.getLogger("hf_mltrack").warning("%s", message)
+        return exc
+    return None
 
 
 class _StartingInfo(RunInfo):
@@ -238,7 +272,7 @@ def _call_after(fn: Callable[[Run], None], run: Run) -> None:
     try:
         fn(run)
     except Exception as exc:  # never break the run (or training) for a follow-up write
-        warnings.warn(f"hf_mltrack: after creating run {run.info.run_id}: {exc!r}", RuntimeWarning, stacklevel=1)
+        _warn(f"hf_mltrack: after creating run {run.info.run_id}: {exc!r}")
 
 
 def lookup(run_id: str) -> RunStart | None:

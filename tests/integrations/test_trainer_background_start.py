@@ -228,3 +228,32 @@ def test_exit_before_the_run_exists_keeps_what_was_logged(tmp_path):
     client = hf_mltrack.MlTrackClient(uri)
     assert client.get_run(run_id).info.run_name == "short-lived"
     assert [m.value for m in client.get_metric_history(run_id, "x")] == [0.0, 1.0, 2.0]
+
+
+def test_warnings_as_errors_never_leave_end_run_waiting():
+    """``-W error``: the failed creation's warning raises on the creating thread; end_run and reads are
+    released anyway, and that error is the start's error (what ``info.experiment_id`` names)."""
+    script = textwrap.dedent(
+        """
+        import hf_mltrack
+        from hf_mltrack.exceptions import MlTrackException
+        from hf_mltrack.tracking import fluent
+        hf_mltrack.set_tracking_uri("sqlite:////proc/nope/x.db")  # no such folder: the creation fails
+        run = fluent._start_run_in_background(run_name="r")
+        hf_mltrack.log_metric("loss", 1.0, step=1)
+        hf_mltrack.end_run()
+        start = run._start
+        assert start.done and start.run is None
+        assert isinstance(start.error, RuntimeWarning) and "Could not create run" in str(start.error)
+        try:
+            run.info.experiment_id
+        except MlTrackException as exc:
+            assert "could not be created" in str(exc)
+        try:
+            hf_mltrack.flush_async_logging()
+        except MlTrackException as exc:
+            print("RAISED", exc.message[:40])
+        """
+    )
+    out = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=120)
+    assert "RAISED Could not create run" in out.stdout, out.stderr[-3000:]
