@@ -84,7 +84,9 @@ class RunStart:
         self._lock = threading.Lock()
         self._held: list[tuple[MlTrackClient, list[Metric], list[Param], list[RunTag]]] = []
         self._after: list[Callable[[Run], None]] = []
-        self._done = threading.Event()
+        self._created = False  # the run exists (or failed) and what was held is queued (under _lock)
+        self._done = threading.Event()  # ... and the follow-ups (`after`) have run
+        self._thread: threading.Thread | None = None
 
     # ---- the caller's side --------------------------------------------------------------------
     def begin(self) -> RunStart:
@@ -93,7 +95,8 @@ class RunStart:
             _atexit_registered = True
             atexit.register(_at_exit)
         _PENDING[self.run_id] = self
-        threading.Thread(target=self._create, name="hf_mltrack-run-start", daemon=True).start()
+        self._thread = threading.Thread(target=self._create, name="hf_mltrack-run-start", daemon=True)
+        self._thread.start()
         return self
 
     @property
@@ -101,8 +104,11 @@ class RunStart:
         return self._done.is_set()
 
     def wait(self) -> Run | None:
-        """The created run (None if its creation failed), once the thread is done."""
-        self._done.wait()
+        """The created run (None if its creation failed), once the thread is done: the run created, what
+        was held queued and the follow-ups (`after`) run. On the creating thread itself (a follow-up
+        that reads or ends the run) it returns at once: the run exists there."""
+        if threading.current_thread() is not self._thread:
+            self._done.wait()
         return self.run
 
     def info(self) -> RunInfo:
@@ -122,7 +128,7 @@ class RunStart:
         if synchronous:
             self.wait()
         with self._lock:
-            if not self._done.is_set():
+            if not self._created:
                 self._held.append((client, list(metrics), list(params), list(tags)))
                 return True
             if self.error is not None:
@@ -131,9 +137,10 @@ class RunStart:
         return False
 
     def after(self, fn: Callable[[Run], None]) -> None:
-        """Call ``fn(run)`` once the run exists (on the creating thread; now, if it exists already)."""
+        """Call ``fn(run)`` once the run exists (on the creating thread, before `wait` returns; now, if
+        it exists already)."""
         with self._lock:
-            if not self._done.is_set():
+            if not self._created:
                 self._after.append(fn)
                 return
         if self.run is not None:
@@ -150,21 +157,22 @@ class RunStart:
             after = self._release_held()
             if self.run is None:
                 self._report()  # before anyone waiting learns it failed
+            else:
+                for fn in after:  # before waiters go on: end_run comes after the run's inputs
+                    _call_after(fn, self.run)
         finally:
             # Whatever failed above (a warning turned into an error, the queue), waiters are released.
             with self._lock:
+                self._created = True
                 self._done.set()
                 _PENDING.pop(self.run_id, None)
-        if self.run is None:
-            return
-        for fn in after:
-            _call_after(fn, self.run)
 
     def _release_held(self) -> list[Callable[[Run], None]]:
         """Queue what was held (or count it, if the creation failed); the follow-ups to call."""
         from . import _batcher
 
         with self._lock:
+            self._created = True
             held, self._held = self._held, []
             after, self._after = self._after, []
             if self.run is None:

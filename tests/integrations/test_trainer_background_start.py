@@ -257,3 +257,35 @@ def test_warnings_as_errors_never_leave_end_run_waiting():
     )
     out = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=120)
     assert "RAISED Could not create run" in out.stdout, out.stderr[-3000:]
+
+
+def test_run_ends_after_its_inputs_are_logged(tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch):
+    """The follow-ups of the creation (dataset inputs) have run before train end waits no more: a 1-step
+    training's finished run has its inputs, and the eval input is known to the final artifacts."""
+    import time
+
+    from hf_mltrack.integrations import _logged_checkpoints, trainer_callback
+
+    original = _logged_checkpoints.log_dataset_inputs
+
+    def slow(*args: Any) -> Any:
+        time.sleep(1.0)  # longer than one step and the train end
+        return original(*args)
+
+    monkeypatch.setattr(_logged_checkpoints, "log_dataset_inputs", slow)
+    seen: dict[str, Any] = {}
+    end = trainer_callback.MlTrackCallback._log_artifacts_at_end
+
+    def at_end(self: Any, *args: Any) -> None:
+        seen["eval_dataset"] = self._eval_dataset
+        end(self, *args)
+
+    monkeypatch.setattr(trainer_callback.MlTrackCallback, "_log_artifacts_at_end", at_end)
+    from transformers import Trainer
+
+    trainer = Trainer(model=make_gpt2(), args=make_args(max_steps=1), train_dataset=lm_dataset, eval_dataset=lm_dataset)
+    assert trainer.train().global_step == 1
+    run = only_run(client)
+    assert run.info.status == "FINISHED"
+    assert {d.context for d in run.inputs.dataset_inputs} == {"training", "eval"}
+    assert seen["eval_dataset"] is not None
