@@ -11,6 +11,11 @@ nothing logged meanwhile is dropped. Reads wait (`settle`, called by the client'
 
 If the creation fails, one warning says why and how many logged values could not be stored; the
 next ``flush_async_logging()`` raises it too. Training goes on.
+
+A fork (a DataLoader worker) waits, a bounded time, while the thread imports and creates the run
+(`hf_mltrack.utils.fork_guard`): a child never inherits an import lock held by a thread it does not
+have. A start still under way at the fork is a failed start in the child (the parent creates the
+run): nothing there waits for it, and ``info.experiment_id`` says the child must start its own run.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _env
 from ..entities import Metric, Param, Run, RunData, RunInfo, RunStatus, RunTag
 from ..exceptions import MlTrackException
+from ..utils import fork_guard
 
 if TYPE_CHECKING:
     from .client import MlTrackClient
@@ -148,6 +154,10 @@ class RunStart:
 
     # ---- the thread ---------------------------------------------------------------------------
     def _create(self) -> None:
+        with fork_guard.busy():  # imports SQLAlchemy: a fork waits (bounded) for it (`fork_guard`)
+            self._create_in_thread()
+
+    def _create_in_thread(self) -> None:
         after: list[Callable[[Run], None]] = []
         try:
             try:
@@ -303,7 +313,21 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # The creating threads exist only in the parent; the parent creates those runs.
+    # The creating threads exist only in the parent, which creates those runs. Here they never will:
+    # each start fails (nothing waits for it; what the child logs to it is counted, not stored).
+    for start in list(_PENDING.values()):
+        start._lock = threading.Lock()  # the parent's may be held by its creating thread
+        start._done = threading.Event()
+        start._thread = None
+        start._held, start._after = [], []
+        start._created = True
+        start.run = None
+        start.error = MlTrackException(
+            f"Run {start.run_id} was being created when this process forked (pid {os.getpid()}): the parent "
+            "process creates and owns it. A forked process that logs must start its own run (start_run)."
+        )
+        start._done.set()
+        _FAILED[start.run_id] = start
     _PENDING.clear()
 
 

@@ -289,3 +289,78 @@ def test_run_ends_after_its_inputs_are_logged(tracked, client, make_gpt2, make_a
     assert run.info.status == "FINISHED"
     assert {d.context for d in run.inputs.dataset_inputs} == {"training", "eval"}
     assert seen["eval_dataset"] is not None
+
+
+_FORK_SCRIPT = """
+import os, sys, threading, time
+import hf_mltrack
+from hf_mltrack.exceptions import MlTrackException
+from hf_mltrack.store.sql import tracking_store
+from hf_mltrack.tracking import fluent
+from hf_mltrack.utils import fork_guard
+
+gate = threading.Event()
+original = tracking_store.SqlTrackingStore.__init__
+def gated(self, *args, **kwargs):
+    gate.wait(60)
+    original(self, *args, **kwargs)
+tracking_store.SqlTrackingStore.__init__ = gated if sys.argv[2] == "gated" else original
+fork_guard.FORK_WAIT_S = 0.3 if sys.argv[2] == "gated" else 60
+hf_mltrack.set_tracking_uri(f"sqlite:///{sys.argv[1]}/parent.db")
+
+def child():
+    import faulthandler
+    faulthandler.dump_traceback_later(50, exit=True)  # a hang shows where
+    tracking_store.SqlTrackingStore.__init__ = original  # the stores the child opens are not gated
+    hf_mltrack.log_metric("x", 1.0)
+    print("CHILD logged", flush=True)
+    try:
+        print("CHILD artifact_uri", run.info.artifact_uri, flush=True)
+    except MlTrackException as exc:
+        print("CHILD artifact_uri error:", exc, flush=True)
+    hf_mltrack.end_run()
+    print("CHILD ended", flush=True)
+    with hf_mltrack.start_run(run_name="child-own") as own:  # imports and opens its own store
+        hf_mltrack.log_metric("y", 2.0)
+    hf_mltrack.set_tracking_uri(f"sqlite:///{sys.argv[1]}/child.db")
+    with hf_mltrack.start_run(run_name="child-new-store"):
+        hf_mltrack.log_metric("y", 3.0)
+    print("CHILD own run", flush=True)
+
+run = fluent._start_run_in_background(run_name="parent")
+hf_mltrack.log_metric("x", 0.0, step=0)
+pid = os.fork()
+if pid == 0:
+    try:
+        child()
+    finally:
+        os._exit(0)
+gate.set()
+deadline = time.monotonic() + 60
+while os.waitpid(pid, os.WNOHANG) == (0, 0):
+    if time.monotonic() > deadline:
+        os.kill(pid, 9)
+        print("CHILD HUNG", flush=True)
+        break
+    time.sleep(0.05)
+hf_mltrack.end_run()
+stored = hf_mltrack.get_run(run.info.run_id)
+print("PARENT", stored.info.status, stored.info.run_name, stored.data.metrics.get("x"), flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["gated", "plain"])
+def test_fork_while_the_run_is_created(tmp_path, mode):
+    """A fork (a DataLoader worker) while the run is created: the child never waits on the parent's start
+    nor on an import lock of its thread; where the start was still under way, the child is told to start
+    its own run. The parent's run is whole."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FORK_SCRIPT, str(tmp_path), mode], capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert "CHILD HUNG" not in lines and "CHILD own run" in lines, out.stdout + out.stderr[-5000:]
+    assert "CHILD ended" in lines and "PARENT FINISHED parent 0.0" in lines
+    if mode == "gated":  # still being created at the fork: a failed start in the child, naming the fork
+        errors = [line for line in lines if line.startswith("CHILD artifact_uri error:")]
+        assert errors and "forked" in errors[0] and "start its own run" in errors[0]
