@@ -84,6 +84,9 @@ class RunStart:
         self.run_name = run_name
         self.start_time = start_time
         self.user = user
+        from . import fluent
+
+        self.experiment_epoch = fluent._experiment_epoch  # what the user chose as current, as of now
         self.run: Run | None = None
         self.error: BaseException | None = None
         self.dropped = 0  # values logged to a run whose creation failed
@@ -218,8 +221,7 @@ class RunStart:
             assert self.experiment_name is not None
             experiment = fluent._get_or_create_experiment(MlTrackClient(self.uri), self.experiment_name)
             experiment_id = experiment.experiment_id
-            if fluent.get_tracking_uri() == self.uri:
-                fluent._active_experiment_id = experiment_id  # as set_experiment(name) would
+            fluent._make_current_if_unchanged(experiment_id, self.uri, self.experiment_epoch)
         tags = [RunTag(k, v) for k, v in {**default_tags(), **self.tags}.items()]
         return store.create_run(experiment_id, self.user, self.start_time, tags, self.run_name, run_id=self.run_id)
 

@@ -30,6 +30,9 @@ SEARCH_MAX_RESULTS_PANDAS = 100_000
 
 _tracking_uri: str | None = None
 _active_experiment_id: str | None = None
+# Bumped (under _lock) whenever the user changes the current experiment: a run created in the background
+# makes its experiment the current one only if nothing changed it since the run was started.
+_experiment_epoch = 0
 _run_stack: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("hf_mltrack_runs", default=())
 _last_active_run_id: str | None = None
 _clients: dict[str, MlTrackClient] = {}
@@ -107,7 +110,7 @@ def set_tracking_uri(uri: str | None) -> None:
             ``postgresql://user:pass@host:5432/db`` or ``http(s)://host:port`` of an hf-mltrack
             server. ``None`` goes back to ``HF_MLTRACK_TRACKING_URI`` or the embedded default.
     """
-    global _tracking_uri, _active_experiment_id
+    global _tracking_uri, _active_experiment_id, _experiment_epoch
     from ._uri import resolve_tracking_uri
 
     if uri is not None and not isinstance(uri, str):
@@ -115,7 +118,9 @@ def set_tracking_uri(uri: str | None) -> None:
     resolved = resolve_tracking_uri(uri) if uri else None
     if resolved != _tracking_uri:
         _batcher.flush(raise_errors=False)
-        _active_experiment_id = None
+        with _lock:
+            _active_experiment_id = None
+            _experiment_epoch += 1
     _tracking_uri = resolved
 
 
@@ -155,7 +160,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         experiment_name (`str`, *optional*): the name; created when absent.
         experiment_id (`str`, *optional*): an existing experiment's id (give one of the two).
     """
-    global _active_experiment_id
+    global _active_experiment_id, _experiment_epoch
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterError(
             "set_experiment() needs exactly one of experiment_name or experiment_id, "
@@ -173,8 +178,19 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             # server by name when they are delivered.
             experiment = client.store.offline_experiment(experiment_name)
     _check_active(experiment)
-    _active_experiment_id = experiment.experiment_id
+    with _lock:
+        _active_experiment_id = experiment.experiment_id
+        _experiment_epoch += 1
     return experiment
+
+
+def _make_current_if_unchanged(experiment_id: str, uri: str, epoch: int) -> None:
+    """Make ``experiment_id`` the current experiment, as `set_experiment` would, unless the tracking URI
+    or the current experiment was changed since ``epoch`` (the user's choice wins)."""
+    global _active_experiment_id
+    with _lock:
+        if _experiment_epoch == epoch and get_tracking_uri() == uri:
+            _active_experiment_id = experiment_id
 
 
 def _get_or_create_experiment(client: MlTrackClient, name: str) -> Experiment:

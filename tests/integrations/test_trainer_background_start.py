@@ -364,3 +364,16 @@ def test_fork_while_the_run_is_created(tmp_path, mode):
     if mode == "gated":  # still being created at the fork: a failed start in the child, naming the fork
         errors = [line for line in lines if line.startswith("CHILD artifact_uri error:")]
         assert errors and "forked" in errors[0] and "start its own run" in errors[0]
+
+
+def test_a_current_experiment_changed_meanwhile_is_kept(tracking_uri, tmp_path, gated_store):
+    """The creating thread makes the resolved experiment current (as set_experiment(name) would) only if
+    the user did not change the current experiment (or URI) since the run was started."""
+    run = fluent._start_run_in_background(experiment_name="resolved-on-the-thread")
+    hf_mltrack.set_tracking_uri(f"sqlite:///{tmp_path}/other.db")  # the user switches away and back:
+    hf_mltrack.set_tracking_uri(tracking_uri)  # no current experiment now
+    gated_store["gate"].set()
+    hf_mltrack.end_run()
+    experiment = hf_mltrack.get_experiment_by_name("resolved-on-the-thread")
+    assert experiment is not None and run.info.experiment_id == experiment.experiment_id
+    assert fluent._active_experiment_id is None  # the user's choice, not overridden by the thread
