@@ -39,8 +39,11 @@ if TYPE_CHECKING:
 
 # Runs being created, by id (the thread removes its run once it exists or failed).
 _PENDING: dict[str, RunStart] = {}
-# Runs whose creation failed: what is logged to them later is counted, not retried on the store.
+# Runs whose creation failed: what is logged to them later is counted, not retried on the store. An
+# entry goes when its run is ended (`forget`); at most _MAX_FAILED are kept (the oldest go first). Their
+# errors are the batcher's to raise (the next flush), not kept here.
 _FAILED: dict[str, RunStart] = {}
+_MAX_FAILED = 32
 _atexit_registered = False
 
 
@@ -190,7 +193,7 @@ class RunStart:
             after, self._after = self._after, []
             if self.run is None:
                 self.dropped = sum(len(m) + len(p) + len(t) for _, m, p, t in held)
-                _FAILED[self.run_id] = self
+                _remember_failed(self)
                 return after
             try:
                 for client, metrics, params, tags in held:  # in the order they were logged
@@ -295,6 +298,17 @@ def _call_after(fn: Callable[[Run], None], run: Run) -> None:
         _warn(f"hf_mltrack: after creating run {run.info.run_id}: {exc!r}")
 
 
+def _remember_failed(start: RunStart) -> None:
+    _FAILED[start.run_id] = start
+    while len(_FAILED) > _MAX_FAILED:
+        _FAILED.pop(next(iter(_FAILED)), None)
+
+
+def forget(run_id: str) -> None:
+    """The run whose creation failed was ended: nothing is counted for it any more."""
+    _FAILED.pop(run_id, None)
+
+
 def lookup(run_id: str) -> RunStart | None:
     """The background creation of ``run_id``, while it runs or if it failed."""
     return _PENDING.get(run_id) or _FAILED.get(run_id)
@@ -329,7 +343,7 @@ def _after_fork_in_child() -> None:
             "process creates and owns it. A forked process that logs must start its own run (start_run)."
         )
         start._done.set()
-        _FAILED[start.run_id] = start
+        _remember_failed(start)
     _PENDING.clear()
 
 

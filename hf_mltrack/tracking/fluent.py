@@ -488,6 +488,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     if run._system_monitor is not None:
         run._system_monitor.stop()
     if run._start is not None and run._start.wait() is None:
+        _run_start.forget(run.info.run_id)
         return  # its creation failed: said once already (a warning, and the next flush raises it)
     _client().set_terminated(run.info.run_id, RunStatus.validate(status))
 

@@ -377,3 +377,28 @@ def test_a_current_experiment_changed_meanwhile_is_kept(tracking_uri, tmp_path, 
     experiment = hf_mltrack.get_experiment_by_name("resolved-on-the-thread")
     assert experiment is not None and run.info.experiment_id == experiment.experiment_id
     assert fluent._active_experiment_id is None  # the user's choice, not overridden by the thread
+
+
+def test_failed_starts_are_not_kept_for_the_life_of_the_process(tmp_path):
+    """A failed start is forgotten when its run is ended, and at most a bounded number are kept; the
+    next flush still raises the failure."""
+    from hf_mltrack.tracking import _run_start
+
+    hf_mltrack.set_tracking_uri("sqlite:////proc/nope/x.db")  # no such folder: every creation fails
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            run = fluent._start_run_in_background()
+            hf_mltrack.log_metric("x", 1.0)
+            hf_mltrack.end_run()
+            assert run.info.run_id not in _run_start._FAILED
+        starts = [
+            _run_start.new_start(hf_mltrack.get_tracking_uri(), "0", None, {}, None, 0, "u")
+            for _ in range(_run_start._MAX_FAILED + 8)
+        ]
+        for start in starts:
+            start.wait()
+    assert len(_run_start._FAILED) == _run_start._MAX_FAILED
+    assert starts[-1].run_id in _run_start._FAILED and starts[0].run_id not in _run_start._FAILED
+    with pytest.raises(MlTrackException, match="Could not create run"):
+        hf_mltrack.flush_async_logging()
