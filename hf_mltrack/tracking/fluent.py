@@ -326,19 +326,28 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
         set_experiment_tag(key, value)
 
 
+def _current_experiment() -> tuple[str | None, str | None]:
+    """The current experiment without the store: ``(id, None)``, or ``(None, name)`` when only its name is
+    known (``HF_MLTRACK_EXPERIMENT_NAME``). `set_experiment` > ``HF_MLTRACK_EXPERIMENT_ID`` > ``_NAME`` >
+    the "Default" experiment."""
+    if _active_experiment_id is not None:
+        return _active_experiment_id, None
+    if _env.EXPERIMENT_ID.get():
+        return str(_env.EXPERIMENT_ID.get()), None
+    name = _env.EXPERIMENT_NAME.get()
+    return (None, name) if name else (_DEFAULT_EXPERIMENT_ID, None)
+
+
 def _current_experiment_id() -> str:
     global _active_experiment_id
-    if _active_experiment_id is not None:
-        if _active_experiment_id.startswith(OFFLINE_EXPERIMENT_PREFIX):
-            # set while the server was unreachable: its id once the server answers (else still offline)
-            _active_experiment_id = _client().store.server_experiment_id(_active_experiment_id)
-        return _active_experiment_id
-    if _env.EXPERIMENT_ID.get():
-        return str(_env.EXPERIMENT_ID.get())
-    name = _env.EXPERIMENT_NAME.get()
-    if name:
+    experiment_id, name = _current_experiment()
+    if experiment_id is None:
+        assert name is not None
         return set_experiment(name).experiment_id
-    return _DEFAULT_EXPERIMENT_ID
+    if experiment_id == _active_experiment_id and experiment_id.startswith(OFFLINE_EXPERIMENT_PREFIX):
+        # set while the server was unreachable: its id once the server answers (else still offline)
+        _active_experiment_id = experiment_id = _client().store.server_experiment_id(experiment_id)
+    return experiment_id
 
 
 # ---- runs ---------------------------------------------------------------------------------
@@ -421,10 +430,7 @@ def _start_run_in_background(
         return start_run(run_name=run_name, tags=tags, log_system_metrics=log_system_metrics)
     experiment_id = None
     if not experiment_name:
-        experiment_id = _active_experiment_id or (str(_env.EXPERIMENT_ID.get() or "") or None)
-        experiment_name = None if experiment_id else _env.EXPERIMENT_NAME.get()
-        if not experiment_id and not experiment_name:
-            experiment_id = _DEFAULT_EXPERIMENT_ID
+        experiment_id, experiment_name = _current_experiment()
     from .context import current_user
 
     all_tags = {**(tags or {}), **_description_tags(None, run_name, None)}
