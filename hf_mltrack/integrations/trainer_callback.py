@@ -846,14 +846,22 @@ def _prewarm_store_modules(tracking_uri: str | None) -> None:
     """Import the SQL store's modules (SQLAlchemy, the schema) on a thread while the Trainer is set up.
 
     The run is created in the background at train begin anyway; importing ahead lets that start
-    sooner. Only imports: no database is opened or created until training starts.
+    sooner. Only imports: no database is opened or created until training starts. A fork (DataLoader
+    workers) waits for these imports (`hf_mltrack.utils.fork_guard`), so that no worker inherits a
+    module lock held by this thread.
     """
     global _prewarm_started
     if _prewarm_started or "sqlalchemy" in sys.modules:
         return
     _prewarm_started = True
 
+    from ..utils import fork_guard
+
     def imports() -> None:
+        with fork_guard.busy():
+            prewarm()
+
+    def prewarm() -> None:
         try:
             from ..tracking import _run_start, fluent
 

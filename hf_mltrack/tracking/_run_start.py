@@ -11,11 +11,17 @@ nothing logged meanwhile is dropped. Reads wait (`settle`, called by the client'
 
 If the creation fails, one warning says why and how many logged values could not be stored; the
 next ``flush_async_logging()`` raises it too. Training goes on.
+
+A fork (a DataLoader worker) waits, a bounded time, while the thread imports and creates the run
+(`hf_mltrack.utils.fork_guard`): a child never inherits an import lock held by a thread it does not
+have. A start still under way at the fork is a failed start in the child (the parent creates the
+run): nothing there waits for it, and ``info.experiment_id`` says the child must start its own run.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import uuid
@@ -26,14 +32,18 @@ from typing import TYPE_CHECKING, Any
 from .. import _env
 from ..entities import Metric, Param, Run, RunData, RunInfo, RunStatus, RunTag
 from ..exceptions import MlTrackException
+from ..utils import fork_guard
 
 if TYPE_CHECKING:
     from .client import MlTrackClient
 
 # Runs being created, by id (the thread removes its run once it exists or failed).
 _PENDING: dict[str, RunStart] = {}
-# Runs whose creation failed: what is logged to them later is counted, not retried on the store.
+# Runs whose creation failed: what is logged to them later is counted, not retried on the store. An
+# entry goes when its run is ended (`forget`); at most _MAX_FAILED are kept (the oldest go first). Their
+# errors are the batcher's to raise (the next flush), not kept here.
 _FAILED: dict[str, RunStart] = {}
+_MAX_FAILED = 32
 _atexit_registered = False
 
 
@@ -77,13 +87,18 @@ class RunStart:
         self.run_name = run_name
         self.start_time = start_time
         self.user = user
+        from . import fluent
+
+        self.experiment_epoch = fluent._experiment_epoch  # what the user chose as current, as of now
         self.run: Run | None = None
         self.error: BaseException | None = None
         self.dropped = 0  # values logged to a run whose creation failed
         self._lock = threading.Lock()
         self._held: list[tuple[MlTrackClient, list[Metric], list[Param], list[RunTag]]] = []
         self._after: list[Callable[[Run], None]] = []
-        self._done = threading.Event()
+        self._created = False  # the run exists (or failed) and what was held is queued (under _lock)
+        self._done = threading.Event()  # ... and the follow-ups (`after`) have run
+        self._thread: threading.Thread | None = None
 
     # ---- the caller's side --------------------------------------------------------------------
     def begin(self) -> RunStart:
@@ -92,7 +107,8 @@ class RunStart:
             _atexit_registered = True
             atexit.register(_at_exit)
         _PENDING[self.run_id] = self
-        threading.Thread(target=self._create, name="hf_mltrack-run-start", daemon=True).start()
+        self._thread = threading.Thread(target=self._create, name="hf_mltrack-run-start", daemon=True)
+        self._thread.start()
         return self
 
     @property
@@ -100,8 +116,11 @@ class RunStart:
         return self._done.is_set()
 
     def wait(self) -> Run | None:
-        """The created run (None if its creation failed), once the thread is done."""
-        self._done.wait()
+        """The created run (None if its creation failed), once the thread is done: the run created, what
+        was held queued and the follow-ups (`after`) run. On the creating thread itself (a follow-up
+        that reads or ends the run) it returns at once: the run exists there."""
+        if threading.current_thread() is not self._thread:
+            self._done.wait()
         return self.run
 
     def info(self) -> RunInfo:
@@ -121,7 +140,7 @@ class RunStart:
         if synchronous:
             self.wait()
         with self._lock:
-            if not self._done.is_set():
+            if not self._created:
                 self._held.append((client, list(metrics), list(params), list(tags)))
                 return True
             if self.error is not None:
@@ -130,9 +149,10 @@ class RunStart:
         return False
 
     def after(self, fn: Callable[[Run], None]) -> None:
-        """Call ``fn(run)`` once the run exists (on the creating thread; now, if it exists already)."""
+        """Call ``fn(run)`` once the run exists (on the creating thread, before `wait` returns; now, if
+        it exists already)."""
         with self._lock:
-            if not self._done.is_set():
+            if not self._created:
                 self._after.append(fn)
                 return
         if self.run is not None:
@@ -140,30 +160,54 @@ class RunStart:
 
     # ---- the thread ---------------------------------------------------------------------------
     def _create(self) -> None:
+        with fork_guard.busy():  # imports SQLAlchemy: a fork waits (bounded) for it (`fork_guard`)
+            self._create_in_thread()
+
+    def _create_in_thread(self) -> None:
+        after: list[Callable[[Run], None]] = []
         try:
-            self.run = self._create_run()
-        except BaseException as exc:
-            self.error = exc
+            try:
+                self.run = self._create_run()
+            except BaseException as exc:
+                self.error = exc
+            after = self._release_held()
+            if self.run is None:
+                self._report()  # before anyone waiting learns it failed
+            else:
+                for fn in after:  # before waiters go on: end_run comes after the run's inputs
+                    _call_after(fn, self.run)
+        finally:
+            # Whatever failed above (a warning turned into an error, the queue), waiters are released.
+            with self._lock:
+                self._created = True
+                self._done.set()
+                _PENDING.pop(self.run_id, None)
+
+    def _release_held(self) -> list[Callable[[Run], None]]:
+        """Queue what was held (or count it, if the creation failed); the follow-ups to call."""
         from . import _batcher
 
         with self._lock:
+            self._created = True
             held, self._held = self._held, []
-            if self.run is not None:
+            after, self._after = self._after, []
+            if self.run is None:
+                self.dropped = sum(len(m) + len(p) + len(t) for _, m, p, t in held)
+                _remember_failed(self)
+                return after
+            try:
                 for client, metrics, params, tags in held:  # in the order they were logged
                     client._remember_live(self.run_id)
                     _batcher.get_batcher().enqueue(client.store, self.run_id, metrics, params, tags)
+            except Exception as exc:  # the run exists; what could not be queued is said, outside the lock
+                error: BaseException | None = exc
             else:
-                self.dropped = sum(len(m) + len(p) + len(t) for _, m, p, t in held)
-            after, self._after = self._after, []
-            if self.run is None:
-                _FAILED[self.run_id] = self
-                self._report()  # before anyone waiting learns it failed
-            self._done.set()
-            _PENDING.pop(self.run_id, None)
-        if self.run is None:
-            return
-        for fn in after:
-            _call_after(fn, self.run)
+                error = None
+        if error is not None:
+            _warn(
+                f"hf_mltrack: run {self.run_id} was created but what was logged before could not be queued: {error!r}"
+            )
+        return after
 
     def _create_run(self) -> Run:
         from ..store import get_tracking_store
@@ -180,8 +224,7 @@ class RunStart:
             assert self.experiment_name is not None
             experiment = fluent._get_or_create_experiment(MlTrackClient(self.uri), self.experiment_name)
             experiment_id = experiment.experiment_id
-            if fluent.get_tracking_uri() == self.uri:
-                fluent._active_experiment_id = experiment_id  # as set_experiment(name) would
+            fluent._make_current_if_unchanged(experiment_id, self.uri, self.experiment_epoch)
         tags = [RunTag(k, v) for k, v in {**default_tags(), **self.tags}.items()]
         return store.create_run(experiment_id, self.user, self.start_time, tags, self.run_name, run_id=self.run_id)
 
@@ -191,10 +234,24 @@ class RunStart:
             f"Could not create run {self.run_id} in {where}: {self.error}. Nothing logged to it is stored "
             f"({self.dropped} values so far); training goes on."
         )
-        warnings.warn(f"hf_mltrack: {error.message}", RuntimeWarning, stacklevel=1)
         from . import _batcher
 
         _batcher.get_batcher()._report(error)  # raised by the next flush_async_logging()
+        raised = _warn(f"hf_mltrack: {error.message}")
+        if raised is not None:  # warnings are errors here (``-W error``): that error is the start's error
+            raised.__cause__ = self.error
+            self.error = raised
+
+
+def _warn(message: str) -> BaseException | None:
+    """``warnings.warn`` from a thread of ours; where warnings are turned into errors, the error is
+    logged and returned instead of ending the thread."""
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    except Exception as exc:
+        logging.getLogger("hf_mltrack").warning("%s", message)
+        return exc
+    return None
 
 
 class _StartingInfo(RunInfo):
@@ -238,7 +295,18 @@ def _call_after(fn: Callable[[Run], None], run: Run) -> None:
     try:
         fn(run)
     except Exception as exc:  # never break the run (or training) for a follow-up write
-        warnings.warn(f"hf_mltrack: after creating run {run.info.run_id}: {exc!r}", RuntimeWarning, stacklevel=1)
+        _warn(f"hf_mltrack: after creating run {run.info.run_id}: {exc!r}")
+
+
+def _remember_failed(start: RunStart) -> None:
+    _FAILED[start.run_id] = start
+    while len(_FAILED) > _MAX_FAILED:
+        _FAILED.pop(next(iter(_FAILED)), None)
+
+
+def forget(run_id: str) -> None:
+    """The run whose creation failed was ended: nothing is counted for it any more."""
+    _FAILED.pop(run_id, None)
 
 
 def lookup(run_id: str) -> RunStart | None:
@@ -261,7 +329,21 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # The creating threads exist only in the parent; the parent creates those runs.
+    # The creating threads exist only in the parent, which creates those runs. Here they never will:
+    # each start fails (nothing waits for it; what the child logs to it is counted, not stored).
+    for start in list(_PENDING.values()):
+        start._lock = threading.Lock()  # the parent's may be held by its creating thread
+        start._done = threading.Event()
+        start._thread = None
+        start._held, start._after = [], []
+        start._created = True
+        start.run = None
+        start.error = MlTrackException(
+            f"Run {start.run_id} was being created when this process forked (pid {os.getpid()}): the parent "
+            "process creates and owns it. A forked process that logs must start its own run (start_run)."
+        )
+        start._done.set()
+        _remember_failed(start)
     _PENDING.clear()
 
 

@@ -30,6 +30,9 @@ SEARCH_MAX_RESULTS_PANDAS = 100_000
 
 _tracking_uri: str | None = None
 _active_experiment_id: str | None = None
+# Bumped (under _lock) whenever the user changes the current experiment: a run created in the background
+# makes its experiment the current one only if nothing changed it since the run was started.
+_experiment_epoch = 0
 _run_stack: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("hf_mltrack_runs", default=())
 _last_active_run_id: str | None = None
 _clients: dict[str, MlTrackClient] = {}
@@ -107,7 +110,7 @@ def set_tracking_uri(uri: str | None) -> None:
             ``postgresql://user:pass@host:5432/db`` or ``http(s)://host:port`` of an hf-mltrack
             server. ``None`` goes back to ``HF_MLTRACK_TRACKING_URI`` or the embedded default.
     """
-    global _tracking_uri, _active_experiment_id
+    global _tracking_uri, _active_experiment_id, _experiment_epoch
     from ._uri import resolve_tracking_uri
 
     if uri is not None and not isinstance(uri, str):
@@ -115,7 +118,9 @@ def set_tracking_uri(uri: str | None) -> None:
     resolved = resolve_tracking_uri(uri) if uri else None
     if resolved != _tracking_uri:
         _batcher.flush(raise_errors=False)
-        _active_experiment_id = None
+        with _lock:
+            _active_experiment_id = None
+            _experiment_epoch += 1
     _tracking_uri = resolved
 
 
@@ -155,7 +160,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         experiment_name (`str`, *optional*): the name; created when absent.
         experiment_id (`str`, *optional*): an existing experiment's id (give one of the two).
     """
-    global _active_experiment_id
+    global _active_experiment_id, _experiment_epoch
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterError(
             "set_experiment() needs exactly one of experiment_name or experiment_id, "
@@ -173,8 +178,19 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             # server by name when they are delivered.
             experiment = client.store.offline_experiment(experiment_name)
     _check_active(experiment)
-    _active_experiment_id = experiment.experiment_id
+    with _lock:
+        _active_experiment_id = experiment.experiment_id
+        _experiment_epoch += 1
     return experiment
+
+
+def _make_current_if_unchanged(experiment_id: str, uri: str, epoch: int) -> None:
+    """Make ``experiment_id`` the current experiment, as `set_experiment` would, unless the tracking URI
+    or the current experiment was changed since ``epoch`` (the user's choice wins)."""
+    global _active_experiment_id
+    with _lock:
+        if _experiment_epoch == epoch and get_tracking_uri() == uri:
+            _active_experiment_id = experiment_id
 
 
 def _get_or_create_experiment(client: MlTrackClient, name: str) -> Experiment:
@@ -310,19 +326,28 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
         set_experiment_tag(key, value)
 
 
+def _current_experiment() -> tuple[str | None, str | None]:
+    """The current experiment without the store: ``(id, None)``, or ``(None, name)`` when only its name is
+    known (``HF_MLTRACK_EXPERIMENT_NAME``). `set_experiment` > ``HF_MLTRACK_EXPERIMENT_ID`` > ``_NAME`` >
+    the "Default" experiment."""
+    if _active_experiment_id is not None:
+        return _active_experiment_id, None
+    if _env.EXPERIMENT_ID.get():
+        return str(_env.EXPERIMENT_ID.get()), None
+    name = _env.EXPERIMENT_NAME.get()
+    return (None, name) if name else (_DEFAULT_EXPERIMENT_ID, None)
+
+
 def _current_experiment_id() -> str:
     global _active_experiment_id
-    if _active_experiment_id is not None:
-        if _active_experiment_id.startswith(OFFLINE_EXPERIMENT_PREFIX):
-            # set while the server was unreachable: its id once the server answers (else still offline)
-            _active_experiment_id = _client().store.server_experiment_id(_active_experiment_id)
-        return _active_experiment_id
-    if _env.EXPERIMENT_ID.get():
-        return str(_env.EXPERIMENT_ID.get())
-    name = _env.EXPERIMENT_NAME.get()
-    if name:
+    experiment_id, name = _current_experiment()
+    if experiment_id is None:
+        assert name is not None
         return set_experiment(name).experiment_id
-    return _DEFAULT_EXPERIMENT_ID
+    if experiment_id == _active_experiment_id and experiment_id.startswith(OFFLINE_EXPERIMENT_PREFIX):
+        # set while the server was unreachable: its id once the server answers (else still offline)
+        _active_experiment_id = experiment_id = _client().store.server_experiment_id(experiment_id)
+    return experiment_id
 
 
 # ---- runs ---------------------------------------------------------------------------------
@@ -405,10 +430,7 @@ def _start_run_in_background(
         return start_run(run_name=run_name, tags=tags, log_system_metrics=log_system_metrics)
     experiment_id = None
     if not experiment_name:
-        experiment_id = _active_experiment_id or (str(_env.EXPERIMENT_ID.get() or "") or None)
-        experiment_name = None if experiment_id else _env.EXPERIMENT_NAME.get()
-        if not experiment_id and not experiment_name:
-            experiment_id = _DEFAULT_EXPERIMENT_ID
+        experiment_id, experiment_name = _current_experiment()
     from .context import current_user
 
     all_tags = {**(tags or {}), **_description_tags(None, run_name, None)}
@@ -472,6 +494,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     if run._system_monitor is not None:
         run._system_monitor.stop()
     if run._start is not None and run._start.wait() is None:
+        _run_start.forget(run.info.run_id)
         return  # its creation failed: said once already (a warning, and the next flush raises it)
     _client().set_terminated(run.info.run_id, RunStatus.validate(status))
 

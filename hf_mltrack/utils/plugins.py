@@ -7,7 +7,9 @@ own backends (``register("mystore", "pkg.module:Class")``) without importing any
 from __future__ import annotations
 
 import importlib
+import os
 import threading
+import weakref
 from typing import Generic, TypeVar
 
 from ..exceptions import InvalidParameterError
@@ -35,6 +37,7 @@ class SchemeRegistry(Generic[T]):
         self.plug_in_with = plug_in_with
         self.cache: dict[str, T] = {}
         self._lock = threading.Lock()
+        _REGISTRIES.add(self)
 
     def register(self, scheme: str, dotted_path: str) -> None:
         """Use ``dotted_path`` (``"module:Class"``) for ``scheme``; cached instances of it are dropped."""
@@ -64,3 +67,17 @@ class SchemeRegistry(Generic[T]):
 
     def clear(self) -> None:
         self.cache.clear()
+
+
+# A store is built under the registry's lock, possibly on a thread (a run created in the background):
+# a process forked meanwhile has a fresh lock, and builds its own store.
+_REGISTRIES: weakref.WeakSet[SchemeRegistry] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for registry in list(_REGISTRIES):
+        registry._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

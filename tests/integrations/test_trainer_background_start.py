@@ -228,3 +228,177 @@ def test_exit_before_the_run_exists_keeps_what_was_logged(tmp_path):
     client = hf_mltrack.MlTrackClient(uri)
     assert client.get_run(run_id).info.run_name == "short-lived"
     assert [m.value for m in client.get_metric_history(run_id, "x")] == [0.0, 1.0, 2.0]
+
+
+def test_warnings_as_errors_never_leave_end_run_waiting():
+    """``-W error``: the failed creation's warning raises on the creating thread; end_run and reads are
+    released anyway, and that error is the start's error (what ``info.experiment_id`` names)."""
+    script = textwrap.dedent(
+        """
+        import hf_mltrack
+        from hf_mltrack.exceptions import MlTrackException
+        from hf_mltrack.tracking import fluent
+        hf_mltrack.set_tracking_uri("sqlite:////proc/nope/x.db")  # no such folder: the creation fails
+        run = fluent._start_run_in_background(run_name="r")
+        hf_mltrack.log_metric("loss", 1.0, step=1)
+        hf_mltrack.end_run()
+        start = run._start
+        assert start.done and start.run is None
+        assert isinstance(start.error, RuntimeWarning) and "Could not create run" in str(start.error)
+        try:
+            run.info.experiment_id
+        except MlTrackException as exc:
+            assert "could not be created" in str(exc)
+        try:
+            hf_mltrack.flush_async_logging()
+        except MlTrackException as exc:
+            print("RAISED", exc.message[:40])
+        """
+    )
+    out = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=120)
+    assert "RAISED Could not create run" in out.stdout, out.stderr[-3000:]
+
+
+def test_run_ends_after_its_inputs_are_logged(tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch):
+    """The follow-ups of the creation (dataset inputs) have run before train end waits no more: a 1-step
+    training's finished run has its inputs, and the eval input is known to the final artifacts."""
+    import time
+
+    from hf_mltrack.integrations import _logged_checkpoints, trainer_callback
+
+    original = _logged_checkpoints.log_dataset_inputs
+
+    def slow(*args: Any) -> Any:
+        time.sleep(1.0)  # longer than one step and the train end
+        return original(*args)
+
+    monkeypatch.setattr(_logged_checkpoints, "log_dataset_inputs", slow)
+    seen: dict[str, Any] = {}
+    end = trainer_callback.MlTrackCallback._log_artifacts_at_end
+
+    def at_end(self: Any, *args: Any) -> None:
+        seen["eval_dataset"] = self._eval_dataset
+        end(self, *args)
+
+    monkeypatch.setattr(trainer_callback.MlTrackCallback, "_log_artifacts_at_end", at_end)
+    from transformers import Trainer
+
+    trainer = Trainer(model=make_gpt2(), args=make_args(max_steps=1), train_dataset=lm_dataset, eval_dataset=lm_dataset)
+    assert trainer.train().global_step == 1
+    run = only_run(client)
+    assert run.info.status == "FINISHED"
+    assert {d.context for d in run.inputs.dataset_inputs} == {"training", "eval"}
+    assert seen["eval_dataset"] is not None
+
+
+_FORK_SCRIPT = """
+import os, sys, threading, time
+import hf_mltrack
+from hf_mltrack.exceptions import MlTrackException
+from hf_mltrack.store.sql import tracking_store
+from hf_mltrack.tracking import fluent
+from hf_mltrack.utils import fork_guard
+
+gate = threading.Event()
+original = tracking_store.SqlTrackingStore.__init__
+def gated(self, *args, **kwargs):
+    gate.wait(60)
+    original(self, *args, **kwargs)
+tracking_store.SqlTrackingStore.__init__ = gated if sys.argv[2] == "gated" else original
+fork_guard.FORK_WAIT_S = 0.3 if sys.argv[2] == "gated" else 60
+hf_mltrack.set_tracking_uri(f"sqlite:///{sys.argv[1]}/parent.db")
+
+def child():
+    import faulthandler
+    faulthandler.dump_traceback_later(50, exit=True)  # a hang shows where
+    tracking_store.SqlTrackingStore.__init__ = original  # the stores the child opens are not gated
+    hf_mltrack.log_metric("x", 1.0)
+    print("CHILD logged", flush=True)
+    try:
+        print("CHILD artifact_uri", run.info.artifact_uri, flush=True)
+    except MlTrackException as exc:
+        print("CHILD artifact_uri error:", exc, flush=True)
+    hf_mltrack.end_run()
+    print("CHILD ended", flush=True)
+    with hf_mltrack.start_run(run_name="child-own") as own:  # imports and opens its own store
+        hf_mltrack.log_metric("y", 2.0)
+    hf_mltrack.set_tracking_uri(f"sqlite:///{sys.argv[1]}/child.db")
+    with hf_mltrack.start_run(run_name="child-new-store"):
+        hf_mltrack.log_metric("y", 3.0)
+    print("CHILD own run", flush=True)
+
+run = fluent._start_run_in_background(run_name="parent")
+hf_mltrack.log_metric("x", 0.0, step=0)
+pid = os.fork()
+if pid == 0:
+    try:
+        child()
+    finally:
+        os._exit(0)
+gate.set()
+deadline = time.monotonic() + 60
+while os.waitpid(pid, os.WNOHANG) == (0, 0):
+    if time.monotonic() > deadline:
+        os.kill(pid, 9)
+        print("CHILD HUNG", flush=True)
+        break
+    time.sleep(0.05)
+hf_mltrack.end_run()
+stored = hf_mltrack.get_run(run.info.run_id)
+print("PARENT", stored.info.status, stored.info.run_name, stored.data.metrics.get("x"), flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["gated", "plain"])
+def test_fork_while_the_run_is_created(tmp_path, mode):
+    """A fork (a DataLoader worker) while the run is created: the child never waits on the parent's start
+    nor on an import lock of its thread; where the start was still under way, the child is told to start
+    its own run. The parent's run is whole."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FORK_SCRIPT, str(tmp_path), mode], capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert "CHILD HUNG" not in lines and "CHILD own run" in lines, out.stdout + out.stderr[-5000:]
+    assert "CHILD ended" in lines and "PARENT FINISHED parent 0.0" in lines
+    if mode == "gated":  # still being created at the fork: a failed start in the child, naming the fork
+        errors = [line for line in lines if line.startswith("CHILD artifact_uri error:")]
+        assert errors and "forked" in errors[0] and "start its own run" in errors[0]
+
+
+def test_a_current_experiment_changed_meanwhile_is_kept(tracking_uri, tmp_path, gated_store):
+    """The creating thread makes the resolved experiment current (as set_experiment(name) would) only if
+    the user did not change the current experiment (or URI) since the run was started."""
+    run = fluent._start_run_in_background(experiment_name="resolved-on-the-thread")
+    hf_mltrack.set_tracking_uri(f"sqlite:///{tmp_path}/other.db")  # the user switches away and back:
+    hf_mltrack.set_tracking_uri(tracking_uri)  # no current experiment now
+    gated_store["gate"].set()
+    hf_mltrack.end_run()
+    experiment = hf_mltrack.get_experiment_by_name("resolved-on-the-thread")
+    assert experiment is not None and run.info.experiment_id == experiment.experiment_id
+    assert fluent._active_experiment_id is None  # the user's choice, not overridden by the thread
+
+
+def test_failed_starts_are_not_kept_for_the_life_of_the_process(tmp_path):
+    """A failed start is forgotten when its run is ended, and at most a bounded number are kept; the
+    next flush still raises the failure."""
+    from hf_mltrack.tracking import _run_start
+
+    hf_mltrack.set_tracking_uri("sqlite:////proc/nope/x.db")  # no such folder: every creation fails
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            run = fluent._start_run_in_background()
+            hf_mltrack.log_metric("x", 1.0)
+            hf_mltrack.end_run()
+            assert run.info.run_id not in _run_start._FAILED
+        starts = [
+            _run_start.new_start(hf_mltrack.get_tracking_uri(), "0", None, {}, None, 0, "u")
+            for _ in range(_run_start._MAX_FAILED + 8)
+        ]
+        for start in starts:
+            start.wait()
+    assert len(_run_start._FAILED) == _run_start._MAX_FAILED
+    assert starts[-1].run_id in _run_start._FAILED and starts[0].run_id not in _run_start._FAILED
+    with pytest.raises(MlTrackException, match="Could not create run"):
+        hf_mltrack.flush_async_logging()
