@@ -426,10 +426,11 @@ class S3Multipart(MultipartBackend):
 
     def _sweep_in_background(self) -> None:
         # S3 round trips: never on the request's time; at most once per interval per destination (the
-        # time is taken here, so parallel part uploads start one sweep, not one each).
+        # time is taken here, so parallel part uploads start one sweep, not one each), the first one an
+        # interval after the process first uploads there (not in the middle of its first upload).
         key = self._sweep_key()
         now = time.time()
-        if now - _last_sweep.get(key, 0.0) >= SWEEP_INTERVAL_SECONDS:
+        if now - _last_sweep.setdefault(key, now) >= SWEEP_INTERVAL_SECONDS:
             _last_sweep[key] = now
             sweep = functools.partial(self.sweep, force=True)
             threading.Thread(target=sweep, name="hf-mltrack-s3-multipart-sweep", daemon=True).start()

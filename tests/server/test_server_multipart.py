@@ -311,8 +311,8 @@ def test_abandoned_s3_uploads_are_aborted_by_the_sweep(make_app, moto_s3, monkey
     outside = s3.create_multipart_upload(Bucket=moto_s3, Key="elsewhere/x.bin")["UploadId"]
     s3.upload_part(Bucket=moto_s3, Key="elsewhere/x.bin", UploadId=outside, PartNumber=1, Body=b"o")
     api = TestClient(make_app(artifacts_destination=f"s3://{moto_s3}/root"))
-    # no sweep while the uploads are set up (moto dates every upload's initiation in 2010)
-    multipart._last_sweep[f"s3://{moto_s3}/root"] = time.time()
+    # (moto dates every upload's initiation in 2010: no sweep may run while the uploads are set up; none
+    # does, the first one comes an interval after the process first uploads to a destination)
     stale = _create(api, "0/r/artifacts", "stale.bin", 2).json()
     _put_parts(api, stale["credentials"][:1], [b"s" * 100])
     time.sleep(2.2)
@@ -324,8 +324,9 @@ def test_abandoned_s3_uploads_are_aborted_by_the_sweep(make_app, moto_s3, monkey
         return {u["Key"] for u in s3.list_multipart_uploads(Bucket=moto_s3).get("Uploads", [])}
 
     assert keys() == {"elsewhere/x.bin", "root/0/r/artifacts/stale.bin", "root/0/r/artifacts/slow.bin"}
-    # the next multipart request starts the sweep in the background (it waits for no S3 round trip)
-    multipart._last_sweep.clear()
+    # an interval later, the next multipart request starts the sweep in the background (no S3 round trip
+    # on the request's time)
+    multipart._last_sweep[f"s3://{moto_s3}/root"] -= multipart.SWEEP_INTERVAL_SECONDS
     _put_parts(api, slow["credentials"][1:2], [b"w" * 100])
     deadline = time.monotonic() + 10
     while "root/0/r/artifacts/stale.bin" in keys() and time.monotonic() < deadline:
