@@ -104,7 +104,8 @@ _PATH_ERRNOS = {
 
 
 def storage_error(exc: BaseException) -> tuple[int, str, str] | None:
-    """(status, error code, message) for a storage failure anywhere in ``exc``'s cause chain, else None."""
+    """(status, error code, message) for a storage failure anywhere in ``exc``'s cause chain, else None: a full or
+    read-only disk (507), an artifact path the file system refuses, or a value the database refuses (400)."""
     seen = 0
     current: BaseException | None = exc
     while current is not None and seen < 8:
@@ -117,6 +118,17 @@ def storage_error(exc: BaseException) -> tuple[int, str, str] | None:
             )
         if isinstance(current, OSError) and current.errno in _PATH_ERRNOS:
             return 400, "INVALID_PARAMETER_VALUE", f"Invalid artifact path: {_PATH_ERRNOS[current.errno]}"
+        if any(t.__name__ == "DataError" for t in type(current).__mro__):  # SQLAlchemy's, or the driver's own
+            # SQLSTATE class 22 (a NUL in a text value on PostgreSQL, a number out of range...): the value the
+            # client sent, refused by the database; the transaction rolled back. The driver's first line only
+            # (never the SQL or its parameters).
+            reason = str(getattr(current, "orig", None) or current).strip().splitlines()[0][:300]
+            fix = "remove the NUL characters (\\x00)" if "NUL" in reason else "fix the value"
+            return (
+                400,
+                "INVALID_PARAMETER_VALUE",
+                f"The tracking database refused a value of the request ({reason}): {fix} and retry",
+            )
         text = str(current)
         if type(current).__name__ == "OperationalError" and (
             "database or disk is full" in text or "readonly database" in text

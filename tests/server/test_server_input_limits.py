@@ -328,3 +328,45 @@ def test_a_nul_or_control_character_in_a_name_or_id_is_a_400_naming_it(
         e["name"] for e in admin.get(f"{prefix}/experiments/search", params={"max_results": 100}).json()["experiments"]
     ]
     assert all("\x00" not in n and "\x07" not in n for n in names)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("prefix", ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"])
+def test_a_value_postgresql_refuses_is_a_400_and_stores_nothing(request, tmp_path, prefix):
+    """A NUL in a tag/param value, a filter, a trace tag or a dataset name: PostgreSQL refuses it (SQLite
+    stores it); the client gets a 400 saying so and what to do, never a 500, and nothing of the request is
+    kept (its transaction rolled back)."""
+    from hf_mltrack.server import create_app
+
+    uri = request.getfixturevalue("empty_pg_database")
+    app = create_app(uri, artifacts_destination=str(tmp_path / "art"), allowed_hosts=["testserver"])
+    client = TestClient(app, raise_server_exceptions=False)
+    exp = client.post(f"{prefix}/experiments/create", json={"name": "nul"}).json()["experiment_id"]
+    run = client.post(f"{prefix}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    assert client.post(f"{prefix}/registered-models/create", json={"name": "rm"}).is_success
+    nul = "a\x00b"
+    cases = [
+        ("runs/set-tag", {"run_id": run, "key": "k", "value": nul}),
+        ("runs/log-parameter", {"run_id": run, "key": "p", "value": nul}),
+        (
+            "runs/log-batch",
+            {"run_id": run, "params": [{"key": "q", "value": "ok"}], "tags": [{"key": "t", "value": nul}]},
+        ),
+        ("experiments/set-experiment-tag", {"experiment_id": exp, "key": "k", "value": nul}),
+        ("registered-models/set-tag", {"name": "rm", "key": "k", "value": nul}),
+        ("runs/search", {"experiment_ids": [exp], "filter": f"tags.k = '{nul}'"}),
+        ("experiments/search", {"filter": f"name = '{nul}'"}),
+        (
+            "runs/log-inputs",
+            {"run_id": run, "datasets": [{"dataset": {"name": nul, "digest": "d", "source_type": "s", "source": "x"}}]},
+        ),
+        ("logged-models", {"experiment_id": exp, "name": "lm", "tags": [{"key": "t", "value": nul}]}),
+    ]
+    for route, body in cases:
+        r = client.post(f"{prefix}/{route}", json=body)
+        assert r.status_code == 400, (route, r.text)
+        assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE" and "NUL" in r.json()["message"], (route, r.text)
+        assert "INSERT" not in r.text and "SELECT" not in r.text  # no SQL echoed
+    stored = client.get(f"{prefix}/runs/get", params={"run_id": run}).json()["run"]
+    assert stored["data"].get("params", []) == [] and "t" not in {t["key"] for t in stored["data"].get("tags", [])}
+    assert client.post(f"{prefix}/runs/set-tag", json={"run_id": run, "key": "k", "value": "fine"}).is_success
