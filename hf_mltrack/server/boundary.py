@@ -52,6 +52,7 @@ from ..exceptions import InvalidParameterError, MlTrackException
 from ._json import dumps
 from .auth.manager import USER_STATE_KEY
 from .auth.policy import Rule, Target, rule_for
+from .errors import shown_value
 from .routes import RouteTable
 from .security import SECURITY_HEADERS
 
@@ -115,19 +116,20 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
             items = raw if isinstance(raw, list) else [raw]
             if not all(isinstance(x, str) and x for x in items):
                 raise BadIdentity(
-                    f"Invalid value {_shown(raw)} for parameter '{name}' supplied: give a list of non-empty ids"
+                    f"Invalid value {shown_value(raw, 100)} for parameter '{name}' supplied: "
+                    "give a list of non-empty ids"
                 )
             values.append(list(items))
             continue
         if not isinstance(raw, str):
             # MLflow's wording (its tests look for it), then what is expected
             raise BadIdentity(
-                f"Invalid value {_shown(raw)} for parameter '{name}' supplied: it must be a string id, "
+                f"Invalid value {shown_value(raw, 100)} for parameter '{name}' supplied: it must be a string id, "
                 f"not {type(raw).__name__}"
             )
         if "\x00" in raw:  # no stored id or name holds one (PostgreSQL refuses it): never resolved
             raise BadIdentity(
-                f"Invalid value {_shown(raw)} for parameter '{name}' supplied: it contains a NUL character "
+                f"Invalid value {shown_value(raw, 100)} for parameter '{name}' supplied: it contains a NUL character "
                 "(\\x00), which no id or name holds; remove it"
             )
         if not raw.isascii():
@@ -153,14 +155,6 @@ def _one_value(target: Target, found: list[tuple[str, Any]]) -> Any:
             f"Conflicting values for {names}: {shown}. They name the same object: send {target.field} once"
         )
     return distinct[0] if distinct else None
-
-
-def _shown(value: Any) -> str:
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 100 else text[:100] + "..."
 
 
 def _missing(target: Target) -> BadIdentity:

@@ -76,15 +76,15 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return details
 
 
-def shown_value(value: Any) -> str:
-    """A value as MLflow's messages show it: JSON, cut at 200 characters."""
+def shown_value(value: Any, limit: int = 200) -> str:
+    """A value as MLflow's messages show it: JSON, cut at ``limit`` characters."""
     import json
 
     try:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= 200 else text[:200] + "..."
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # errno -> what the client is told. Storage that cannot take more bytes is the server's condition, not
