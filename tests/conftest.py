@@ -58,29 +58,52 @@ def _pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_ADMIN_URI}: {exc}"
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this session, dropped at the end."""
+def create_pg_database(prefix: str = "hf_mltrack_test") -> str:
+    """A new, empty PostgreSQL database (no schema); skips the test when no server answers."""
     reason = _pg_available()
     if reason:
         pytest.skip(reason)
     import sqlalchemy as sa
 
-    name = f"hf_mltrack_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URI, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URI.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
+    admin.dispose()
+    return f"{PG_ADMIN_URI.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_pg_database(uri: str) -> None:
+    """Close this process's engines on the database of ``uri`` and drop it."""
+    import sqlalchemy as sa
+
     from hf_mltrack.store.sql import engine as engine_mod
 
-    for uri, eng in list(engine_mod._ENGINES.items()):
-        if name in uri:
+    name = uri.rsplit("/", 1)[1]
+    for key, eng in list(engine_mod._ENGINES.items()):
+        if key.rsplit("/", 1)[1] == name:
             eng.dispose()
-            engine_mod._ENGINES.pop(uri, None)
+            engine_mod._ENGINES.pop(key, None)
+    admin = sa.create_engine(PG_ADMIN_URI, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this session, dropped at the end."""
+    uri = create_pg_database()
+    yield uri
+    drop_pg_database(uri)
+
+
+@pytest.fixture
+def new_pg_database() -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test, without any schema yet; dropped after."""
+    uri = create_pg_database("hf_mltrack_new")
+    yield uri
+    drop_pg_database(uri)
 
 
 def _truncate_pg(uri: str) -> None:
