@@ -359,11 +359,9 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         """`_submit` of one metric point (the fluent ``log_metric``'s path), a `Metric` or a plain tuple of
         its 8 fields: plain tuples are what the garbage collector stops tracking (a NamedTuple stays tracked,
         and a queue of them makes every full collection of the training process longer)."""
-        if run_id not in self._live_runs:
-            start = _run_start.lookup(run_id)
-            if start is not None and start.hold(self, [Metric._make(metric)], (), (), synchronous):
-                return  # the run is being created: queued right after it exists
-            self._check_live(run_id)
+        if run_id not in self._live_runs:  # the run's first point (or a run being created): the general path
+            self._submit(run_id, [Metric._make(metric)], (), (), synchronous)
+            return
         if synchronous is None:
             synchronous = not _env.ASYNC_LOGGING.get()
         if synchronous:
