@@ -120,7 +120,10 @@ def test_quickstart_tracking_uri_adds_versions(tmp_path: Path, monkeypatch: pyte
     uri = f"sqlite:///{store / 'mltrack.db'}"
     assert f"hf-mltrack ui --backend-store-uri '{uri}'" in result.output
     assert not (tmp_path / "mlruns").exists()
-    assert not Path(os.environ["HF_MLTRACK_HOME"]).exists()  # nothing went to the default store
+    # nothing went to the default store (on a loaded machine the writer may spill points awaiting their commit
+    # to the journal folder under the home, which is not a store)
+    home = Path(os.environ["HF_MLTRACK_HOME"])
+    assert not home.exists() or {p.name for p in home.iterdir()} <= {"journal"}
 
     import hf_mltrack
 

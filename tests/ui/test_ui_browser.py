@@ -603,6 +603,8 @@ def test_million_point_series_shows_in_about_a_second(tmp_path, open_page):
                 Metric("loss", 1.0 / (1 + s / 1000), 1_700_000_000_000 + s, s) for s in range(start, start + 100_000)
             ],
         )
+    # a finished run: the page draws it once (no live polling of a running run while the test counts points)
+    store.update_run_info(run.info.run_id, "FINISHED", 1_700_000_001_000)
     server = LiveServer(app).start()
     try:
         probe = open_page(server.url + "/")
