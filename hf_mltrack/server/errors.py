@@ -10,6 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..exceptions import InvalidParameterError, MlTrackException
+from ..store.sql.refused_values import is_data_error, refused_value_message
 from ._json import JSONResponse
 
 if TYPE_CHECKING:
@@ -118,17 +119,8 @@ def storage_error(exc: BaseException) -> tuple[int, str, str] | None:
             )
         if isinstance(current, OSError) and current.errno in _PATH_ERRNOS:
             return 400, "INVALID_PARAMETER_VALUE", f"Invalid artifact path: {_PATH_ERRNOS[current.errno]}"
-        if any(t.__name__ == "DataError" for t in type(current).__mro__):  # SQLAlchemy's, or the driver's own
-            # SQLSTATE class 22 (a NUL in a text value on PostgreSQL, a number out of range...): the value the
-            # client sent, refused by the database; the transaction rolled back. The driver's first line only
-            # (never the SQL or its parameters).
-            reason = str(getattr(current, "orig", None) or current).strip().splitlines()[0][:300]
-            fix = "remove the NUL characters (\\x00)" if "NUL" in reason else "fix the value"
-            return (
-                400,
-                "INVALID_PARAMETER_VALUE",
-                f"The tracking database refused a value of the request ({reason}): {fix} and retry",
-            )
+        if is_data_error(current):  # SQLAlchemy's, or the driver's own (e.g. a bulk COPY outside the engine's hook)
+            return 400, "INVALID_PARAMETER_VALUE", refused_value_message(current)
         text = str(current)
         if type(current).__name__ == "OperationalError" and (
             "database or disk is full" in text or "readonly database" in text

@@ -333,11 +333,11 @@ class AsyncBatcher:
                 )
                 raise
             # A permanent error somewhere (a deleted run, a param conflict): isolate it, so that one
-            # bad value costs only itself: per run, then metrics and tags apart from each param.
+            # bad value costs only itself: per run, then the metrics apart from each tag and each param.
         for run_id, (metrics, params, tags) in batches.items():
             parts = [(metrics, params, tags)]
             if not self._try_write(store, run_id, *parts[0], report=False):
-                parts = [(metrics, [], tags)] + [([], [p], []) for p in params]
+                parts = [(metrics, [], [])] + [([], [], [t]) for t in tags] + [([], [p], []) for p in params]
                 for m, p, t in parts:
                     if m or p or t:
                         self._try_write(store, run_id, m, p, t, report=True)

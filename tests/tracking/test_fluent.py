@@ -224,6 +224,30 @@ def test_bad_keys(store_uri: str, key: str) -> None:
             hf_mltrack.log_metric(key, 1.0)
 
 
+def test_a_value_the_database_refuses_is_reported_as_invalid_and_costs_only_itself(store_uri: str) -> None:
+    """PostgreSQL refuses a NUL in a text value (SQLite stores it): the flush raises our InvalidParameterError
+    naming the cause and the fix (not SQLAlchemy's DataError with the statement and its parameters), and the
+    refused tag or param costs only itself: the metrics, tags and params queued beside it are stored."""
+    with hf_mltrack.start_run() as run:
+        for queue_a_bad_value in (
+            lambda: (hf_mltrack.log_metric("loss", 0.5, step=1), hf_mltrack.set_tag("bad", "a\x00b")),
+            lambda: (hf_mltrack.set_tag("good", "yes"), hf_mltrack.log_params({"q": "ok", "r": "a\x00b"})),
+        ):
+            queue_a_bad_value()
+            if store_uri.startswith("sqlite"):
+                hf_mltrack.flush_async_logging()
+                continue
+            with pytest.raises(InvalidParameterError, match=r"NUL.*remove the NUL characters") as info:
+                hf_mltrack.flush_async_logging()
+            assert "INSERT" not in str(info.value) and "a\x00b" not in str(info.value)
+        hf_mltrack.set_tag("after", "fine")
+    data = hf_mltrack.get_run(run.info.run_id).data
+    assert data.metrics == {"loss": 0.5} and data.tags["good"] == "yes" and data.tags["after"] == "fine"
+    assert data.params["q"] == "ok"
+    if not store_uri.startswith("sqlite"):
+        assert "bad" not in data.tags and "r" not in data.params
+
+
 def test_tags_set_and_delete(store_uri: str) -> None:
     with hf_mltrack.start_run() as run:
         hf_mltrack.set_tag("stage", "a")

@@ -85,8 +85,10 @@ def _create_engine(db_uri: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
+    from .refused_values import raise_refused_values_as_invalid
+
     try:
-        return sa.create_engine(
+        engine = sa.create_engine(
             db_uri,
             pool_size=_env.SQLALCHEMY_POOL_SIZE.get(),
             max_overflow=_env.SQLALCHEMY_MAX_OVERFLOW.get(),
@@ -99,6 +101,8 @@ def _create_engine(db_uri: str) -> Engine:
         ) from exc
     except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
         raise MlTrackException(f"Invalid database URI {redact(db_uri)!r}: {exc}") from exc
+    raise_refused_values_as_invalid(engine)
+    return engine
 
 
 def redact(db_uri: str) -> str:
