@@ -15,6 +15,30 @@ from ..exceptions import InvalidParameterError
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
+def with_version_listed(tag_value: str | None, name: str, version: int) -> str | None:
+    """``tag_value`` (a :data:`MODEL_VERSIONS_TAG` value) with ``{name, version}`` added, or None when it is
+    already listed. Each registered model's versions stay in ascending order where they sit (a version
+    appended after a later one of the same model, by a concurrent registration, takes its place); a value
+    that is not a JSON list (set by hand) is replaced by the registry's list."""
+    import json
+
+    try:
+        listed = json.loads(tag_value) if tag_value else []
+    except ValueError:
+        listed = []
+    if not isinstance(listed, list):
+        listed = []
+    entry = {"name": name, "version": version}
+    if entry in listed:
+        return None
+    listed.append(entry)
+    slots = [i for i, e in enumerate(listed) if isinstance(e, dict) and e.get("name") == name]
+    ordered = sorted((listed[i] for i in slots), key=lambda e: e["version"] if isinstance(e.get("version"), int) else 0)
+    for i, e in zip(slots, ordered, strict=True):
+        listed[i] = e
+    return json.dumps(listed)
+
+
 class ModelVersionStage:
     """The four stages of a model version: None -> Staging -> Production -> Archived (and back).
 

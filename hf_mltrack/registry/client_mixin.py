@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hf_mltrack._client_host import RegistryHostBase
 
-from ..entities.registry import MODEL_VERSIONS_TAG, ModelVersionStage, RegistryEventType
+from ..entities.registry import ModelVersionStage, RegistryEventType
 from ..exceptions import InvalidParameterError, ResourceNotFoundError
 from . import validation as rv
 
@@ -238,22 +238,9 @@ class RegistryClientMixin(RegistryHostBase):
         as MLflow keeps it: the versions registered from that model, oldest first).
 
         The SQL registry store already rebuilt the tag in the version's own transaction when the model
-        lives in its database (then the entry is there and nothing is written); this read-modify-write
-        is the fallback for a registry kept in another database than the tracking store."""
-        import json
-
-        entry = {"name": mv.name, "version": int(mv.version)}
-        current = self.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)  # type: ignore[attr-defined]
-        try:
-            listed = json.loads(current) if current else []
-        except ValueError:
-            listed = []  # a hand-set value that is not JSON: the registry's list replaces it
-        if not isinstance(listed, list):
-            listed = []
-        if entry not in listed:
-            self.set_logged_model_tags(  # type: ignore[attr-defined]
-                model_id, {MODEL_VERSIONS_TAG: json.dumps([*listed, entry])}
-            )
+        lives in its database (then the entry is there and nothing is written); this is the path for a
+        registry kept in another database than the tracking store, which adds the entry atomically."""
+        self.store.list_model_version(model_id, mv.name, int(mv.version))  # type: ignore[attr-defined]
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """Register the version a ``models:/`` URI names as a new version of ``dst_name``.

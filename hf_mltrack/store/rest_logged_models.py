@@ -14,6 +14,7 @@ from ..entities import (
     LoggedModelStatus,
     PagedList,
 )
+from ..entities.registry import MODEL_VERSIONS_TAG, with_version_listed
 
 _M = "/logged-models"
 
@@ -74,6 +75,14 @@ class RestLoggedModelMixin:
 
     def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
         self._call("PATCH", f"{_M}/{model_id}/tags", {"tags": _kv_list(tags)})
+
+    def list_model_version(self, model_id: str, name: str, version: int) -> None:
+        """Add a registered version to the model's ``mlflow.modelVersions`` tag (a registry outside this
+        server; a registry on the server lists its versions itself). A read then a write: two clients
+        registering from one model at the same instant through different registries can lose one entry."""
+        value = with_version_listed(self.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG), name, version)
+        if value is not None:
+            self.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: value})
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         from urllib.parse import quote

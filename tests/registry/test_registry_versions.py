@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
+from registry_helpers import client_class
 
 from hf_mltrack.exceptions import InvalidParameterError, InvalidStateError, ResourceNotFoundError
 
@@ -220,3 +223,66 @@ def test_concurrent_registrations_from_one_logged_model_are_all_listed(reg) -> N
     assert sorted((e["name"], e["version"]) for e in listed) == [(f"m{t}", v) for t in range(8) for v in range(1, 6)]
     for t in range(8):  # oldest first within each registered model
         assert [e["version"] for e in listed if e["name"] == f"m{t}"] == [1, 2, 3, 4, 5]
+
+
+def test_a_registry_in_another_database_lists_concurrent_versions_on_the_logged_model(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """The registry kept apart from the tracking store (its own SQLite file): the client adds each version to
+    the logged model's ``mlflow.modelVersions`` in one tracking-store transaction, so 8 threads x 5
+    registrations from one model lose none (a read-then-write lost entries), each model's versions in order."""
+    import json
+    import threading
+
+    reg = client_class()(store_uri, registry_uri=f"sqlite:///{tmp_path / 'registry.db'}")
+    model = reg.create_logged_model("0")
+    for t in range(8):
+        reg.create_registered_model(f"m{t}")
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def register(t: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for _ in range(5):
+                reg.create_model_version(f"m{t}", model.artifact_location, model_id=model.model_id)
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not errors, errors
+    listed = json.loads(reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"])
+    assert sorted((e["name"], e["version"]) for e in listed) == [(f"m{t}", v) for t in range(8) for v in range(1, 6)]
+    for t in range(8):
+        assert [e["version"] for e in listed if e["name"] == f"m{t}"] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (None, [{"name": "a", "version": 2}]),
+        ("not json", [{"name": "a", "version": 2}]),
+        ('{"a": 1}', [{"name": "a", "version": 2}]),
+        ('[{"name": "a", "version": 3}, {"name": "b", "version": 1}]', None),  # placed below
+        ('[{"name": "a", "version": 2}]', "unchanged"),
+    ],
+    ids=["none", "not-json", "not-a-list", "concurrent-later-first", "already-listed"],
+)
+def test_with_version_listed(before: str | None, after: object) -> None:
+    from hf_mltrack.entities.registry import with_version_listed
+
+    got = with_version_listed(before, "a", 2)
+    if after == "unchanged":
+        assert got is None
+    elif after is None:  # a later version of "a" was listed first: "a" 2 takes its slot, 3 moves to the end
+        assert json.loads(got or "") == [
+            {"name": "a", "version": 2},
+            {"name": "b", "version": 1},
+            {"name": "a", "version": 3},
+        ]
+    else:
+        assert json.loads(got or "") == after

@@ -30,6 +30,7 @@ from ...entities import (
     RunOutputs,
 )
 from ...entities.dataset import CONTEXT_TAG
+from ...entities.registry import MODEL_VERSIONS_TAG, with_version_listed
 from ...exceptions import InvalidParameterError, InvalidStateError, ResourceNotFoundError
 
 if TYPE_CHECKING:
@@ -271,6 +272,25 @@ class LoggedModelSqlMixin:
                     ),
                     [(model_id, k, v) for k, v in rows.items()],
                 )
+
+    def list_model_version(self, model_id: str, name: str, version: int) -> None:
+        """Add a registered version to the model's ``mlflow.modelVersions`` tag in one transaction: the
+        model's row is updated first (a row lock on PostgreSQL; SQLite's write transaction is exclusive),
+        so concurrent registrations from one model each see the entries added before theirs."""
+        import sqlalchemy as sa
+
+        from .logged_model_schema import logged_model_tags
+
+        t = logged_model_tags.c
+        where = (t.model_id == model_id) & (t.key == MODEL_VERSIONS_TAG)
+        with self._write() as conn:  # type: ignore[attr-defined]
+            self._touch_model(conn, model_id)
+            value = with_version_listed(conn.execute(sa.select(t.value).where(where)).scalar(), name, version)
+            if (
+                value is not None
+                and conn.execute(logged_model_tags.update().where(where).values(value=value)).rowcount == 0
+            ):
+                conn.execute(logged_model_tags.insert().values(model_id=model_id, key=MODEL_VERSIONS_TAG, value=value))
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         from .logged_model_schema import logged_model_tags
