@@ -1,15 +1,16 @@
 // Metric charts on canvas (uPlot). Each chart asks the server for a min/max-preserving downsampled
 // series with about one point per pixel (get-history-bulk-interval); zooming on the step axis asks
 // again for just the visible range, so detail appears as you zoom (1M-point series stay instant).
+// A grouped chart (a sweep) asks the server for each group's line and band instead of every run's series.
 // Charts are built when they scroll into view, so a page with hundreds of metrics stays responsive.
 
 import uPlot from "uplot";
 
-import { bulkHistory, MAX_POINTS_PER_SERIES, type Series } from "../api";
+import { bulkHistory, groupAggregate, MAX_POINTS_PER_SERIES, type GroupLine, type Series } from "../api";
 import { append, h, icon } from "../dom";
 import { fmtNum, fmtSeconds, fmtTime } from "../format";
 import { showError } from "./widgets";
-import { aggregateGroup, type Aggregate, type Band, type RunGroup } from "./groups";
+import type { Aggregate, Band, RunGroup } from "./groups";
 
 export type XAxis = "step" | "time" | "relative";
 
@@ -171,6 +172,8 @@ export class MetricChart {
   private status: HTMLElement;
   private plot: uPlot | null = null;
   private raw = new Map<string, Series>();
+  /** A grouped chart's lines, by group label (the server aggregates; `raw` stays empty). */
+  private groupLines = new Map<string, GroupLine>();
   private zoom: [number, number] | null = null;
   private loaded = false;
   private destroyed = false;
@@ -236,7 +239,8 @@ export class MetricChart {
       if (changed.includes("x")) {
         this.zoom = null;
         void this.fetch(); // the step range of a zoomed fetch means nothing on a time axis
-      } else this.build();
+      } else if (this.grouped && (changed.includes("agg") || changed.includes("band"))) void this.fetch();
+      else this.build();
     });
   }
 
@@ -261,11 +265,21 @@ export class MetricChart {
 
   /**
    * A live run: fetch only the points after the last step each series holds and append them.
-   * `runIds` limits the request to the runs still running (finished series do not change).
+   * `runIds` limits the request to the runs still running (finished series do not change). A grouped
+   * chart asks for its lines again (a group's line at a step depends on every run's point there).
    */
   refreshTail(runIds?: Set<string>): Promise<void> {
     if (!this.loaded || this.destroyed || this.tailBusy) return Promise.resolve();
-    return new Promise((resolve) => enqueue(() => this.fetchTail(runIds).finally(resolve)));
+    return new Promise((resolve) => enqueue(() => (this.grouped ? this.fetch() : this.fetchTail(runIds)).finally(resolve)));
+  }
+
+  private get grouped(): boolean {
+    return !!this.opts.groups?.length;
+  }
+
+  /** Whether the x axis is the step (group lines are aggregated step by step, whatever the setting). */
+  private get stepAxis(): boolean {
+    return this.grouped || this.settings.value.x === "step";
   }
 
   private tailBusy = false;
@@ -282,7 +296,7 @@ export class MetricChart {
         }),
       );
       const from = Math.min(...last.values()) + 1;
-      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, !this.opts.groups?.length);
+      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, this.settings.value.x !== "step");
       let added = 0;
       for (const [id, s] of fresh) {
         const after = last.get(id) ?? -1;
@@ -334,12 +348,19 @@ export class MetricChart {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
-    const range = this.settings.value.x === "step" ? this.zoom : null;
+    const { x, agg, band } = this.settings.value;
+    const range = this.stepAxis ? this.zoom : null;
     try {
       const ids = this.runs.map((r) => r.id);
-      this.raw = ids.length
-        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range)), range, controller.signal, !this.opts.groups?.length) // group lines: steps only
-        : new Map();
+      const points = pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range));
+      if (this.grouped) {
+        // at most two bins per pixel column (the viewport's until the chart's width is known)
+        const opts = { aggregate: agg, band, maxBins: Math.max(200, this.requestWidth() * 2), maxResults: points, range };
+        this.groupLines = ids.length ? await groupAggregate(this.opts.groups!, this.metricKey, opts, controller.signal) : new Map();
+      } else {
+        // timestamps only for a time axis (a switch of axis fetches again)
+        this.raw = ids.length ? await bulkHistory(ids, this.metricKey, points, range, controller.signal, x !== "step") : new Map();
+      }
       if (controller.signal.aborted || this.destroyed) return;
       this.build();
     } catch (err) {
@@ -388,16 +409,13 @@ export class MetricChart {
     if (this.opts.groups?.length) {
       // A sweep: one aggregate line per group with its band (step axis).
       for (const g of this.opts.groups) {
-        const agg = aggregateGroup(
-          g.runIds.map((id) => this.raw.get(id)).filter((x): x is Series => !!x),
-          s.agg,
-          s.band,
-          Math.max(200, this.width() * 2),
-        );
-        if (!agg.xs.length) continue;
+        const agg = this.groupLines.get(g.label);
+        if (!agg?.xs.length) continue;
         total += agg.xs.length;
         const line = smoothing ? ema(agg.line, s.smoothing) : agg.line;
         const pos = (v: (number | null)[]) => (s.logY ? v.map((x) => (x !== null && x > 0 ? x : null)) : v);
+        const n = agg.xs.length - 1;
+        if (!tables.length) this.el.dataset.last = JSON.stringify([agg.xs[n], line[n], agg.lower[n], agg.upper[n]]);
         tables.push([agg.xs, pos(agg.upper), pos(agg.lower), pos(line)] as uPlot.AlignedData);
         const label = `${g.label} (${g.runIds.length} run${g.runIds.length === 1 ? "" : "s"})`;
         const base = series.length;
@@ -546,7 +564,7 @@ export class MetricChart {
   zoomTo(range: [number, number]): void {
     this.zoom = range;
     this.plot?.setScale("x", { min: range[0], max: range[1] });
-    if (this.settings.value.x === "step") {
+    if (this.stepAxis) {
       this.status.textContent = "refining…";
       void this.fetch(); // the server returns full detail for just this step range
     }
@@ -555,7 +573,7 @@ export class MetricChart {
   resetZoom(): void {
     if (!this.zoom) return;
     this.zoom = null;
-    if (this.settings.value.x === "step") void this.fetch();
+    if (this.stepAxis) void this.fetch();
     else this.build();
   }
 
