@@ -283,35 +283,57 @@ export class MetricChart {
   }
 
   private tailBusy = false;
+  /** Full reads started and completed (a tail merges only onto the series of the last completed one). */
+  private fetchesStarted = 0;
+  private fetchesDone = 0;
+  /** `max_results` of the last full read (points per series the chart draws across its width). */
+  private budget = 0;
+  /** Runs whose held series is a min/max summary of a longer one (not every point). */
+  private summaries = new Set<string>();
 
   private async fetchTail(runIds?: Set<string>): Promise<void> {
     const ids = this.runs.map((r) => r.id).filter((id) => !runIds || runIds.has(id));
-    if (!ids.length || this.destroyed || this.tailBusy) return;
+    const generation = this.fetchesStarted;
+    // Nothing to follow before the first full read, nor while one is under way (it brings the new points).
+    if (!ids.length || this.destroyed || this.tailBusy || !generation || this.fetchesDone !== generation) return;
     this.tailBusy = true;
     try {
-      const last = new Map(
-        ids.map((id) => {
-          const steps = this.raw.get(id)?.steps;
-          return [id, steps?.length ? steps[steps.length - 1] : -1] as [string, number];
-        }),
-      );
-      const from = Math.min(...last.values()) + 1;
-      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, this.settings.value.x !== "step");
+      const lastHeld = (id: string) => {
+        const steps = this.raw.get(id)?.steps;
+        return steps?.length ? steps[steps.length - 1] : -1;
+      };
+      const after = (group: string[]) => [Math.min(...group.map(lastHeld)) + 1, Number.MAX_SAFE_INTEGER] as [number, number];
+      const timestamps = this.settings.value.x !== "step";
+      const signal = this.controller?.signal;
+      // A whole series gets every new point; a summary (one min/max pair per pixel column) gets the new
+      // steps' min and max (with their first and last point), never raw points at another resolution.
+      const whole = ids.filter((id) => !this.summaries.has(id));
+      const coarse = ids.filter((id) => this.summaries.has(id));
+      const [fine, summarized] = await Promise.all([
+        whole.length ? bulkHistory(whole, this.metricKey, this.budget, after(whole), signal, timestamps) : new Map<string, Series>(),
+        coarse.length ? bulkHistory(coarse, this.metricKey, 4, after(coarse), signal, timestamps) : new Map<string, Series>(),
+      ]);
+      if (this.destroyed || this.fetchesStarted !== generation) return; // a full read replaces the series
       let added = 0;
-      for (const [id, s] of fresh) {
-        const after = last.get(id) ?? -1;
+      let refetch = false;
+      for (const [id, s] of [...fine, ...summarized]) {
+        const last = lastHeld(id); // now, not when asked: no step is ever held twice
         let i = 0;
-        while (i < s.steps.length && s.steps[i] <= after) i++;
+        while (i < s.steps.length && s.steps[i] <= last) i++;
         if (i >= s.steps.length) continue;
         const held = this.raw.get(id) ?? { steps: [], values: [], timestamps: [] };
-        this.raw.set(id, {
+        const merged = {
           steps: held.steps.concat(s.steps.slice(i)),
           values: held.values.concat(s.values.slice(i)),
           timestamps: held.timestamps.concat(s.timestamps.slice(i)),
-        });
+        };
+        this.raw.set(id, merged);
         added += s.steps.length - i;
+        // past what the chart draws whole (or half again a summary's points): one full read at its resolution
+        if (merged.steps.length > (this.summaries.has(id) ? 1.5 * this.budget : this.budget)) refetch = true;
       }
-      if (added && !this.destroyed) this.build();
+      if (refetch) void this.fetch();
+      else if (added) this.build();
     } catch (err) {
       if ((err as Error).name !== "AbortError") throw err;
     } finally {
@@ -350,6 +372,7 @@ export class MetricChart {
     this.controller = controller;
     const { x, agg, band } = this.settings.value;
     const range = this.stepAxis ? this.zoom : null;
+    const generation = ++this.fetchesStarted;
     try {
       const ids = this.runs.map((r) => r.id);
       const points = pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range));
@@ -360,8 +383,12 @@ export class MetricChart {
       } else {
         // timestamps only for a time axis (a switch of axis fetches again)
         this.raw = ids.length ? await bulkHistory(ids, this.metricKey, points, range, controller.signal, x !== "step") : new Map();
+        // a series spanning more steps than `points` came back as a min/max summary
+        this.budget = points;
+        this.summaries = new Set([...this.raw].filter(([, r]) => r.steps.length > 1 && r.steps[r.steps.length - 1] - r.steps[0] + 1 > points).map(([id]) => id));
       }
       if (controller.signal.aborted || this.destroyed) return;
+      if (generation === this.fetchesStarted) this.fetchesDone = generation;
       this.build();
     } catch (err) {
       if ((err as Error).name === "AbortError") return;
