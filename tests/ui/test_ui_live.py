@@ -167,6 +167,33 @@ def test_a_running_runs_summarized_series_stays_a_summary(tmp_path, open_page):
         server.stop()
 
 
+def test_a_slow_grouped_chart_of_a_running_run_is_not_asked_again_before_it_draws(live, open_page):
+    """Polling waits for a chart's first read: a poll that asked a grouped chart's lines again aborted the
+    read under way, so a chart slower than the poll interval was drawn only after a second full read."""
+    url, client, exp_id, run_id = live
+    for run in client.search_runs([exp_id]):
+        client.log_param(run.info.run_id, "lr", "0.1")
+    probe = open_page()
+    page = probe.page
+    asked: list[str] = []
+    aborted: list[str] = []
+    page.on("request", lambda r: "group-aggregate" in r.url and asked.append(r.url))
+    page.on("requestfailed", lambda r: "group-aggregate" in r.url and aborted.append(r.url))
+
+    def slow(route) -> None:
+        time.sleep(2.5)  # longer than two poll intervals
+        route.continue_()
+
+    page.route("**/hf-mltrack/metrics/group-aggregate", slow, times=1)
+    goto(
+        probe,
+        f"{url}/#/experiments/{exp_id}?tab=charts&group=param%3Alr",
+        ".chart-card[data-metric=loss][data-groups='1'] canvas",
+    )
+    assert aborted == [] and len(asked) == 1
+    probe.assert_clean()
+
+
 def test_hidden_tab_does_not_poll(live, open_page):
     url, client, _exp_id, run_id = live
     probe = open_page()

@@ -267,10 +267,11 @@ export class MetricChart {
    * A live run: fetch only the points after the last step each series holds and append them.
    * `runIds` limits the request to the runs still running (finished series do not change). A grouped
    * chart asks for its lines again (a group's line at a step depends on every run's point there).
+   * Never while a full read is under way: it brings the new points, and asking again would abort it.
    */
   refreshTail(runIds?: Set<string>): Promise<void> {
     if (!this.loaded || this.destroyed || this.tailBusy) return Promise.resolve();
-    return new Promise((resolve) => enqueue(() => (this.grouped ? this.fetch() : this.fetchTail(runIds)).finally(resolve)));
+    return new Promise((resolve) => enqueue(() => this.fetchTail(runIds).finally(resolve)));
   }
 
   private get grouped(): boolean {
@@ -298,6 +299,7 @@ export class MetricChart {
     if (!ids.length || this.destroyed || this.tailBusy || !generation || this.fetchesDone !== generation) return;
     this.tailBusy = true;
     try {
+      if (this.grouped) return await this.fetch();
       const lastHeld = (id: string) => {
         const steps = this.raw.get(id)?.steps;
         return steps?.length ? steps[steps.length - 1] : -1;
