@@ -84,6 +84,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
         health,
         logged_models,
         metric_columns,
+        metric_groups,
         metrics,
         multipart,
         otlp,
@@ -143,6 +144,7 @@ def create_app_from_config(config: ServerConfig) -> FastAPI:
             include(router, f"{prefix}/mlflow", in_schema)
         include(workspaces.router, f"{prefix}/hf-mltrack", in_schema)  # the UI's saved workspaces
         include(metric_columns.router, f"{prefix}/hf-mltrack", in_schema)  # the UI's chart reads
+        include(metric_groups.router, f"{prefix}/hf-mltrack", in_schema)  # ... and its grouped charts
         if config.serve_artifacts:
             include(artifact_proxy.router, f"{prefix}/mlflow-artifacts", in_schema)
             include(multipart.router, f"{prefix}/mlflow-artifacts", in_schema)

@@ -120,6 +120,80 @@ def test_run_page_follows_a_running_job_and_says_when_it_ends(live, open_page):
     probe.assert_clean()
 
 
+def test_a_running_runs_summarized_series_stays_a_summary(tmp_path, open_page):
+    """A running run's long series is drawn as a min/max summary (a pair per pixel column); polling adds the
+    new steps' min and max, never raw points at another resolution and never a step it holds already."""
+    import json
+
+    from ui_live import LiveServer, make_app
+
+    from hf_mltrack.entities import Metric
+
+    app = make_app(tmp_path / "long")
+    store = app.state.server.store
+    run = store.create_run(store.create_experiment("long", None, {}), "ci", 1_700_000_000_000, [], "long")
+    n = 20_000
+    store.log_batch(run.info.run_id, metrics=[Metric("loss", 1 / (1 + s), 1_700_000_000_000 + s, s) for s in range(n)])
+    server = LiveServer(app).start()
+    try:
+        probe = open_page()
+        page = probe.page
+        tails: list = []
+        page.on(
+            "response",
+            lambda r: "metrics/history-columns" in r.url and "start_step=" in r.url and tails.append((r.url, r.json())),
+        )
+        goto(probe, f"{server.url}/#/runs/{run.info.run_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
+        drawn = _points(page)
+        viewport = page.evaluate("() => window.innerWidth")
+        plot_width = page.eval_on_selector(".chart-card[data-metric=loss] .u-over", "e => e.clientWidth")
+        assert 2 * plot_width <= drawn <= 2 * viewport + 2 < n  # a min/max pair per pixel column
+        # polls with nothing new change nothing (a poll racing the first read once added 5,000 raw points)
+        page.wait_for_timeout(2500)
+        assert _points(page) == drawn
+        # new steps, a spike among them: the summary gets their first, min, max and last point
+        new = [Metric("loss", 5.0 if s == n + 50 else 0.001, 1_700_000_100_000 + s, s) for s in range(n, n + 100)]
+        store.log_batch(run.info.run_id, metrics=new)
+        wait_until(
+            page, f"JSON.parse(document.querySelector('.chart-card[data-metric=loss]').dataset.last)[0] === {n + 99}"
+        )
+        assert drawn < _points(page) <= drawn + 4
+        assert json.loads(page.get_attribute(".chart-card[data-metric=loss]", "data-last")) == [n + 99, 0.001, 0.001]
+        got = [body["series"][0] for url, body in tails if body["series"]]
+        assert got and all(int(re.search(r"start_step=(\d+)", u).group(1)) >= n for u, _ in tails)
+        assert 5.0 in got[-1]["values"] and got[-1]["steps"][0] == n and len(got[-1]["steps"]) <= 4
+        probe.assert_clean()
+    finally:
+        server.stop()
+
+
+def test_a_slow_grouped_chart_of_a_running_run_is_not_asked_again_before_it_draws(live, open_page):
+    """Polling waits for a chart's first read: a poll that asked a grouped chart's lines again aborted the
+    read under way, so a chart slower than the poll interval was drawn only after a second full read."""
+    url, client, exp_id, run_id = live
+    for run in client.search_runs([exp_id]):
+        client.log_param(run.info.run_id, "lr", "0.1")
+    probe = open_page()
+    page = probe.page
+    asked: list[str] = []
+    aborted: list[str] = []
+    page.on("request", lambda r: "group-aggregate" in r.url and asked.append(r.url))
+    page.on("requestfailed", lambda r: "group-aggregate" in r.url and aborted.append(r.url))
+
+    def slow(route) -> None:
+        time.sleep(2.5)  # longer than two poll intervals
+        route.continue_()
+
+    page.route("**/hf-mltrack/metrics/group-aggregate", slow, times=1)
+    goto(
+        probe,
+        f"{url}/#/experiments/{exp_id}?tab=charts&group=param%3Alr",
+        ".chart-card[data-metric=loss][data-groups='1'] canvas",
+    )
+    assert aborted == [] and len(asked) == 1
+    probe.assert_clean()
+
+
 def test_hidden_tab_does_not_poll(live, open_page):
     url, client, _exp_id, run_id = live
     probe = open_page()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from test_ui_browser import goto, table_run_names, wait_until
 
@@ -21,6 +23,7 @@ class Sweep:
     url: str
     experiment_id: str
     eval_loss: dict[str, float] = field(default_factory=dict)  # run name -> final eval_loss
+    loss: dict[str, list[float]] = field(default_factory=dict)  # run name -> loss by step
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator
             store.log_batch(run.info.run_id, metrics=metrics, params=[Param("lr", str(lr)), Param("seed", str(seed))])
             store.update_run_info(run.info.run_id, "FINISHED", 1_700_000_001_000, None)
             out.eval_loss[name] = final
+            out.loss[name] = [m.value for m in metrics if m.key == "loss"]
     server = LiveServer(app).start()
     out.url = server.url
     try:
@@ -55,18 +59,40 @@ def sweep(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _drawn_last(page) -> list[float]:
+    """The first group's last drawn point of the loss chart: step, line, band low, band high."""
+    return json.loads(page.get_attribute(".chart-card[data-metric=loss]", "data-last") or "null")
+
+
 def test_group_by_param_draws_one_line_and_band_per_group(sweep, open_page):
     probe = open_page()
     page = probe.page
+    asked: list[str] = []
+    page.on("request", lambda r: "hf-mltrack/metrics/" in r.url and asked.append(r.url.split("/metrics/")[1]))
     goto(probe, f"{sweep.url}/#/experiments/{sweep.experiment_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
+    asked.clear()
     page.select_option("[data-testid=group-by]", "param:lr")
     page.wait_for_selector(".chart-card[data-metric=loss][data-groups='3'] canvas")
     legend = page.eval_on_selector_all("[data-testid=group-legend]", "els => els.map(e => e.textContent)")
     assert legend == ["0.0001 (4)", "0.0003 (4)", "0.001 (4)"]
     # every step of every run is aggregated: 60 steps per group
     wait_until(page, "document.querySelector('.chart-card[data-metric=loss]').dataset.points === '180'")
+    # the server aggregates: one request per chart, no run's series comes to the page
+    assert asked and all(u == "group-aggregate" for u in asked), asked
+    # what is drawn is numpy's figure for the 4 runs of lr=0.0001 at the last step
+    last = np.array([sweep.loss[f"lr0.0001-s{seed}"][59] for seed in range(4)])
+    step, line, low, high = _drawn_last(page)
+    assert [step, low, high] == [59, last.min(), last.max()] and line == pytest.approx(np.mean(last), rel=1e-12)
     page.select_option("[data-testid=group-agg]", "median")
     page.select_option("[data-testid=group-band]", "std")
+    wait_until(
+        page,
+        "JSON.parse(document.querySelector('.chart-card[data-metric=loss]').dataset.last)[2] > "
+        + repr(float(last.min())),
+    )
+    step, line, low, high = _drawn_last(page)
+    assert step == 59 and line == pytest.approx(np.median(last), rel=1e-12)
+    assert [low, high] == pytest.approx([last.mean() - last.std(), last.mean() + last.std()], rel=1e-12)
     wait_until(page, "document.querySelector('.chart-card[data-metric=loss][data-groups=\"3\"] canvas')")
     assert "group=param%3Alr" in page.url  # a link reproduces the grouping
     page.click("[data-testid=tab-table]")

@@ -318,6 +318,55 @@ export async function bulkHistory(
   return out;
 }
 
+/** One group's aggregate line and band (step axis): `lower`/`upper` are null where there is no band. */
+export interface GroupLine {
+  xs: number[];
+  line: number[];
+  lower: (number | null)[];
+  upper: (number | null)[];
+}
+
+interface GroupAggregateJson {
+  groups?: { group: string; xs: number[]; line: (number | string)[]; lower?: (number | string)[]; upper?: (number | string)[] }[];
+}
+
+const toNumbers = (values: (number | string)[]): number[] => values.map(Number); // "Infinity", "-Infinity"
+
+/**
+ * The line (mean or median across a group's runs, step by step) and band (min-max or mean ± one
+ * standard deviation) of each group of runs, computed by the server (hf_mltrack's group-aggregate)
+ * from the points `bulkHistory` would return for `maxResults`: group label -> its line.
+ */
+export async function groupAggregate(
+  groups: { label: string; runIds: string[] }[],
+  key: string,
+  opts: { aggregate: "mean" | "median"; band: "minmax" | "std" | "none"; maxBins: number; maxResults: number; range?: [number, number] | null },
+  signal?: AbortSignal,
+): Promise<Map<string, GroupLine>> {
+  const members = groups.flatMap((g) => g.runIds.map((id) => [id, g.label] as const));
+  const r = await request<GroupAggregateJson>("POST", "metrics/group-aggregate", {
+    base: OWN_API,
+    body: {
+      metric_key: key,
+      run_ids: members.map(([id]) => id),
+      groups: members.map(([, label]) => label),
+      aggregate: opts.aggregate,
+      band: opts.band,
+      max_bins: Math.max(1, Math.round(opts.maxBins)),
+      max_results: Math.max(2, Math.min(MAX_POINTS_PER_SERIES, Math.round(opts.maxResults))),
+      start_step: opts.range ? Math.floor(opts.range[0]) : undefined,
+      end_step: opts.range ? Math.ceil(opts.range[1]) : undefined,
+    },
+    signal,
+  });
+  const out = new Map<string, GroupLine>();
+  for (const g of r.groups ?? []) {
+    const none = () => g.xs.map(() => null);
+    out.set(g.group, { xs: g.xs, line: toNumbers(g.line), lower: g.lower ? toNumbers(g.lower) : none(), upper: g.upper ? toNumbers(g.upper) : none() });
+  }
+  return out;
+}
+
 // ---- artifacts -------------------------------------------------------------------------------
 export interface FileInfo {
   path: string;

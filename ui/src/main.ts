@@ -70,7 +70,6 @@ function onShortcut(e: KeyboardEvent): void {
 
 async function main(): Promise<void> {
   document.addEventListener("keydown", onShortcut);
-  applyTheme(currentTheme());
   const app = document.getElementById("app")!;
   app.replaceChildren();
   const nav = h(
@@ -101,7 +100,13 @@ async function main(): Promise<void> {
     h("header", { class: "topbar" }, h("a", { class: "brand", href: href("/"), "aria-label": "hf_mltrack home" }, h("span", { class: "logo" }), h("span", { class: "brand-name" }, "hf_mltrack")), nav, h("div", { class: "spacer" }), user, themeBtn),
     main,
   );
-  await loadSession();
+  const asked = loadSession();
+  // The first read of localStorage loads the origin's storage from the browser process (tens of ms
+  // on a busy machine): done after the page has sent its first requests, in the same task (nothing is
+  // painted before it), unless the session is asked of the server first (then before that wait).
+  const themeFirst = !session.loaded;
+  if (themeFirst) applyTheme(currentTheme());
+  await asked;
   if (session.user) user.textContent = session.user.username;
 
   route("/", "experiments", experimentsPage);
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
       root.append(pageHeader("Not found"), empty("No page at this address.", h("a", { href: href("/") }, "Go to the experiments")));
     },
   );
+  if (!themeFirst) applyTheme(currentTheme());
 }
 
 void main();

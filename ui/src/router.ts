@@ -75,8 +75,10 @@ export function start(root: HTMLElement, onSection: (section: string) => void, n
     }
     onSection(section);
     while (root.firstChild) root.removeChild(root.firstChild);
+    const shown = page(root, { params, query, signal: controller.signal, onCleanup: (fn) => cleanups.push(fn) });
+    // after the page has sent its first requests: scrolling lays the page out, which takes a while
     window.scrollTo(0, 0);
-    await page(root, { params, query, signal: controller.signal, onCleanup: (fn) => cleanups.push(fn) });
+    await shown;
   };
   window.addEventListener("hashchange", () => void render());
   void render();

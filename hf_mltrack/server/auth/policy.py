@@ -195,8 +195,9 @@ POLICIES: dict[tuple[str, str], Rule] = {
     ("GET", "/hf-mltrack/workspaces/get"): _exp("READ", "query"),
     ("POST", "/hf-mltrack/workspaces/save"): _exp("EDIT"),
     ("DELETE", "/hf-mltrack/workspaces/delete"): _exp("EDIT"),
-    # ---- the web UI's chart reads (columnar get-history-bulk-interval): READ on every run ----
+    # ---- the web UI's chart reads (columnar get-history-bulk-interval, group lines): READ on every run ----
     ("GET", "/hf-mltrack/metrics/history-columns"): Rule("runs", "READ", "run_ids", "query"),
+    ("POST", "/hf-mltrack/metrics/group-aggregate"): Rule("runs", "READ", "run_ids", "body"),
     # ---- experiments ----
     ("POST", f"{M}/experiments/create"): AUTHENTICATED,
     ("GET", f"{M}/experiments/get"): _exp("READ", "query"),

@@ -1,15 +1,16 @@
 // Metric charts on canvas (uPlot). Each chart asks the server for a min/max-preserving downsampled
 // series with about one point per pixel (get-history-bulk-interval); zooming on the step axis asks
 // again for just the visible range, so detail appears as you zoom (1M-point series stay instant).
+// A grouped chart (a sweep) asks the server for each group's line and band instead of every run's series.
 // Charts are built when they scroll into view, so a page with hundreds of metrics stays responsive.
 
 import uPlot from "uplot";
 
-import { bulkHistory, MAX_POINTS_PER_SERIES, type Series } from "../api";
+import { bulkHistory, groupAggregate, MAX_POINTS_PER_SERIES, type GroupLine, type Series } from "../api";
 import { append, h, icon } from "../dom";
 import { fmtNum, fmtSeconds, fmtTime } from "../format";
 import { showError } from "./widgets";
-import { aggregateGroup, type Aggregate, type Band, type RunGroup } from "./groups";
+import type { Aggregate, Band, RunGroup } from "./groups";
 
 export type XAxis = "step" | "time" | "relative";
 
@@ -171,6 +172,8 @@ export class MetricChart {
   private status: HTMLElement;
   private plot: uPlot | null = null;
   private raw = new Map<string, Series>();
+  /** A grouped chart's lines, by group label (the server aggregates; `raw` stays empty). */
+  private groupLines = new Map<string, GroupLine>();
   private zoom: [number, number] | null = null;
   private loaded = false;
   private destroyed = false;
@@ -236,7 +239,8 @@ export class MetricChart {
       if (changed.includes("x")) {
         this.zoom = null;
         void this.fetch(); // the step range of a zoomed fetch means nothing on a time axis
-      } else this.build();
+      } else if (this.grouped && (changed.includes("agg") || changed.includes("band"))) void this.fetch();
+      else this.build();
     });
   }
 
@@ -261,43 +265,77 @@ export class MetricChart {
 
   /**
    * A live run: fetch only the points after the last step each series holds and append them.
-   * `runIds` limits the request to the runs still running (finished series do not change).
+   * `runIds` limits the request to the runs still running (finished series do not change). A grouped
+   * chart asks for its lines again (a group's line at a step depends on every run's point there).
+   * Never while a full read is under way: it brings the new points, and asking again would abort it.
    */
   refreshTail(runIds?: Set<string>): Promise<void> {
     if (!this.loaded || this.destroyed || this.tailBusy) return Promise.resolve();
     return new Promise((resolve) => enqueue(() => this.fetchTail(runIds).finally(resolve)));
   }
 
+  private get grouped(): boolean {
+    return !!this.opts.groups?.length;
+  }
+
+  /** Whether the x axis is the step (group lines are aggregated step by step, whatever the setting). */
+  private get stepAxis(): boolean {
+    return this.grouped || this.settings.value.x === "step";
+  }
+
   private tailBusy = false;
+  /** Full reads started and completed (a tail merges only onto the series of the last completed one). */
+  private fetchesStarted = 0;
+  private fetchesDone = 0;
+  /** `max_results` of the last full read (points per series the chart draws across its width). */
+  private budget = 0;
+  /** Runs whose held series is a min/max summary of a longer one (not every point). */
+  private summaries = new Set<string>();
 
   private async fetchTail(runIds?: Set<string>): Promise<void> {
     const ids = this.runs.map((r) => r.id).filter((id) => !runIds || runIds.has(id));
-    if (!ids.length || this.destroyed || this.tailBusy) return;
+    const generation = this.fetchesStarted;
+    // Nothing to follow before the first full read, nor while one is under way (it brings the new points).
+    if (!ids.length || this.destroyed || this.tailBusy || !generation || this.fetchesDone !== generation) return;
     this.tailBusy = true;
     try {
-      const last = new Map(
-        ids.map((id) => {
-          const steps = this.raw.get(id)?.steps;
-          return [id, steps?.length ? steps[steps.length - 1] : -1] as [string, number];
-        }),
-      );
-      const from = Math.min(...last.values()) + 1;
-      const fresh = await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length), [from, Number.MAX_SAFE_INTEGER], this.controller?.signal, !this.opts.groups?.length);
+      if (this.grouped) return await this.fetch();
+      const lastHeld = (id: string) => {
+        const steps = this.raw.get(id)?.steps;
+        return steps?.length ? steps[steps.length - 1] : -1;
+      };
+      const after = (group: string[]) => [Math.min(...group.map(lastHeld)) + 1, Number.MAX_SAFE_INTEGER] as [number, number];
+      const timestamps = this.settings.value.x !== "step";
+      const signal = this.controller?.signal;
+      // A whole series gets every new point; a summary (one min/max pair per pixel column) gets the new
+      // steps' min and max (with their first and last point), never raw points at another resolution.
+      const whole = ids.filter((id) => !this.summaries.has(id));
+      const coarse = ids.filter((id) => this.summaries.has(id));
+      const [fine, summarized] = await Promise.all([
+        whole.length ? bulkHistory(whole, this.metricKey, this.budget, after(whole), signal, timestamps) : new Map<string, Series>(),
+        coarse.length ? bulkHistory(coarse, this.metricKey, 4, after(coarse), signal, timestamps) : new Map<string, Series>(),
+      ]);
+      if (this.destroyed || this.fetchesStarted !== generation) return; // a full read replaces the series
       let added = 0;
-      for (const [id, s] of fresh) {
-        const after = last.get(id) ?? -1;
+      let refetch = false;
+      for (const [id, s] of [...fine, ...summarized]) {
+        const last = lastHeld(id); // now, not when asked: no step is ever held twice
         let i = 0;
-        while (i < s.steps.length && s.steps[i] <= after) i++;
+        while (i < s.steps.length && s.steps[i] <= last) i++;
         if (i >= s.steps.length) continue;
         const held = this.raw.get(id) ?? { steps: [], values: [], timestamps: [] };
-        this.raw.set(id, {
+        const merged = {
           steps: held.steps.concat(s.steps.slice(i)),
           values: held.values.concat(s.values.slice(i)),
           timestamps: held.timestamps.concat(s.timestamps.slice(i)),
-        });
+        };
+        this.raw.set(id, merged);
         added += s.steps.length - i;
+        // past what the chart draws whole (or half again a summary's points): one full read at its resolution
+        if (merged.steps.length > (this.summaries.has(id) ? 1.5 * this.budget : this.budget)) refetch = true;
       }
-      if (added && !this.destroyed) this.build();
+      if (refetch) void this.fetch();
+      else if (added) this.build();
     } catch (err) {
       if ((err as Error).name !== "AbortError") throw err;
     } finally {
@@ -334,13 +372,25 @@ export class MetricChart {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
-    const range = this.settings.value.x === "step" ? this.zoom : null;
+    const { x, agg, band } = this.settings.value;
+    const range = this.stepAxis ? this.zoom : null;
+    const generation = ++this.fetchesStarted;
     try {
       const ids = this.runs.map((r) => r.id);
-      this.raw = ids.length
-        ? await bulkHistory(ids, this.metricKey, pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range)), range, controller.signal, !this.opts.groups?.length) // group lines: steps only
-        : new Map();
+      const points = pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range));
+      if (this.grouped) {
+        // at most two bins per pixel column (the viewport's until the chart's width is known)
+        const opts = { aggregate: agg, band, maxBins: Math.max(200, this.requestWidth() * 2), maxResults: points, range };
+        this.groupLines = ids.length ? await groupAggregate(this.opts.groups!, this.metricKey, opts, controller.signal) : new Map();
+      } else {
+        // timestamps only for a time axis (a switch of axis fetches again)
+        this.raw = ids.length ? await bulkHistory(ids, this.metricKey, points, range, controller.signal, x !== "step") : new Map();
+        // a series spanning more steps than `points` came back as a min/max summary
+        this.budget = points;
+        this.summaries = new Set([...this.raw].filter(([, r]) => r.steps.length > 1 && r.steps[r.steps.length - 1] - r.steps[0] + 1 > points).map(([id]) => id));
+      }
       if (controller.signal.aborted || this.destroyed) return;
+      if (generation === this.fetchesStarted) this.fetchesDone = generation;
       this.build();
     } catch (err) {
       if ((err as Error).name === "AbortError") return;
@@ -388,16 +438,13 @@ export class MetricChart {
     if (this.opts.groups?.length) {
       // A sweep: one aggregate line per group with its band (step axis).
       for (const g of this.opts.groups) {
-        const agg = aggregateGroup(
-          g.runIds.map((id) => this.raw.get(id)).filter((x): x is Series => !!x),
-          s.agg,
-          s.band,
-          Math.max(200, this.width() * 2),
-        );
-        if (!agg.xs.length) continue;
+        const agg = this.groupLines.get(g.label);
+        if (!agg?.xs.length) continue;
         total += agg.xs.length;
         const line = smoothing ? ema(agg.line, s.smoothing) : agg.line;
         const pos = (v: (number | null)[]) => (s.logY ? v.map((x) => (x !== null && x > 0 ? x : null)) : v);
+        const n = agg.xs.length - 1;
+        if (!tables.length) this.el.dataset.last = JSON.stringify([agg.xs[n], line[n], agg.lower[n], agg.upper[n]]);
         tables.push([agg.xs, pos(agg.upper), pos(agg.lower), pos(line)] as uPlot.AlignedData);
         const label = `${g.label} (${g.runIds.length} run${g.runIds.length === 1 ? "" : "s"})`;
         const base = series.length;
@@ -546,7 +593,7 @@ export class MetricChart {
   zoomTo(range: [number, number]): void {
     this.zoom = range;
     this.plot?.setScale("x", { min: range[0], max: range[1] });
-    if (this.settings.value.x === "step") {
+    if (this.stepAxis) {
       this.status.textContent = "refining…";
       void this.fetch(); // the server returns full detail for just this step range
     }
@@ -555,7 +602,7 @@ export class MetricChart {
   resetZoom(): void {
     if (!this.zoom) return;
     this.zoom = null;
-    if (this.settings.value.x === "step") void this.fetch();
+    if (this.stepAxis) void this.fetch();
     else this.build();
   }
 

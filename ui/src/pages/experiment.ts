@@ -813,10 +813,10 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     loadController?.abort();
     grid?.destroy();
   });
+  const initialTab = tab;
+  tab = "table"; // (no charts drawn before the runs are here)
   applyColumns();
   updateSelection();
-  const initialTab = tab;
-  tab = "table";
   for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === "table");
   chartHost.hidden = true;
   tableHost.hidden = initialTab !== "table"; // (no table layout and paint on the way to another tab)
