@@ -106,12 +106,16 @@ class AsyncBatcher:
 
     def enqueue_point(self, store: AbstractStore, run_id: str, metric: tuple) -> None:
         """`enqueue` of one metric point (``log_metric``'s path): appended to the run's open entry."""
-        with self._tail_lock:
+        lock = self._tail_lock
+        lock.acquire()  # (not ``with``: its bound __enter__/__exit__ methods cost more than the append)
+        try:
             tail = self._tail
             if tail is not None and tail[0] is store and tail[1] == run_id and len(tail[2]) < _TAIL_POINTS:
                 tail[2].append(metric)  # type: ignore[arg-type]
                 self._points += 1
                 return
+        finally:
+            lock.release()
         self.enqueue(store, run_id, [metric], (), ())  # type: ignore[list-item]
 
     def _seal(self) -> None:

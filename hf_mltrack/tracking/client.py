@@ -359,15 +359,14 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         """`_submit` of one metric point (the fluent ``log_metric``'s path), a `Metric` or a plain tuple of
         its 8 fields: plain tuples are what the garbage collector stops tracking (a NamedTuple stays tracked,
         and a queue of them makes every full collection of the training process longer)."""
-        if run_id not in self._live_runs:  # the run's first point (or a run being created): the general path
+        if synchronous is None:  # (unset, the usual case, means asynchronous: `get` is skipped)
+            synchronous = _env.ASYNC_LOGGING.is_set() and not _env.ASYNC_LOGGING.get()
+        store = self._store
+        if synchronous or store is None or run_id not in self._live_runs:
+            # Written now, or the run's first point (or a run being created): the general path.
             self._submit(run_id, [Metric._make(metric)], (), (), synchronous)
-            return
-        if synchronous is None:
-            synchronous = not _env.ASYNC_LOGGING.get()
-        if synchronous:
-            self._submit(run_id, [Metric._make(metric)], (), (), True)
         else:
-            _batcher.get_batcher().enqueue_point(self.store, run_id, metric)
+            (_batcher._BATCHER or _batcher.get_batcher()).enqueue_point(store, run_id, metric)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param (str, int, float, bool or None). Re-logging the same value is fine.

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from hf_mltrack.store.sql.bulk import SQLITE_MAX_VARIABLES, insert_rows
+from hf_mltrack.store.sql.bulk import SQLITE_MAX_VARIABLES, insert_columns, insert_rows
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -34,6 +34,18 @@ def test_rows_beyond_one_statement_are_all_written(engine) -> None:  # type: ign
     with eng.connect() as conn:
         got = sorted(conn.exec_driver_sql(f"SELECT k, n, note FROM {table}").fetchall(), key=lambda r: r[1])
     assert [tuple(r) for r in got] == rows
+
+
+@pytest.mark.parametrize("n", [1, 3, 8192 + 4096 + 7], ids=["one", "three", "full-statement-and-a-remainder"])
+def test_columns_of_any_length_are_all_written(engine, n: int) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite a remainder goes as statements of its binary digits (4096 + 7 rows: 4096, 4, 2, 1)."""
+    eng, table = engine
+    keys, numbers, notes = [f"k{i}" for i in range(n)], list(range(n)), [None if i % 3 else "x" for i in range(n)]
+    with eng.begin() as conn:
+        insert_columns(conn, table, ["k", "n", "note"], [keys, numbers, notes])
+    with eng.connect() as conn:
+        got = sorted(conn.exec_driver_sql(f"SELECT k, n, note FROM {table}").fetchall(), key=lambda r: r[1])
+    assert [tuple(r) for r in got] == list(zip(keys, numbers, notes, strict=True))
 
 
 def test_on_conflict_applies_rows_in_order(engine) -> None:  # type: ignore[no-untyped-def]

@@ -57,6 +57,25 @@ def test_async_disabled_by_env_writes_on_return(store_uri: str, monkeypatch: pyt
         assert _batcher.get_batcher().pending() == 0
 
 
+def test_async_env_is_read_at_every_log_metric(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point fast path (a live run, the variable unset) must not keep an earlier reading of the variable."""
+    from hf_mltrack.store import get_tracking_store
+
+    with hf_mltrack.start_run() as run:
+        hf_mltrack.log_metric("m", 1.0, step=0)
+        hf_mltrack.flush_async_logging()
+        monkeypatch.setenv("HF_MLTRACK_ENABLE_ASYNC_LOGGING", "false")
+        hf_mltrack.log_metric("m", 2.0, step=1)
+        # written on return: the store itself (no flush of the queue) already has it
+        assert get_tracking_store(store_uri).get_run(run.info.run_id).data.metrics == {"m": 2.0}
+        monkeypatch.setenv("HF_MLTRACK_ENABLE_ASYNC_LOGGING", "maybe")
+        with pytest.raises(ValueError, match="'maybe'"):
+            hf_mltrack.log_metric("m", 3.0, step=2)
+        monkeypatch.delenv("HF_MLTRACK_ENABLE_ASYNC_LOGGING")
+        hf_mltrack.log_metric("m", 4.0, step=3)
+    assert [m.value for m in MlTrackClient().get_metric_history(run.info.run_id, "m")] == [1.0, 2.0, 4.0]
+
+
 def test_get_run_unknown(store_uri: str) -> None:
     with pytest.raises(ResourceNotFoundError, match="id=missing"):
         MlTrackClient().get_run("missing")

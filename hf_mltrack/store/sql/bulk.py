@@ -105,13 +105,8 @@ _SQLITE_COLUMN_VARIABLES = 32_766
 
 
 @functools.cache
-def _padded_insert(table: str, names: str, row: str, rows: int, suffix: str, padded: bool) -> str:
-    """A multi-row insert of ``rows`` rows; ``padded``: an ``INSERT ... SELECT`` over them that skips the
-    padding (rows whose first column is NULL), a little slower per row than plain VALUES."""
-    values = ", ".join([row] * rows)
-    if not padded:
-        return f"INSERT INTO {table} ({names}) VALUES {values}{suffix}"
-    return f"INSERT INTO {table} ({names}) SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL{suffix}"
+def _multi_row_insert(table: str, names: str, row: str, rows: int, suffix: str) -> str:
+    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * rows)}{suffix}"
 
 
 def insert_columns(
@@ -138,8 +133,9 @@ def insert_columns(
         import sqlite3
 
         limit = _SQLITE_COLUMN_VARIABLES if sqlite3.sqlite_version_info >= (3, 32) else SQLITE_MAX_VARIABLES
-        # Statements of a power-of-two number of rows (a short last one padded with NULL rows that its
-        # WHERE drops): a handful of statement texts, each compiled once into the driver's cache.
+        # Statements of a power-of-two number of rows, the last ones cut by the binary digits of the rest
+        # (4096 + 1024 + 8 + 1 rows, say): a handful of statement texts, each compiled once into the
+        # driver's cache. No padding rows: the driver adapts a None parameter through a slow path.
         per_statement = 1 << (max(1, limit // width).bit_length() - 1)
         flat: list[Any] = [None] * (n * width)
         for i, column in enumerate(data):
@@ -147,13 +143,14 @@ def insert_columns(
         row = f"({', '.join(['?'] * width)})"
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            for start in range(0, n, per_statement):
-                count = min(per_statement, n - start)
-                size = 1 << (count - 1).bit_length()
-                params = flat[start * width : (start + count) * width]
-                if size > count:
-                    params += [None] * ((size - count) * width)
-                cursor.execute(_padded_insert(table, names, row, size, suffix, padded=size > count), params)
+            start = 0
+            while start < n:
+                count = min(per_statement, 1 << ((n - start).bit_length() - 1))
+                cursor.execute(
+                    _multi_row_insert(table, names, row, count, suffix),
+                    flat[start * width : (start + count) * width],
+                )
+                start += count
         finally:
             cursor.close()
         return
