@@ -116,6 +116,7 @@ def _install() -> None:
             await inner(scope, probed_receive, probed_send)
             out.write(json.dumps(record) + "\n")
 
+        probed.state = inner.state  # type: ignore[attr-defined]  (what the server's startup reads)
         return probed
 
     make_app = app_module.create_app_from_config
