@@ -32,6 +32,8 @@ import textwrap
 import threading
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
 
 def free_port() -> int:
     """A free loopback port: from BENCH_PORT_RANGE (e.g. ``5850-5899``, on a shared machine) if set, else any."""
@@ -68,12 +70,16 @@ def start_ours(
     backend: str | None = None,
     artifacts: str | None = None,
     env: dict[str, str] | None = None,
+    probe_dir: str | None = None,
 ) -> tuple[subprocess.Popen, str]:
+    """Our server; with ``probe_dir``, started through `server_probe` (per-request timings land there)."""
     port = free_port()
+    if probe_dir is not None:
+        env = {**(env or {}), "HF_MLTRACK_PROBE_DIR": probe_dir}
+    entry = ["-m", "hf_mltrack.cli.server"] if probe_dir is None else [os.path.join(HERE, "server_probe.py")]
     cmd = [
         sys.executable,
-        "-m",
-        "hf_mltrack.cli.server",
+        *entry,
         "--port",
         str(port),
         "--backend-store-uri",
@@ -194,7 +200,9 @@ def concurrent_clients(url: str, clients: int = 32, batches: int = 10, size: int
 
 
 # ---- team scale: PostgreSQL + S3 behind several workers, side by side with SQLite (issue 23) ----------
-def team_load(url: str, clients: int, batches: int, size: int, rate: float = 0.0) -> dict[str, float]:
+def team_load(
+    url: str, clients: int, batches: int, size: int, rate: float = 0.0, probe: dict[str, dict] | None = None
+) -> dict[str, float]:
     """``clients`` threads, each with its own keep-alive connection and run, send ``batches``
     log-batch requests of ``size`` points, then upload one artifact through the proxy; every
     history is read back and counted. Bodies are encoded before the clock starts (the clients share
@@ -203,7 +211,9 @@ def team_load(url: str, clients: int, batches: int, size: int, rate: float = 0.0
     ``rate`` (points/s for all clients together) paces the clients: each sends a batch every
     ``clients * size / rate`` seconds (at once when it is behind), so the latencies are those of a
     server under that load rather than of a queue of 32 clients that never wait (where by Little's
-    law the latency is 32 requests' service time whatever the server does)."""
+    law the latency is 32 requests' service time whatever the server does).
+
+    ``probe`` receives each request's client-side stamps by its ``x-probe`` id (`server_probe`)."""
     import httpx
 
     api = "/api/2.0/mlflow"
@@ -237,15 +247,20 @@ def team_load(url: str, clients: int, batches: int, size: int, rate: float = 0.0
         with httpx.Client(base_url=url, timeout=120, headers={"content-type": "application/json"}) as http:
             barrier.wait()
             due = time.perf_counter() + interval * i / clients  # spread the clients over one interval
-            for body in bodies[i]:
+            for b, body in enumerate(bodies[i]):
+                scheduled = due
                 if interval:
                     pause = due - time.perf_counter()
                     if pause > 0:
                         time.sleep(pause)
                     due += interval
                 t = time.perf_counter()
-                r = http.post(f"{api}/runs/log-batch", content=body)
-                mine.append(time.perf_counter() - t)
+                tag = {"x-probe": f"{i}.{b}"} if probe is not None else None
+                r = http.post(f"{api}/runs/log-batch", content=body, headers=tag)
+                end = time.perf_counter()
+                mine.append(end - t)
+                if probe is not None:
+                    probe[f"{i}.{b}"] = {"due": scheduled if interval else 0.0, "start": t, "end": end}
                 if r.status_code != 200:
                     errors.append(f"log-batch {r.status_code}: {r.text[:200]}")
             path = runs[i]["artifact_uri"].split(":/", 1)[1]
@@ -360,6 +375,116 @@ def team(args: argparse.Namespace) -> None:
         print("  each repeat: " + ", ".join(f"{row['ingest']:,.0f}/s p99 {row['p99_ms']:.0f} ms" for row in rows))
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command name) of every process."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    head, rest = f.read().rsplit(")", 1)
+                out[int(name)] = (int(rest.split()[1]), head.split("(", 1)[1])
+            except OSError:
+                continue
+    return out
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def team_probe(args: argparse.Namespace) -> None:
+    """``--probe``: PostgreSQL + S3 paced at ``--rate``, through `server_probe`: where each request's
+    time goes, and which processes used the 2 cores meanwhile (the clients share them)."""
+    import uuid
+
+    import boto3
+    import server_probe
+    import sqlalchemy as sa
+
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    moto, moto_url = _moto()
+    admin = sa.create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
+    db_name = f"{args.pg_db_prefix}_{uuid.uuid4().hex[:6]}"
+    try:
+        boto3.client("s3", endpoint_url=moto_url).create_bucket(Bucket="bench")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
+        with tempfile.TemporaryDirectory() as tmp:
+            probe_dir = os.path.join(tmp, "probe")
+            os.makedirs(probe_dir)
+            proc, url = start_ours(
+                tmp,
+                workers=args.pg_workers,
+                backend=args.pg_admin.rsplit("/", 1)[0] + "/" + db_name,
+                artifacts="s3://bench/probe",
+                env={"HF_MLTRACK_S3_ENDPOINT_URL": moto_url},
+                probe_dir=probe_dir,
+            )
+            try:
+                team_load(url, args.clients, 2, 1000)  # warm: every worker's connections opened
+                for name in os.listdir(probe_dir):
+                    os.truncate(os.path.join(probe_dir, name), 0)
+                with admin.connect() as conn:
+                    backends = [
+                        r[0]
+                        for r in conn.exec_driver_sql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{db_name}'")
+                    ]
+                tree = _processes()
+                workers = [p for p, (parent, _) in tree.items() if parent == proc.pid] + [proc.pid]
+                others = [p for p, (_, cmd) in tree.items() if cmd.startswith("postgres") and p not in backends]
+                groups = {
+                    "load generator (this process)": [os.getpid()],
+                    "server workers": workers,
+                    f"postgres backends ({len(backends)})": backends,
+                    "other postgres processes (WAL writer, ... and other users')": others,
+                    "moto": [moto.pid],
+                }
+                before = {k: sum(map(_cpu_ticks, v)) for k, v in groups.items()}
+                machine = _machine_ticks()
+                load = os.getloadavg()[0]
+                stamps: dict[str, dict] = {}
+                result = team_load(url, args.clients, args.batches, 1000, args.rate, probe=stamps)
+                busy = [b - a for a, b in zip(machine, _machine_ticks(), strict=True)]
+                used = {k: sum(map(_cpu_ticks, v)) - before[k] for k, v in groups.items()}
+            finally:
+                stop(proc)
+            requests, pauses, lags = server_probe.read_records(probe_dir)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        admin.dispose()
+        stop(moto)
+    print(
+        f"\n== probe: postgresql + s3, {args.pg_workers} workers, {args.clients} clients paced at {args.rate:,.0f} "
+        f"points/s, load average {load:.1f} before =="
+    )
+    print(
+        f"ingest {result['ingest']:,.0f} points/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+        f"read-back {result['read']:,.0f} points/s"
+    )
+    print(server_probe.breakdown(requests, stamps, pauses, lags))
+    ticks = busy[1] or 1
+    cores = os.cpu_count() or 1
+    print(f"CPU during the run (share of {cores} cores): machine busy {100 * busy[0] / ticks:.0f}%")
+    for name, value in used.items():
+        print(f"  {name:<62}{100 * value * cores / ticks:5.0f}%")
+
+
 # ---- mlflow client (in its own interpreter) --------------------------------------------------------------
 MLFLOW_BENCH = textwrap.dedent(
     """
@@ -421,9 +546,16 @@ def main() -> None:
         "--rate", type=float, default=0.0, help="team: also a run paced at this many points/s in all (e.g. 100000)"
     )
     parser.add_argument("--quick", action="store_true", help="team scale only, 1 repeat, 3 batches per client")
+    parser.add_argument(
+        "--probe", action="store_true", help="team: where a log-batch's time goes on PostgreSQL (with --rate)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.team, args.repeats, args.batches = True, 1, 3
+    if args.team and args.probe:
+        sys.path.insert(0, HERE)
+        team_probe(args)
+        return
     if args.team:
         team(args)
         return

@@ -119,7 +119,7 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
     """Build the app once (creating the schema and the admin user) and serve it."""
     from .._env import SERVER_CONFIG
     from ..exceptions import MlTrackException
-    from ..server.app import create_app_from_config
+    from ..server.app import create_app_from_config, settle_heap
     from ..server.drivers import check_drivers
 
     if workers < 1:
@@ -147,6 +147,7 @@ def run_server(config: ServerConfig, host: str, port: int, workers: int = 1, gun
     import uvicorn
 
     if workers == 1:
+        settle_heap(app)
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
         return
     os.environ[SERVER_CONFIG.name] = config.to_json()

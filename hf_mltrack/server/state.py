@@ -214,6 +214,18 @@ class ServerState:
                 self._dest_repo = get_artifact_repository(self.artifacts_destination)
             return self._dest_repo
 
+    def open_destination(self) -> None:
+        """Build the artifact destination's client at startup rather than on the first upload (boto3
+        loads S3's service model: ~60,000 objects and a few hundred ms of CPU). A destination that
+        cannot be opened is left to fail on use, with its message, as before."""
+        if not self.config.serve_artifacts:
+            return
+        try:
+            repo = self.destination_repo()
+        except MlTrackException:
+            return
+        getattr(repo, "client", None)  # S3: the property creates the shared client
+
     def repo_for(self, artifact_uri: str) -> tuple[ArtifactRepository, str]:
         """(repository, path prefix) holding a run's artifacts; proxied URIs map to the destination."""
         from ..artifacts.registry import get_artifact_repository

@@ -210,6 +210,27 @@ def test_database_pool_is_sized_per_worker(monkeypatch: pytest.MonkeyPatch, work
     assert (_env.SQLALCHEMY_POOL_SIZE.get(), _env.SQLALCHEMY_MAX_OVERFLOW.get()) == (per_worker, 0)
 
 
+def test_a_worker_freezes_its_startup_heap_with_the_s3_client_built(tmp_path, monkeypatch) -> None:
+    import gc
+
+    from hf_mltrack.server.app import create_app, settle_heap
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("HF_MLTRACK_S3_ENDPOINT_URL", "http://127.0.0.1:9")  # never contacted
+    app = create_app(f"sqlite:///{tmp_path}/m.db", artifacts_destination="s3://bucket/art")
+    assert app.state.server._dest_repo is None  # lazy until the server settles
+    try:
+        settle_heap(app)
+        assert app.state.server._dest_repo._client is not None  # built, not left to the first upload
+        frozen = gc.get_freeze_count()
+        assert frozen > 50_000  # the modules, routes and boto3's service model
+        assert gc.collect() >= 0 and gc.get_freeze_count() == frozen  # collections leave them alone
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize("uri", ["sqlite:///tmp/x.db", "/tmp/folder"])
 def test_database_pool_of_sqlite_and_explicit_settings_stay(monkeypatch: pytest.MonkeyPatch, uri: str) -> None:
     from hf_mltrack import _env

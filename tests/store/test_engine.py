@@ -109,3 +109,47 @@ def test_head_revision_follows_the_revision_chain(tmp_path, monkeypatch) -> None
         assert engine.head_revision() == "d"
     finally:
         engine.head_revision.cache_clear()
+
+
+def _kill_backend(engine) -> None:  # type: ignore[no-untyped-def]
+    """End, from another connection, the server process behind the engine's one pooled connection."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+def test_a_pooled_connection_idle_for_a_while_is_pinged_and_replaced_when_dead(new_pg_database, monkeypatch) -> None:
+    from hf_mltrack.store.sql import engine as engine_mod
+
+    engine = engine_mod._create_engine(engine_mod.normalize_db_uri(new_pg_database))
+    try:
+        _kill_backend(engine)
+        monkeypatch.setattr(engine_mod, "PING_AFTER_IDLE_S", 0.0)  # every checkout counts as idle
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged(new_pg_database, monkeypatch) -> None:
+    import sqlalchemy as sa
+
+    from hf_mltrack.store.sql import engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "PING_AFTER_IDLE_S", 3600.0)
+    engine = engine_mod._create_engine(engine_mod.normalize_db_uri(new_pg_database))
+    try:
+        _kill_backend(engine)
+        # No ping on checkout: the dead connection is found by the statement itself, and SQLAlchemy
+        # then replaces the pool's connections, so the next checkout works again.
+        with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()

@@ -92,7 +92,7 @@ def _create_engine(db_uri: str) -> Engine:
             db_uri,
             pool_size=_env.SQLALCHEMY_POOL_SIZE.get(),
             max_overflow=_env.SQLALCHEMY_MAX_OVERFLOW.get(),
-            pool_pre_ping=True,
+            pool_use_lifo=True,  # the connections in use stay warm; the others are the idle ones
         )
     except ModuleNotFoundError as exc:
         raise MlTrackException(
@@ -102,7 +102,44 @@ def _create_engine(db_uri: str) -> Engine:
     except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
         raise MlTrackException(f"Invalid database URI {redact(db_uri)!r}: {exc}") from exc
     raise_refused_values_as_invalid(engine)
+    _ping_idle_connections(engine)
     return engine
+
+
+#: A pooled connection idle for longer than this is pinged before use (seconds).
+PING_AFTER_IDLE_S = 2.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check that a pooled connection still works before handing it out, if it has been idle.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: on PostgreSQL a ``SELECT 1`` (after the
+    ``BEGIN`` psycopg sends for it) before each request's own statements, and under load each round
+    trip is one more wait for a CPU and for the GIL (6-31 ms of the slowest log-batch requests' ~200
+    ms in ``bench_server.py --team --probe`` on a busy 2-core machine). A connection returned
+    to the pool a moment ago is as alive as the ping would show; one idle for longer than
+    `PING_AFTER_IDLE_S` (a database restarted meanwhile, an idle timeout, a dropped route) is pinged,
+    and replaced if the ping fails (SQLAlchemy's pessimistic disconnect handling, by event). A
+    restart within that window fails the requests on its connections once; SQLAlchemy then replaces
+    every connection older than the failure.
+    """
+    import time
+
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["hf_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        since = record.info.pop("hf_idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # new (just connected) or just used
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:  # the pool discards this connection and tries another
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
 
 
 def redact(db_uri: str) -> str:
