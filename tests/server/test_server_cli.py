@@ -226,7 +226,8 @@ def test_a_worker_freezes_its_startup_heap_with_the_s3_client_built(tmp_path, mo
         assert app.state.server._dest_repo._client is not None  # built, not left to the first upload
         frozen = gc.get_freeze_count()
         assert frozen > 50_000  # the modules, routes and boto3's service model
-        assert gc.collect() >= 0 and gc.get_freeze_count() == frozen  # collections leave them alone
+        gc.collect()  # a collection leaves the frozen objects alone (a few freed by reference counting
+        assert gc.get_freeze_count() > frozen - 1_000  # meanwhile, by this process's other threads, may go)
     finally:
         gc.unfreeze()
 
