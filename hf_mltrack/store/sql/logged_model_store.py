@@ -394,74 +394,59 @@ class LoggedModelSqlMixin:
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[LoggedModelInput] | None = None,
     ) -> None:
-        """Record datasets (deduplicated per experiment by name and digest) and models a run read."""
-        import sqlalchemy as sa
+        """Record datasets (deduplicated per experiment by name and digest) and models a run read.
 
-        from .logged_model_schema import datasets as datasets_table
-        from .logged_model_schema import logged_models
-        from .schema import runs
-
-        with self._write() as conn:  # type: ignore[attr-defined]
+        Plain SQL (a Trainer logs its datasets at train begin: `SqlTrackingStore._driver_write`).
+        """
+        sql = self._sql  # type: ignore[attr-defined]
+        with self._driver_write() as conn:  # type: ignore[attr-defined]
             self._check_run_active(conn, run_id)  # type: ignore[attr-defined]
-            exp_id = conn.execute(sa.select(runs.c.experiment_id).where(runs.c.run_uuid == run_id)).scalar()
-            d = datasets_table.c
+            exp_id = conn.exec_driver_sql(sql("SELECT experiment_id FROM runs WHERE run_uuid = ?"), (run_id,)).scalar()
             for item in datasets or ():
                 ds = item.dataset
                 _check_dataset(ds)
-                row = conn.execute(
-                    sa.select(d.dataset_uuid).where(d.experiment_id == exp_id, d.name == ds.name, d.digest == ds.digest)
+                row = conn.exec_driver_sql(
+                    sql("SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?"),
+                    (exp_id, ds.name, ds.digest),
                 ).first()
                 if row is None:
                     dataset_uuid = uuid.uuid4().hex
-                    conn.execute(
-                        datasets_table.insert().values(
-                            dataset_uuid=dataset_uuid,
-                            experiment_id=exp_id,
-                            name=ds.name,
-                            digest=ds.digest,
-                            source_type=ds.source_type,
-                            source=ds.source,
-                            schema=ds.schema,
-                            profile=ds.profile,
-                        )
+                    conn.exec_driver_sql(
+                        sql(
+                            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, "
+                            "schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                        ),
+                        (dataset_uuid, exp_id, ds.name, ds.digest, ds.source_type, ds.source, ds.schema, ds.profile),
                     )
                 else:
                     dataset_uuid = row[0]
                 input_uuid = self._input_row(conn, run_id, "DATASET", dataset_uuid)
                 if item.tags:
                     conn.exec_driver_sql(
-                        self._sql(  # type: ignore[attr-defined]
+                        sql(
                             "INSERT INTO input_tags (input_uuid, key, value) VALUES (?, ?, ?) "
                             "ON CONFLICT (input_uuid, key) DO UPDATE SET value = excluded.value"
                         ),
                         [(input_uuid, t.key, t.value) for t in item.tags],
                     )
             for model in models or ():
-                if (
-                    conn.execute(
-                        sa.select(logged_models.c.model_id).where(logged_models.c.model_id == model.model_id)
-                    ).first()
-                    is None
-                ):
+                found = conn.exec_driver_sql(sql("SELECT 1 FROM logged_models WHERE model_id = ?"), (model.model_id,))
+                if found.first() is None:
                     raise ResourceNotFoundError(f"No logged model with id {model.model_id!r} (models[].model_id)")
                 self._input_row(conn, run_id, "MODEL", model.model_id)
 
     def _input_row(self, conn: Connection, run_id: str, source_type: str, source_id: str) -> str:
-        import sqlalchemy as sa
-
-        from .logged_model_schema import run_inputs
-
-        c = run_inputs.c
-        row = conn.execute(
-            sa.select(c.input_uuid).where(c.run_uuid == run_id, c.source_type == source_type, c.source_id == source_id)
+        sql = self._sql  # type: ignore[attr-defined]
+        row = conn.exec_driver_sql(
+            sql("SELECT input_uuid FROM run_inputs WHERE run_uuid = ? AND source_type = ? AND source_id = ?"),
+            (run_id, source_type, source_id),
         ).first()
         if row is not None:
             return str(row[0])
         input_uuid = uuid.uuid4().hex
-        conn.execute(
-            run_inputs.insert().values(
-                input_uuid=input_uuid, source_type=source_type, source_id=source_id, run_uuid=run_id
-            )
+        conn.exec_driver_sql(
+            sql("INSERT INTO run_inputs (input_uuid, source_type, source_id, run_uuid) VALUES (?, ?, ?, ?)"),
+            (input_uuid, source_type, source_id, run_id),
         )
         return input_uuid
 
