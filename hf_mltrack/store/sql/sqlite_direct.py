@@ -176,5 +176,10 @@ class Database:
             finally:
                 if dbapi_connection.in_transaction:  # a read, or an error before or during the commit
                     dbapi_connection.rollback()
-        finally:
+        except BaseException:
+            if dbapi_connection.in_transaction:  # the rollback failed too: not reused
+                dbapi_connection.close()
+                raise
             self._checkin(dbapi_connection)
+            raise
+        self._checkin(dbapi_connection)
