@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import sqlite3
 import subprocess
 import sys
@@ -91,6 +92,29 @@ def test_an_error_rolls_the_transaction_back(tmp_path: Path) -> None:
         )
     with database.begin(write=False) as conn:
         assert conn.exec_driver_sql("SELECT name FROM experiments ORDER BY name").fetchall() == [("b",), ("c",)]
+
+
+def test_a_forked_child_opens_connections_of_its_own(tmp_path: Path) -> None:
+    """A DataLoader worker (a fork) never uses the parent's pooled connections, nor closes them."""
+    database = sqlite_direct.Database(str(tmp_path / "x.db"))
+    database.ensure_schema("sqlite:///x.db")
+    parent_connection = database._idle[0]
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 if it wrote on a connection of its own
+        code = 2
+        try:
+            with database.begin(write=True) as conn:
+                code = 0 if conn.dbapi_connection is not parent_connection else 1
+                conn.exec_driver_sql(
+                    "INSERT INTO experiments (name, artifact_location, lifecycle_stage) VALUES ('child', '', 'active')"
+                )
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert database._idle == [parent_connection]
+    with database.begin(write=False) as conn:
+        assert conn.exec_driver_sql("SELECT name FROM experiments").fetchall() == [("child",)]
 
 
 @pytest.mark.parametrize(
