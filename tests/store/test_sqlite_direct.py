@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hf_mltrack.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
-from hf_mltrack.store.sql import sqlite_direct, tracking_store
+from hf_mltrack.entities import Dataset, DatasetInput, InputTag, LoggedModelInput, Metric, Param, RunTag
+from hf_mltrack.store.sql import logged_model_store, sqlite_direct, tracking_store
 from hf_mltrack.store.sql.tracking_store import SqlTrackingStore
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
@@ -36,6 +36,8 @@ def _lifecycle(store: SqlTrackingStore) -> None:
     store.log_batch(RUN_ID, metrics=steps[60:] + odd)
     dataset = Dataset("train", "d1g3st", "code", "{}", schema='{"x": "int"}', profile='{"rows": 64}')
     store.log_inputs(RUN_ID, [DatasetInput(dataset, [InputTag("hf_mltrack.data.context", "training")])])
+    model = store.create_logged_model(exp_id, name="ckpt", source_run_id=RUN_ID, output_step=50)  # (SQLAlchemy)
+    store.log_inputs(RUN_ID, models=[LoggedModelInput(model.model_id)])
     store.update_run_info(RUN_ID, None, None, run_name="renamed")
     store.log_batches_and_terminate({RUN_ID: ([Metric("loss", 0.01, 3000, 101)], [], [])}, (RUN_ID, "FINISHED", 4000))
 
@@ -53,6 +55,7 @@ def test_a_training_runs_rows_are_the_same_without_sqlalchemy(tmp_path: Path, mo
         counter = itertools.count()
         monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
         monkeypatch.setattr(tracking_store, "_now_ms", lambda: 42)
+        monkeypatch.setattr(logged_model_store, "_now_ms", lambda: 42)
 
     stores = {}
     for label, direct in (("direct", True), ("engine", False)):
@@ -68,9 +71,10 @@ def test_a_training_runs_rows_are_the_same_without_sqlalchemy(tmp_path: Path, mo
     assert direct_rows == engine_rows
     assert len(direct_rows["params"]) == 150 and len(direct_rows["metric_points"]) == 303  # step 7 of loss overwritten
     assert direct_rows["runs"][0][1:5] == ("renamed", 1, "me", "FINISHED")
-    run = stores["direct"].get_run(RUN_ID)  # read through SQLAlchemy: the same run
+    run = stores["direct"].get_run(RUN_ID)  # read on sqlite3, and through SQLAlchemy: the same run
     assert run == stores["engine"].get_run(RUN_ID)
     assert run.data.metrics["loss"] == 0.01 and run.inputs.dataset_inputs[0].dataset.digest == "d1g3st"
+    assert len(run.inputs.model_inputs) == 1 and run.outputs.model_outputs[0].step == 50
 
 
 def test_an_error_rolls_the_transaction_back(tmp_path: Path) -> None:

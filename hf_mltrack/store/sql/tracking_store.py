@@ -471,7 +471,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         return out
 
     def get_run(self, run_id: str) -> Run:
-        with self._read() as conn:
+        with self._driver_read() as conn:
             found = self._load_runs(conn, [run_id])
         if run_id not in found:
             raise run_not_found(run_id)
@@ -833,7 +833,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
 
     # ---- metric reads ----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
-        with self._read() as conn:
+        with self._driver_read() as conn:
             rows = read_points(conn, self._sql, run_id, key)
             if not rows:
                 self._check_run_exists(conn, run_id)
@@ -883,7 +883,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 step_args += (bound,)
                 bucket_where += f" AND bucket {op} ?"
                 bucket_args += (bound >> top,)
-        with self._read() as conn:
+        with self._driver_read() as conn:
             # The key's series of every run (usually one each; more when points name logged models or
             # datasets), then an upper bound of each series' points in range from the coarsest bucket
             # level: what the per-series downsampler checks first (no summaries: read whole, as there).
