@@ -4,6 +4,8 @@ tables' metadata nor from the migrations."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,14 @@ from hf_mltrack.store.sql import sqlite_direct, sqlite_schema
 def test_stored_ddl_is_what_the_metadata_renders_today() -> None:
     """After a schema change, regenerate it: python -m hf_mltrack.store.sql.sqlite_schema."""
     assert sqlite_schema.HEAD_DDL.read_text(encoding="utf-8") == sqlite_schema.render()
+    # whatever order the schema modules were imported in (they add their tables to one metadata)
+    script = (
+        "import hf_mltrack.store.sql.workspace_schema, hf_mltrack.store.sql.registry_schema\n"
+        "from hf_mltrack.store.sql import sqlite_schema\n"
+        "print(sqlite_schema.render() == sqlite_schema.HEAD_DDL.read_text(encoding='utf-8'))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
 
 
 def test_stored_revision_is_alembics_head() -> None:
