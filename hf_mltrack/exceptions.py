@@ -122,15 +122,17 @@ def is_transient(exc: BaseException) -> bool:
     The one classification every retry loop uses (the async metric batcher, the trace exporter).
     Driver exceptions are matched by class, looked up only if their library is already imported
     (an exception of a library can only exist once it is): a locked or unreachable database
-    (SQLAlchemy's `OperationalError`), a network error or timeout (httpx), connection errors and
-    timeouts of the standard library (`TrackingServerUnavailableError` is a `ConnectionError`).
+    (SQLAlchemy's `OperationalError`, or sqlite3's own where a local SQLite store is used without
+    SQLAlchemy), a network error or timeout (httpx), connection errors and timeouts of the standard
+    library (`TrackingServerUnavailableError` is a `ConnectionError`).
     """
     if isinstance(exc, MlTrackException):
         return exc.error_code in TRANSIENT_ERROR_CODES
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
-    sa_exc = sys.modules.get("sqlalchemy.exc")
-    if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
-        return True
+    for module in ("sqlalchemy.exc", "sqlite3"):
+        errors = sys.modules.get(module)
+        if errors is not None and isinstance(exc, errors.OperationalError):
+            return True
     httpx = sys.modules.get("httpx")
     return httpx is not None and isinstance(exc, (httpx.TimeoutException, httpx.NetworkError))

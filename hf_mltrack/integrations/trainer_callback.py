@@ -843,7 +843,8 @@ _prewarm_started = False
 
 
 def _prewarm_store_modules(tracking_uri: str | None) -> None:
-    """Import the SQL store's modules (SQLAlchemy, the schema) on a thread while the Trainer is set up.
+    """Import the SQL store's modules on a thread while the Trainer is set up (SQLAlchemy and the
+    schema too, unless the store is a local SQLite file: `hf_mltrack.store.sql.sqlite_direct`).
 
     The run is created in the background at train begin anyway; importing ahead lets that start
     sooner. Only imports: no database is opened or created until training starts. A fork (DataLoader
@@ -851,7 +852,7 @@ def _prewarm_store_modules(tracking_uri: str | None) -> None:
     module lock held by this thread.
     """
     global _prewarm_started
-    if _prewarm_started or "sqlalchemy" in sys.modules:
+    if _prewarm_started or "hf_mltrack.store.sql.tracking_store" in sys.modules:
         return
     _prewarm_started = True
 
@@ -867,9 +868,10 @@ def _prewarm_store_modules(tracking_uri: str | None) -> None:
 
             uri = tracking_uri or fluent.get_tracking_uri()
             if _run_start.background_capable(uri):
-                from ..store.sql import engine, tracking_store  # noqa: F401
+                from ..store.sql import engine, sqlite_direct, tracking_store  # noqa: F401
 
-                engine.import_schema_modules()
+                if sqlite_direct.local_path(uri) is None:
+                    engine.import_schema_modules()
         except Exception:  # the run's creation reports what goes wrong
             logger.debug("hf_mltrack: prewarming the store's modules failed", exc_info=True)
 

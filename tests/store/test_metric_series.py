@@ -4,10 +4,13 @@ foreign key kept consistent by the store (run deletion), same-step replacement, 
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from hf_mltrack.entities import Metric
+from hf_mltrack.store.sql import sqlite_direct
 from hf_mltrack.tracking import MlTrackClient
 
 
@@ -16,12 +19,21 @@ def _count(client: MlTrackClient, table: str) -> int:
         return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0)
 
 
-def test_series_ids_are_created_once_then_cached(store_uri: str) -> None:
+def test_series_ids_are_created_once_then_cached(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
     client = MlTrackClient(store_uri)
     store = client.store
     run_id = client.create_run("0").info.run_id
     statements: list[str] = []
-    sa.event.listen(store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: statements.append(stmt))  # type: ignore[attr-defined]
+    if store._direct is not None:  # type: ignore[attr-defined]  # a local SQLite file: plain SQL on sqlite3
+        real = sqlite_direct.Connection.exec_driver_sql
+
+        def recorded(conn: sqlite_direct.Connection, statement: str, *args: Any) -> sqlite_direct.Result:
+            statements.append(statement)
+            return real(conn, statement, *args)
+
+        monkeypatch.setattr(sqlite_direct.Connection, "exec_driver_sql", recorded)
+    else:
+        sa.event.listen(store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: statements.append(stmt))  # type: ignore[attr-defined]
     for batch in range(3):
         points = [Metric("loss", 1.0 / (s + 1), 5, s) for s in range(batch * 10, batch * 10 + 10)]
         client.log_batch(run_id, metrics=points, synchronous=True)

@@ -27,14 +27,6 @@ _ENGINES: dict[str, Engine] = {}
 _SCHEMA_LOCK_KEY = int.from_bytes(b"hfmltrak", "big") & (2**63 - 1)
 _LOCK = threading.Lock()
 
-_SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=60000",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA case_sensitive_like=ON",
-)
-
 
 def normalize_db_uri(uri: str) -> str:
     """Pick the installed driver for bare ``postgresql://`` URIs (psycopg 3)."""
@@ -63,6 +55,7 @@ def _create_engine(db_uri: str) -> Engine:
     from sqlalchemy import event
 
     from ... import _env
+    from .sqlite_direct import configure
 
     if db_uri.startswith("sqlite"):
         path = db_uri.split(":///", 1)[1] if ":///" in db_uri else ""
@@ -72,12 +65,7 @@ def _create_engine(db_uri: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-            # Autocommit at the driver level; transactions are begun explicitly below.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            for pragma in _SQLITE_PRAGMAS:
-                cur.execute(pragma)
-            cur.close()
+            configure(dbapi_conn)  # autocommit at the driver level; transactions are begun explicitly below
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
@@ -211,23 +199,39 @@ def import_schema_modules() -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create a fresh schema (stamped at head), or refuse a database that needs migrating."""
+    """Create a fresh schema (stamped at head), or refuse a database that needs migrating.
+
+    SQLite: from the stored DDL of the head revision (`sqlite_schema`), as a store opened without
+    SQLAlchemy creates it.
+    """
     import sqlalchemy as sa
 
     from .schema import metadata
 
     import_schema_modules()
 
+    shown = redact(str(engine.url))
+    if engine.dialect.name == "sqlite":
+        from . import sqlite_schema
+
+        try:
+            raw = engine.raw_connection()
+        except Exception as exc:
+            raise MlTrackException(f"Cannot open the tracking database {shown!r}: {exc}") from exc
+        try:
+            sqlite_schema.ensure(raw.driver_connection, shown)  # type: ignore[arg-type]
+        finally:
+            raw.close()
+        return
     try:
         with engine.connect() as conn:
             has_experiments = sa.inspect(conn).has_table("experiments")
     except Exception as exc:
-        raise MlTrackException(f"Cannot open the tracking database {redact(str(engine.url))!r}: {exc}") from exc
+        raise MlTrackException(f"Cannot open the tracking database {shown!r}: {exc}") from exc
     if not has_experiments:
         # Several processes may open a new store at the same instant (a sweep's jobs, a server's
-        # workers): one creates the schema, the others wait for it and find it made. On SQLite the
-        # write lock is taken up front (BEGIN IMMEDIATE: a read lock upgraded later fails at once with
-        # "database is locked"); on PostgreSQL a transaction-scoped advisory lock serializes them.
+        # workers): one creates the schema, the others wait for it and find it made (a
+        # transaction-scoped advisory lock serializes them).
         with engine.execution_options(hf_write=True).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
@@ -242,42 +246,16 @@ def ensure_schema(engine: Engine) -> None:
         return
     revision = current_revision(engine)
     if revision != head_revision():
-        raise InvalidStateError(
-            f"The tracking database {redact(str(engine.url))!r} is at schema revision {revision!r}, "
-            f"this hf_mltrack needs {head_revision()!r}. Back up the database, then run: "
-            f"hf-mltrack db upgrade {redact(str(engine.url))}"
-        )
+        raise outdated_schema(shown, revision)
 
 
-def create_default_experiment(engine: Engine, artifact_root: str) -> None:
-    """Create the "Default" experiment (id 0) under ``artifact_root`` unless it exists."""
-    import time
-
-    import sqlalchemy as sa
-
-    from .schema import experiments
-
-    with engine.execution_options(hf_write=True).begin() as conn:  # not a read lock upgraded later
-        if conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)).first():
-            return
-        now = int(time.time() * 1000)
-        try:
-            conn.execute(
-                experiments.insert().values(
-                    experiment_id=0,
-                    name="Default",
-                    artifact_location=_join_uri(artifact_root, "0"),
-                    lifecycle_stage="active",
-                    creation_time=now,
-                    last_update_time=now,
-                )
-            )
-        except sa.exc.IntegrityError:
-            pass  # another process created it first
-
-
-def _join_uri(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/"), *parts])
+def outdated_schema(shown_uri: str, revision: str | None) -> InvalidStateError:
+    """The error for a database at another schema revision than this hf_mltrack's (``shown_uri``: redacted)."""
+    return InvalidStateError(
+        f"The tracking database {shown_uri!r} is at schema revision {revision!r}, "
+        f"this hf_mltrack needs {head_revision()!r}. Back up the database, then run: "
+        f"hf-mltrack db upgrade {shown_uri}"
+    )
 
 
 def upgrade(db_uri: str) -> str:

@@ -414,74 +414,59 @@ class LoggedModelSqlMixin:
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[LoggedModelInput] | None = None,
     ) -> None:
-        """Record datasets (deduplicated per experiment by name and digest) and models a run read."""
-        import sqlalchemy as sa
+        """Record datasets (deduplicated per experiment by name and digest) and models a run read.
 
-        from .logged_model_schema import datasets as datasets_table
-        from .logged_model_schema import logged_models
-        from .schema import runs
-
-        with self._write() as conn:  # type: ignore[attr-defined]
+        Plain SQL (a Trainer logs its datasets at train begin: `SqlTrackingStore._driver_write`).
+        """
+        sql = self._sql  # type: ignore[attr-defined]
+        with self._driver_write() as conn:  # type: ignore[attr-defined]
             self._check_run_active(conn, run_id)  # type: ignore[attr-defined]
-            exp_id = conn.execute(sa.select(runs.c.experiment_id).where(runs.c.run_uuid == run_id)).scalar()
-            d = datasets_table.c
+            exp_id = conn.exec_driver_sql(sql("SELECT experiment_id FROM runs WHERE run_uuid = ?"), (run_id,)).scalar()
             for item in datasets or ():
                 ds = item.dataset
                 _check_dataset(ds)
-                row = conn.execute(
-                    sa.select(d.dataset_uuid).where(d.experiment_id == exp_id, d.name == ds.name, d.digest == ds.digest)
+                row = conn.exec_driver_sql(
+                    sql("SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?"),
+                    (exp_id, ds.name, ds.digest),
                 ).first()
                 if row is None:
                     dataset_uuid = uuid.uuid4().hex
-                    conn.execute(
-                        datasets_table.insert().values(
-                            dataset_uuid=dataset_uuid,
-                            experiment_id=exp_id,
-                            name=ds.name,
-                            digest=ds.digest,
-                            source_type=ds.source_type,
-                            source=ds.source,
-                            schema=ds.schema,
-                            profile=ds.profile,
-                        )
+                    conn.exec_driver_sql(
+                        sql(
+                            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, "
+                            "schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                        ),
+                        (dataset_uuid, exp_id, ds.name, ds.digest, ds.source_type, ds.source, ds.schema, ds.profile),
                     )
                 else:
                     dataset_uuid = row[0]
                 input_uuid = self._input_row(conn, run_id, "DATASET", dataset_uuid)
                 if item.tags:
                     conn.exec_driver_sql(
-                        self._sql(  # type: ignore[attr-defined]
+                        sql(
                             "INSERT INTO input_tags (input_uuid, key, value) VALUES (?, ?, ?) "
                             "ON CONFLICT (input_uuid, key) DO UPDATE SET value = excluded.value"
                         ),
                         [(input_uuid, t.key, t.value) for t in item.tags],
                     )
             for model in models or ():
-                if (
-                    conn.execute(
-                        sa.select(logged_models.c.model_id).where(logged_models.c.model_id == model.model_id)
-                    ).first()
-                    is None
-                ):
+                found = conn.exec_driver_sql(sql("SELECT 1 FROM logged_models WHERE model_id = ?"), (model.model_id,))
+                if found.first() is None:
                     raise ResourceNotFoundError(f"No logged model with id {model.model_id!r} (models[].model_id)")
                 self._input_row(conn, run_id, "MODEL", model.model_id)
 
     def _input_row(self, conn: Connection, run_id: str, source_type: str, source_id: str) -> str:
-        import sqlalchemy as sa
-
-        from .logged_model_schema import run_inputs
-
-        c = run_inputs.c
-        row = conn.execute(
-            sa.select(c.input_uuid).where(c.run_uuid == run_id, c.source_type == source_type, c.source_id == source_id)
+        sql = self._sql  # type: ignore[attr-defined]
+        row = conn.exec_driver_sql(
+            sql("SELECT input_uuid FROM run_inputs WHERE run_uuid = ? AND source_type = ? AND source_id = ?"),
+            (run_id, source_type, source_id),
         ).first()
         if row is not None:
             return str(row[0])
         input_uuid = uuid.uuid4().hex
-        conn.execute(
-            run_inputs.insert().values(
-                input_uuid=input_uuid, source_type=source_type, source_id=source_id, run_uuid=run_id
-            )
+        conn.exec_driver_sql(
+            sql("INSERT INTO run_inputs (input_uuid, source_type, source_id, run_uuid) VALUES (?, ?, ?, ?)"),
+            (input_uuid, source_type, source_id, run_id),
         )
         return input_uuid
 
@@ -510,67 +495,46 @@ class LoggedModelSqlMixin:
                 )
 
     def load_run_io(self, conn: Connection, run_ids: list[str]) -> dict[str, tuple[RunInputs, RunOutputs]]:
-        """The inputs and outputs of several runs (for `get_run` and `search_runs`)."""
-        import sqlalchemy as sa
-
-        from .logged_model_schema import datasets, input_tags, run_inputs
+        """The inputs and outputs of at most ``_IN_CHUNK`` runs (for `get_run` and `search_runs`), in plain SQL."""
+        from .history import fetch_raw
 
         out = {rid: (RunInputs(), RunOutputs()) for rid in run_ids}
-        ri, d = run_inputs.c, datasets.c
-        rows = conn.execute(
-            sa.select(
-                ri.input_uuid,
-                ri.run_uuid,
-                ri.source_type,
-                ri.source_id,
-                d.name,
-                d.digest,
-                d.source_type.label("ds_source_type"),
-                d.source,
-                d.schema,
-                d.profile,
-            )
-            .select_from(
-                run_inputs.outerjoin(datasets, sa.and_(ri.source_type == "DATASET", d.dataset_uuid == ri.source_id))
-            )
-            .where(ri.run_uuid.in_(run_ids))
-            .order_by(ri.run_uuid, ri.source_type, ri.input_uuid)
-        ).all()
-        if not rows:
-            outputs = self._outputs(conn, run_ids)
-        else:
-            tags: dict[str, list[InputTag]] = {}
-            input_ids = [r.input_uuid for r in rows if r.source_type == "DATASET"]
-            for i in range(0, len(input_ids), _IN_CHUNK):
-                t = input_tags.c
-                for input_uuid, key, value in conn.execute(
-                    sa.select(t.input_uuid, t.key, t.value).where(t.input_uuid.in_(input_ids[i : i + _IN_CHUNK]))
-                ):
-                    tags.setdefault(input_uuid, []).append(InputTag(key, value))
-            for r in rows:
-                inputs = out[r.run_uuid][0]
-                if r.source_type == "MODEL":
-                    inputs.model_inputs.append(LoggedModelInput(r.source_id))
-                elif r.name is not None:
-                    ds = Dataset(r.name, r.digest, r.ds_source_type, r.source, r.schema, r.profile)
-                    inputs.dataset_inputs.append(DatasetInput(ds, tags.get(r.input_uuid, [])))
-            outputs = self._outputs(conn, run_ids)
-        for rid, step, mid in outputs:
-            out[rid][1].model_outputs.append(LoggedModelOutput(mid, step))
+        if not run_ids:
+            return out
+        ph = self._ph  # type: ignore[attr-defined]
+        marks = ", ".join([ph] * len(run_ids))
+        rows = fetch_raw(
+            conn,
+            "SELECT ri.input_uuid, ri.run_uuid, ri.source_type, ri.source_id, d.name, d.digest, d.source_type, "
+            "d.source, d.schema, d.profile FROM run_inputs AS ri LEFT OUTER JOIN datasets AS d "
+            f"ON ri.source_type = 'DATASET' AND d.dataset_uuid = ri.source_id WHERE ri.run_uuid IN ({marks}) "
+            "ORDER BY ri.run_uuid, ri.source_type, ri.input_uuid",
+            tuple(run_ids),
+        )
+        tags: dict[str, list[InputTag]] = {}
+        input_ids = [r[0] for r in rows if r[2] == "DATASET"]
+        for i in range(0, len(input_ids), _IN_CHUNK):
+            chunk = tuple(input_ids[i : i + _IN_CHUNK])
+            for input_uuid, key, value in fetch_raw(
+                conn,
+                f"SELECT input_uuid, key, value FROM input_tags WHERE input_uuid IN ({', '.join([ph] * len(chunk))})",
+                chunk,
+            ):
+                tags.setdefault(input_uuid, []).append(InputTag(key, value))
+        for input_uuid, run_uuid, source_type, source_id, name, digest, ds_type, source, schema, profile in rows:
+            inputs = out[run_uuid][0]
+            if source_type == "MODEL":
+                inputs.model_inputs.append(LoggedModelInput(source_id))
+            elif name is not None:
+                ds = Dataset(name, digest, ds_type, source, schema, profile)
+                inputs.dataset_inputs.append(DatasetInput(ds, tags.get(input_uuid, [])))
+        for run_uuid, step, model_id in fetch_raw(
+            conn,
+            f"SELECT run_uuid, step, model_id FROM run_outputs WHERE run_uuid IN ({marks}) ORDER BY step, model_id",
+            tuple(run_ids),
+        ):
+            out[run_uuid][1].model_outputs.append(LoggedModelOutput(model_id, step))
         return out
-
-    def _outputs(self, conn: Connection, run_ids: list[str]) -> list[tuple[str, int, str]]:
-        import sqlalchemy as sa
-
-        from .logged_model_schema import run_outputs
-
-        o = run_outputs.c
-        return [
-            (r[0], r[1], r[2])
-            for r in conn.execute(
-                sa.select(o.run_uuid, o.step, o.model_id).where(o.run_uuid.in_(run_ids)).order_by(o.step, o.model_id)
-            )
-        ]
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
         """The datasets the runs of these experiments read, one row per (dataset, context)."""

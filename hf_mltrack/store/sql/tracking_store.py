@@ -2,12 +2,21 @@
 
 Hot paths (metric batches, history reads) go through ``exec_driver_sql`` with plain tuples: the
 driver's ``executemany`` in one transaction, no per-row ORM or type-processing overhead.
+
+What a training run does (open a store, get or create its experiment, create the run, log params,
+tags, metrics and dataset inputs, end it) is plain SQL only, in transactions from `_driver_write` /
+`_driver_read`: on a local SQLite file they run on the sqlite3 module directly (`sqlite_direct`), so
+a training process never imports SQLAlchemy; the rest uses the engine (`_write` / `_read`), made on
+first use.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
+import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -41,11 +50,13 @@ from ..base import AbstractStore
 from .bulk import insert_columns, insert_rows, pipelined
 from .history import MetricHistory, downsample_select, fetch_raw, read_points
 from .logged_model_store import LoggedModelSqlMixin
+from .sqlite_direct import Database, local_path
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
 
 RUN_NAME_TAG = "hf_mltrack.runName"
+_EXPERIMENT_COLUMNS = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time"
 _IN_CHUNK = 500
 _LATEST_COLUMNS = ("run_uuid", "key", "step", "value", "timestamp", "is_nan")
 _LATEST_PG_TYPES = ("text", "text", "bigint", "float8", "bigint", "boolean")  # the unnest bulk path
@@ -86,29 +97,63 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
 
     def __init__(self, db_uri: str, default_artifact_root: str | None = None) -> None:
         from ...tracking._uri import default_artifact_root_for, to_artifact_uri
-        from .engine import create_default_experiment, get_engine
 
         self.db_uri = db_uri
-        self.engine = get_engine(db_uri)
-        self.dialect = self.engine.dialect.name
+        # A local SQLite file: plain SQL on the sqlite3 module, the schema from the stored DDL.
+        path = local_path(db_uri)
+        self._direct = Database(path) if path is not None else None
+        if self._direct is not None:
+            self._direct.ensure_schema(db_uri)
+        self.dialect = "sqlite" if self._direct is not None else self.engine.dialect.name
         self.default_artifact_root = (
             to_artifact_uri(default_artifact_root) if default_artifact_root else default_artifact_root_for(db_uri)
         )
         self._ph = "?" if self.dialect == "sqlite" else "%s"
-        # Built once: execution_options() makes a new engine proxy on every call.
-        self._write_engine = self.engine.execution_options(hf_write=True)
         # (run_id, key, model_id, dataset_name, dataset_digest) -> series_id, for committed series only
         # ('' for no model or dataset). Ids never change while the run exists; `hard_delete_run` forgets them.
         self._series: dict[tuple[str, str, str, str, str], int] = {}
-        create_default_experiment(self.engine, self.default_artifact_root)
+        self._create_default_experiment()
 
     # ---- helpers --------------------------------------------------------------------------
+    @functools.cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (one per URI per process; the schema created or checked on first use)."""
+        from .engine import get_engine
+
+        return get_engine(self.db_uri)
+
+    @functools.cached_property
+    def _write_engine(self) -> Engine:
+        return self.engine.execution_options(hf_write=True)  # built once: each call makes a new proxy
+
     def _write(self):  # type: ignore[no-untyped-def]
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
         return self._write_engine.begin()
 
     def _read(self):  # type: ignore[no-untyped-def]
         return self.engine.connect()
+
+    def _driver_write(self):  # type: ignore[no-untyped-def]
+        """A write transaction for plain SQL only (``exec_driver_sql``, the driver's cursor): on a local
+        SQLite file, on the sqlite3 module without SQLAlchemy (`sqlite_direct`)."""
+        return self._direct.begin(write=True) if self._direct is not None else self._write()
+
+    def _driver_read(self):  # type: ignore[no-untyped-def]
+        """A read for plain SQL only (see `_driver_write`)."""
+        return self._direct.begin(write=False) if self._direct is not None else self._read()
+
+    def _create_default_experiment(self) -> None:
+        """The "Default" experiment (id 0) under the default artifact root, unless it exists (or another
+        process creates it at the same time)."""
+        now = _now_ms()
+        with self._driver_write() as conn:
+            conn.exec_driver_sql(
+                self._sql(
+                    f"INSERT INTO experiments ({_EXPERIMENT_COLUMNS}) VALUES (0, 'Default', ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                (_join(self.default_artifact_root, "0"), LifecycleStage.ACTIVE, now, now),
+            )
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self._ph) if self._ph != "?" else statement
@@ -126,89 +171,84 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
     ) -> str:
-        import sqlalchemy as sa
-
         from ...tracking._uri import to_artifact_uri
-        from .schema import experiment_tags, experiments
 
         if not isinstance(name, str) or not name.strip():
             raise InvalidParameterError(f"Invalid experiment name {name!r}: give a non-empty string")
         now = _now_ms()
+        by_name = self._sql("SELECT experiment_id FROM experiments WHERE name = ?")
         try:
-            with self._write() as conn:
-                if conn.execute(sa.select(experiments.c.experiment_id).where(experiments.c.name == name)).first():
+            with self._driver_write() as conn:
+                if conn.exec_driver_sql(by_name, (name,)).first():
                     raise ResourceAlreadyExistsError(
                         f"Experiment {name!r} already exists: use get_experiment_by_name({name!r}) or another name"
                     )
-                result = conn.execute(
-                    experiments.insert().values(
-                        name=name,
-                        artifact_location="",
-                        lifecycle_stage=LifecycleStage.ACTIVE,
-                        creation_time=now,
-                        last_update_time=now,
-                    )
+                conn.exec_driver_sql(
+                    self._sql(
+                        "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, "
+                        "last_update_time) VALUES (?, '', ?, ?, ?)"
+                    ),
+                    (name, LifecycleStage.ACTIVE, now, now),
                 )
-                exp_id = int(result.inserted_primary_key[0])
+                exp_id = int(conn.exec_driver_sql(by_name, (name,)).first()[0])
                 location = (
                     to_artifact_uri(artifact_location)
                     if artifact_location
                     else _join(self.default_artifact_root, str(exp_id))
                 )
-                conn.execute(
-                    experiments.update().where(experiments.c.experiment_id == exp_id).values(artifact_location=location)
+                conn.exec_driver_sql(
+                    self._sql("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?"),
+                    (location, exp_id),
                 )
                 if tags:
-                    conn.execute(
-                        experiment_tags.insert(),
-                        [{"experiment_id": exp_id, "key": k, "value": str(v)} for k, v in tags.items()],
+                    conn.exec_driver_sql(
+                        self._sql("INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)"),
+                        [(exp_id, k, str(v)) for k, v in tags.items()],
                     )
-        except sa.exc.IntegrityError as exc:
+        except Exception as exc:
+            if not _is_integrity_error(exc):
+                raise
             raise ResourceAlreadyExistsError(f"Experiment {name!r} already exists") from exc
         return str(exp_id)
 
-    def _experiments(self, conn: Connection, where: Any) -> list[Experiment]:
-        import sqlalchemy as sa
-
-        from .schema import experiment_tags, experiments
-
-        rows = conn.execute(sa.select(experiments).where(where)).all()
+    def _experiments(self, conn: Connection, where: str, args: tuple[Any, ...]) -> list[Experiment]:
+        """The experiments matching ``where`` (plain SQL on ``experiments``, ``?`` placeholders), with their tags."""
+        rows = fetch_raw(conn, self._sql(f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE {where}"), args)
         if not rows:
             return []
-        ids = [r.experiment_id for r in rows]
+        ids = [r[0] for r in rows]
         tag_map: dict[int, dict[str, str]] = {i: {} for i in ids}
         for i in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[i : i + _IN_CHUNK]
-            for t in conn.execute(sa.select(experiment_tags).where(experiment_tags.c.experiment_id.in_(chunk))):
-                tag_map[t.experiment_id][t.key] = t.value
+            chunk = tuple(ids[i : i + _IN_CHUNK])
+            marks = ", ".join([self._ph] * len(chunk))
+            for exp_id, key, value in fetch_raw(
+                conn, f"SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({marks})", chunk
+            ):
+                tag_map[exp_id][key] = value
         return [
             Experiment(
-                experiment_id=str(r.experiment_id),
-                name=r.name,
-                artifact_location=r.artifact_location,
-                lifecycle_stage=r.lifecycle_stage,
-                tags=tag_map[r.experiment_id],
-                creation_time=r.creation_time,
-                last_update_time=r.last_update_time,
+                experiment_id=str(exp_id),
+                name=name,
+                artifact_location=location,
+                lifecycle_stage=stage,
+                tags=tag_map[exp_id],
+                creation_time=created,
+                last_update_time=updated,
             )
-            for r in rows
+            for exp_id, name, location, stage, created, updated in rows
         ]
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        from .schema import experiments
-
         exp_id = self._exp_id(experiment_id)
-        with self._read() as conn:
-            found = self._experiments(conn, experiments.c.experiment_id == exp_id)
+        with self._driver_read() as conn:
+            found = self._experiments(conn, "experiment_id = ?", (exp_id,))
         if not found:
             raise ResourceNotFoundError(f"No experiment with id {experiment_id!r}")
         return found[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        from .schema import experiments
-
-        with self._read() as conn:
-            found = self._experiments(conn, experiments.c.name == name)
+        with self._driver_read() as conn:
+            found = self._experiments(conn, "name = ?", (name,))
         return found[0] if found else None
 
     def search_experiments(
@@ -225,7 +265,6 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             parse_experiment_filter,
             parse_experiment_order_by,
         )
-        from .schema import experiments
         from .search_sql import experiments_select
 
         _check_max_results(max_results, 50_000)
@@ -241,7 +280,11 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             ids = [r[0] for r in conn.execute(stmt)]
             has_more = len(ids) > max_results
             ids = ids[:max_results]
-            by_id = {int(e.experiment_id): e for e in self._experiments(conn, experiments.c.experiment_id.in_(ids))}
+            by_id: dict[int, Experiment] = {}
+            for i in range(0, len(ids), _IN_CHUNK):
+                chunk = tuple(ids[i : i + _IN_CHUNK])
+                found = self._experiments(conn, f"experiment_id IN ({', '.join(['?'] * len(chunk))})", chunk)
+                by_id.update((int(e.experiment_id), e) for e in found)
         items = [by_id[i] for i in ids if i in by_id]
         return PagedList(items, encode_page_token(offset + max_results) if has_more else None)
 
@@ -341,7 +384,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         tag_map = {t.key: t.value for t in tags}
         run_name = run_name or tag_map.get(RUN_NAME_TAG) or _random_run_name()
         tag_map[RUN_NAME_TAG] = run_name
-        with self._write() as conn:
+        with self._driver_write() as conn:
             # Plain driver SQL on this hot path (a run per trial in sweeps): no statement compilation.
             exp = conn.exec_driver_sql(
                 self._sql("SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?"),
@@ -428,7 +471,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         return out
 
     def get_run(self, run_id: str) -> Run:
-        with self._read() as conn:
+        with self._driver_read() as conn:
             found = self._load_runs(conn, [run_id])
         if run_id not in found:
             raise run_not_found(run_id)
@@ -437,10 +480,6 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     def update_run_info(
         self, run_id: str, run_status: str | None, end_time: int | None, run_name: str | None = None
     ) -> RunInfo:
-        import sqlalchemy as sa
-
-        from .schema import runs
-
         values: dict[str, Any] = {}
         if run_status is not None:
             values["status"] = RunStatus.validate(run_status)
@@ -448,14 +487,19 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             values["end_time"] = end_time
         if run_name is not None:
             values["name"] = run_name
-        with self._write() as conn:
+        with self._driver_write() as conn:
             self._check_run_active(conn, run_id)
             if values:
-                conn.execute(runs.update().where(runs.c.run_uuid == run_id).values(**values))
+                assignments = ", ".join(f"{column} = ?" for column in values)
+                conn.exec_driver_sql(
+                    self._sql(f"UPDATE runs SET {assignments} WHERE run_uuid = ?"), (*values.values(), run_id)
+                )
             if run_name is not None:
                 self._upsert_tags(conn, run_id, [RunTag(RUN_NAME_TAG, run_name)])
-            row = conn.execute(sa.select(runs).where(runs.c.run_uuid == run_id)).one()
-        return _run_info(row)
+            row = fetch_raw(
+                conn, self._sql(f"SELECT {', '.join(_RunRow._fields)} FROM runs WHERE run_uuid = ?"), (run_id,)
+            )
+        return _run_info(_RunRow(*row[0]))
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         from .schema import runs
@@ -571,7 +615,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         terminate: tuple[str, str, int] | None,
         appending: bool,
     ) -> None:
-        with self._write() as conn:
+        with self._driver_write() as conn:
             for run_id, (metrics, params, tags) in batches.items():
                 if metrics:
                     stored_last = self._check_run_and_last_steps(conn, run_id, metrics)
@@ -789,7 +833,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
 
     # ---- metric reads ----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
-        with self._read() as conn:
+        with self._driver_read() as conn:
             rows = read_points(conn, self._sql, run_id, key)
             if not rows:
                 self._check_run_exists(conn, run_id)
@@ -839,7 +883,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 step_args += (bound,)
                 bucket_where += f" AND bucket {op} ?"
                 bucket_args += (bound >> top,)
-        with self._read() as conn:
+        with self._driver_read() as conn:
             # The key's series of every run (usually one each; more when points name logged models or
             # datasets), then an upper bound of each series' points in range from the coarsest bucket
             # level: what the per-series downsampler checks first (no summaries: read whole, as there).
@@ -962,6 +1006,12 @@ def _check_stage(run_id: str, stage: str | None) -> None:
         raise run_not_found(run_id)
     if stage != LifecycleStage.ACTIVE:
         raise run_not_active(run_id)
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    """A constraint violation, from sqlite3 directly (`sqlite_direct`) or wrapped by SQLAlchemy."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded if the error came through SQLAlchemy
+    return isinstance(exc, sqlite3.IntegrityError) or (sa_exc is not None and isinstance(exc, sa_exc.IntegrityError))
 
 
 def _is_point_conflict(exc: BaseException) -> bool:
