@@ -192,11 +192,9 @@ def test_a_logged_model_lists_the_versions_registered_from_it(reg) -> None:
     assert "mlflow.modelVersions" not in reg.get_logged_model(other.model_id).tags
 
 
-def test_concurrent_registrations_from_one_logged_model_are_all_listed(reg) -> None:
-    """8 threads x 5 versions registered from one logged model at once (to 8 registered models, so that
-    PostgreSQL runs them side by side): the ``mlflow.modelVersions`` tag lists every one, none lost to a
-    read-modify-write race (the store rebuilds it from ``model_versions`` in the version's transaction)."""
-    import json
+def _register_concurrently_and_list(reg) -> list[dict]:  # type: ignore[no-untyped-def]
+    """8 threads x 5 versions registered from one new logged model at once (to 8 registered models, so that
+    PostgreSQL runs them side by side); the model's ``mlflow.modelVersions`` entries afterwards."""
     import threading
 
     model = reg.create_logged_model("0")
@@ -219,10 +217,20 @@ def test_concurrent_registrations_from_one_logged_model_are_all_listed(reg) -> N
     for th in threads:
         th.join(timeout=120)
     assert not errors, errors
-    listed = json.loads(reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"])
+    return json.loads(reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"])
+
+
+def _assert_all_listed_in_order(listed: list[dict]) -> None:
     assert sorted((e["name"], e["version"]) for e in listed) == [(f"m{t}", v) for t in range(8) for v in range(1, 6)]
     for t in range(8):  # oldest first within each registered model
         assert [e["version"] for e in listed if e["name"] == f"m{t}"] == [1, 2, 3, 4, 5]
+
+
+def test_concurrent_registrations_from_one_logged_model_are_all_listed(reg) -> None:
+    """8 threads x 5 versions registered from one logged model at once (to 8 registered models, so that
+    PostgreSQL runs them side by side): the ``mlflow.modelVersions`` tag lists every one, none lost to a
+    read-modify-write race (the store rebuilds it from ``model_versions`` in the version's transaction)."""
+    _assert_all_listed_in_order(_register_concurrently_and_list(reg))
 
 
 def test_a_registry_in_another_database_lists_concurrent_versions_on_the_logged_model(
@@ -231,34 +239,8 @@ def test_a_registry_in_another_database_lists_concurrent_versions_on_the_logged_
     """The registry kept apart from the tracking store (its own SQLite file): the client adds each version to
     the logged model's ``mlflow.modelVersions`` in one tracking-store transaction, so 8 threads x 5
     registrations from one model lose none (a read-then-write lost entries), each model's versions in order."""
-    import json
-    import threading
-
     reg = client_class()(store_uri, registry_uri=f"sqlite:///{tmp_path / 'registry.db'}")
-    model = reg.create_logged_model("0")
-    for t in range(8):
-        reg.create_registered_model(f"m{t}")
-    errors: list[BaseException] = []
-    start = threading.Barrier(8)
-
-    def register(t: int) -> None:
-        try:
-            start.wait(timeout=30)
-            for _ in range(5):
-                reg.create_model_version(f"m{t}", model.artifact_location, model_id=model.model_id)
-        except BaseException as exc:  # noqa: BLE001  (reported below)
-            errors.append(exc)
-
-    threads = [threading.Thread(target=register, args=(t,)) for t in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=120)
-    assert not errors, errors
-    listed = json.loads(reg.get_logged_model(model.model_id).tags["mlflow.modelVersions"])
-    assert sorted((e["name"], e["version"]) for e in listed) == [(f"m{t}", v) for t in range(8) for v in range(1, 6)]
-    for t in range(8):
-        assert [e["version"] for e in listed if e["name"] == f"m{t}"] == [1, 2, 3, 4, 5]
+    _assert_all_listed_in_order(_register_concurrently_and_list(reg))
 
 
 @pytest.mark.parametrize(

@@ -7,20 +7,10 @@ import base64
 import math
 
 import pytest
+from metric_helpers import run_with
 
 API = "/api/2.0/mlflow"
 COLUMNS = "/api/2.0/hf-mltrack/metrics/history-columns"
-
-
-def _run_with(api, points: list[tuple[int, float]], key: str = "loss") -> str:
-    run_id = api.post(f"{API}/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
-    for i in range(0, len(points), 1000):
-        metrics = [
-            {"key": key, "value": v if math.isfinite(v) else str(v), "timestamp": 1000 + s, "step": s}
-            for s, v in points[i : i + 1000]
-        ]
-        assert api.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}).status_code == 200
-    return run_id
 
 
 def _as_points(series: dict) -> list[tuple]:
@@ -33,8 +23,8 @@ def _as_points(series: dict) -> list[tuple]:
     ids=["whole", "downsampled", "window-whole", "window-downsampled"],
 )
 def test_same_points_as_bulk_interval(api, max_results, window):
-    short = _run_with(api, [(s, float((s * 37) % 101)) for s in range(300)])
-    long = _run_with(api, [(s, float((s * 7919) % 1009)) for s in range(5000)])
+    short = run_with(api, [(s, float((s * 37) % 101)) for s in range(300)])
+    long = run_with(api, [(s, float((s * 7919) % 1009)) for s in range(5000)])
     params: dict = {"run_ids": [short, long], "metric_key": "loss", "max_results": max_results}
     if window:
         params |= {"start_step": window[0], "end_step": window[1]}
@@ -54,14 +44,14 @@ def test_same_points_as_bulk_interval(api, max_results, window):
 
 
 def test_non_finite_values_and_step_only(api):
-    run_id = _run_with(api, [(0, 1.5), (1, math.nan), (2, math.inf), (3, -math.inf)])
+    run_id = run_with(api, [(0, 1.5), (1, math.nan), (2, math.inf), (3, -math.inf)])
     body = api.get(COLUMNS, params={"run_ids": [run_id], "metric_key": "loss"}).json()
     (series,) = body["series"]
     assert series["values"] == [1.5, None, "Infinity", "-Infinity"]
     lean = api.get(COLUMNS, params={"run_ids": [run_id], "metric_key": "loss", "timestamps": "false"}).json()
     assert "timestamps" not in lean["series"][0] and lean["series"][0]["steps"] == [0, 1, 2, 3]
     # a run without the metric has no series
-    other = _run_with(api, [(0, 1.0)], key="other")
+    other = run_with(api, [(0, 1.0)], key="other")
     body = api.get(COLUMNS, params={"run_ids": [run_id, other], "metric_key": "loss"}).json()
     assert [s["run_id"] for s in body["series"]] == [run_id]
 
@@ -81,7 +71,7 @@ def test_non_finite_values_and_step_only(api):
 )
 def test_bad_requests_are_4xx_naming_the_value(api, params, needle):
     if params.get("run_ids") == ["x"]:
-        params = {**params, "run_ids": [_run_with(api, [(0, 1.0)])]}
+        params = {**params, "run_ids": [run_with(api, [(0, 1.0)])]}
     r = api.get(COLUMNS, params=params)
     assert 400 <= r.status_code < 500, r.text
     assert needle in r.text

@@ -9,21 +9,11 @@ import math
 
 import numpy as np
 import pytest
+from metric_helpers import run_with
 
 API = "/api/2.0/mlflow"
 GROUPS = "/api/2.0/hf-mltrack/metrics/group-aggregate"
 COLUMNS = "/api/2.0/hf-mltrack/metrics/history-columns"
-
-
-def _run_with(api, points: list[tuple[int, float]], key: str = "loss") -> str:
-    run_id = api.post(f"{API}/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
-    for i in range(0, len(points), 1000):
-        metrics = [
-            {"key": key, "value": v if math.isfinite(v) else str(v), "timestamp": 1000 + s, "step": s}
-            for s, v in points[i : i + 1000]
-        ]
-        assert api.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}).status_code == 200
-    return run_id
 
 
 def _reference(series: list[dict[int, list[float]]], aggregate: str, band: str) -> dict[str, list]:
@@ -59,8 +49,8 @@ def sweep(api):
         "b1": [(s, float(rng.normal(3 / (1 + s), 0.2))) for s in range(0, 40, 2)],
         "b2": [(s, float(rng.normal(3 / (1 + s), 0.2))) for s in range(0, 40, 2)] + [(10, -math.inf)],
     }
-    ids = {name: _run_with(api, points) for name, points in runs.items()}
-    ids["b3"] = _run_with(api, [(0, 1.0)], key="other")  # no "loss": counts for nothing
+    ids = {name: run_with(api, points) for name, points in runs.items()}
+    ids["b3"] = run_with(api, [(0, 1.0)], key="other")  # no "loss": counts for nothing
     by_step: dict[str, dict[int, list[float]]] = {}
     for name, points in runs.items():
         for step, value in points:
@@ -102,7 +92,7 @@ def test_binned_when_more_steps_than_bins(api):
     """Past max_bins distinct steps, steps fall into max_bins equal bins: a run's mean per bin, then across runs."""
     first = [(s, float(s % 17)) for s in range(0, 1000)]
     second = [(s, float(s % 5) + 0.5) for s in range(500, 1500, 2)]
-    ids = [_run_with(api, first), _run_with(api, second)]
+    ids = [run_with(api, first), run_with(api, second)]
     body = {"metric_key": "loss", "run_ids": ids, "groups": ["g", "g"], "max_bins": 30, "band": "minmax"}
     (line,) = api.post(GROUPS, json=body).json()["groups"]
     lo, hi, n_bins = 0, 1498, 30
@@ -123,8 +113,8 @@ def test_binned_when_more_steps_than_bins(api):
 
 def test_aggregates_the_points_history_columns_sends(api):
     """A series longer than max_results is aggregated from its min/max summary, in a window too."""
-    long = _run_with(api, [(s, float((s * 7919) % 1009)) for s in range(5000)])
-    short = _run_with(api, [(s, float(s)) for s in range(0, 5000, 50)])
+    long = run_with(api, [(s, float((s * 7919) % 1009)) for s in range(5000)])
+    short = run_with(api, [(s, float(s)) for s in range(0, 5000, 50)])
     for window in (None, (1000, 3000)):
         params: dict = {"run_ids": [long, short], "metric_key": "loss", "max_results": 200}
         if window:
@@ -142,8 +132,8 @@ def test_aggregates_the_points_history_columns_sends(api):
 
 
 def test_a_group_without_points_is_empty(api):
-    only_other = _run_with(api, [(0, 1.0)], key="other")
-    nan_only = _run_with(api, [(0, math.nan), (1, math.nan)])
+    only_other = run_with(api, [(0, 1.0)], key="other")
+    nan_only = run_with(api, [(0, math.nan), (1, math.nan)])
     body = {"metric_key": "loss", "run_ids": [only_other, nan_only], "groups": ["x", "y"]}
     got = api.post(GROUPS, json=body).json()["groups"]
     assert got == [
@@ -180,7 +170,7 @@ def test_a_group_without_points_is_empty(api):
     ],
 )
 def test_bad_requests_are_400_naming_the_value(api, change, needle):
-    run_id = _run_with(api, [(0, 1.0)])
+    run_id = run_with(api, [(0, 1.0)])
     body = {"metric_key": "loss", "run_ids": [run_id, run_id], "groups": ["a", "a"], **change}
     r = api.post(GROUPS, json=body)
     assert r.status_code == 400, r.text
