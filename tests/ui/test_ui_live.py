@@ -175,10 +175,10 @@ def test_a_slow_grouped_chart_of_a_running_run_is_not_asked_again_before_it_draw
         client.log_param(run.info.run_id, "lr", "0.1")
     probe = open_page()
     page = probe.page
-    asked: list[str] = []
-    aborted: list[str] = []
-    page.on("request", lambda r: "group-aggregate" in r.url and asked.append(r.url))
-    page.on("requestfailed", lambda r: "group-aggregate" in r.url and aborted.append(r.url))
+    events: list[str] = []  # "asked" / "answered" / "aborted", in the order the page saw them
+    page.on("request", lambda r: "group-aggregate" in r.url and events.append("asked"))
+    page.on("requestfinished", lambda r: "group-aggregate" in r.url and events.append("answered"))
+    page.on("requestfailed", lambda r: "group-aggregate" in r.url and events.append("aborted"))
 
     def slow(route) -> None:
         time.sleep(2.5)  # longer than two poll intervals
@@ -190,7 +190,9 @@ def test_a_slow_grouped_chart_of_a_running_run_is_not_asked_again_before_it_draw
         f"{url}/#/experiments/{exp_id}?tab=charts&group=param%3Alr",
         ".chart-card[data-metric=loss][data-groups='1'] canvas",
     )
-    assert aborted == [] and len(asked) == 1
+    # The slow first read was never aborted nor doubled: nothing was asked again before it was answered (a
+    # later poll of the running run, after the chart drew, may follow on a busy machine).
+    assert "aborted" not in events and events[:2] == ["asked", "answered"], events
     probe.assert_clean()
 
 
