@@ -3,11 +3,10 @@ run (the web UI's chart reads), the same points, limits and errors, under READ o
 
 from __future__ import annotations
 
-import base64
 import math
 
 import pytest
-from metric_helpers import run_with
+from metric_helpers import PASSWORD, basic_auth, run_with, shared_and_private_runs
 
 API = "/api/2.0/mlflow"
 COLUMNS = "/api/2.0/hf-mltrack/metrics/history-columns"
@@ -93,25 +92,10 @@ def test_needs_read_on_every_run(make_app, monkeypatch):
     monkeypatch.setenv("HF_MLTRACK_AUTH_ADMIN_USERNAME", "admin")
     app = make_app(auth="basic-auth", auth_default_permission="NO_PERMISSIONS")
 
-    def auth(user: str, pw: str) -> dict:
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
-
     with TestClient(app) as c:
-        admin = auth("admin", "admin-password-123")
-        ids = []
-        for name in ("shared", "private"):
-            exp = c.post(f"{API}/experiments/create", json={"name": name}, headers=admin).json()["experiment_id"]
-            run = c.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=admin).json()["run"]["info"]
-            point = {"run_id": run["run_id"], "key": "m", "value": 1, "timestamp": 1, "step": 0}
-            c.post(f"{API}/runs/log-metric", json=point, headers=admin)
-            ids.append((exp, run["run_id"]))
-        c.post(f"{API}/users/create", json={"username": "r", "password": "reader-pass-123"}, headers=admin)
-        c.post(
-            f"{API}/experiments/permissions/create",
-            json={"experiment_id": ids[0][0], "username": "r", "permission": "READ"},
-            headers=admin,
-        )
-        reader = auth("r", "reader-pass-123")
+        admin = basic_auth("admin", "admin-password-123")
+        ids = shared_and_private_runs(c, admin, ("r",))
+        reader = basic_auth("r", PASSWORD)
         ok = c.get(COLUMNS, params={"run_ids": [ids[0][1]], "metric_key": "m"}, headers=reader)
         assert ok.status_code == 200 and ok.json()["series"][0]["values"] == [1.0]
         mixed = c.get(COLUMNS, params={"run_ids": [ids[0][1], ids[1][1]], "metric_key": "m"}, headers=reader)

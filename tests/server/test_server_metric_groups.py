@@ -4,12 +4,11 @@ history-columns sends, under READ on every run (both prefixes)."""
 
 from __future__ import annotations
 
-import base64
 import math
 
 import numpy as np
 import pytest
-from metric_helpers import run_with
+from metric_helpers import PASSWORD, basic_auth, run_with, shared_and_private_runs
 
 API = "/api/2.0/mlflow"
 GROUPS = "/api/2.0/hf-mltrack/metrics/group-aggregate"
@@ -186,26 +185,10 @@ def test_needs_read_on_every_run(make_app, monkeypatch, prefix):
     app = make_app(auth="basic-auth", auth_default_permission="NO_PERMISSIONS")
     url = f"{prefix}/hf-mltrack/metrics/group-aggregate"
 
-    def auth(user: str, pw: str) -> dict:
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
-
     with TestClient(app) as c:
-        admin = auth("admin", "admin-password-123")
-        ids = []
-        for name in ("shared", "private"):
-            exp = c.post(f"{API}/experiments/create", json={"name": name}, headers=admin).json()["experiment_id"]
-            run = c.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=admin).json()["run"]["info"]
-            point = {"run_id": run["run_id"], "key": "m", "value": 1, "timestamp": 1, "step": 0}
-            c.post(f"{API}/runs/log-metric", json=point, headers=admin)
-            ids.append((exp, run["run_id"]))
-        for user in ("r", "nobody"):
-            c.post(f"{API}/users/create", json={"username": user, "password": "a-pass-word-123"}, headers=admin)
-        c.post(
-            f"{API}/experiments/permissions/create",
-            json={"experiment_id": ids[0][0], "username": "r", "permission": "READ"},
-            headers=admin,
-        )
-        reader, nobody = auth("r", "a-pass-word-123"), auth("nobody", "a-pass-word-123")
+        admin = basic_auth("admin", "admin-password-123")
+        ids = shared_and_private_runs(c, admin, ("r", "nobody"))
+        reader, nobody = basic_auth("r", PASSWORD), basic_auth("nobody", PASSWORD)
         shared = {"metric_key": "m", "run_ids": [ids[0][1]], "groups": ["g"]}
         ok = c.post(url, json=shared, headers=reader)
         assert ok.status_code == 200 and ok.json()["groups"][0]["line"] == [1.0]
