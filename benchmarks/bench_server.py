@@ -22,6 +22,8 @@ the "mlflow client -> hf_mltrack server" column isolates the server. Ratios are 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import socket
@@ -31,6 +33,8 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -314,54 +318,73 @@ def _moto() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("moto server did not start")
 
 
-def team(args: argparse.Namespace) -> None:
-    """SQLite (1 worker) and PostgreSQL + S3 (``--pg-workers``), alternating, ``--repeats`` times."""
+@dataclasses.dataclass
+class _TeamBackends:
+    """moto's S3 server (bucket ``bench``) and the name of a PostgreSQL database of the benchmark's own."""
+
+    moto: subprocess.Popen
+    moto_url: str
+    admin: Any  # an AUTOCOMMIT engine on the admin database
+    db_name: str
+    pg_admin_uri: str
+
+    def fresh_database(self) -> str:
+        """The database (re)created empty; its URI."""
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {self.db_name}")
+        return self.pg_admin_uri.rsplit("/", 1)[0] + "/" + self.db_name
+
+
+@contextlib.contextmanager
+def _team_backends(args: argparse.Namespace) -> Iterator[_TeamBackends]:
+    """`_TeamBackends` with test S3 credentials in the environment; the database and moto are gone afterwards."""
     import uuid
 
     import boto3
     import sqlalchemy as sa
 
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    os.environ.update(creds)
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     moto, moto_url = _moto()
     admin = sa.create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
-    db_name = f"{args.pg_db_prefix}_{uuid.uuid4().hex[:6]}"
-    results: dict[str, list[dict[str, float]]] = {}
+    backends = _TeamBackends(moto, moto_url, admin, f"{args.pg_db_prefix}_{uuid.uuid4().hex[:6]}", args.pg_admin)
     try:
-        s3 = boto3.client("s3", endpoint_url=moto_url)
-        s3.create_bucket(Bucket="bench")
-        with tempfile.TemporaryDirectory() as tmp:
-            for r in range(args.repeats):
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-                    conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-                pg_uri = args.pg_admin.rsplit("/", 1)[0] + "/" + db_name
-                configs = [
-                    ("sqlite, 1 worker", dict(workers=1, backend=f"sqlite:///{tmp}/r{r}/mltrack.db")),
-                    (
-                        f"postgresql + s3, {args.pg_workers} workers",
-                        dict(
-                            workers=args.pg_workers,
-                            backend=pg_uri,
-                            artifacts=f"s3://bench/r{r}",
-                            env={"HF_MLTRACK_S3_ENDPOINT_URL": moto_url},
-                        ),
-                    ),
-                ]
-                for name, cfg in configs:
-                    proc, url = start_ours(tmp, **cfg)  # type: ignore[arg-type]
-                    try:
-                        results.setdefault(name, []).append(team_load(url, args.clients, args.batches, 1000))
-                        if args.rate:
-                            paced = team_load(url, args.clients, args.batches, 1000, args.rate)
-                            results.setdefault(f"{name}, paced", []).append(paced)
-                    finally:
-                        stop(proc)
+        boto3.client("s3", endpoint_url=moto_url).create_bucket(Bucket="bench")
+        yield backends
     finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {backends.db_name} WITH (FORCE)")
         admin.dispose()
         stop(moto)
+
+
+def team(args: argparse.Namespace) -> None:
+    """SQLite (1 worker) and PostgreSQL + S3 (``--pg-workers``), alternating, ``--repeats`` times."""
+    results: dict[str, list[dict[str, float]]] = {}
+    with _team_backends(args) as backends, tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeats):
+            configs = [
+                ("sqlite, 1 worker", dict(workers=1, backend=f"sqlite:///{tmp}/r{r}/mltrack.db")),
+                (
+                    f"postgresql + s3, {args.pg_workers} workers",
+                    dict(
+                        workers=args.pg_workers,
+                        backend=backends.fresh_database(),
+                        artifacts=f"s3://bench/r{r}",
+                        env={"HF_MLTRACK_S3_ENDPOINT_URL": backends.moto_url},
+                    ),
+                ),
+            ]
+            for name, cfg in configs:
+                proc, url = start_ours(tmp, **cfg)  # type: ignore[arg-type]
+                try:
+                    results.setdefault(name, []).append(team_load(url, args.clients, args.batches, 1000))
+                    if args.rate:
+                        paced = team_load(url, args.clients, args.batches, 1000, args.rate)
+                        results.setdefault(f"{name}, paced", []).append(paced)
+                finally:
+                    stop(proc)
     import statistics
 
     print(
@@ -409,66 +432,46 @@ def _machine_ticks() -> tuple[int, int]:
 def team_probe(args: argparse.Namespace) -> None:
     """``--probe``: PostgreSQL + S3 paced at ``--rate``, through `server_probe`: where each request's
     time goes, and which processes used the 2 cores meanwhile (the clients share them)."""
-    import uuid
-
-    import boto3
     import server_probe
-    import sqlalchemy as sa
 
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-    moto, moto_url = _moto()
-    admin = sa.create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
-    db_name = f"{args.pg_db_prefix}_{uuid.uuid4().hex[:6]}"
-    try:
-        boto3.client("s3", endpoint_url=moto_url).create_bucket(Bucket="bench")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-        with tempfile.TemporaryDirectory() as tmp:
-            probe_dir = os.path.join(tmp, "probe")
-            os.makedirs(probe_dir)
-            proc, url = start_ours(
-                tmp,
-                workers=args.pg_workers,
-                backend=args.pg_admin.rsplit("/", 1)[0] + "/" + db_name,
-                artifacts="s3://bench/probe",
-                env={"HF_MLTRACK_S3_ENDPOINT_URL": moto_url},
-                probe_dir=probe_dir,
-            )
-            try:
-                team_load(url, args.clients, 2, 1000)  # warm: every worker's connections opened
-                for name in os.listdir(probe_dir):
-                    os.truncate(os.path.join(probe_dir, name), 0)
-                with admin.connect() as conn:
-                    backends = [
-                        r[0]
-                        for r in conn.exec_driver_sql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{db_name}'")
-                    ]
-                tree = _processes()
-                workers = [p for p, (parent, _) in tree.items() if parent == proc.pid] + [proc.pid]
-                others = [p for p, (_, cmd) in tree.items() if cmd.startswith("postgres") and p not in backends]
-                groups = {
-                    "load generator (this process)": [os.getpid()],
-                    "server workers": workers,
-                    f"postgres backends ({len(backends)})": backends,
-                    "other postgres processes (WAL writer, ... and other users')": others,
-                    "moto": [moto.pid],
-                }
-                before = {k: sum(map(_cpu_ticks, v)) for k, v in groups.items()}
-                machine = _machine_ticks()
-                load = os.getloadavg()[0]
-                stamps: dict[str, dict] = {}
-                result = team_load(url, args.clients, args.batches, 1000, args.rate, probe=stamps)
-                busy = [b - a for a, b in zip(machine, _machine_ticks(), strict=True)]
-                used = {k: sum(map(_cpu_ticks, v)) - before[k] for k, v in groups.items()}
-            finally:
-                stop(proc)
-            requests, pauses, lags = server_probe.read_records(probe_dir)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        admin.dispose()
-        stop(moto)
+    with _team_backends(args) as backends, tempfile.TemporaryDirectory() as tmp:
+        probe_dir = os.path.join(tmp, "probe")
+        os.makedirs(probe_dir)
+        proc, url = start_ours(
+            tmp,
+            workers=args.pg_workers,
+            backend=backends.fresh_database(),
+            artifacts="s3://bench/probe",
+            env={"HF_MLTRACK_S3_ENDPOINT_URL": backends.moto_url},
+            probe_dir=probe_dir,
+        )
+        try:
+            team_load(url, args.clients, 2, 1000)  # warm: every worker's connections opened
+            for name in os.listdir(probe_dir):
+                os.truncate(os.path.join(probe_dir, name), 0)
+            with backends.admin.connect() as conn:
+                pids = conn.exec_driver_sql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{backends.db_name}'")
+                db_backends = [r[0] for r in pids]
+            tree = _processes()
+            workers = [p for p, (parent, _) in tree.items() if parent == proc.pid] + [proc.pid]
+            others = [p for p, (_, cmd) in tree.items() if cmd.startswith("postgres") and p not in db_backends]
+            groups = {
+                "load generator (this process)": [os.getpid()],
+                "server workers": workers,
+                f"postgres backends ({len(db_backends)})": db_backends,
+                "other postgres processes (WAL writer, ... and other users')": others,
+                "moto": [backends.moto.pid],
+            }
+            before = {k: sum(map(_cpu_ticks, v)) for k, v in groups.items()}
+            machine = _machine_ticks()
+            load = os.getloadavg()[0]
+            stamps: dict[str, dict] = {}
+            result = team_load(url, args.clients, args.batches, 1000, args.rate, probe=stamps)
+            busy = [b - a for a, b in zip(machine, _machine_ticks(), strict=True)]
+            used = {k: sum(map(_cpu_ticks, v)) - before[k] for k, v in groups.items()}
+        finally:
+            stop(proc)
+        requests, pauses, lags = server_probe.read_records(probe_dir)
     print(
         f"\n== probe: postgresql + s3, {args.pg_workers} workers, {args.clients} clients paced at {args.rate:,.0f} "
         f"points/s, load average {load:.1f} before =="
