@@ -225,10 +225,8 @@ def _run(ctx: ResolveContext, value: Any, values: Mapping[str, Any]) -> Resource
 
 
 def _runs(ctx: ResolveContext, value: Any, values: Mapping[str, Any]) -> Resources | None:
-    out: Resources = []
-    for run_id in value:
-        out += _run(ctx, run_id, values) or []
-    return out
+    # One query for the runs not seen before; a run that does not exist reveals nothing (the handler's 404).
+    return [("experiment", exp) for exp in set(ctx.manager.experiments_of_runs(list(value)).values())]
 
 
 def _trace(ctx: ResolveContext, value: Any, values: Mapping[str, Any]) -> Resources | None:
@@ -355,7 +353,7 @@ def refusal(manager: AuthManager, user: User, rule: Rule, values: Mapping[str, A
         resources = None if resolver is None else resolver(ctx, value, values)
         if resources is None:
             return f"only admins may act on {what} (it belongs to no experiment or model they can be granted)"
-        if not all(manager.allows(user, kind, rid, t.permission) for kind, rid in resources):
+        if not all(manager.allows(user, kind, rid, t.permission) for kind, rid in dict.fromkeys(resources)):
             return f"{t.permission} permission is needed on {what}"
     return None
 

@@ -110,20 +110,32 @@ class AuthManager:
 
     def experiment_of_run(self, run_id: str) -> str | None:
         """A run's experiment (a run never moves, so the answer is cached)."""
-        hit = self._run_experiments.get(run_id)
-        if hit is not None:
-            return hit
+        return self.experiments_of_runs([run_id]).get(run_id)
+
+    def experiments_of_runs(self, run_ids: list[str]) -> dict[str, str]:
+        """The experiment of each existing run among ``run_ids``: cached answers, then one query per 400 runs
+        not yet seen (a run never moves, so the answers are cached)."""
+        cache = self._run_experiments
+        out = {r: cache[r] for r in run_ids if r in cache}
+        missing = [r for r in dict.fromkeys(run_ids) if r not in out]
+        if not missing:
+            return out
         import sqlalchemy as sa
 
+        from ...store.sql.schema import runs
+
         with self.state.store.engine.connect() as conn:
-            row = conn.execute(sa.text("SELECT experiment_id FROM runs WHERE run_uuid = :r"), {"r": run_id}).first()
-        if row is None:
-            return None
-        exp = str(row[0])
-        self._run_experiments[run_id] = exp
-        while len(self._run_experiments) > 100_000:
-            self._run_experiments.popitem(last=False)
-        return exp
+            for i in range(0, len(missing), 400):
+                query = sa.select(runs.c.run_uuid, runs.c.experiment_id).where(
+                    runs.c.run_uuid.in_(missing[i : i + 400])
+                )
+                out.update((str(run), str(exp)) for run, exp in conn.execute(query))
+        for run in missing:
+            if run in out:
+                cache[run] = out[run]
+        while len(cache) > 100_000:
+            cache.popitem(last=False)
+        return out
 
     def experiment_of_logged_model(self, model_id: str) -> str | None:
         """A logged model's experiment (models never move; not cached, the lookup is one primary-key read)."""
