@@ -15,6 +15,14 @@ Every server runs in its own subprocess on a free loopback port with a fresh SQL
 3. 32 concurrent clients, each sending log-batch requests of 1000 points for its own run (points/s
    ingested, and a check that every point arrived).
 
+``--team`` measures the server, not the clients: on a real team the 32 clients run on machines of their
+own, here they share the server's cores, so they are one lean process (32 threads, each with one
+keep-alive socket sending requests encoded before the clock starts, `LeanHttp`). The points are
+real: each client logs 10 batches of 1,000 points to its own run and uploads one artifact through
+the proxy, and afterwards every history is read back over the API and compared point by point.
+``--probe`` splits a paced run's requests into phases inside the server (`server_probe`) and shows
+which processes used the CPU meanwhile.
+
 The MLflow column uses the official client against ``mlflow server`` (both from ``--mlflow-python``);
 the "mlflow client -> hf_mltrack server" column isolates the server. Ratios are printed at the end.
 """
