@@ -275,7 +275,13 @@ class LeanHttp:
 
 
 def team_load(
-    url: str, clients: int, batches: int, size: int, rate: float = 0.0, probe: dict[str, dict] | None = None
+    url: str,
+    clients: int,
+    batches: int,
+    size: int,
+    rate: float = 0.0,
+    probe: dict[str, dict] | None = None,
+    server: subprocess.Popen | None = None,
 ) -> dict[str, float]:
     """``clients`` threads, each with its own keep-alive connection and run, send ``batches``
     log-batch requests of ``size`` points, then upload one artifact through the proxy; then every
@@ -291,7 +297,10 @@ def team_load(
     server under that load rather than of a queue of 32 clients that never wait (where by Little's
     law the latency is 32 requests' service time whatever the server does).
 
-    ``probe`` receives each request's client-side stamps by its ``x-probe`` id (`server_probe`)."""
+    ``probe`` receives each request's client-side stamps by its ``x-probe`` id (`server_probe`).
+    With the ``server`` process, also the CPU time its processes used per log-batch request while the
+    clients ran (uploads included, read-back not): a figure the other users of a shared machine
+    disturb far less than the latencies."""
     import httpx
 
     api = "/api/2.0/mlflow"
@@ -354,11 +363,13 @@ def team_load(
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
+    cpu_before = _tree_cpu(server.pid) if server is not None else 0.0
     barrier.wait()
     start = time.perf_counter()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    cpu = _tree_cpu(server.pid) - cpu_before if server is not None else 0.0
     for connection in connections:
         connection.close()
     assert not errors, errors[:3]
@@ -382,7 +393,14 @@ def team_load(
         "p50_ms": latencies[len(latencies) // 2] * 1e3,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1e3,
         "read": points / read,
+        "cpu_ms": 1e3 * cpu / (clients * batches),
     }
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its children (a server's workers)."""
+    pids = [pid] + [p for p, (parent, _) in _processes().items() if parent == pid]
+    return sum(map(_cpu_ticks, pids)) / os.sysconf("SC_CLK_TCK")
 
 
 def _step(metric: dict) -> int:
@@ -469,9 +487,9 @@ def team(args: argparse.Namespace) -> None:
             for name, cfg in configs:
                 proc, url = start_ours(tmp, **cfg)  # type: ignore[arg-type]
                 try:
-                    results.setdefault(name, []).append(team_load(url, args.clients, args.batches, 1000))
+                    results.setdefault(name, []).append(team_load(url, args.clients, args.batches, 1000, server=proc))
                     if args.rate:
-                        paced = team_load(url, args.clients, args.batches, 1000, args.rate)
+                        paced = team_load(url, args.clients, args.batches, 1000, args.rate, server=proc)
                         results.setdefault(f"{name}, paced", []).append(paced)
                 finally:
                     stop(proc)
@@ -481,11 +499,21 @@ def team(args: argparse.Namespace) -> None:
         f"\n== team scale: {args.clients} clients x {args.batches} log-batch requests of 1,000 points, "
         f"{args.repeats} repeats (median), load average {os.getloadavg()[0]:.1f} =="
     )
-    print(f"{'server':<40}{'ingest points/s':>16}{'p50 ms':>9}{'p99 ms':>9}{'read-back points/s':>20}")
+    print(
+        f"{'server':<40}{'ingest points/s':>16}{'p50 ms':>9}{'p99 ms':>9}{'read-back points/s':>20}"
+        f"{'server CPU ms/batch':>21}"
+    )
     for name, rows in results.items():
         med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
-        print(f"{name:<40}{med['ingest']:>16,.0f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}{med['read']:>20,.0f}")
+        print(
+            f"{name:<40}{med['ingest']:>16,.0f}{med['p50_ms']:>9.1f}{med['p99_ms']:>9.1f}{med['read']:>20,.0f}"
+            f"{med['cpu_ms']:>21.2f}"
+        )
         print("  each repeat: " + ", ".join(f"{row['ingest']:,.0f}/s p99 {row['p99_ms']:.0f} ms" for row in rows))
+    print(
+        "server CPU ms/batch: CPU time of the server's processes per log-batch request while the clients ran "
+        "(their artifact uploads included); other load on the machine moves it far less than the latencies"
+    )
 
 
 def _cpu_ticks(pid: int) -> int:
