@@ -245,6 +245,12 @@ def breakdown(server: list[dict], client: dict[str, dict], pauses: list, lags: l
     lines.append(
         f"{'total (client-measured latency)':<34}{ms(total):>10}{1e3 * sum(total[-len(tail) :]) / len(tail):>22.1f}"
     )
+    first, last = min(r["start"] for r in rows), max(r["end"] for r in rows)
+    when = sorted(100 * (r["start"] - first) / (last - first or 1) for r in tail)
+    lines.append(
+        f"the slowest 2% were sent at {', '.join(f'{w:.0f}' for w in when)}% of the run (each client uploads "
+        "its artifact after its last batch: the last ~10%)"
+    )
     late = [r["start"] - r["due"] for r in rows if r.get("due")]
     if late:
         late.sort()
@@ -252,7 +258,6 @@ def breakdown(server: list[dict], client: dict[str, dict], pauses: list, lags: l
             f"client lateness (sent after due): median {1e3 * late[len(late) // 2]:.1f} ms, "
             f"p99 {1e3 * late[int(len(late) * 0.99)]:.1f} ms (not part of the latency)"
         )
-    first, last = min(r["start"] for r in rows), max(r["end"] for r in rows)
     in_run = [p for p in pauses if first <= p[0] <= last]
     if in_run:
         per_gen = ", ".join(

@@ -24,7 +24,7 @@ MAX_JSON_DEPTH = 64
 
 _ESCAPED = re.compile(rb"\\.", re.DOTALL)
 _PAIR = re.compile(rb"\[\]|\{\}")
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"\\')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 _SURROGATE_ESCAPE = re.compile(rb"\\+u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _HIGH = re.compile(rb"[dD][89abAB]")
 
@@ -32,16 +32,22 @@ _HIGH = re.compile(rb"[dD][89abAB]")
 def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text ``body`` nests arrays/objects deeper than ``limit`` (strings skipped).
 
-    Kept cheap for the hot log-batch path (1000 metrics: well under a millisecond): everything but
-    brackets, quotes and backslashes is dropped in C, strings are cut out, then innermost ``[]``/``{}``
-    pairs are removed one level per pass; a body still holding brackets after ``limit`` passes is deeper.
+    Kept cheap for the hot log-batch path (1000 metrics: ~30 microseconds): escape sequences are cut
+    out (so every quote left opens or closes a string), everything but brackets and quotes is dropped
+    in C, strings are cut out, then innermost ``[]``/``{}`` pairs are removed one level per pass; a
+    body still holding brackets after ``limit`` passes is deeper.
     """
-    if body.count(b"[") + body.count(b"{") <= limit:  # cannot nest deeper than it has brackets
-        return False
     skeleton = body.translate(None, _NOT_STRUCTURE)
-    if b"\\" in skeleton:
-        skeleton = _ESCAPED.sub(b"", skeleton)  # escaped quotes and backslashes
-    skeleton = b"".join(skeleton.split(b'"')[::2])  # outside strings only
+    if skeleton.count(b"[") + skeleton.count(b"{") <= limit:  # cannot nest deeper than it has brackets
+        return False
+    if b"\\" in body:  # \" \\ \n ...: cut out, else an escaped quote would end its string
+        skeleton = _ESCAPED.sub(b"", body).translate(None, _NOT_STRUCTURE)
+    # Adjacent quotes are an empty string or the end of one and the start of the next: dropping them
+    # never drops anything outside a string (and leaves the rest paired). Most strings hold no bracket,
+    # so this is all it takes; the others are cut out by splitting at the quotes.
+    skeleton = skeleton.replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = b"".join(skeleton.split(b'"')[::2])  # outside strings only
     passes = 0
     while skeleton and passes < limit:
         reduced = _PAIR.sub(b"", skeleton)

@@ -124,3 +124,27 @@ def test_folder_markers_are_ignored(s3_bucket: str) -> None:
     repo = get_artifact_repository(f"s3://{s3_bucket}/r")
     assert [(f.path, f.is_dir) for f in repo.list_artifacts()] == [("dir", True)]
     assert [f.path for f in repo.list_artifacts("dir")] == ["dir/f.txt"]
+
+
+def test_small_seekable_streams_go_as_one_put(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the server's artifact proxy uploads (a spooled body) skips boto3's transfer manager and its
+    threads; a stream that cannot seek still goes through it."""
+    repo = get_artifact_repository(f"s3://{s3_bucket}/r")
+    client = get_s3_client()
+    managed: list[str] = []
+    upload_fileobj = client.upload_fileobj
+    monkeypatch.setattr(
+        client, "upload_fileobj", lambda f, b, key, **kw: (managed.append(key), upload_fileobj(f, b, key, **kw))
+    )
+    stream = io.BytesIO(b"head" + b"w" * 4096)
+    stream.read(4)  # from where the stream stands, as the transfer manager does
+    repo.write_stream(stream, "weights.bin")
+    assert managed == []
+    assert repo.read_bytes("weights.bin") == b"w" * 4096
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"x" * 10)
+    os.close(write_end)
+    with open(read_end, "rb") as piped:
+        repo.write_stream(piped, "piped.bin")
+    assert managed == ["r/piped.bin"]
+    assert repo.read_bytes("piped.bin") == b"x" * 10

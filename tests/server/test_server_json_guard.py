@@ -23,6 +23,17 @@ def test_brackets_inside_strings_do_not_count():
     assert describe_problem(text) is None
 
 
+@pytest.mark.parametrize("escape", ["\\n", '\\"', "\\\\", "\\u00e9", '\\"[', "]\\t{"])
+def test_escapes_in_strings_do_not_hide_or_fake_nesting(escape):
+    """An escape before the brackets (a newline in a run name, say) once hid a body nested 500 deep."""
+    text = f'"x{escape}y"'.encode()
+    deep = b'{"a": ' + text + b', "b": ' + b"[" * 500 + b"]" * 500 + b"}"
+    wide = b'{"a": ' + text + b', "b": [' + b"[], " * 5000 + b"[]]}"
+    assert json.loads(deep) and json.loads(wide)  # (valid JSON)
+    assert json_depth_exceeds(deep)
+    assert not json_depth_exceeds(wide)
+
+
 def test_truncated_deep_body_is_still_too_deep():
     assert json_depth_exceeds(b"[" * (MAX_JSON_DEPTH + 1))
 

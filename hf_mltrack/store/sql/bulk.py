@@ -11,7 +11,8 @@ with an ``ON CONFLICT ... DO UPDATE`` suffix a later row of the same batch still
 
 On PostgreSQL (given the columns' types) a batch is one ``INSERT ... SELECT * FROM unnest(%s::type[],
 ...)`` with one array per column: a single statement and round trip whatever the batch size, where an
-``executemany`` sends (and the server plans and executes) one statement per row. ``ON CONFLICT DO
+``executemany`` sends (and the server plans and executes) one statement per row; numeric arrays go
+packed by `pg_arrays` (psycopg would build them element by element in Python). ``ON CONFLICT DO
 UPDATE`` may not touch a row twice in one statement, so callers pass rows unique on the conflict key
 (``unique_on`` drops earlier duplicates, keeping the last row as sequential inserts would). Other
 databases get one ``executemany``.
@@ -24,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from typing import TYPE_CHECKING, Any
+
+from .pg_arrays import binary_array, teach
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -66,7 +69,7 @@ def insert_rows(
             else:
                 exprs.append(f"u.c{i}")
                 arrays.append(f"%b::{pg_type}[]")
-                array_params.append(list(column))
+                array_params.append(binary_array(list(column), pg_type))
         aliases = ", ".join(e for e in exprs if e.startswith("u."))
         _pg_execute(
             conn,
@@ -158,7 +161,9 @@ def insert_columns(
         arrays = ", ".join(f"%b::{t}[]" for t in pg_types)
         aliases = ", ".join(f"c{i}" for i in range(width))
         _pg_execute(
-            conn, f"INSERT INTO {table} ({names}) SELECT {aliases} FROM unnest({arrays}) AS u({aliases}){suffix}", data
+            conn,
+            f"INSERT INTO {table} ({names}) SELECT {aliases} FROM unnest({arrays}) AS u({aliases}){suffix}",
+            [binary_array(column, pg_type) for column, pg_type in zip(data, pg_types, strict=True)],
         )
         return
     insert_rows(conn, table, columns, list(zip(*data, strict=True)), suffix)
@@ -166,10 +171,12 @@ def insert_columns(
 
 def _pg_execute(conn: Connection, statement: str, params: Sequence[Any]) -> None:
     """A write; inside `pipelined`, on psycopg's own cursor, sent without waiting for its result."""
+    driver_connection = conn.connection.dbapi_connection
+    teach(driver_connection)
     if not conn.info.get("hf_pipelined"):
         conn.exec_driver_sql(statement, tuple(params))
         return
-    with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+    with driver_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(statement, params)
 
 
