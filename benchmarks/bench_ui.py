@@ -280,7 +280,9 @@ PROFILE_JS = """() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const rows = [['navigation: html', 0, nav.responseStart, nav.responseEnd, nav.encodedBodySize]];
     for (const e of performance.getEntriesByType('resource')) {
-        const name = e.name.replace(location.origin + '/', '').replace(/run_ids=[^&]*/g, 'run_ids=..').slice(0, 90);
+        let name = e.name.replace(location.origin + '/', '').replace(/run_ids=[^&]*/g, 'run_ids=..').slice(0, 80);
+        const app = (e.serverTiming || []).find((t) => t.name === 'app');
+        if (app) name += ` [server ${app.duration.toFixed(1)} ms]`;
         rows.push([name, e.startTime, e.responseStart, e.responseEnd, e.encodedBodySize]);
     }
     for (const e of performance.getEntriesByType('mark')) rows.push(['mark: ' + e.name, e.startTime, null, null, null]);
@@ -328,7 +330,7 @@ class ServerProcess:
     """The tracking server with a given UI build in a process of its own (as in production: the
     browser's driver in this process never shares an interpreter lock with the server)."""
 
-    def __init__(self, db: str, art: str, static_dir: str, port: int) -> None:
+    def __init__(self, db: str, art: str, static_dir: str, port: int, timing: bool = False) -> None:
         import urllib.request
 
         from ui_live import free_port
@@ -336,9 +338,8 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", db, art, static_dir, str(self.port)], env=env, cwd=ROOT
-        )
+        args = [sys.executable, __file__, "--serve", db, art, static_dir, str(self.port)]
+        self.proc = subprocess.Popen(args + (["--timing"] if timing else []), env=env, cwd=ROOT)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -358,7 +359,29 @@ class ServerProcess:
             self.proc.kill()
 
 
-def serve(db: str, art: str, static_dir: str, port: int) -> None:
+class ServerTiming:
+    """ASGI middleware (--profile only): each response's ``Server-Timing: app;dur=<ms>`` from the request's
+    arrival to its response headers, so the page's resource timing tells server time from the rest."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+
+        async def timed(message) -> None:
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - t0) * 1000
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", f"app;dur={ms:.1f}".encode())]}
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
+def serve(db: str, art: str, static_dir: str, port: int, timing: bool = False) -> None:
     import uvicorn
 
     from hf_mltrack.server import create_app
@@ -368,12 +391,12 @@ def serve(db: str, art: str, static_dir: str, port: int) -> None:
     # create_app mounted this checkout's UI: replace its routes by the given build's
     app.router.routes = [r for r in app.router.routes if getattr(r, "name", "") not in ("ui", "ui-static")]
     mount_ui(app, static_dir=static_dir)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
+    uvicorn.run(ServerTiming(app) if timing else app, host="127.0.0.1", port=port, log_level="error")
 
 
 def main() -> None:
-    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    if len(sys.argv) in (6, 7) and sys.argv[1] == "--serve":
+        serve(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), timing=sys.argv[6:] == ["--timing"])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -399,7 +422,7 @@ def main() -> None:
         print(f"seeded {points:,} points, {runs:,} runs, 50 group runs in {data['seed_s']:.1f}s", file=sys.stderr)
         assert Path(STATIC_DIR).is_dir()
         art = str(tmp / "art")
-        ours = ServerProcess(db, art, STATIC_DIR, a.port)
+        ours = ServerProcess(db, art, STATIC_DIR, a.port, timing=a.profile)
         base = ServerProcess(db, art, str(base_static(a.base, tmp / "base-static")), a.port + 1 if a.port else 0)
         rows = []
         with sync_playwright() as pw:
