@@ -48,7 +48,19 @@ const common = {
 };
 
 fs.mkdirSync(out, { recursive: true });
-const js = { ...common, entryPoints: [path.join(here, "src/main.ts")], outfile: path.join(out, "app.js"), format: "esm" };
+// app.js and the chunks it imports on demand (uPlot, loaded when a chart first reads its data), named by
+// their content's hash so a new build never mixes with a cached old chunk.
+const js = {
+  ...common,
+  entryPoints: { app: path.join(here, "src/main.ts") },
+  outdir: out,
+  format: "esm",
+  splitting: true,
+  chunkNames: "chunk-[name]-[hash]",
+};
+if (!watch) {
+  for (const name of fs.readdirSync(out)) if (name.endsWith(".js")) fs.rmSync(path.join(out, name)); // old chunks
+}
 const css = { ...common, entryPoints: [path.join(here, "src/style.css")], outfile: path.join(out, "app.css") };
 
 for (const name of ["index.html", "src/favicon.svg"]) {

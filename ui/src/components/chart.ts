@@ -4,7 +4,7 @@
 // A grouped chart (a sweep) asks the server for each group's line and band instead of every run's series.
 // Charts are built when they scroll into view, so a page with hundreds of metrics stays responsive.
 
-import uPlot from "uplot";
+import type uPlot from "uplot";
 
 import { bulkHistory, groupAggregate, MAX_POINTS_PER_SERIES, readAhead, type GroupLine, type Series } from "../api";
 import { append, h, icon } from "../dom";
@@ -144,6 +144,16 @@ export function pointsPerSeries(widthPx: number, runs: number, lastStep?: number
   return Math.min(MAX_POINTS_PER_SERIES, Math.max(pixels, exact));
 }
 
+let UPlot: typeof uPlot | null = null;
+let uplotLoading: Promise<typeof uPlot> | null = null;
+
+/** uPlot, loaded (its own chunk) when the first chart reads its data: evaluating it makes Intl
+ * formatters, tens of ms in a fresh page, which would otherwise hold back the page's first requests. */
+function loadUPlot(): Promise<typeof uPlot> {
+  uplotLoading ??= import("uplot").then((m) => (UPlot = m.default));
+  return uplotLoading;
+}
+
 /** The width to size a chart's read by, without a layout: its last observed width (`known`), else the
  * viewport's (a chart is never wider), so the first request leaves before the page's first layout. */
 function requestWidth(known = 0): number {
@@ -175,6 +185,7 @@ function readChart(
   range: [number, number] | null,
   signal: AbortSignal,
 ): Promise<{ lines: Map<string, GroupLine> } | { raw: Map<string, Series>; points: number }> {
+  void loadUPlot(); // while the data is on its way
   const ids = runs.map((r) => r.id);
   const points = pointsPerSeries(width, ids.length, lastStep(runs, metricKey, range));
   if (groups?.length) {
@@ -405,7 +416,10 @@ export class MetricChart {
     const range = this.stepAxis ? this.zoom : null;
     const generation = ++this.fetchesStarted;
     try {
-      const read = await readChart(this.metricKey, this.runs, this.opts.groups, this.settings.value, this.requestWidth(), range, controller.signal);
+      const [read] = await Promise.all([
+        readChart(this.metricKey, this.runs, this.opts.groups, this.settings.value, this.requestWidth(), range, controller.signal),
+        loadUPlot(),
+      ]);
       if ("lines" in read) this.groupLines = read.lines;
       else {
         this.raw = read.raw;
@@ -450,7 +464,8 @@ export class MetricChart {
   }
 
   private build(): void {
-    if (this.destroyed) return;
+    if (this.destroyed || !UPlot) return; // (the first read draws once uPlot is loaded)
+    const U = UPlot;
     const s = this.settings.value;
     const smoothing = s.smoothing > 0;
     const tables: uPlot.AlignedData[] = [];
@@ -490,7 +505,7 @@ export class MetricChart {
       this.bars?.remove();
       this.bars = null;
       if (!tables.length) return;
-      this.draw(tables.length === 1 ? tables[0] : uPlot.join(tables), series, bands);
+      this.draw(U, tables.length === 1 ? tables[0] : U.join(tables), series, bands);
       return;
     }
     for (const run of this.runs) {
@@ -527,10 +542,10 @@ export class MetricChart {
       this.renderBars(); // one value per run: a bar per run reads better than a lone dot
       return;
     }
-    this.draw(tables.length === 1 ? tables[0] : uPlot.join(tables), series, bands);
+    this.draw(U, tables.length === 1 ? tables[0] : U.join(tables), series, bands);
   }
 
-  private draw(data: uPlot.AlignedData, series: uPlot.Series[], bands: uPlot.Band[]): void {
+  private draw(U: typeof uPlot, data: uPlot.AlignedData, series: uPlot.Series[], bands: uPlot.Band[]): void {
     const s = { ...this.settings.value };
     if (this.opts.groups?.length) s.x = "step"; // group lines are aggregated step by step
     const grid = cssVar("--chart-grid", "#e5e7eb");
@@ -576,7 +591,7 @@ export class MetricChart {
         setCursor: [(u) => this.onCursor(u)],
       },
     };
-    this.plot = new uPlot(opts, data, this.body);
+    this.plot = new U(opts, data, this.body);
     if (this.zoom && s.x !== "step") this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
   }
 

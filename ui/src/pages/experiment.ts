@@ -3,7 +3,7 @@
 
 import * as api from "../api";
 import { downloadBlob, h, icon, replace } from "../dom";
-import { fmtAgo, fmtDuration, fmtNum, fmtTime, runDuration } from "../format";
+import { fmtAgo, fmtDuration, fmtInt, fmtNum, fmtTime, runDuration } from "../format";
 import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { canExperiment } from "../session";
 import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
@@ -657,7 +657,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     });
 
   const showCount = () => {
-    const n = runs.length.toLocaleString("en-US");
+    const n = fmtInt(runs.length);
     count.textContent = nextToken
       ? `${n} runs loaded${fetchingMore ? " (loading…)" : runs.length >= BACKGROUND_LIMIT ? ", more on scroll" : " (loading…)"}`
       : `${n} run${runs.length === 1 ? "" : "s"}`;
