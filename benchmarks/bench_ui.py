@@ -2,7 +2,7 @@
 side, on the same server data (each UI served by its own server process), each measurement in a fresh
 browser context, medians of --repeat.
 
-    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main] [--port 5800] [--profile]
+    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main] [--port 5800] [--profile] [--only chart,groups]
 
 Workloads (the figures of the issue):
   * a 1,000,000-point series: navigation of a fresh page to its run chart -> chart drawn;
@@ -407,7 +407,15 @@ def main() -> None:
     ap.add_argument("--base", default="main", help="git ref whose committed UI build is the baseline")
     ap.add_argument("--port", type=int, default=0, help="this branch's server port (the base's: the next); 0: free")
     ap.add_argument("--profile", action="store_true", help="print where each workload's time goes (this branch)")
+    ap.add_argument(
+        "--only",
+        default="chart,table,scroll,groups",
+        help="comma-separated workloads to time (chart, table, scroll, groups); all by default",
+    )
     a = ap.parse_args()
+    only = set(a.only.split(","))
+    if not only <= {"chart", "table", "scroll", "groups"}:
+        ap.error(f"--only {a.only!r}: name workloads among chart, table, scroll, groups")
     points, runs, scroll_total = (200_000, 2_000, 20_000) if a.quick else (1_000_000, 10_000, 100_000)
     repeat = 1 if a.quick else a.repeat
 
@@ -444,24 +452,32 @@ def main() -> None:
                 order = (("ours", ours), ("base", base)) if i % 2 == 0 else (("base", base), ("ours", ours))
                 for name, srv in order:
                     r = results[name]
-                    r.setdefault("chart", []).append(chart_ms(browser, srv.url, data["million_run"]))
-                    first, sort = table_ms(browser, srv.url, data["table_exp"])
-                    r.setdefault("first", []).append(first)
-                    r.setdefault("sort", []).append(sort)
-                    p50, p95 = scroll_frames(browser, srv.url, data["table_exp"], scroll_total)
-                    r.setdefault("scroll50", []).append(p50)
-                    r.setdefault("scroll95", []).append(p95)
-                    r.setdefault("groups", []).append(group_ms(browser, srv.url, data["group_exp"]))
+                    if "chart" in only:
+                        r.setdefault("chart", []).append(chart_ms(browser, srv.url, data["million_run"]))
+                    if "table" in only:
+                        first, sort = table_ms(browser, srv.url, data["table_exp"])
+                        r.setdefault("first", []).append(first)
+                        r.setdefault("sort", []).append(sort)
+                    if "scroll" in only:
+                        p50, p95 = scroll_frames(browser, srv.url, data["table_exp"], scroll_total)
+                        r.setdefault("scroll50", []).append(p50)
+                        r.setdefault("scroll95", []).append(p95)
+                    if "groups" in only:
+                        r.setdefault("groups", []).append(group_ms(browser, srv.url, data["group_exp"]))
             browser.close()
         med = {k: {m: statistics.median(v) for m, v in r.items()} for k, r in results.items()}
         o, b = med["ours"], med["base"]
         rows = [
-            (f"{points:,}-point series: navigation -> chart drawn", "300", o["chart"], b["chart"]),
-            (f"{runs:,}-run experiment: navigation -> first rows", "500", o["first"], b["first"]),
-            (f"{runs:,}-run experiment: sort by a metric -> painted", "200", o["sort"], b["sort"]),
-            (f"{scroll_total:,}-run table scroll: frame time p50", "—", o["scroll50"], b["scroll50"]),
-            (f"{scroll_total:,}-run table scroll: frame time p95", "16", o["scroll95"], b["scroll95"]),
-            ("50 runs in 5 groups, line + band: navigation -> drawn", "300", o["groups"], b["groups"]),
+            (name, budget, o[key], b[key])
+            for name, budget, key in (
+                (f"{points:,}-point series: navigation -> chart drawn", "300", "chart"),
+                (f"{runs:,}-run experiment: navigation -> first rows", "500", "first"),
+                (f"{runs:,}-run experiment: sort by a metric -> painted", "200", "sort"),
+                (f"{scroll_total:,}-run table scroll: frame time p50", "—", "scroll50"),
+                (f"{scroll_total:,}-run table scroll: frame time p95", "16", "scroll95"),
+                ("50 runs in 5 groups, line + band: navigation -> drawn", "300", "groups"),
+            )
+            if key in o
         ]
         print(f"\n| workload (median of {repeat}, ms) | budget | this branch | base ({a.base}) | ratio |")
         print("|---|---|---|---|---|")

@@ -63,13 +63,23 @@ if (!watch) {
 }
 const css = { ...common, entryPoints: [path.join(here, "src/style.css")], outfile: path.join(out, "app.css") };
 
-for (const name of ["index.html", "src/favicon.svg"]) {
-  fs.copyFileSync(path.join(here, name), path.join(out, path.basename(name)));
+/** index.html, preloading the chunks app.js imports on demand (fetched and compiled while the app
+ * starts, so the first chart only evaluates uPlot: no request on its way to the first draw). */
+function writeIndex(chunks) {
+  const links = chunks.map((name) => `<link rel="modulepreload" href="static/${name}" />\n    `).join("");
+  const page = fs.readFileSync(path.join(here, "index.html"), "utf8");
+  const app = '<script type="module" src="static/app.js"></script>';
+  fs.writeFileSync(path.join(out, "index.html"), page.replace(app, links + app));
 }
+
+fs.copyFileSync(path.join(here, "src/favicon.svg"), path.join(out, "favicon.svg"));
 if (watch) {
+  writeIndex([]);
   for (const opts of [js, css]) await (await esbuild.context(opts)).watch();
 } else {
-  await esbuild.build(js);
+  const built = await esbuild.build({ ...js, metafile: true });
+  const chunks = Object.keys(built.metafile.outputs).map((file) => path.basename(file)).filter((name) => name.startsWith("chunk-") && name.endsWith(".js"));
+  writeIndex(chunks.sort());
   await esbuild.build(css);
   const lock = JSON.parse(fs.readFileSync(path.join(here, "package-lock.json"), "utf8"));
   const info = {

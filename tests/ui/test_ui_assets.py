@@ -55,6 +55,9 @@ def test_assets_are_offline_and_csp_friendly():
             assert sink not in bundle, f"the UI bundle {script.name} uses {sink}"
         for name in re.findall(r"""import\(["']\./([^"']+)["']\)""", bundle):
             assert (Path(STATIC_DIR) / name).is_file(), f"{script.name} imports {name}, which the build lacks"
+    # the page preloads exactly the chunks of this build (fetched while the app starts, not when first used)
+    preloaded = re.findall(r'<link rel="modulepreload" href="static/([^"]+)" />', index)
+    assert sorted(preloaded) == sorted(p.name for p in scripts if p.name.startswith("chunk-"))
     css = (Path(STATIC_DIR) / "app.css").read_text()
     assert "@import" not in css and "url(http" not in css
 
