@@ -33,10 +33,10 @@ def goto(probe, url: str, wait_for: str) -> None:
 def note_when_shown(page, selector: str) -> None:
     """Have the next page loaded in ``page`` note (``window.__shown``, page clock) when ``selector`` first
     matches: from the DOM mutation that adds it, before any later task runs."""
+    found = f"document.querySelector({json.dumps(selector)})"
     page.add_init_script(
-        "new MutationObserver((_, obs) => { if (document.querySelector(%s)) {"
-        " window.__shown = performance.now(); obs.disconnect(); } })"
-        ".observe(document, { childList: true, subtree: true });" % json.dumps(selector)
+        "new MutationObserver((_, obs) => { if (" + found + ") { window.__shown = performance.now(); "
+        "obs.disconnect(); } }).observe(document, { childList: true, subtree: true });"
     )
 
 
