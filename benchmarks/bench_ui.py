@@ -404,7 +404,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--base", default="main", help="git ref whose committed UI build is the baseline")
+    ap.add_argument(
+        "--base", default="main", help="git ref whose committed UI build is the baseline (or a folder of a build)"
+    )
     ap.add_argument("--port", type=int, default=0, help="this branch's server port (the base's: the next); 0: free")
     ap.add_argument("--profile", action="store_true", help="print where each workload's time goes (this branch)")
     ap.add_argument(
@@ -434,7 +436,8 @@ def main() -> None:
         assert Path(STATIC_DIR).is_dir()
         art = str(tmp / "art")
         ours = ServerProcess(db, art, STATIC_DIR, a.port, timing=a.profile)
-        base = ServerProcess(db, art, str(base_static(a.base, tmp / "base-static")), a.port + 1 if a.port else 0)
+        base_dir = a.base if os.path.isdir(a.base) else str(base_static(a.base, tmp / "base-static"))
+        base = ServerProcess(db, art, base_dir, a.port + 1 if a.port else 0)
         rows = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
