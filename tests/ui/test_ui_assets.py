@@ -93,6 +93,9 @@ def test_create_app_serves_the_ui(ui_client):
     again = ui_client.get("/static/app.js", headers={"If-None-Match": js.headers["etag"]})
     assert again.status_code == 304
     assert ui_client.head("/static/app.css").status_code == 200
+    assert js.headers["cache-control"] == "no-cache"  # the entry keeps its name: revalidated
+    chunk = next(p.name for p in Path(STATIC_DIR).glob("chunk-*.js"))  # named by its content: kept
+    assert ui_client.get(f"/static/{chunk}").headers["cache-control"] == "public, max-age=31536000, immutable"
     # the REST API is still the API
     assert ui_client.get("/api/2.0/mlflow/experiments/search").status_code == 200
 
