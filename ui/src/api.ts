@@ -34,6 +34,8 @@ export function queryString(query: Query = {}): string {
  * identical request (same method, URL and body), so a guess that turns out wrong costs one unused read.
  */
 const ahead = new Map<string, Promise<unknown>>();
+/** How long a read's response, once here, waits to be taken. */
+const AHEAD_TTL_MS = 10_000;
 /** While `readAhead` runs its reads: the signal they end with (the page's). */
 let startingAhead: AbortSignal | null = null;
 
@@ -67,6 +69,8 @@ export async function request<T>(
     ahead.set(key, sent);
     const drop = () => ahead.get(key) === sent && ahead.delete(key);
     signal.addEventListener("abort", drop, { once: true });
+    // a response nobody took soon after it came (a wrong guess) is never served later as fresh data
+    void sent.catch(() => undefined).finally(() => setTimeout(drop, AHEAD_TTL_MS));
     return sent;
   }
   const early = ahead.get(key);
