@@ -37,6 +37,37 @@ function sourcesHash() {
   return hash.digest("hex");
 }
 
+/**
+ * uPlot makes two Intl objects when its module is evaluated: in a fresh page the first Intl object loads
+ * ICU's data (tens of ms), on the way to the first chart. The charts never use them (their own tick
+ * formats, no legend; the time zone only on a time axis), so the build makes them on first use instead.
+ * A uPlot whose source differs fails the build here (see package-lock.json for the pinned version).
+ */
+const uplotLazyIntl = {
+  name: "uplot-lazy-intl",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]uplot[\\/]dist[\\/]uPlot\.esm\.js$/ }, async (args) => {
+      let source = await fs.promises.readFile(args.path, "utf8");
+      const swaps = [
+        [
+          "const numFormatter = new Intl.NumberFormat(domEnv ? nav.language : 'en-US');\nconst fmtNum = val => numFormatter.format(val);",
+          "let numFormatter = null;\nconst fmtNum = val => (numFormatter ??= new Intl.NumberFormat(domEnv ? nav.language : 'en-US')).format(val);",
+        ],
+        [
+          "const localTz = new Intl.DateTimeFormat().resolvedOptions().timeZone;",
+          "let localTz = null;\nconst getLocalTz = () => (localTz ??= new Intl.DateTimeFormat().resolvedOptions().timeZone);",
+        ],
+        ["else if (tz == localTz)", "else if (tz == getLocalTz())"],
+      ];
+      for (const [from, to] of swaps) {
+        if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${JSON.stringify(from)} (uplotLazyIntl in ui/build.mjs)`);
+        source = source.replace(from, to);
+      }
+      return { contents: source, loader: "js" };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   minify: !watch,
@@ -57,6 +88,7 @@ const js = {
   format: "esm",
   splitting: true,
   chunkNames: "chunk-[name]-[hash]",
+  plugins: [uplotLazyIntl],
 };
 if (!watch) {
   for (const name of fs.readdirSync(out)) if (name.endsWith(".js")) fs.rmSync(path.join(out, name)); // old chunks

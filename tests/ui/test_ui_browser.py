@@ -176,6 +176,10 @@ def test_run_page_overview_and_charts(seeded, open_page):
     page.select_option("[data-testid=x-axis]", "relative")
     page.wait_for_timeout(300)
     assert coloured_pixels(page, ".chart-card[data-metric=train_loss] canvas", SERIES_COLOR) > 100
+    # wall-clock time: uPlot's dates in the local time zone (its Intl objects, made on first use)
+    page.select_option("[data-testid=x-axis]", "time")
+    page.wait_for_timeout(300)
+    assert coloured_pixels(page, ".chart-card[data-metric=train_loss] canvas", SERIES_COLOR) > 100
     page.uncheck("[data-testid=log-y]")
     page.fill("[data-testid=smoothing]", "0")
     page.dispatch_event("[data-testid=smoothing]", "input")
