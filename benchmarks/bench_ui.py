@@ -2,7 +2,7 @@
 side, on the same server data (each UI served by its own server process), each measurement in a fresh
 browser context, medians of --repeat.
 
-    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main] [--port 5800] [--profile]
+    python benchmarks/bench_ui.py [--quick] [--repeat 3] [--base main] [--port 5800] [--profile] [--only chart,groups]
 
 Workloads (the figures of the issue):
   * a 1,000,000-point series: navigation of a fresh page to its run chart -> chart drawn;
@@ -280,7 +280,9 @@ PROFILE_JS = """() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const rows = [['navigation: html', 0, nav.responseStart, nav.responseEnd, nav.encodedBodySize]];
     for (const e of performance.getEntriesByType('resource')) {
-        const name = e.name.replace(location.origin + '/', '').replace(/run_ids=[^&]*/g, 'run_ids=..').slice(0, 90);
+        let name = e.name.replace(location.origin + '/', '').replace(/run_ids=[^&]*/g, 'run_ids=..').slice(0, 80);
+        const app = (e.serverTiming || []).find((t) => t.name === 'app');
+        if (app) name += ` [server ${app.duration.toFixed(1)} ms]`;
         rows.push([name, e.startTime, e.responseStart, e.responseEnd, e.encodedBodySize]);
     }
     for (const e of performance.getEntriesByType('mark')) rows.push(['mark: ' + e.name, e.startTime, null, null, null]);
@@ -328,7 +330,7 @@ class ServerProcess:
     """The tracking server with a given UI build in a process of its own (as in production: the
     browser's driver in this process never shares an interpreter lock with the server)."""
 
-    def __init__(self, db: str, art: str, static_dir: str, port: int) -> None:
+    def __init__(self, db: str, art: str, static_dir: str, port: int, timing: bool = False) -> None:
         import urllib.request
 
         from ui_live import free_port
@@ -336,9 +338,8 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", db, art, static_dir, str(self.port)], env=env, cwd=ROOT
-        )
+        args = [sys.executable, __file__, "--serve", db, art, static_dir, str(self.port)]
+        self.proc = subprocess.Popen(args + (["--timing"] if timing else []), env=env, cwd=ROOT)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -358,7 +359,32 @@ class ServerProcess:
             self.proc.kill()
 
 
-def serve(db: str, art: str, static_dir: str, port: int) -> None:
+class ServerTiming:
+    """ASGI middleware (--profile only): each response's ``Server-Timing: app;dur=<ms>`` from the request's
+    arrival to its response headers, so the page's resource timing tells server time from the rest."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+
+        async def timed(message) -> None:
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - t0) * 1000
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"server-timing", f"app;dur={ms:.1f}".encode())],
+                }
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
+def serve(db: str, art: str, static_dir: str, port: int, timing: bool = False) -> None:
     import uvicorn
 
     from hf_mltrack.server import create_app
@@ -368,20 +394,30 @@ def serve(db: str, art: str, static_dir: str, port: int) -> None:
     # create_app mounted this checkout's UI: replace its routes by the given build's
     app.router.routes = [r for r in app.router.routes if getattr(r, "name", "") not in ("ui", "ui-static")]
     mount_ui(app, static_dir=static_dir)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
+    uvicorn.run(ServerTiming(app) if timing else app, host="127.0.0.1", port=port, log_level="error")
 
 
 def main() -> None:
-    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    if len(sys.argv) in (6, 7) and sys.argv[1] == "--serve":
+        serve(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), timing=sys.argv[6:] == ["--timing"])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--base", default="main", help="git ref whose committed UI build is the baseline")
+    ap.add_argument(
+        "--base", default="main", help="git ref whose committed UI build is the baseline (or a folder of a build)"
+    )
     ap.add_argument("--port", type=int, default=0, help="this branch's server port (the base's: the next); 0: free")
     ap.add_argument("--profile", action="store_true", help="print where each workload's time goes (this branch)")
+    ap.add_argument(
+        "--only",
+        default="chart,table,scroll,groups",
+        help="comma-separated workloads to time (chart, table, scroll, groups); all by default",
+    )
     a = ap.parse_args()
+    only = set(a.only.split(","))
+    if not only <= {"chart", "table", "scroll", "groups"}:
+        ap.error(f"--only {a.only!r}: name workloads among chart, table, scroll, groups")
     points, runs, scroll_total = (200_000, 2_000, 20_000) if a.quick else (1_000_000, 10_000, 100_000)
     repeat = 1 if a.quick else a.repeat
 
@@ -399,8 +435,9 @@ def main() -> None:
         print(f"seeded {points:,} points, {runs:,} runs, 50 group runs in {data['seed_s']:.1f}s", file=sys.stderr)
         assert Path(STATIC_DIR).is_dir()
         art = str(tmp / "art")
-        ours = ServerProcess(db, art, STATIC_DIR, a.port)
-        base = ServerProcess(db, art, str(base_static(a.base, tmp / "base-static")), a.port + 1 if a.port else 0)
+        ours = ServerProcess(db, art, STATIC_DIR, a.port, timing=a.profile)
+        base_dir = a.base if os.path.isdir(a.base) else str(base_static(a.base, tmp / "base-static"))
+        base = ServerProcess(db, art, base_dir, a.port + 1 if a.port else 0)
         rows = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -418,24 +455,32 @@ def main() -> None:
                 order = (("ours", ours), ("base", base)) if i % 2 == 0 else (("base", base), ("ours", ours))
                 for name, srv in order:
                     r = results[name]
-                    r.setdefault("chart", []).append(chart_ms(browser, srv.url, data["million_run"]))
-                    first, sort = table_ms(browser, srv.url, data["table_exp"])
-                    r.setdefault("first", []).append(first)
-                    r.setdefault("sort", []).append(sort)
-                    p50, p95 = scroll_frames(browser, srv.url, data["table_exp"], scroll_total)
-                    r.setdefault("scroll50", []).append(p50)
-                    r.setdefault("scroll95", []).append(p95)
-                    r.setdefault("groups", []).append(group_ms(browser, srv.url, data["group_exp"]))
+                    if "chart" in only:
+                        r.setdefault("chart", []).append(chart_ms(browser, srv.url, data["million_run"]))
+                    if "table" in only:
+                        first, sort = table_ms(browser, srv.url, data["table_exp"])
+                        r.setdefault("first", []).append(first)
+                        r.setdefault("sort", []).append(sort)
+                    if "scroll" in only:
+                        p50, p95 = scroll_frames(browser, srv.url, data["table_exp"], scroll_total)
+                        r.setdefault("scroll50", []).append(p50)
+                        r.setdefault("scroll95", []).append(p95)
+                    if "groups" in only:
+                        r.setdefault("groups", []).append(group_ms(browser, srv.url, data["group_exp"]))
             browser.close()
         med = {k: {m: statistics.median(v) for m, v in r.items()} for k, r in results.items()}
         o, b = med["ours"], med["base"]
         rows = [
-            (f"{points:,}-point series: navigation -> chart drawn", "300", o["chart"], b["chart"]),
-            (f"{runs:,}-run experiment: navigation -> first rows", "500", o["first"], b["first"]),
-            (f"{runs:,}-run experiment: sort by a metric -> painted", "200", o["sort"], b["sort"]),
-            (f"{scroll_total:,}-run table scroll: frame time p50", "—", o["scroll50"], b["scroll50"]),
-            (f"{scroll_total:,}-run table scroll: frame time p95", "16", o["scroll95"], b["scroll95"]),
-            ("50 runs in 5 groups, line + band: navigation -> drawn", "300", o["groups"], b["groups"]),
+            (name, budget, o[key], b[key])
+            for name, budget, key in (
+                (f"{points:,}-point series: navigation -> chart drawn", "300", "chart"),
+                (f"{runs:,}-run experiment: navigation -> first rows", "500", "first"),
+                (f"{runs:,}-run experiment: sort by a metric -> painted", "200", "sort"),
+                (f"{scroll_total:,}-run table scroll: frame time p50", "—", "scroll50"),
+                (f"{scroll_total:,}-run table scroll: frame time p95", "16", "scroll95"),
+                ("50 runs in 5 groups, line + band: navigation -> drawn", "300", "groups"),
+            )
+            if key in o
         ]
         print(f"\n| workload (median of {repeat}, ms) | budget | this branch | base ({a.base}) | ratio |")
         print("|---|---|---|---|---|")

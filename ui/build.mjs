@@ -37,6 +37,37 @@ function sourcesHash() {
   return hash.digest("hex");
 }
 
+/**
+ * uPlot makes two Intl objects when its module is evaluated: in a fresh page the first Intl object loads
+ * ICU's data (tens of ms), on the way to the first chart. The charts never use them (their own tick
+ * formats, no legend; the time zone only on a time axis), so the build makes them on first use instead.
+ * A uPlot whose source differs fails the build here (see package-lock.json for the pinned version).
+ */
+const uplotLazyIntl = {
+  name: "uplot-lazy-intl",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]uplot[\\/]dist[\\/]uPlot\.esm\.js$/ }, async (args) => {
+      let source = await fs.promises.readFile(args.path, "utf8");
+      const swaps = [
+        [
+          "const numFormatter = new Intl.NumberFormat(domEnv ? nav.language : 'en-US');\nconst fmtNum = val => numFormatter.format(val);",
+          "let numFormatter = null;\nconst fmtNum = val => (numFormatter ??= new Intl.NumberFormat(domEnv ? nav.language : 'en-US')).format(val);",
+        ],
+        [
+          "const localTz = new Intl.DateTimeFormat().resolvedOptions().timeZone;",
+          "let localTz = null;\nconst getLocalTz = () => (localTz ??= new Intl.DateTimeFormat().resolvedOptions().timeZone);",
+        ],
+        ["else if (tz == localTz)", "else if (tz == getLocalTz())"],
+      ];
+      for (const [from, to] of swaps) {
+        if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${JSON.stringify(from)} (uplotLazyIntl in ui/build.mjs)`);
+        source = source.replace(from, to);
+      }
+      return { contents: source, loader: "js" };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   minify: !watch,
@@ -48,16 +79,39 @@ const common = {
 };
 
 fs.mkdirSync(out, { recursive: true });
-const js = { ...common, entryPoints: [path.join(here, "src/main.ts")], outfile: path.join(out, "app.js"), format: "esm" };
+// app.js and the chunks it imports on demand (uPlot, loaded when a chart first reads its data), named by
+// their content's hash so a new build never mixes with a cached old chunk.
+const js = {
+  ...common,
+  entryPoints: { app: path.join(here, "src/main.ts") },
+  outdir: out,
+  format: "esm",
+  splitting: true,
+  chunkNames: "chunk-[name]-[hash]",
+  plugins: [uplotLazyIntl],
+};
+if (!watch) {
+  for (const name of fs.readdirSync(out)) if (name.endsWith(".js")) fs.rmSync(path.join(out, name)); // old chunks
+}
 const css = { ...common, entryPoints: [path.join(here, "src/style.css")], outfile: path.join(out, "app.css") };
 
-for (const name of ["index.html", "src/favicon.svg"]) {
-  fs.copyFileSync(path.join(here, name), path.join(out, path.basename(name)));
+/** index.html, preloading the chunks app.js imports on demand (fetched and compiled while the app
+ * starts, so the first chart only evaluates uPlot: no request on its way to the first draw). */
+function writeIndex(chunks) {
+  const links = chunks.map((name) => `<link rel="modulepreload" href="static/${name}" />\n    `).join("");
+  const page = fs.readFileSync(path.join(here, "index.html"), "utf8");
+  const app = '<script type="module" src="static/app.js"></script>';
+  fs.writeFileSync(path.join(out, "index.html"), page.replace(app, links + app));
 }
+
+fs.copyFileSync(path.join(here, "src/favicon.svg"), path.join(out, "favicon.svg"));
 if (watch) {
+  writeIndex([]);
   for (const opts of [js, css]) await (await esbuild.context(opts)).watch();
 } else {
-  await esbuild.build(js);
+  const built = await esbuild.build({ ...js, metafile: true });
+  const chunks = Object.keys(built.metafile.outputs).map((file) => path.basename(file)).filter((name) => name.startsWith("chunk-") && name.endsWith(".js"));
+  writeIndex(chunks.sort());
   await esbuild.build(css);
   const lock = JSON.parse(fs.readFileSync(path.join(here, "package-lock.json"), "utf8"));
   const info = {

@@ -141,3 +141,36 @@ def test_long_series_has_a_point_in_every_column(store_uri: str) -> None:
         got = client.get_metric_history_bulk_interval([rid], "m", max_points, lo, hi)[rid]
         pixels = (max_points - 2) // 4
         assert {(p.step - lo) * pixels // (hi - lo + 1) for p in got} == set(range(pixels))
+
+
+@pytest.mark.parametrize("lo_hi", [(None, None), (1013, 90_007)], ids=["whole", "cut-buckets"])
+def test_each_column_of_whole_buckets_keeps_its_exact_min_and_max(store_uri: str, lo_hi: tuple) -> None:
+    """The database folds whole buckets into columns (`_column_extremes`): every column of the request
+    holds a point with its exact least and greatest value, ties (repeated values) and NaN included."""
+    from hf_mltrack.store.sql.buckets import SHIFTS
+
+    rng = random.Random(2)
+    client = MlTrackClient()
+    run = client.create_run("0")
+    values = [0.5, 0.25, -1.0, 2.0, math.nan]  # few distinct values: ties in every column
+    points = {s: rng.choice(values) if s % 5 else rng.gauss(0, 1) for s in range(0, 100_000)}
+    client.log_batch(run.info.run_id, metrics=[Metric("m", v, 0, s) for s, v in points.items()], synchronous=True)
+    lo, hi = lo_hi
+    lo_, hi_ = (0, 99_999) if lo is None else (lo, hi)
+    max_points = 1202
+    got = client.get_metric_history_bulk_interval([run.info.run_id], "m", max_points, lo, hi)[run.info.run_id]
+    _check(client, run.info.run_id, points, max_points, lo, hi)
+    pairs = (max_points - 2) // 2
+    shift = SHIFTS[0]  # 100,000 steps in 600 columns: the finest level (1,563 buckets) is the coarsest with enough
+    first_b, last_b = lo_ >> shift, hi_ >> shift
+    n_buckets = last_b - first_b + 1
+    columns: dict[int, list[float]] = {}
+    for s, v in points.items():
+        if lo_ <= s <= hi_ and not math.isnan(v):
+            columns.setdefault(((s >> shift) - first_b) * pairs // n_buckets, []).append(v)
+    held: dict[int, set[float]] = {}
+    for p in got:
+        held.setdefault(((p.step >> shift) - first_b) * pairs // n_buckets, set()).add(p.value)
+    assert len(columns) == pairs
+    for c, vals in columns.items():
+        assert {min(vals), max(vals)} <= held.get(c, set()), f"column {c} lost its min or max"

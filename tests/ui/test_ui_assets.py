@@ -47,9 +47,17 @@ def test_assets_are_offline_and_csp_friendly():
     assert re.findall(r"<script\b[^>]*>", index) == ['<script type="module" src="static/app.js">']
     assert "<style" not in index and " style=" not in index
     assert not re.search(r"(src|href)=\"(https?:)?//", index)
-    bundle = (Path(STATIC_DIR) / "app.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
-        assert sink not in bundle, f"the UI bundle uses {sink}"
+    scripts = sorted(Path(STATIC_DIR).glob("*.js"))
+    assert [p.name for p in scripts if p.name.startswith("chunk-uPlot")], "uPlot is a chunk of its own (loaded on use)"
+    for script in scripts:  # app.js and the chunks it imports
+        bundle = script.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in bundle, f"the UI bundle {script.name} uses {sink}"
+        for name in re.findall(r"""import\(["']\./([^"']+)["']\)""", bundle):
+            assert (Path(STATIC_DIR) / name).is_file(), f"{script.name} imports {name}, which the build lacks"
+    # the page preloads exactly the chunks of this build (fetched while the app starts, not when first used)
+    preloaded = re.findall(r'<link rel="modulepreload" href="static/([^"]+)" />', index)
+    assert sorted(preloaded) == sorted(p.name for p in scripts if p.name.startswith("chunk-"))
     css = (Path(STATIC_DIR) / "app.css").read_text()
     assert "@import" not in css and "url(http" not in css
 
@@ -85,6 +93,9 @@ def test_create_app_serves_the_ui(ui_client):
     again = ui_client.get("/static/app.js", headers={"If-None-Match": js.headers["etag"]})
     assert again.status_code == 304
     assert ui_client.head("/static/app.css").status_code == 200
+    assert js.headers["cache-control"] == "no-cache"  # the entry keeps its name: revalidated
+    chunk = next(p.name for p in Path(STATIC_DIR).glob("chunk-*.js"))  # named by its content: kept
+    assert ui_client.get(f"/static/{chunk}").headers["cache-control"] == "public, max-age=31536000, immutable"
     # the REST API is still the API
     assert ui_client.get("/api/2.0/mlflow/experiments/search").status_code == 200
 

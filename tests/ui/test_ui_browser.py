@@ -30,6 +30,25 @@ def goto(probe, url: str, wait_for: str) -> None:
     probe.page.wait_for_selector(wait_for)
 
 
+def note_when_shown(page, selector: str) -> None:
+    """Have the next page loaded in ``page`` note (``window.__shown``, page clock) when ``selector`` first
+    matches: from the DOM mutation that adds it, before any later task runs."""
+    found = f"document.querySelector({json.dumps(selector)})"
+    page.add_init_script(
+        "new MutationObserver((_, obs) => { if (" + found + ") { window.__shown = performance.now(); "
+        "obs.disconnect(); } }).observe(document, { childList: true, subtree: true });"
+    )
+
+
+def sent_at(page, part: str) -> list[float]:
+    """When (page clock) each request whose URL contains ``part`` was sent."""
+    return page.evaluate(
+        "(part) => performance.getEntriesByType('resource').filter((e) => e.name.includes(part))"
+        ".map((e) => e.startTime)",
+        part,
+    )
+
+
 def coloured_pixels(page, selector: str, rgb: tuple[int, int, int]) -> int:
     """Pixels of the canvas under ``selector`` close to ``rgb``: what the chart actually drew."""
     return page.evaluate(
@@ -157,6 +176,10 @@ def test_run_page_overview_and_charts(seeded, open_page):
     page.select_option("[data-testid=x-axis]", "relative")
     page.wait_for_timeout(300)
     assert coloured_pixels(page, ".chart-card[data-metric=train_loss] canvas", SERIES_COLOR) > 100
+    # wall-clock time: uPlot's dates in the local time zone (its Intl objects, made on first use)
+    page.select_option("[data-testid=x-axis]", "time")
+    page.wait_for_timeout(300)
+    assert coloured_pixels(page, ".chart-card[data-metric=train_loss] canvas", SERIES_COLOR) > 100
     page.uncheck("[data-testid=log-y]")
     page.fill("[data-testid=smoothing]", "0")
     page.dispatch_event("[data-testid=smoothing]", "input")
@@ -174,6 +197,7 @@ def test_long_series_is_downsampled_and_zoom_refetches_detail(seeded, open_page)
     requests: list[str] = []
     page.on("request", lambda r: "metrics/history-columns" in r.url and requests.append(r.url))
     started = time.monotonic()
+    note_when_shown(page, "[data-testid=run-name]")
     goto(probe, f"{seeded.url}/#/runs/{seeded.long_run_id}?tab=charts", ".chart-card[data-metric=loss] canvas")
     wait_until(page, "Number(document.querySelector('.chart-card[data-metric=loss]').dataset.points) > 0")
     elapsed = time.monotonic() - started
@@ -183,6 +207,9 @@ def test_long_series_is_downsampled_and_zoom_refetches_detail(seeded, open_page)
     assert asked >= 2 * plot_width  # a min/max pair per pixel column of the plot
     assert 100 < points <= asked < 20_000  # a 20,000-step series comes back downsampled
     assert "start_step" not in requests[0]
+    # the chart's read left as the run arrived, before the page was built, and was not asked twice
+    assert len([u for u in requests if "start_step" not in u]) == 1, requests
+    assert sent_at(page, "metrics/history-columns")[0] < page.evaluate("window.__shown")
     assert elapsed < 10
 
     # drag across the plot: the chart asks the server for that step range only

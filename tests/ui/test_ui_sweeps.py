@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from test_ui_browser import goto, table_run_names, wait_until
+from test_ui_browser import goto, note_when_shown, sent_at, table_run_names, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -97,6 +97,28 @@ def test_group_by_param_draws_one_line_and_band_per_group(sweep, open_page):
     assert "group=param%3Alr" in page.url  # a link reproduces the grouping
     page.click("[data-testid=tab-table]")
     assert page.text_content(".vt-th[title^='Group'] .th-label") == "Group: lr (param)"
+    probe.assert_clean()
+
+
+def test_a_linked_sweep_reads_each_chart_once_as_the_runs_arrive(sweep, open_page):
+    """A link to grouped charts: each chart's aggregate is asked as soon as the runs are here (before the
+    page is built; the chart takes that response), once, and what is drawn is still numpy's figure."""
+    probe = open_page()
+    page = probe.page
+    asked: list[str] = []
+    page.on("request", lambda r: "hf-mltrack/metrics/" in r.url and asked.append(json.loads(r.post_data)["metric_key"]))
+    note_when_shown(page, "[data-testid=group-by]")
+    goto(
+        probe,
+        f"{sweep.url}/#/experiments/{sweep.experiment_id}?tab=charts&group=param%3Alr",
+        ".chart-card[data-metric=loss][data-groups='3'] canvas",
+    )
+    page.wait_for_selector(".chart-card[data-metric=eval_loss][data-groups='3'] canvas")
+    assert sorted(asked) == ["eval_loss", "loss"], asked  # one read per chart: none asked twice
+    assert max(sent_at(page, "metrics/group-aggregate")) < page.evaluate("window.__shown")  # before the page
+    last = np.array([sweep.loss[f"lr0.0001-s{seed}"][59] for seed in range(4)])
+    step, line, low, high = _drawn_last(page)
+    assert [step, low, high] == [59, last.min(), last.max()] and line == pytest.approx(np.mean(last), rel=1e-12)
     probe.assert_clean()
 
 

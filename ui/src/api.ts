@@ -28,6 +28,29 @@ export function queryString(query: Query = {}): string {
   return s ? `?${s}` : "";
 }
 
+/**
+ * Reads started ahead of the code that will make them (a chart's first read, sent as soon as the page
+ * knows its runs instead of after the page is built): request -> its response, taken by the first
+ * identical request (same method, URL and body), so a guess that turns out wrong costs one unused read.
+ */
+const ahead = new Map<string, Promise<unknown>>();
+/** How long a read's response, once here, waits to be taken. */
+const AHEAD_TTL_MS = 10_000;
+/** While `readAhead` runs its reads: the signal they end with (the page's). */
+let startingAhead: AbortSignal | null = null;
+
+/** Send the requests `reads` makes now, for identical requests made later to take (see `ahead`).
+ * They are dropped, unanswered or not, when `signal` aborts (the page is left). */
+export function readAhead(signal: AbortSignal, reads: () => Promise<unknown>): void {
+  if (signal.aborted) return;
+  startingAhead = signal;
+  try {
+    reads().catch(() => undefined); // (an error reaches the request that takes the response)
+  } finally {
+    startingAhead = null;
+  }
+}
+
 export async function request<T>(
   method: string,
   path: string,
@@ -39,6 +62,26 @@ export async function request<T>(
     init.body = JSON.stringify(opts.body);
     (init.headers as Record<string, string>)["Content-Type"] = "application/json";
   }
+  const key = `${method} ${url} ${init.body ?? ""}`;
+  if (startingAhead) {
+    const signal = startingAhead;
+    const sent = send<T>(url, { ...init, signal });
+    ahead.set(key, sent);
+    const drop = () => ahead.get(key) === sent && ahead.delete(key);
+    signal.addEventListener("abort", drop, { once: true });
+    // a response nobody took soon after it came (a wrong guess) is never served later as fresh data
+    void sent.catch(() => undefined).finally(() => setTimeout(drop, AHEAD_TTL_MS));
+    return sent;
+  }
+  const early = ahead.get(key);
+  if (early) {
+    ahead.delete(key);
+    return early as Promise<T>;
+  }
+  return send<T>(url, init);
+}
+
+async function send<T>(url: string, init: RequestInit): Promise<T> {
   let resp: Response;
   try {
     resp = await fetch(url, init);

@@ -15,6 +15,7 @@ export function safeUrl(url: unknown): string | null {
   if (typeof url !== "string") return null;
   const trimmed = url.trim();
   if (!trimmed) return null;
+  if (trimmed.startsWith("#")) return trimmed; // a place in this page (the app's own links): no parse
   try {
     const parsed = new URL(trimmed, window.location.href);
     return SAFE_PROTOCOLS.has(parsed.protocol) ? trimmed : null;

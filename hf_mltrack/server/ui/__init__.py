@@ -23,6 +23,7 @@ import hashlib
 import html
 import mimetypes
 import os
+import re
 import threading
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,9 @@ _TYPES = {
     ".woff2": "font/woff2",
 }
 _COMPRESSIBLE = (".js", ".css", ".html", ".svg", ".json")
+#: The build's chunks (``ui/build.mjs``: ``chunk-[name]-[hash].js``), named by their content.
+_CHUNK = re.compile(r"chunk-[\w.-]+-[A-Z0-9]{8}\.js")
+_IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class _Asset:
@@ -140,9 +144,10 @@ def ui_available(static_dir: str = STATIC_DIR) -> bool:
 def mount_ui(app: FastAPI, static_dir: str = STATIC_DIR) -> None:
     """Serve the web UI from ``app``: ``GET /`` is the app, ``GET /static/<file>`` its assets.
 
-    Assets are revalidated on every load (``ETag``; 304 when unchanged) and sent gzipped to browsers
-    that accept it. Unknown or unsafe asset paths are 404. Without built assets (a source checkout
-    before ``npm run build``) ``/`` explains how to build them.
+    Assets are revalidated on every load (``ETag``; 304 when unchanged), but for the build's chunks, whose
+    names change with their content (cached for a year); all are sent gzipped to browsers that accept
+    it. Unknown or unsafe asset paths are 404. Without built assets (a source checkout before
+    ``npm run build``) ``/`` explains how to build them.
 
     Args:
         app (`fastapi.FastAPI`): the tracking server's app.
@@ -183,7 +188,8 @@ def mount_ui(app: FastAPI, static_dir: str = STATIC_DIR) -> None:
         asset = cache.get(asset_path)
         if asset is None:
             return PlainTextResponse(f"No UI asset {asset_path!r}", status_code=404)
-        return _respond(request, asset, "no-cache")
+        # a chunk's name holds its content's hash (a new build, a new name): cached for good
+        return _respond(request, asset, _IMMUTABLE if _CHUNK.fullmatch(asset_path) else "no-cache")
 
     handlers = {"/": (index, "ui"), "/static/{asset_path:path}": (static, "ui-static")}
     routes = getattr(app.state, "routes", None)  # the server's route table (auth looks routes up there)

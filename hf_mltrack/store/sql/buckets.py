@@ -205,6 +205,45 @@ def _recompute_parents(
     _replace(conn, sql, [(series_id, level, p, *s) for p, s in sums.items()])
 
 
+def _column_extremes(
+    conn: Connection,
+    sql: Callable[[str], str],
+    series_id: int,
+    level: int,
+    buckets: tuple[int, int],
+    first_b: int,
+    pairs: int,
+    n_buckets: int,
+) -> list[tuple[int, tuple, tuple]]:
+    """``(column, (min_step, min_value, min_ts), (max_step, max_value, max_ts))`` of each column of the
+    whole buckets ``buckets`` (first, last) of ``level``, bucket ``b`` in column
+    ``(b - first_b) * pairs // n_buckets``; columns of NaN points only are left out.
+
+    The database folds the (up to tens of thousands of) buckets into the columns, in C, taking in each
+    column the point of the least (greatest) value: SQLite's ``MIN``/``MAX`` give the other columns of the
+    row they pick, PostgreSQL's ``DISTINCT ON`` picks it by ordering by value. (On a tie, any of the tied
+    points: each is a stored point holding the column's exact extreme.)
+    """
+    col = "(bucket - ?) * ? / ?"  # integer division: the column of `read_downsampled`
+    where = "series_id = ? AND level = ? AND bucket >= ? AND bucket <= ?"
+    args = (first_b, pairs, n_buckets, series_id, level, *buckets)
+    found: dict[str, dict[int, tuple]] = {}
+    for side, order in (("min", "ASC"), ("max", "DESC")):
+        picked = f"{side}_step, {side}_value, {side}_timestamp"
+        if conn.dialect.name == "postgresql":
+            statement = (
+                f"SELECT DISTINCT ON (c) c, {picked} FROM (SELECT {col} AS c, bucket, {picked} FROM metric_buckets "
+                f"WHERE {where} AND {side}_value IS NOT NULL) AS b ORDER BY c, {side}_value {order}, bucket"
+            )
+        else:
+            statement = (
+                f"SELECT {col} AS c, {side}_step, {side.upper()}({side}_value), {side}_timestamp FROM metric_buckets "
+                f"WHERE {where} AND {side}_value IS NOT NULL GROUP BY c"
+            )
+        found[side] = {r[0]: tuple(r[1:]) for r in conn.exec_driver_sql(sql(statement), args)}
+    return [(c, low, found["max"][c]) for c, low in found["min"].items()]
+
+
 def read_downsampled(
     conn: Connection,
     sql: Callable[[str], str],
@@ -282,30 +321,29 @@ def read_downsampled(
         shift = SHIFTS[level]
         first_b, last_b = lo >> shift, hi >> shift
         n_buckets = last_b - first_b + 1
-        for r in conn.exec_driver_sql(
-            sql(
-                f"SELECT bucket, {_COLS} FROM metric_buckets WHERE series_id = ? AND level = ? "
-                "AND bucket >= ? AND bucket <= ? ORDER BY bucket"
-            ),
-            (series_id, level, first_b, last_b),
-        ):
-            b = r[0]
-            col = (b - first_b) * pairs // n_buckets
+
+        def edge(b: int) -> None:
+            """A bucket sticking out of [lo, hi]: its part inside, summarized from the raw rows."""
+            s = _new()
             b_lo, b_hi = b << shift, ((b + 1) << shift) - 1
-            if b_lo < lo or b_hi > hi:
-                # An edge bucket sticking out of [lo, hi]: summarize its part inside from raw rows.
-                s = _new()
-                for step, value, ts in conn.exec_driver_sql(
-                    sql(
-                        "SELECT step, value, timestamp FROM metric_points "
-                        "WHERE series_id = ? AND step >= ? AND step <= ?"
-                    ),
-                    (series_id, max(lo, b_lo), min(hi, b_hi)),
-                ):
-                    _add_point(s, step, value, ts, value is None)
-                fold(col, s)
-            else:
-                fold(col, r[1:])
+            for step, value, ts in conn.exec_driver_sql(
+                sql("SELECT step, value, timestamp FROM metric_points WHERE series_id = ? AND step >= ? AND step <= ?"),
+                (series_id, max(lo, b_lo), min(hi, b_hi)),
+            ):
+                _add_point(s, step, value, ts, value is None)
+            fold((b - first_b) * pairs // n_buckets, s)
+
+        # The first edge, the whole buckets (their extremes per column, from the database), the last edge.
+        first_edge = first_b << shift < lo
+        last_edge = ((last_b + 1) << shift) - 1 > hi
+        if first_edge:
+            edge(first_b)
+        inner = (first_b + first_edge, last_b - last_edge)
+        if inner[0] <= inner[1]:
+            for col, low, high in _column_extremes(conn, sql, series_id, level, inner, first_b, pairs, n_buckets):
+                fold(col, [0, *low, *high])
+        if last_edge and (last_b != first_b or not first_edge):
+            edge(last_b)
         ends = []
         for order in ("ASC", "DESC"):  # the first and last points inside [lo, hi]
             ends.append(

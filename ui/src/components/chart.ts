@@ -4,9 +4,9 @@
 // A grouped chart (a sweep) asks the server for each group's line and band instead of every run's series.
 // Charts are built when they scroll into view, so a page with hundreds of metrics stays responsive.
 
-import uPlot from "uplot";
+import type uPlot from "uplot";
 
-import { bulkHistory, groupAggregate, MAX_POINTS_PER_SERIES, type GroupLine, type Series } from "../api";
+import { bulkHistory, groupAggregate, MAX_POINTS_PER_SERIES, readAhead, type GroupLine, type Series } from "../api";
 import { append, h, icon } from "../dom";
 import { fmtNum, fmtSeconds, fmtTime } from "../format";
 import { showError } from "./widgets";
@@ -142,6 +142,60 @@ export function pointsPerSeries(widthPx: number, runs: number, lastStep?: number
   // for what the pixels need, not for `exact` points.
   if (lastStep !== undefined && lastStep + 1 > exact) return Math.min(MAX_POINTS_PER_SERIES, pixels);
   return Math.min(MAX_POINTS_PER_SERIES, Math.max(pixels, exact));
+}
+
+let UPlot: typeof uPlot | null = null;
+let uplotLoading: Promise<typeof uPlot> | null = null;
+
+/** uPlot, loaded (its own chunk) when the first chart reads its data: evaluating it makes Intl
+ * formatters, tens of ms in a fresh page, which would otherwise hold back the page's first requests. */
+function loadUPlot(): Promise<typeof uPlot> {
+  uplotLoading ??= import("uplot").then((m) => (UPlot = m.default));
+  return uplotLoading;
+}
+
+/** The width to size a chart's read by, without a layout: its last observed width (`known`), else the
+ * viewport's (a chart is never wider), so the first request leaves before the page's first layout. */
+function requestWidth(known = 0): number {
+  return Math.max(200, known || window.innerWidth || 400);
+}
+
+/** The longest series' last step, when every run says it (and no zoom narrows the range). */
+function lastStep(runs: ChartRun[], metricKey: string, range: [number, number] | null): number | undefined {
+  if (range) return undefined;
+  let last = -1;
+  for (const r of runs) {
+    const step = r.metrics?.get(metricKey)?.step;
+    if (step === undefined) return undefined;
+    last = Math.max(last, step);
+  }
+  return last < 0 ? undefined : last;
+}
+
+/**
+ * A chart's full read: the line and band of each group (a grouped chart), else each run's series with
+ * the `points` per series it was asked for. `range` narrows the steps (a zoom on the step axis).
+ */
+function readChart(
+  metricKey: string,
+  runs: ChartRun[],
+  groups: RunGroup[] | undefined,
+  settings: ChartSettings,
+  width: number,
+  range: [number, number] | null,
+  signal: AbortSignal,
+): Promise<{ lines: Map<string, GroupLine> } | { raw: Map<string, Series>; points: number }> {
+  void loadUPlot(); // while the data is on its way
+  const ids = runs.map((r) => r.id);
+  const points = pointsPerSeries(width, ids.length, lastStep(runs, metricKey, range));
+  if (groups?.length) {
+    // at most two bins per pixel column (the viewport's until the chart's width is known)
+    const opts = { aggregate: settings.agg, band: settings.band, maxBins: Math.max(200, width * 2), maxResults: points, range };
+    return ids.length ? groupAggregate(groups, metricKey, opts, signal).then((lines) => ({ lines })) : Promise.resolve({ lines: new Map() });
+  }
+  // timestamps only for a time axis (a switch of axis fetches again)
+  const raw = ids.length ? bulkHistory(ids, metricKey, points, range, signal, settings.x !== "step") : Promise.resolve(new Map<string, Series>());
+  return raw.then((r) => ({ raw: r, points }));
 }
 
 // Charts load through a small queue: the server sees a few requests at a time, visible ones first.
@@ -347,46 +401,30 @@ export class MetricChart {
     return Math.max(200, this.body.clientWidth || this.el.clientWidth || 400);
   }
 
-  /** The width to size a request by, without a layout: the last one observed, else the viewport's
-   * (a chart is never wider), so the first request leaves before the page's first layout. */
+  /** The width to size a request by: the chart's last observed width, else the viewport's. */
   private requestWidth(): number {
-    return Math.max(200, this.knownWidth || window.innerWidth || 400);
+    return requestWidth(this.knownWidth);
   }
 
   private knownWidth = 0;
-
-  /** The longest series' last step, when every run says it (and no zoom narrows the range). */
-  private lastStep(range: [number, number] | null): number | undefined {
-    if (range) return undefined;
-    let last = -1;
-    for (const r of this.runs) {
-      const step = r.metrics?.get(this.metricKey)?.step;
-      if (step === undefined) return undefined;
-      last = Math.max(last, step);
-    }
-    return last < 0 ? undefined : last;
-  }
 
   private async fetch(): Promise<void> {
     if (this.destroyed) return;
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
-    const { x, agg, band } = this.settings.value;
     const range = this.stepAxis ? this.zoom : null;
     const generation = ++this.fetchesStarted;
     try {
-      const ids = this.runs.map((r) => r.id);
-      const points = pointsPerSeries(this.requestWidth(), ids.length, this.lastStep(range));
-      if (this.grouped) {
-        // at most two bins per pixel column (the viewport's until the chart's width is known)
-        const opts = { aggregate: agg, band, maxBins: Math.max(200, this.requestWidth() * 2), maxResults: points, range };
-        this.groupLines = ids.length ? await groupAggregate(this.opts.groups!, this.metricKey, opts, controller.signal) : new Map();
-      } else {
-        // timestamps only for a time axis (a switch of axis fetches again)
-        this.raw = ids.length ? await bulkHistory(ids, this.metricKey, points, range, controller.signal, x !== "step") : new Map();
+      const [read] = await Promise.all([
+        readChart(this.metricKey, this.runs, this.opts.groups, this.settings.value, this.requestWidth(), range, controller.signal),
+        loadUPlot(),
+      ]);
+      if ("lines" in read) this.groupLines = read.lines;
+      else {
+        this.raw = read.raw;
         // a series spanning more steps than `points` came back as a min/max summary
-        this.budget = points;
+        const points = (this.budget = read.points);
         this.summaries = new Set([...this.raw].filter(([, r]) => r.steps.length > 1 && r.steps[r.steps.length - 1] - r.steps[0] + 1 > points).map(([id]) => id));
       }
       if (controller.signal.aborted || this.destroyed) return;
@@ -426,7 +464,8 @@ export class MetricChart {
   }
 
   private build(): void {
-    if (this.destroyed) return;
+    if (this.destroyed || !UPlot) return; // (the first read draws once uPlot is loaded)
+    const U = UPlot;
     const s = this.settings.value;
     const smoothing = s.smoothing > 0;
     const tables: uPlot.AlignedData[] = [];
@@ -466,7 +505,7 @@ export class MetricChart {
       this.bars?.remove();
       this.bars = null;
       if (!tables.length) return;
-      this.draw(tables.length === 1 ? tables[0] : uPlot.join(tables), series, bands);
+      this.draw(U, tables.length === 1 ? tables[0] : U.join(tables), series, bands);
       return;
     }
     for (const run of this.runs) {
@@ -503,10 +542,10 @@ export class MetricChart {
       this.renderBars(); // one value per run: a bar per run reads better than a lone dot
       return;
     }
-    this.draw(tables.length === 1 ? tables[0] : uPlot.join(tables), series, bands);
+    this.draw(U, tables.length === 1 ? tables[0] : U.join(tables), series, bands);
   }
 
-  private draw(data: uPlot.AlignedData, series: uPlot.Series[], bands: uPlot.Band[]): void {
+  private draw(U: typeof uPlot, data: uPlot.AlignedData, series: uPlot.Series[], bands: uPlot.Band[]): void {
     const s = { ...this.settings.value };
     if (this.opts.groups?.length) s.x = "step"; // group lines are aggregated step by step
     const grid = cssVar("--chart-grid", "#e5e7eb");
@@ -552,7 +591,7 @@ export class MetricChart {
         setCursor: [(u) => this.onCursor(u)],
       },
     };
-    this.plot = new uPlot(opts, data, this.body);
+    this.plot = new U(opts, data, this.body);
     if (this.zoom && s.x !== "step") this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
   }
 
@@ -718,8 +757,25 @@ function groupControls(store: ChartSettingsStore): HTMLElement[] {
 /** Charts of a grid loaded at once (the first rows of the grid); the others load as they scroll into view. */
 const EAGER_CHARTS = 4;
 
+/** The sections of a grid of `keys` in the order its charts are built: metrics, then system metrics. */
+function gridSections(keys: string[]): [string, string[]][] {
+  return [
+    ["Metrics", keys.filter((k) => !k.startsWith("system/"))],
+    ["System metrics", keys.filter((k) => k.startsWith("system/"))],
+  ];
+}
+
 /** A filterable grid of charts, one per metric key, built lazily as they scroll into view. */
 export class ChartGrid {
+  /**
+   * Send the first reads of the charts a grid of these arguments loads at once, before the page builds
+   * it (as soon as it knows its runs): the grid's charts take the responses (`api.readAhead`).
+   */
+  static readAhead(keys: string[], runs: ChartRun[], settings: ChartSettingsStore, groups: RunGroup[] | undefined, signal: AbortSignal): void {
+    const first = gridSections(keys).flatMap(([, group]) => group).slice(0, EAGER_CHARTS);
+    readAhead(signal, () => Promise.all(first.map((key) => readChart(key, runs, groups, settings.value, requestWidth(), null, signal))));
+  }
+
   readonly el: HTMLElement;
   private charts: MetricChart[] = [];
   private observer: IntersectionObserver;
@@ -748,11 +804,7 @@ export class ChartGrid {
     );
     const filter = h("input", { type: "search", class: "input input-sm", placeholder: "Filter metrics…", "aria-label": "Filter metrics" });
     const sections: HTMLElement[] = [];
-    const groups: [string, string[]][] = [
-      ["Metrics", keys.filter((k) => !k.startsWith("system/"))],
-      ["System metrics", keys.filter((k) => k.startsWith("system/"))],
-    ];
-    for (const [title, group] of groups) {
+    for (const [title, group] of gridSections(keys)) {
       if (!group.length) continue;
       const grid = h("div", { class: "chart-grid" });
       for (const key of group) {

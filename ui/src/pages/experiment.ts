@@ -3,7 +3,7 @@
 
 import * as api from "../api";
 import { downloadBlob, h, icon, replace } from "../dom";
-import { fmtAgo, fmtDuration, fmtNum, fmtTime, runDuration } from "../format";
+import { fmtAgo, fmtDuration, fmtInt, fmtNum, fmtTime, runDuration } from "../format";
 import { href, navigate, replaceQuery, type PageContext } from "../router";
 import { canExperiment } from "../session";
 import { ChartGrid, ChartSettingsStore, colorFor, type ChartRun } from "../components/chart";
@@ -12,7 +12,7 @@ import { attempt, button, confirmDialog, errorBox, errorMessage, formDialog, loa
 import { renderMarkdown } from "../markdown";
 import { MAX_STEPS_TAG, Poller, progressBar, progressOf } from "../live";
 import { attachAutocomplete } from "../components/autocomplete";
-import { groupRuns } from "../components/groups";
+import { groupRuns, type RunGroup } from "../components/groups";
 import { modelsTab } from "../components/loggedModels";
 import { WorkspaceView } from "../components/workspace";
 import { fieldLabel, fieldValue, ScatterPanel } from "../components/scatter";
@@ -204,6 +204,19 @@ function discoverKeys(runs: api.Run[]): { metrics: string[]; params: string[]; t
   return { metrics: sort(metrics), params: sort(params), tags: sort(tags) };
 }
 
+/** A sweep's charts: the first `MAX_GROUP_RUNS` of `runs` grouped by `field` (a param or tag), one
+ * chart per metric any of them logged. */
+function sweepCharts(runs: api.Run[], field: string): { members: api.Run[]; groups: RunGroup[]; chartRuns: ChartRun[]; metricKeys: string[] } {
+  const members = runs.slice(0, MAX_GROUP_RUNS);
+  const groups = groupRuns(members, (r) => {
+    const v = fieldValue(r, field);
+    return v === undefined ? undefined : String(v);
+  }, colorFor);
+  const chartRuns: ChartRun[] = members.map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start, metrics: r.metrics }));
+  const metricKeys = [...new Set(members.flatMap((r) => [...r.metrics.keys()]))].sort();
+  return { members, groups, chartRuns, metricKeys };
+}
+
 export async function experimentPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const expId = ctx.params.id;
   root.append(loading());
@@ -221,9 +234,24 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     page: api.searchRuns(firstOpts, ctx.signal),
   };
   prefetched.page.catch(() => undefined); // its error (a bad filter) is shown when load() reads it
+  const expAsked = api.getExperiment(expId);
+  const settings = new ChartSettingsStore();
+  const groupField = ctx.query.get("group");
+  // A sweep's charts: their reads leave as soon as the runs are here, before the page is built (which
+  // then waits for the runs: it has nothing to draw without them). A guess: the charts take the
+  // responses only if they ask the same; none when more runs than a page are still to come.
+  const sweepAhead =
+    ctx.query.get("tab") === "charts" && groupField
+      ? prefetched.page.then((page) => {
+          if (page.next) return;
+          const sweep = sweepCharts(page.runs, groupField);
+          ChartGrid.readAhead(sweep.metricKeys, sweep.chartRuns, settings, sweep.groups, ctx.signal);
+        }, () => undefined)
+      : null;
   let exp: api.Experiment;
   try {
-    exp = await api.getExperiment(expId);
+    exp = await expAsked;
+    await sweepAhead;
   } catch (err) {
     replace(root, errorBox(err));
     return;
@@ -238,7 +266,6 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   let wsState: { ws?: string; wspec?: string } = { ws: ctx.query.get("ws") ?? undefined, wspec: ctx.query.get("wspec") ?? undefined };
   let workspace: WorkspaceView | null = null;
   let grid: ChartGrid | null = null;
-  const settings = new ChartSettingsStore();
 
   const filter = h("input", {
     type: "search",
@@ -552,13 +579,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     let legendItems: HTMLElement[];
     if (groupSel.value) {
       // A sweep: every run of the table (up to MAX_GROUP_RUNS), one line and band per group.
-      const members = picked.slice(0, MAX_GROUP_RUNS);
-      const groups = groupRuns(members, (r) => {
-        const v = fieldValue(r, groupSel.value);
-        return v === undefined ? undefined : String(v);
-      }, colorFor);
-      const chartRuns: ChartRun[] = members.map((r) => ({ id: r.id, label: r.name, color: colorFor(0), start: r.start, metrics: r.metrics }));
-      const metricKeys = [...new Set(members.flatMap((r) => [...r.metrics.keys()]))].sort();
+      const { members, groups, chartRuns, metricKeys } = sweepCharts(picked, groupSel.value);
       grid = new ChartGrid(metricKeys, chartRuns, settings, { syncKey: `exp-${expId}`, emptyText: "The runs shown have no metrics.", groups });
       hint = `${groups.length} groups of ${members.length} runs by ${fieldLabel(groupSel.value)}${picked.length > MAX_GROUP_RUNS ? ` (the first ${MAX_GROUP_RUNS} of ${picked.length})` : ""}.`;
       legendItems = groups.map((g) => h("span", { class: "legend-item", "data-testid": "group-legend" }, h("span", { class: "swatch", style: { background: g.color } }), `${g.label} (${g.runIds.length})`));
@@ -636,7 +657,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     });
 
   const showCount = () => {
-    const n = runs.length.toLocaleString("en-US");
+    const n = fmtInt(runs.length);
     count.textContent = nextToken
       ? `${n} runs loaded${fetchingMore ? " (loading…)" : runs.length >= BACKGROUND_LIMIT ? ", more on scroll" : " (loading…)"}`
       : `${n} run${runs.length === 1 ? "" : "s"}`;

@@ -54,6 +54,14 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
     replace(root, errorBox(err));
     return;
   }
+  const metricRows = [...run.metrics.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start, metrics: run.metrics }];
+  const settings = new ChartSettingsStore();
+  const metricKeys = metricRows.map(([k]) => k).filter((k) => !k.startsWith("system/"));
+  const systemKeys = metricRows.map(([k]) => k).filter((k) => k.startsWith("system/"));
+  const firstTab = ctx.query.get("tab") ?? "overview";
+  // the charts' first reads leave now, not after the page is built (its charts take them)
+  if (firstTab === "charts" || firstTab === "system") ChartGrid.readAhead(firstTab === "charts" ? metricKeys : systemKeys, chartRuns, settings, undefined, ctx.signal);
   root.replaceChildren();
   const canEdit = canExperiment(run.experimentId, "EDIT");
   const canManage = canExperiment(run.experimentId, "MANAGE");
@@ -181,7 +189,6 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
     : null;
 
   const params = [...run.params.entries()].sort((a, b) => a[0].localeCompare(b[0]));
-  const metricRows = [...run.metrics.entries()].sort((a, b) => a[0].localeCompare(b[0]));
   const userTags = [...run.tags.entries()].filter(([k]) => !api.isSystemTag(k)).sort((a, b) => a[0].localeCompare(b[0]));
   const sysTags = [...run.tags.entries()].filter(([k]) => api.isSystemTag(k) && !api.NOTE_TAGS.includes(k)).sort((a, b) => a[0].localeCompare(b[0]));
 
@@ -252,10 +259,6 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
     );
   };
 
-  const chartRuns = [{ id: run.id, label: run.name, color: colorFor(0), start: run.start, metrics: run.metrics }];
-  const settings = new ChartSettingsStore();
-  const metricKeys = metricRows.map(([k]) => k).filter((k) => !k.startsWith("system/"));
-  const systemKeys = metricRows.map(([k]) => k).filter((k) => k.startsWith("system/"));
   const chartsTab = (keys: string[], emptyText: string, system = false) => () => {
     const grid = new ChartGrid(keys, chartRuns, settings, { syncKey: `run-${run.id}`, emptyText });
     grids.push(grid);
@@ -273,7 +276,7 @@ export async function runPage(root: HTMLElement, ctx: PageContext): Promise<void
         { id: "generations", label: "Generations", render: () => [runGenerations(run), imageSeries(run)] },
         { id: "artifacts", label: "Artifacts", render: () => artifactBrowser(run) },
       ],
-      ctx.query.get("tab") ?? "overview",
+      firstTab,
       (id) => replaceQuery({ tab: id !== "overview" ? id : undefined }),
     ),
   );
