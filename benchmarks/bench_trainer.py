@@ -27,6 +27,11 @@ runs its own ``report_to="none"`` baseline, interleaved with the main process's 
 ``--cold`` adds the first training of a fresh process on a fresh store (subprocesses, interleaved):
 what a user's script pays once, imports and store creation included.
 
+``--calls`` counts instead of timing (repeatable on a busy machine): the Python calls (functions and
+built-ins) made on the training thread from the first step to train end, and its garbage collections,
+for ``none`` and ``hf_mltrack`` at both lengths; the per-step difference names the extra work a step
+does with the tracker.
+
 With ``--checkpoint-mb N`` a last table saves a model carrying N MB of frozen weights every
 ``--save-steps`` steps: ``none`` vs ``hf_mltrack`` with ``log_checkpoints=True``.
 
@@ -37,6 +42,7 @@ With ``--checkpoint-mb N`` a last table saves a model carrying N MB of frozen we
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import statistics
@@ -173,13 +179,14 @@ def _train(variant: str, workdir: str, steps: int, ballast_mb: int = 0, save_ste
         hf_mltrack.flush_async_logging()  # the background writes are part of the cost
         clock["fixed"] += time.thread_time() - flush
         clock["wall_fixed"] = clock.get("wall_fixed", 0.0) + time.perf_counter() - flush_wall
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    wall, cpu, main_cpu = time.perf_counter() - start, time.process_time() - cpu, time.thread_time() - main_cpu
     return {
         "wall": wall,
+        "main": main_cpu,  # the training thread's CPU time over train() + flush
         "first_step": first_step[0] - start,  # train() called -> the first step begins
         "with_init": time.perf_counter() - built,  # Trainer(...) built, trained, flushed
         "cpu": cpu,
-        "background": cpu - (time.thread_time() - main_cpu),  # other threads: writer, system metrics
+        "background": cpu - main_cpu,  # other threads: writer, system metrics
         "hook_fixed": clock["fixed"] - overhead * clock.get("calls_fixed", 0.0),
         "hook_step": clock["step"] - overhead * clock.get("calls_step", 0.0),
         "hook_wall_fixed": clock.get("wall_fixed", 0.0),
@@ -246,7 +253,7 @@ def _split(
 ) -> dict[str, float]:
     """Median fixed and per-step extra over ``base``, by repeat, from wall and CPU times; hook times."""
     out: dict[str, float] = {}
-    for field in ("wall", "cpu", "background"):
+    for field in ("wall", "cpu", "background", "main"):
         fixed, per_step = [], []
         for s_v, s_b, l_v, l_b in zip(
             runs[variant, short], runs[base, short], runs[variant, long], runs[base, long], strict=True
@@ -271,16 +278,18 @@ def _print_split(rows: list[tuple[str, dict[str, float]]], short: int, long: int
         f"\nExtra cost over report_to='none', from {short}- and {long}-step runs (median over repeats).\n"
         "hooks: CPU time of the callback on the training thread (begin + end + final flush = fixed),\n"
         "  and the wall time it held the training thread at begin + end (waits included);\n"
+        "thread: the training thread's whole CPU time, extra over 'none' (the hooks and what they cause:\n"
+        "  collections, a colder cache for the step; noisier than hooks);\n"
         "background: CPU time of the other threads (writer, system metrics), extra over 'none';\n"
         "wall: whole-training wall time, extra over 'none' (noisy on a shared machine).\n"
-        f"{'variant':<14}{'hooks fixed ms':>15}{'(wall) ms':>10}{'hooks us/step':>14}"
+        f"{'variant':<14}{'hooks fixed ms':>15}{'(wall) ms':>10}{'hooks us/step':>14}{'thread us/step':>15}"
         f"{'bg fixed ms':>12}{'bg us/step':>11}"
         f"{'wall fixed ms':>14}{'wall us/step':>13}{f'wall {long} steps':>18}"
     )
     for name, r in rows:
         print(
             f"{name:<14}{r['hook_fixed'] * 1e3:>15.1f}{r['hook_wall_fixed'] * 1e3:>10.1f}{r['hook_step'] * 1e6:>14.1f}"
-            f"{r['background_fixed'] * 1e3:>12.1f}{r['background_step'] * 1e6:>11.1f}"
+            f"{r['main_step'] * 1e6:>15.1f}{r['background_fixed'] * 1e3:>12.1f}{r['background_step'] * 1e6:>11.1f}"
             f"{r['wall_fixed'] * 1e3:>14.1f}{r['wall_step'] * 1e6:>13.0f}"
             f"{r['wall_long']:>10.3f}s ({r['wall_long'] / r['base_long']:.2f}x)"
         )
@@ -361,6 +370,11 @@ def _hook_cost(calls: int = 5000) -> None:
     with hf_mltrack.start_run() as run:
         callback._client = hf_mltrack.MlTrackClient()
         callback._run_id, callback._active = run.info.run_id, True
+        drain = getattr(callback, "_drain_logs", None)
+        if drain is not None:  # what on_train_begin does: the writer makes the points of held on_log entries
+            from hf_mltrack.tracking import _batcher
+
+            _batcher.add_source(drain)
         logs = {"loss": 2.5, "grad_norm": 1.25, "learning_rate": 5e-5, "epoch": 0.5}
         start = time.perf_counter()
         for step in range(1, calls + 1):
@@ -372,9 +386,91 @@ def _hook_cost(calls: int = 5000) -> None:
         flush = time.perf_counter() - t
     points = len(hf_mltrack.MlTrackClient().get_metric_history(run.info.run_id, "loss"))
     print(
-        f"\non_log alone: {per_call * 1e6:.1f} us per logged step (4 metrics, queued); "
-        f"background write of {calls * 4} points: {flush:.3f} s; stored {points} loss points"
+        f"\non_log alone: {per_call * 1e6:.1f} us per logged step (4 metrics; the calling thread's part); "
+        f"making the points left + writing {calls * 4} points: {flush:.3f} s; stored {points} loss points"
     )
+    assert points == calls, f"{points} of {calls} points stored"
+
+
+def _count_calls(variant: str, workdir: str, steps: int) -> collections.Counter[str]:
+    """Python calls on the training thread from the first ``on_step_begin`` to ``on_train_end`` (the
+    step loop), by function (``file:line name``, or the built-in's name), and its collections by generation."""
+    import gc
+    import threading
+
+    from transformers import Trainer, TrainerCallback
+
+    counts: collections.Counter[str] = collections.Counter()
+    on = [False]
+    main = threading.main_thread()
+
+    class Gate(TrainerCallback):  # first in the handler: opens before anything else of the step runs
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            on[0] = True
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            on[0] = False
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if not on[0]:
+            return
+        if event == "call":
+            code = frame.f_code
+            counts[f"{_short_path(code.co_filename)}:{code.co_firstlineno} {code.co_name}"] += 1
+        elif event == "c_call":
+            counts[f"(built-in) {getattr(arg, '__qualname__', repr(arg))}"] += 1
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        if on[0] and phase == "start" and threading.current_thread() is main:
+            counts[f"(gc) generation {info['generation']} collection"] += 1
+
+    init = Trainer.__init__
+
+    def gated_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.callback_handler.callbacks.insert(0, Gate())
+
+    Trainer.__init__ = gated_init  # type: ignore[method-assign]
+    gc.callbacks.append(collected)
+    sys.setprofile(profile)
+    try:
+        _train(variant, workdir, steps)
+    finally:
+        sys.setprofile(None)
+        gc.callbacks.remove(collected)
+        Trainer.__init__ = init  # type: ignore[method-assign]
+    return counts
+
+
+def _short_path(path: str) -> str:
+    for marker in ("site-packages/", "/lib/python3"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return os.path.relpath(path) if os.path.isabs(path) else path
+
+
+def _calls(short: int, long: int, top: int = 40) -> None:
+    """``--calls``: the per-step difference in calls on the training thread, ``hf_mltrack`` - ``none``."""
+    import hf_mltrack
+
+    workdir = tempfile.mkdtemp(prefix="bench_trainer_calls_")
+    hf_mltrack.set_tracking_uri(f"sqlite:///{workdir}/mltrack.db")
+    for v in ("none", "hf_mltrack"):  # warm-up: lazy imports, the store's schema
+        _train(v, workdir, 3)
+    per_step: dict[str, dict[str, float]] = {}
+    for v in ("none", "hf_mltrack"):
+        a, b = _count_calls(v, workdir, short), _count_calls(v, workdir, long)
+        per_step[v] = {k: (b[k] - a[k]) / (long - short) for k in a.keys() | b.keys()}
+    none, ours = per_step["none"], per_step["hf_mltrack"]
+    diff = {k: ours.get(k, 0.0) - none.get(k, 0.0) for k in none.keys() | ours.keys()}
+    print(
+        f"\nCalls per step on the training thread (first step .. train end), from {short}- and {long}-step "
+        f"runs:\nnone {sum(none.values()):.1f}, hf_mltrack {sum(ours.values()):.1f}, "
+        f"extra {sum(diff.values()):+.1f}. The {top} largest differences (hf_mltrack - none; none's count):"
+    )
+    for key, d in sorted(diff.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:top]:
+        if abs(d) >= 0.01:
+            print(f"{d:+9.2f}  {none.get(key, 0.0):9.2f}  {key}")
 
 
 def _cold_run(opts: argparse.Namespace) -> None:
@@ -402,6 +498,12 @@ def main() -> None:
     parser.add_argument("--save-steps", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="10/60 steps, 2 repeats, no model variant")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps a shared machine steady)")
+    parser.add_argument(
+        "--calls", action="store_true", help="only count the training thread's calls per step (see above)"
+    )
+    parser.add_argument(
+        "--no-model", action="store_true", help="leave out the hf_mltrack+model variant (as --quick does)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.worker:
@@ -412,6 +514,12 @@ def main() -> None:
     if opts.cold_only:
         _cold_run(opts)
         return
+    if opts.calls:
+        import torch
+
+        torch.set_num_threads(opts.threads)
+        _calls(opts.short, opts.long)
+        return
 
     import torch
 
@@ -421,7 +529,7 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="bench_trainer_")
     hf_mltrack.set_tracking_uri(f"sqlite:///{workdir}/mltrack.db")
-    variants = ["none", "hf_mltrack"] + ([] if opts.quick else ["hf_mltrack+model"])
+    variants = ["none", "hf_mltrack"] + ([] if opts.quick or opts.no_model else ["hf_mltrack+model"])
     worker = _Worker(opts.mlflow_python) if opts.mlflow_python else None
     print(
         f"python {sys.version.split()[0]}, torch {torch.__version__}, {os.cpu_count()} CPUs, "

@@ -19,8 +19,12 @@ What it records, and how it differs from transformers' ``MLflowCallback``:
   `TrainingArguments` field (flattened), the model config (``model.``), the PEFT config (``peft.``),
   parameter counts, dataset sizes, library versions, GPU names and world size. Long values are
   truncated with a marker, never dropped; secrets are redacted.
-- ``on_log``: every numeric entry at ``step=global_step`` (``epoch`` included), queued and written by
-  a background thread; ``eval_perplexity = exp(eval_loss)`` for language models.
+- ``on_log``: every numeric entry at ``step=global_step`` (``epoch`` included), written by a background
+  thread; ``eval_perplexity = exp(eval_loss)`` for language models. The training thread only keeps a
+  copy of the ``logs`` dict: the points are made on the writer's thread, in batches, when it wakes to
+  write (`_batcher.add_source`), or sooner where ordering needs them (``flush()``, a read, a save,
+  the run's end). Made one call at a time between two training steps, they cost 3-5x more (the step
+  has evicted the code and data they touch from the CPU's caches) than in a batch.
 - ``on_save`` (``log_checkpoints``): checkpoints logged in the background, zero-copy on local stores,
   adapter files only for PEFT models, the last N kept.
 - train end: the final model logged with the transformers flavor; the run FINISHED. A crash marks it
@@ -44,6 +48,7 @@ import threading
 import time
 import warnings
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -69,6 +74,9 @@ _open_callbacks: weakref.WeakSet[MlTrackCallback] = weakref.WeakSet()
 _atexit_registered = False
 _flavor_notice_shown = False
 _valid_keys: set[str] = set()  # metric names of on_log already checked (the same ones every step)
+# on_log entries a callback holds at most; beyond, the training thread makes their points itself (the
+# writer is behind: the write queue's backpressure applies again, and memory stays bounded).
+_MAX_PENDING_LOGS = 10_000
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., None]:
@@ -194,6 +202,12 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._task: str | None = None
         self._start: Any = None  # the background creation of the run this callback started
         self._run_info: Any = None
+        # on_log entries not yet made into points: (run id, step, time.time(), copy of logs), appended by
+        # the training thread, taken by `_drain_logs` on whichever thread flushes.
+        self._pending_logs: deque[tuple[str | None, int, float, dict[str, Any]]] = deque()
+        self._drain_lock = threading.RLock()
+        self._draining = False
+        self._is_source = False
 
     # ---- ExportableState: the run id travels with each checkpoint's trainer_state.json --------
     def state(self) -> dict[str, Any]:
@@ -284,6 +298,11 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._start = start = getattr(run, "_start", None)
         self._active = self._open = True
         _register_open(self)
+        if not self._is_source:
+            from ..tracking import _batcher
+
+            _batcher.add_source(self._drain_logs)
+            self._is_source = True
         self._perplexity = self.log_perplexity if self.log_perplexity is not None else is_language_model(model)
         self._log_run_info(args, state, model, train_dataloader, eval_dataloader, fresh)
         self._eval_dataset, self._eval_metrics, self._checkpoint_models = None, {}, {}
@@ -442,13 +461,64 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         return self._trial_run_id or self._run_id  # type: ignore[return-value]
 
     # ---- metrics -------------------------------------------------------------------------------
-    @_guarded
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        # On the training thread: only a copy of the entry (later callbacks may change ``logs``); the
+        # points are made by `_drain_logs`. (No `_guarded` wrapper: one call less, the same contract.)
         if not self._active or not logs:
             return
-        ts = int(time.time() * 1000)
-        step = state.global_step
-        metrics: list[Metric] = []
+        try:
+            pending = self._pending_logs
+            pending.append((self._trial_run_id or self._run_id, state.global_step, time.time(), dict(logs)))
+            if len(pending) > _MAX_PENDING_LOGS:
+                self._drain_logs()
+        except Exception as exc:
+            self._hook_failed("on_log", exc)
+
+    def _drain_logs(self) -> None:
+        """Make the points of the held on_log entries and queue them for writing, in order (any thread).
+
+        Called by the write queue before it writes (`_batcher.add_source`), and here where the points
+        must be queued now: a save (its eval metrics), the run's end. Never raises.
+        """
+        pending = self._pending_logs
+        if not pending:
+            return
+        with self._drain_lock:
+            if self._draining:  # re-entered on this thread (the queue's backpressure flushes): the outer call goes on
+                return
+            self._draining = True
+            try:
+                while pending:  # (entries logged while the points were queued are taken too)
+                    run_id: str | None = ""
+                    points: list[tuple] = []
+                    while pending:  # only this (locked) drain takes entries; the training thread only appends
+                        entry = pending.popleft()
+                        if entry[0] != run_id and points:
+                            self._queue_points(run_id, points)
+                            points = []
+                        run_id = entry[0]
+                        try:
+                            self._log_points(entry[1], entry[2], entry[3], points)
+                        except Exception as exc:
+                            self._hook_failed("on_log", exc)
+                    if points:
+                        self._queue_points(run_id, points)
+            finally:
+                self._draining = False
+
+    def _queue_points(self, run_id: str | None, points: list[tuple]) -> None:
+        try:
+            # Keys and values are checked and the step is the Trainer's int: queue the points as they
+            # are (log_batch would validate and copy each one again).
+            self._client._submit(run_id, points, [], [], False)  # type: ignore[arg-type]
+        except Exception as exc:
+            self._hook_failed("on_log", exc)
+
+    def _log_points(self, step: int, when: float, logs: dict[str, Any], metrics: list[tuple]) -> None:
+        """Append the points of one on_log entry to ``metrics``: plain tuples of `Metric`'s fields, which
+        the garbage collector stops tracking (a `Metric` stays tracked: thousands of them waiting in the
+        write queue lengthen the training process's collections and bring full ones sooner)."""
+        ts = int(when * 1000)
         for key, value in logs.items():
             if type(value) is not float:
                 if type(value) is int:
@@ -465,7 +535,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                 if usable is None:
                     continue  # no usable name (empty, not a string)
                 key = usable
-            metrics.append(Metric(key, value, ts, step))
+            metrics.append((key, value, ts, step, None, None, None, None))
             if key.startswith("eval_") and self._checkpoints is not None:
                 self._remember_eval(step, key, value)
             if self._perplexity and key.startswith("eval_") and key.endswith("loss"):
@@ -473,11 +543,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
                     ppl = math.exp(value)
                 except OverflowError:
                     ppl = math.inf
-                metrics.append(Metric(key[: -len("loss")] + "perplexity", ppl, ts, step))
-        if metrics:
-            # Keys and values are checked above and the step is the Trainer's int: queue the points
-            # as they are (log_batch would validate and copy each one again, on the training thread).
-            self._client._submit(self._current_run_id(), metrics, [], [], False)
+                metrics.append((key[: -len("loss")] + "perplexity", ppl, ts, step, None, None, None, None))
 
     # ---- generations at each evaluation (opt-in) ------------------------------------------------
     @_guarded
@@ -507,6 +573,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not self._active or self._checkpoints is None:
             return
+        self._drain_logs()  # this step's eval metrics, linked to the checkpoint's model
         trainer = self.trainer
         output_dir = args.output_dir
         if trainer is not None and hasattr(trainer, "_get_output_dir"):
@@ -627,6 +694,7 @@ class MlTrackCallback(TrainerCallback, ExportableState):
         self._open = False
         self._trial_pending = False
         _open_callbacks.discard(self)
+        self._drain_logs()  # the last points go before the run's end
         try:
             self._wait_checkpoints()
         finally:

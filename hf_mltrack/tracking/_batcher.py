@@ -144,6 +144,8 @@ class AsyncBatcher:
             limit = max(0.02, _env.ASYNC_COMMIT_INTERVAL_MS.get() / 1000)
             time.sleep(limit / 10)
             try:
+                if _SOURCES:  # what producers hold is at risk too: into the queue, where the guard sees it
+                    drain_sources()
                 self._guard_tick(marks, limit)
             except Exception as exc:  # never let the guard die; the flusher still commits
                 warnings.warn(f"hf_mltrack: could not spill queued points to disk: {exc}", stacklevel=1)
@@ -238,6 +240,8 @@ class AsyncBatcher:
         ``wait``: also wait until server stores delivered what they were handed (or journaled it
         because the server is unreachable); the background flusher does not wait.
         """
+        if _SOURCES:  # what producers hold on to goes into the queue first (outside the lock: they enqueue)
+            drain_sources()
         with self._flush_lock:
             if not self._restored:  # points a killed process had spilled to disk go first
                 self._restored = True
@@ -402,6 +406,35 @@ def register_server_store(store: object) -> None:
     _SERVER_STORES.add(store)
 
 
+# Producers that keep what they log until the writer asks (the Trainer callback keeps each ``on_log`` as
+# it came and makes the points here, off the training thread). Each is called before every flush takes
+# entries off the queue (the background flusher's, ``flush()``'s, ``end_run``'s) and on each tick of the
+# spill guard, so what was logged before ``flush()`` is written by it. Bound methods, held weakly.
+_SOURCES: list[weakref.WeakMethod] = []
+
+
+def add_source(drain: Callable[[], None]) -> None:
+    """Call the bound method ``drain`` before every flush: it hands what its object holds to the queue.
+
+    ``drain`` may be called on any thread, also while it runs (it guards itself), and must not raise.
+    The background flusher is started: it calls ``drain`` every ``HF_MLTRACK_ASYNC_FLUSH_INTERVAL``.
+    """
+    _SOURCES.append(weakref.WeakMethod(drain))  # type: ignore[arg-type]
+    get_batcher()._start_thread()
+
+
+def drain_sources() -> None:
+    for ref in list(_SOURCES):
+        drain = ref()
+        if drain is None:
+            try:
+                _SOURCES.remove(ref)
+            except ValueError:  # removed by another thread meanwhile
+                pass
+        else:
+            drain()
+
+
 _BATCHER: AsyncBatcher | None = None
 _BATCHER_LOCK = threading.Lock()
 
@@ -465,6 +498,7 @@ def _after_fork_in_child() -> None:
     if _BATCHER is not None:  # a reference kept across the fork starts clean too
         _BATCHER.__init__()  # type: ignore[misc]
     _BATCHER = None
+    _SOURCES.clear()  # the parent's producers: their copies here must not be written a second time
 
 
 if hasattr(os, "register_at_fork"):

@@ -274,6 +274,8 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         status = RunStatus.validate(status or RunStatus.FINISHED)
         end_time = end_time or _now_ms()
         _run_start.settle()  # a run created in the background exists, its held writes queued
+        if _batcher._SOURCES:  # what producers hold (a Trainer's last logs) is queued too
+            _batcher.drain_sources()
         batcher = _batcher._BATCHER
         if batcher is not None and batcher.pending():
             # The run's last points and its status go to the store together (one commit).

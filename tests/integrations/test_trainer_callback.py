@@ -305,3 +305,129 @@ def test_on_log_keeps_odd_names_valid_and_skips_unusable_ones(tracked, client, m
     assert len(shortened) == 1 and len(shortened[0]) <= 250 and metrics[shortened[0]] == 3.5
     assert "" not in metrics and "7" not in metrics and "text" not in metrics
     assert metric_steps(client, run.info.run_id, "loss")  # the Trainer's own entries still arrive
+
+
+def test_on_log_keeps_a_copy_and_queues_nothing_on_the_training_thread(
+    tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch
+):
+    """A step's on_log only keeps a copy of the Trainer's logs (later callbacks may change them): the
+    points are made and queued when the write queue flushes, not one call at a time between steps."""
+    from transformers import TrainerCallback
+
+    from hf_mltrack.tracking import MlTrackClient
+
+    in_on_log = [False]
+    queued_in_on_log = []
+    submit = MlTrackClient._submit
+
+    def recording_submit(self, *args, **kwargs):
+        if in_on_log[0]:
+            queued_in_on_log.append(args)
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(MlTrackClient, "_submit", recording_submit)
+
+    class Mutates(TrainerCallback):  # runs after ours and changes the logs dict it was given
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs["loss"] = -1.0
+            logs.pop("learning_rate", None)
+
+    callback = MlTrackCallback()
+    on_log = callback.on_log
+
+    def watched_on_log(*args, **kwargs):
+        in_on_log[0] = True
+        try:
+            return on_log(*args, **kwargs)
+        finally:
+            in_on_log[0] = False
+
+    callback.on_log = watched_on_log  # the handler looks hooks up on the instance
+    trainer = _trainer(make_gpt2(), make_args(report_to="none"), lm_dataset, callbacks=[callback, Mutates()])
+    trainer.train()
+    assert queued_in_on_log == []
+    run = only_run(client)
+    losses = metric_steps(client, run.info.run_id, "loss")
+    assert [s for s, _ in losses] == [1, 2, 3, 4] and all(v > 0 for _, v in losses)
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "learning_rate")] == [1, 2, 3, 4]
+    # each point has the time of its on_log call (kept with the entry, not the time it was written)
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert run.info.start_time <= history[0].timestamp <= history[-1].timestamp <= run.info.end_time
+
+
+def test_held_logs_reach_the_store_without_a_flush(tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch):
+    """An evaluate() after training: its on_log entry is written by the background flusher alone."""
+    import time
+
+    monkeypatch.setenv("HF_MLTRACK_ASYNC_FLUSH_INTERVAL", "0.05")
+    trainer = _trainer(make_gpt2(), make_args(max_steps=2), lm_dataset, lm_dataset[:4])
+    trainer.train()
+    run_id = only_run(client).info.run_id
+    trainer.evaluate()
+    store = client.store  # read the store itself: a client read would flush first
+    deadline = time.time() + 10
+    while time.time() < deadline and not store.get_metric_history(run_id, "eval_loss"):
+        time.sleep(0.02)
+    assert [m.step for m in store.get_metric_history(run_id, "eval_loss")] == [2]
+
+
+def test_a_drain_re_entered_on_its_thread_neither_deadlocks_nor_loses_points(tracked, client, monkeypatch):
+    """The write queue's backpressure flushes inside a drain (on the writer's thread, say) while the
+    training thread has logged again: the flush re-enters the drain, which leaves the entry to the
+    outer call (no deadlock on its lock, every point queued once, in order)."""
+    import threading
+
+    from transformers import TrainerState
+
+    from hf_mltrack.tracking import MlTrackClient, _batcher
+
+    callback = MlTrackCallback(log_system_metrics=False)
+    state = TrainerState()
+    state.global_step = 1
+    submit = MlTrackClient._submit
+
+    def submit_then_log_and_flush(self, *args, **kwargs):
+        submit(self, *args, **kwargs)
+        if state.global_step < 3:
+            state.global_step += 1
+            callback.on_log(None, state, None, logs={"loss": float(state.global_step)})
+            _batcher.flush(raise_errors=False)  # what enqueue does when the queue is full
+
+    with hf_mltrack.start_run() as run:
+        callback._client, callback._run_id, callback._active = client, run.info.run_id, True
+        _batcher.add_source(callback._drain_logs)
+        callback.on_log(None, state, None, logs={"loss": 1.0})
+        monkeypatch.setattr(MlTrackClient, "_submit", submit_then_log_and_flush)
+        drain = threading.Thread(target=callback._drain_logs, daemon=True)
+        drain.start()
+        drain.join(30)
+        if drain.is_alive():
+            callback._pending_logs.clear()  # later drains (the run's end) would wait on the stuck one
+            pytest.fail("the drain deadlocked on its own lock")
+        monkeypatch.undo()
+        assert not callback._pending_logs
+    assert metric_steps(client, run.info.run_id, "loss") == [(1, 1.0), (2, 2.0), (3, 3.0)]
+
+
+def test_a_long_backlog_is_drained_by_the_training_thread(
+    tracked, client, make_gpt2, make_args, lm_dataset, monkeypatch
+):
+    """More held entries than `_MAX_PENDING_LOGS` (the writer is behind): on_log makes the points itself,
+    so memory stays bounded and the write queue's backpressure applies again."""
+    from hf_mltrack.integrations import trainer_callback
+
+    monkeypatch.setattr(trainer_callback, "_MAX_PENDING_LOGS", 1)
+    drains = []
+    drain = MlTrackCallback._drain_logs
+
+    def counting_drain(self):
+        drains.append(len(self._pending_logs))
+        drain(self)
+
+    monkeypatch.setattr(MlTrackCallback, "_drain_logs", counting_drain)
+    monkeypatch.setenv("HF_MLTRACK_ASYNC_FLUSH_INTERVAL", "100000")  # the writer sleeps: the backlog grows
+    monkeypatch.setenv("HF_MLTRACK_ASYNC_COMMIT_INTERVAL_MS", "0")
+    _trainer(make_gpt2(), make_args(max_steps=6), lm_dataset).train()
+    assert 2 in drains  # on_log drained two held entries itself
+    run = only_run(client)
+    assert [s for s, _ in metric_steps(client, run.info.run_id, "loss")] == [1, 2, 3, 4, 5, 6]
