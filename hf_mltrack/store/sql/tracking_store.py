@@ -703,7 +703,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         ids = self._series_ids(conn, run_id, list(by_series))
         if stored_last is None:
             stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
-        columns: list[tuple[list[int], list[int], list[int], list[Any]]] = []
+        columns: list[tuple[int, list[int], list[int], list[Any]]] = []  # (series_id, steps, stamps, values)
         latest: dict[str, tuple] = {}
         batch = []
         for series, (steps, stamps, values) in by_series.items():
@@ -722,7 +722,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 steps, values, stamps = [steps[i] for i in keep], [values[i] for i in keep], [stamps[i] for i in keep]
             prev = stored_last.get(key)
             batch.append((sid, steps, values, stamps, ordered and (prev is None or first > prev)))
-            columns.append(([sid] * len(steps), steps, stamps, values))
+            columns.append((sid, steps, stamps, values))
             top = last if ordered else max(steps)
             cur = latest.get(key)
             # Later points at the same or a higher step win, matching replace-on-conflict.
@@ -731,14 +731,21 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 v = values[i]
                 latest[key] = (run_id, key, top, 0.0 if v is None else v, stamps[i], v is None)
         plain = appending and self.dialect == "postgresql" and all(b[4] for b in batch)
+        shared: tuple[int, ...] = ()
+        if len(columns) == 1:  # one series: its id is bound once per statement
+            shared, data = (columns[0][0],), list(columns[0][1:])
+        else:
+            data = [list(chain.from_iterable([c[0]] * len(c[1]) for c in columns))]
+            data += [list(chain.from_iterable(c[1:][i] for c in columns)) for i in range(3)]
         with pipelined(conn):  # PostgreSQL: the three writes in one round trip
             insert_columns(
                 conn,
                 "metric_points",
                 _POINT_COLUMNS,
-                columns[0] if len(columns) == 1 else [list(chain.from_iterable(c)) for c in zip(*columns, strict=True)],
+                data,
                 "" if plain else _POINT_UPSERT,
                 pg_types=_POINT_PG_TYPES,
+                shared=shared,
             )
             insert_rows(
                 conn,
