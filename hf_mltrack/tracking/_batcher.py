@@ -60,7 +60,9 @@ class AsyncBatcher:
         # log_metric's points append to their key's columns there (`append_point`).
         self._columns: tuple[AbstractStore, str, dict[str, tuple[list, list, list]]] | None = None
         self._tail_lock = threading.Lock()
-        self._points = 0  # metric points in the queue (the backpressure bound, ASYNC_MAX_QUEUE)
+        # Metric points in the queue (the backpressure bound, ASYNC_MAX_QUEUE), but for the open
+        # `PointColumns` entry's: those are counted when it closes (`_close_columns`), not one by one.
+        self._points = 0
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,9 +92,10 @@ class AsyncBatcher:
         queue = self._queue
         with self._tail_lock:
             tail = self._tail
-            self._points += len(metrics)
             if params or tags:
-                self._tail = self._columns = None
+                self._tail = None
+                self._close_columns()
+                self._points += len(metrics)
                 queue.append((store, run_id, metrics, params, tags))
             elif (
                 tail is not None
@@ -103,11 +106,14 @@ class AsyncBatcher:
             ):
                 # Points of the run logged last join its open entry: no entry (and no GC-tracked
                 # objects) per point, and the writer joins fewer lists.
-                if type(tail[2]) is list:
+                if type(tail[2]) is list:  # (points absorbed into the open columns count when it closes)
                     tail[2].extend(metrics)
+                    self._points += len(metrics)
                 return
             else:
-                self._tail, self._columns = (store, run_id, list(metrics), (), ()), None
+                self._close_columns()
+                self._tail = (store, run_id, list(metrics), (), ())
+                self._points += len(metrics)
                 queue.append(self._tail)
         if self._thread is None:
             self._start_thread()
@@ -131,7 +137,6 @@ class AsyncBatcher:
                     series[0].append(step)
                     series[1].append(timestamp)
                     series[2].append(value)
-                    self._points += 1
                     return
         finally:
             lock.release()
@@ -146,7 +151,6 @@ class AsyncBatcher:
             self.__init__()  # type: ignore[misc]
         queue = self._queue
         with self._tail_lock:
-            self._points += 1
             columns = self._columns
             if columns is not None and columns[0] is store and columns[1] == run_id and key not in columns[2]:
                 columns[2][key] = ([step], [timestamp], [value])
@@ -160,7 +164,9 @@ class AsyncBatcher:
                 and len(tail[2]) < _TAIL_POINTS
             ):
                 tail[2].append((key, value, timestamp, step, None, None, None, None))  # type: ignore[arg-type]
+                self._points += 1
                 return
+            self._close_columns()
             points = PointColumns()
             points.series[key] = ([step], [timestamp], [value])
             self._tail, self._columns = (store, run_id, points, (), ()), (store, run_id, points.series)
@@ -173,7 +179,15 @@ class AsyncBatcher:
     def _seal(self) -> None:
         """Close the open entry to appends: called before entries are taken off the queue."""
         with self._tail_lock:
-            self._tail = self._columns = None
+            self._tail = None
+            self._close_columns()
+
+    def _close_columns(self) -> None:
+        """(Under ``_tail_lock``.) The open `PointColumns` entry takes no more points; they are counted now."""
+        columns = self._columns
+        if columns is not None:
+            self._columns = None
+            self._points += sum(len(series[0]) for series in columns[2].values())
 
     def _count(self, points: int) -> None:
         with self._tail_lock:

@@ -72,6 +72,7 @@ def test_mixed_calls_keep_the_last_value_of_each_step(tracking_uri: str) -> None
     assert history[4][1] == 10.0
     assert _history(run.info.run_id, "b") == [(0, 5.0), (4, 6.0)]
     assert hf_mltrack.get_run(run.info.run_id).data.metrics == {"a": 10.0, "b": 6.0}
+    assert _batcher.get_batcher()._points == 0
 
 
 def test_points_about_a_model_between_column_points(tracking_uri: str) -> None:
@@ -129,3 +130,26 @@ def test_columns_queued_again_after_a_transient_failure(tracking_uri: str, monke
         failing["on"] = False
         hf_mltrack.flush_async_logging()
     assert _history(run.info.run_id, "loss") == [(i, float(i)) for i in range(500)]
+
+
+def test_a_single_key_loop_helps_the_writer_past_the_queue_bound(
+    tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``HF_MLTRACK_ASYNC_MAX_QUEUE`` queued points, log_metric writes the queue itself (memory stays
+    bounded); the open column entry counts once it closes, at most 4096 points per key later."""
+    import sqlite3
+
+    monkeypatch.setenv("HF_MLTRACK_ASYNC_MAX_QUEUE", "5000")
+    monkeypatch.setenv("HF_MLTRACK_ASYNC_FLUSH_INTERVAL", "100000")  # the background writer sleeps
+    with hf_mltrack.start_run() as run:
+        hf_mltrack.log_metric("loss", 0.0, step=0)
+        hf_mltrack.flush_async_logging()
+        for i in range(1, 30_001):
+            hf_mltrack.log_metric("loss", 1.0, step=i)
+        db = sqlite3.connect(tracking_uri[len("sqlite:///") :])
+        committed = db.execute("SELECT count(*) FROM metric_points").fetchone()[0]
+        db.close()
+        assert committed >= 30_001 - 5000 - 4096
+        assert 0 <= _batcher.get_batcher()._points <= 5000
+    assert _batcher.get_batcher()._points == 0  # every point counted in is counted out once written
+    assert len(_history(run.info.run_id, "loss")) == 30_001
