@@ -141,3 +141,29 @@ def test_long_series_has_a_point_in_every_column(store_uri: str) -> None:
         got = client.get_metric_history_bulk_interval([rid], "m", max_points, lo, hi)[rid]
         pixels = (max_points - 2) // 4
         assert {(p.step - lo) * pixels // (hi - lo + 1) for p in got} == set(range(pixels))
+
+
+@pytest.mark.parametrize("pattern", ["none", "first", "last", "all", "single", "sparse"])
+def test_summaries_of_sorted_points_match_the_point_by_point_fold(pattern: str) -> None:
+    """`summarize_sorted` (min/max over slices; a NaN among the values is found by the comparison that
+    raises, not by a scan) gives what folding the points one by one (`_add_point`) gives."""
+    from hf_mltrack.store.sql.buckets import SHIFTS, _add_point, _new, summarize_sorted
+
+    rng = random.Random(pattern)
+    steps = sorted(rng.sample(range(0, 2000), 700)) if pattern == "sparse" else list(range(5, 700))
+    values: list = [rng.choice([0.5, -1.0, 3.25, rng.random()]) for _ in steps]
+    for i, step in enumerate(steps):
+        offset = step % (1 << SHIFTS[0])
+        if (
+            (pattern == "first" and offset == 0)
+            or (pattern == "last" and offset == 63)
+            or (pattern == "all" and 128 <= step < 192)
+            or (pattern == "single" and step == 300)
+            or (pattern == "sparse" and i % 7 == 0)
+        ):
+            values[i] = None
+    stamps = [1_000 + s for s in steps]
+    expected: dict[int, list] = {}
+    for step, value, ts in zip(steps, values, stamps, strict=True):
+        _add_point(expected.setdefault(step >> SHIFTS[0], _new()), step, value, ts, value is None)
+    assert summarize_sorted(steps, values, stamps) == expected
