@@ -29,6 +29,7 @@ def _now_ms() -> int:
 
 # Run ids a client has seen active, so that queued log calls check their run once, not per call.
 _LIVE_RUNS_LIMIT = 4096
+_async_logging_set = _env.ASYNC_LOGGING.is_set  # (a C-level callable, bound once: see `EnvVar.is_set`)
 
 
 class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin, LoggedModelClientMixin):
@@ -361,7 +362,7 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         """`_submit` of one point without a logged model or dataset (the fluent ``log_metric``'s path):
         queued as three column appends (`AsyncBatcher.append_point`), no object per point."""
         if synchronous is None:  # (unset, the usual case, means asynchronous: `get` is skipped)
-            synchronous = _env.ASYNC_LOGGING.is_set() and not _env.ASYNC_LOGGING.get()
+            synchronous = _async_logging_set() and not _env.ASYNC_LOGGING.get()
         store = self._store
         if synchronous or store is None or run_id not in self._live_runs:
             # Written now, or the run's first point (or a run being created): the general path.
