@@ -6,6 +6,8 @@ They are NamedTuples: immutable, cheap to build on the logging hot path (no per-
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from typing import NamedTuple
 
 
@@ -39,6 +41,67 @@ class Metric(NamedTuple):
             if value:
                 d[name] = value
         return d
+
+
+class PointColumns:
+    """Metric points of one run without a logged model or dataset, per key as three columns.
+
+    ``series[key] = (steps, timestamps, values)``, each series in logging order. This is how the
+    asynchronous writer queues ``log_metric``'s points (three list appends per point, no tuple per
+    point) and how a store that declares ``takes_point_columns`` receives them (no per-point unpacking).
+    Iterating yields each point as a plain tuple of `Metric`'s fields, series after series: what every
+    other consumer (another store, the spill file) reads.
+    """
+
+    __slots__ = ("series",)
+
+    def __init__(self) -> None:
+        self.series: dict[str, tuple[list[int], list[int], list[float]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(columns[0]) for columns in self.series.values())
+
+    def __iter__(self) -> Iterator[tuple]:
+        none = repeat(None)
+        for key, (steps, stamps, values) in self.series.items():
+            yield from zip(repeat(key), values, stamps, steps, none, none, none, none)
+
+    def absorb(self, points: Iterable[tuple]) -> bool:
+        """Append points given as `Metric` tuples; False (and nothing appended) when one names a logged
+        model or a dataset (those form series of their own, not columns of a key)."""
+        points = points if isinstance(points, (list, tuple)) else list(points)
+        if any(p[4] is not None or p[5] is not None or p[6] is not None for p in points):
+            return False
+        series = self.series
+        for p in points:
+            columns = series.get(p[0])
+            if columns is None:
+                columns = series[p[0]] = ([], [], [])
+            columns[0].append(p[3])
+            columns[1].append(p[2])
+            columns[2].append(p[1])
+        return True
+
+    @classmethod
+    def join(cls, parts: Iterable[PointColumns | Iterable[tuple]]) -> PointColumns | None:
+        """One `PointColumns` of several, in order (lists of `Metric` tuples are absorbed); None when a
+        point names a logged model or a dataset. The parts are left unchanged."""
+        out = cls()
+        series = out.series
+        for part in parts:
+            if type(part) is not PointColumns:
+                if not out.absorb(part):
+                    return None
+                continue
+            for key, (steps, stamps, values) in part.series.items():
+                mine = series.get(key)
+                if mine is None:
+                    series[key] = (list(steps), list(stamps), list(values))
+                else:
+                    mine[0].extend(steps)
+                    mine[1].extend(stamps)
+                    mine[2].extend(values)
+        return out
 
 
 class Param(NamedTuple):

@@ -21,25 +21,27 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import _env
 from ..entities import Metric, Param, RunTag
+from ..entities.metric import PointColumns
 from ..exceptions import MlTrackException, is_transient
 from ._spill import SpillFile
 
 if TYPE_CHECKING:
     from ..store.base import AbstractStore
 
-# (store, run_id, metrics, params, tags)
-Entry = tuple["AbstractStore", str, list[Metric], Sequence[Param], Sequence[RunTag]]
+# (store, run_id, metrics, params, tags); metrics: a list of `Metric` tuples, or a `PointColumns`
+# (log_metric's points, see `AsyncBatcher.append_point`)
+Entry = tuple["AbstractStore", str, "list[Metric] | PointColumns", Sequence[Param], Sequence[RunTag]]
 
 _RETRY_DELAYS = (0.05, 0.2, 1.0, 3.0)
 # Entries per store transaction: bounded, so that one commit holds the database briefly (other writers
 # of the same SQLite file wait less) and nothing acknowledged waits long for its commit.
 _MAX_ENTRIES_PER_WRITE = 50_000
 _MAX_QUEUE = _env.ASYNC_MAX_QUEUE
-_TAIL_POINTS = 4096  # metric points per queue entry at most (see `AsyncBatcher._tail`)
+_TAIL_POINTS = 4096  # metric points per queue entry (per series of a `PointColumns`) at most (`AsyncBatcher._tail`)
 _getpid = os.getpid  # a system call (~0.2 us): only where no at-fork hook resets the batcher
 _NO_FORK_HOOK = not hasattr(os, "register_at_fork")
 _new_tuple = tuple.__new__
@@ -54,8 +56,13 @@ class AsyncBatcher:
         # The newest queue entry while it only holds metrics: later points of the same run and store
         # are appended to its list (under _tail_lock) until an entry is taken off the queue (_seal).
         self._tail: Entry | None = None
+        # The open entry's (store, run_id, PointColumns.series) while its metrics are a `PointColumns`:
+        # log_metric's points append to their key's columns there (`append_point`).
+        self._columns: tuple[AbstractStore, str, dict[str, tuple[list, list, list]]] | None = None
         self._tail_lock = threading.Lock()
-        self._points = 0  # metric points in the queue (the backpressure bound, ASYNC_MAX_QUEUE)
+        # Metric points in the queue (the backpressure bound, ASYNC_MAX_QUEUE), but for the open
+        # `PointColumns` entry's: those are counted when it closes (`_close_columns`), not one by one.
+        self._points = 0
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,17 +92,28 @@ class AsyncBatcher:
         queue = self._queue
         with self._tail_lock:
             tail = self._tail
-            self._points += len(metrics)
             if params or tags:
                 self._tail = None
+                self._close_columns()
+                self._points += len(metrics)
                 queue.append((store, run_id, metrics, params, tags))
-            elif tail is not None and tail[0] is store and tail[1] == run_id and len(tail[2]) < _TAIL_POINTS:
+            elif (
+                tail is not None
+                and tail[0] is store
+                and tail[1] == run_id
+                and len(tail[2]) < _TAIL_POINTS
+                and (type(tail[2]) is list or tail[2].absorb(metrics))  # type: ignore[union-attr]
+            ):
                 # Points of the run logged last join its open entry: no entry (and no GC-tracked
                 # objects) per point, and the writer joins fewer lists.
-                tail[2].extend(metrics)
+                if type(tail[2]) is list:  # (points absorbed into the open columns count when it closes)
+                    tail[2].extend(metrics)
+                    self._points += len(metrics)
                 return
             else:
+                self._close_columns()
                 self._tail = (store, run_id, list(metrics), (), ())
+                self._points += len(metrics)
                 queue.append(self._tail)
         if self._thread is None:
             self._start_thread()
@@ -104,24 +122,72 @@ class AsyncBatcher:
             # takes the batch at once: into memory, or its journal on disk when the server lags).
             self.flush(raise_errors=False, wait=False)
 
-    def enqueue_point(self, store: AbstractStore, run_id: str, metric: tuple) -> None:
-        """`enqueue` of one metric point (``log_metric``'s path): appended to the run's open entry."""
+    def append_point(
+        self, store: AbstractStore, run_id: str, key: str, value: float, timestamp: int, step: int
+    ) -> None:
+        """`enqueue` of one point without a logged model or dataset (``log_metric``'s path): three appends
+        to its key's columns in the open entry, no object per point."""
         lock = self._tail_lock
-        lock.acquire()  # (not ``with``: its bound __enter__/__exit__ methods cost more than the append)
+        lock.acquire()  # (not ``with``: its bound __enter__/__exit__ methods cost more than the appends)
         try:
-            tail = self._tail
-            if tail is not None and tail[0] is store and tail[1] == run_id and len(tail[2]) < _TAIL_POINTS:
-                tail[2].append(metric)  # type: ignore[arg-type]
-                self._points += 1
-                return
+            columns = self._columns
+            if columns is not None and columns[0] is store and columns[1] == run_id:
+                series = columns[2].get(key)
+                if series is not None and len(series[0]) < _TAIL_POINTS:
+                    series[0].append(step)
+                    series[1].append(timestamp)
+                    series[2].append(value)
+                    return
         finally:
             lock.release()
-        self.enqueue(store, run_id, [metric], (), ())  # type: ignore[list-item]
+        self._open_series(store, run_id, key, value, timestamp, step)
+
+    def _open_series(
+        self, store: AbstractStore, run_id: str, key: str, value: float, timestamp: int, step: int
+    ) -> None:
+        """`append_point` of a key that has no open columns: added to the open `PointColumns` entry, or
+        to a new one (the queue's entries keep their order: only the newest entry is ever appended to)."""
+        if _NO_FORK_HOOK and self._pid != _getpid():  # forked child: start clean (else _after_fork_in_child)
+            self.__init__()  # type: ignore[misc]
+        queue = self._queue
+        with self._tail_lock:
+            columns = self._columns
+            if columns is not None and columns[0] is store and columns[1] == run_id and key not in columns[2]:
+                columns[2][key] = ([step], [timestamp], [value])
+                return
+            tail = self._tail
+            if (
+                tail is not None
+                and tail[0] is store
+                and tail[1] == run_id
+                and type(tail[2]) is list
+                and len(tail[2]) < _TAIL_POINTS
+            ):
+                tail[2].append((key, value, timestamp, step, None, None, None, None))  # type: ignore[arg-type]
+                self._points += 1
+                return
+            self._close_columns()
+            points = PointColumns()
+            points.series[key] = ([step], [timestamp], [value])
+            self._tail, self._columns = (store, run_id, points, (), ()), (store, run_id, points.series)
+            queue.append(self._tail)
+        if self._thread is None:
+            self._start_thread()
+        if self._points > _MAX_QUEUE.get() or len(queue) > _MAX_QUEUE.get():
+            self.flush(raise_errors=False, wait=False)
 
     def _seal(self) -> None:
         """Close the open entry to appends: called before entries are taken off the queue."""
         with self._tail_lock:
             self._tail = None
+            self._close_columns()
+
+    def _close_columns(self) -> None:
+        """(Under ``_tail_lock``.) The open `PointColumns` entry takes no more points; they are counted now."""
+        columns = self._columns
+        if columns is not None:
+            self._columns = None
+            self._points += sum(len(series[0]) for series in columns[2].values())
 
     def _count(self, points: int) -> None:
         with self._tail_lock:
@@ -273,15 +339,16 @@ class AsyncBatcher:
             ) from errors[0]
 
     def _write(self, entries: list[Entry], terminate: tuple[AbstractStore, str, str, int] | None = None) -> None:
-        by_store: dict[int, tuple[AbstractStore, dict[str, tuple[list, list, list]]]] = {}
+        # Per store and run: the metric parts (each entry's list or columns), params and tags, in order.
+        parts: dict[int, tuple[AbstractStore, dict[str, tuple[list, list, list]]]] = {}
         run_ids = set(map(_RUN, entries))
         if len(run_ids) == 1 and len(set(map(id, map(_STORE, entries)))) == 1:
             # One run of one store (a training loop): the lists are joined in C, not entry by entry.
-            by_store[id(entries[0][0])] = (
+            parts[id(entries[0][0])] = (
                 entries[0][0],
                 {
                     run_ids.pop(): (
-                        list(chain.from_iterable(map(_METRICS, entries))),
+                        list(map(_METRICS, entries)),
                         list(chain.from_iterable(map(_PARAMS, entries))),
                         list(chain.from_iterable(map(_TAGS, entries))),
                     )
@@ -289,18 +356,19 @@ class AsyncBatcher:
             )
             entries = []
         for store, run_id, metrics, params, tags in entries:
-            batches = by_store.setdefault(id(store), (store, {}))[1]
-            acc = batches.get(run_id)
+            runs = parts.setdefault(id(store), (store, {}))[1]
+            acc = runs.get(run_id)
             if acc is None:
-                batches[run_id] = (list(metrics), list(params), list(tags))
+                runs[run_id] = ([metrics], list(params), list(tags))
             else:
-                acc[0].extend(metrics)
+                acc[0].append(metrics)
                 acc[1].extend(params)
                 acc[2].extend(tags)
-        for store, batches in by_store.values():
-            if not getattr(store, "takes_point_tuples", False):
-                for acc in batches.values():  # plain point tuples (log_metric's) become Metric objects
-                    acc[0][:] = [m if type(m) is Metric else _new_tuple(Metric, m) for m in acc[0]]
+        by_store: dict[int, tuple[AbstractStore, dict[str, tuple[Any, list, list]]]] = {}
+        for key, (store, runs) in parts.items():
+            columns = getattr(store, "takes_point_columns", False)
+            tuples = columns or getattr(store, "takes_point_tuples", False)
+            by_store[key] = (store, {run_id: (_joined(m, columns, tuples), p, t) for run_id, (m, p, t) in runs.items()})
         if terminate is not None and id(terminate[0]) not in by_store:
             terminate[0].update_run_info(terminate[1], terminate[2], terminate[3])
             terminate = None
@@ -395,6 +463,20 @@ class AsyncBatcher:
                 + "; ".join(e.message for e in self._errors[:5]),
                 stacklevel=1,
             )
+
+
+def _joined(parts: list, columns: bool, tuples: bool) -> list | PointColumns:
+    """A run's metrics from its queue entries, in order, as the store takes them: one `PointColumns` when
+    ``columns`` and some part is one (unless a point names a logged model or dataset); else a list of
+    point tuples (``tuples``) or of `Metric` objects."""
+    if columns and any(type(part) is PointColumns for part in parts):
+        joined = parts[0] if len(parts) == 1 else PointColumns.join(parts)
+        if joined is not None:
+            return joined
+    metrics = parts[0] if len(parts) == 1 and type(parts[0]) is list else list(chain.from_iterable(parts))
+    if not tuples:  # plain point tuples (log_metric's) become Metric objects
+        metrics = [m if type(m) is Metric else _new_tuple(Metric, m) for m in metrics]
+    return metrics
 
 
 # Stores that deliver in the background themselves (`RestStore`): ``flush()`` also waits for them.

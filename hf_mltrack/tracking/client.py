@@ -29,6 +29,7 @@ def _now_ms() -> int:
 
 # Run ids a client has seen active, so that queued log calls check their run once, not per call.
 _LIVE_RUNS_LIMIT = 4096
+_async_logging_set = _env.ASYNC_LOGGING.is_set  # (a C-level callable, bound once: see `EnvVar.is_set`)
 
 
 class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin, LoggedModelClientMixin):
@@ -357,18 +358,19 @@ class MlTrackClient(ArtifactClientMixin, RegistryClientMixin, TracingClientMixin
         else:
             _batcher.get_batcher().enqueue(self.store, run_id, metrics, params, tags)
 
-    def _submit_point(self, run_id: str, metric: tuple, synchronous: bool | None) -> None:
-        """`_submit` of one metric point (the fluent ``log_metric``'s path), a `Metric` or a plain tuple of
-        its 8 fields: plain tuples are what the garbage collector stops tracking (a NamedTuple stays tracked,
-        and a queue of them makes every full collection of the training process longer)."""
+    def _submit_value(
+        self, run_id: str, key: str, value: float, timestamp: int, step: int, synchronous: bool | None
+    ) -> None:
+        """`_submit` of one point without a logged model or dataset (the fluent ``log_metric``'s path):
+        queued as three column appends (`AsyncBatcher.append_point`), no object per point."""
         if synchronous is None:  # (unset, the usual case, means asynchronous: `get` is skipped)
-            synchronous = _env.ASYNC_LOGGING.is_set() and not _env.ASYNC_LOGGING.get()
+            synchronous = _async_logging_set() and not _env.ASYNC_LOGGING.get()
         store = self._store
         if synchronous or store is None or run_id not in self._live_runs:
             # Written now, or the run's first point (or a run being created): the general path.
-            self._submit(run_id, [Metric._make(metric)], (), (), synchronous)
+            self._submit(run_id, [Metric(key, value, timestamp, step)], (), (), synchronous)
         else:
-            (_batcher._BATCHER or _batcher.get_batcher()).enqueue_point(store, run_id, metric)
+            (_batcher._BATCHER or _batcher.get_batcher()).append_point(store, run_id, key, value, timestamp, step)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param (str, int, float, bool or None). Re-logging the same value is fine.

@@ -42,6 +42,7 @@ _lock = threading.Lock()
 _time = time.time
 _time_ns = time.time_ns
 _VALID_KEYS = v._VALID_KEYS
+_active_model_id = _fluent_models._active_model.get  # (the ContextVar is never replaced)
 
 
 class ActiveRun(Run):
@@ -650,18 +651,15 @@ def log_metric(
     elif type(step) is not int:
         step = v.metric_step(key, step)
     if not model_id:  # get_active_model_id(), inline
-        model_id = _fluent_models._active_model.get() or _fluent_models._env_model_id
+        model_id = _active_model_id() or _fluent_models._env_model_id
     ts = timestamp or _time_ns() // 1_000_000
-    metric: tuple
+    client = _clients.get(_tracking_uri) if _tracking_uri else None  # _client(), its common case inline
     if model_id is None and dataset is None:
-        # A plain tuple of Metric's fields: no NamedTuple __new__ (Python code), and untracked by the GC
-        # once queued; the store reads it by position (`_submit_point`).
-        metric = (key, value, ts, step, None, None, None, None)
+        (client or _client())._submit_value(rid, key, value, ts, step, synchronous)
     else:
         name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
         metric = Metric(key, value, ts, step, name, digest, model_id)
-    client = _clients.get(_tracking_uri) if _tracking_uri else None  # _client(), its common case inline
-    (client or _client())._submit_point(rid, metric, synchronous)
+        (client or _client())._submit(rid, [metric], (), (), synchronous)
 
 
 def log_metrics(

@@ -174,3 +174,29 @@ def test_each_column_of_whole_buckets_keeps_its_exact_min_and_max(store_uri: str
     assert len(columns) == pairs
     for c, vals in columns.items():
         assert {min(vals), max(vals)} <= held.get(c, set()), f"column {c} lost its min or max"
+
+
+@pytest.mark.parametrize("pattern", ["none", "first", "last", "all", "single", "sparse"])
+def test_summaries_of_sorted_points_match_the_point_by_point_fold(pattern: str) -> None:
+    """`summarize_sorted` (min/max over slices; a NaN among the values is found by the comparison that
+    raises, not by a scan) gives what folding the points one by one (`_add_point`) gives."""
+    from hf_mltrack.store.sql.buckets import SHIFTS, _add_point, _new, summarize_sorted
+
+    rng = random.Random(pattern)
+    steps = sorted(rng.sample(range(0, 2000), 700)) if pattern == "sparse" else list(range(5, 700))
+    values: list = [rng.choice([0.5, -1.0, 3.25, rng.random()]) for _ in steps]
+    for i, step in enumerate(steps):
+        offset = step % (1 << SHIFTS[0])
+        if (
+            (pattern == "first" and offset == 0)
+            or (pattern == "last" and offset == 63)
+            or (pattern == "all" and 128 <= step < 192)
+            or (pattern == "single" and step == 300)
+            or (pattern == "sparse" and i % 7 == 0)
+        ):
+            values[i] = None
+    stamps = [1_000 + s for s in steps]
+    expected: dict[int, list] = {}
+    for step, value, ts in zip(steps, values, stamps, strict=True):
+        _add_point(expected.setdefault(step >> SHIFTS[0], _new()), step, value, ts, value is None)
+    assert summarize_sorted(steps, values, stamps) == expected

@@ -48,6 +48,21 @@ def test_columns_of_any_length_are_all_written(engine, n: int) -> None:  # type:
     assert [tuple(r) for r in got] == list(zip(keys, numbers, notes, strict=True))
 
 
+@pytest.mark.parametrize("n", [1, 4096 + 5], ids=["one", "full-statement-and-a-remainder"])
+def test_shared_leading_columns_are_written_on_every_row(engine, n: int) -> None:  # type: ignore[no-untyped-def]
+    """``shared``: a column with one value for every row (bound once per statement on SQLite)."""
+    eng, table = engine
+    numbers, notes = list(range(n)), [None if i % 3 else "x" for i in range(n)]
+    keys = [f"k{i}" for i in range(n)]
+    with eng.begin() as conn:
+        insert_columns(conn, table, ["note", "k", "n"], [keys, numbers], shared=["same"])
+        insert_columns(conn, table, ["k", "n", "note"], [[f"j{i}" for i in range(n)], numbers, notes])
+    with eng.connect() as conn:
+        got = conn.exec_driver_sql(f"SELECT k, n, note FROM {table} WHERE substr(k, 1, 1) = 'k' ORDER BY n").fetchall()
+        other = conn.exec_driver_sql(f"SELECT count(*) FROM {table} WHERE substr(k, 1, 1) = 'j'").scalar()
+    assert [tuple(r) for r in got] == [(k, i, "same") for i, k in enumerate(keys)] and other == n
+
+
 def test_on_conflict_applies_rows_in_order(engine) -> None:  # type: ignore[no-untyped-def]
     eng, table = engine
     suffix = " ON CONFLICT (k) DO UPDATE SET n = excluded.n, note = excluded.note"

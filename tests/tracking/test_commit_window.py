@@ -27,8 +27,13 @@ run = hf_mltrack.start_run()
 log = open(sys.argv[2], "w", buffering=1)
 log.write(run.info.run_id + "\\n")
 step = 0
+one_at_a_time = sys.argv[4:] == ["log_metric"]  # queued as columns (PointColumns), else as point tuples
 while True:
-    hf_mltrack.log_metrics({f"m{k}": step * 0.5 for k in range(5)}, step=step)
+    if one_at_a_time:
+        for k in range(5):
+            hf_mltrack.log_metric(f"m{k}", step * 0.5, step=step)
+    else:
+        hf_mltrack.log_metrics({f"m{k}": step * 0.5 for k in range(5)}, step=step)
     step += 1
     if step % 20 == 0:
         log.write(f"{step} {time.time()}\\n")  # acknowledged: log_metrics returned
@@ -69,7 +74,8 @@ def _wait_for_line(path: Path, text: str | None, timeout: float = 120) -> list[s
     raise AssertionError(f"{path} did not show {text!r}")
 
 
-def test_points_waiting_for_a_locked_database_survive_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("call", ["log_metrics", "log_metric"])
+def test_points_waiting_for_a_locked_database_survive_kill_9(tmp_path: Path, call: str) -> None:
     uri = f"sqlite:///{tmp_path / 'db' / 'mltrack.db'}"
     MlTrackClient(uri).search_experiments()  # the schema exists
     script = tmp_path / "writer.py"
@@ -79,7 +85,7 @@ def test_points_waiting_for_a_locked_database_survive_kill_9(tmp_path: Path) -> 
     # Another process holds the write lock: the writer's flusher cannot commit anything.
     blocker = sqlite3.connect(tmp_path / "db" / "mltrack.db", isolation_level=None, timeout=60)
     proc = subprocess.Popen(
-        [sys.executable, str(script), uri, str(log), "stop"],
+        [sys.executable, str(script), uri, str(log), "stop", call],
         env=_env(home, HF_MLTRACK_ASYNC_COMMIT_INTERVAL_MS="500"),
     )
     try:

@@ -66,7 +66,6 @@ def summarize_sorted(steps: list[int], values: list, timestamps: list[int]) -> d
     out: dict[int, Summary] = {}
     shift = SHIFTS[0]
     n = len(steps)
-    has_nan = None in values
     i = 0
     while i < n:
         b = steps[i] >> shift
@@ -75,15 +74,19 @@ def summarize_sorted(steps: list[int], values: list, timestamps: list[int]) -> d
             v = values[i]
             st, ts = steps[i], timestamps[i]
             s = [1, None, None, None, None, None, None] if v is None else [1, st, v, ts, st, v, ts]
-        elif has_nan and None in values[i:j]:
-            s = _new()
-            for k in range(i, j):
-                _add_point(s, steps[k], values[k], timestamps[k], values[k] is None)
         else:
             seg = values[i:j]
-            lo, hi = min(seg), max(seg)
-            a, c = i + seg.index(lo), i + seg.index(hi)
-            s = [j - i, steps[a], lo, timestamps[a], steps[c], hi, timestamps[c]]
+            try:
+                # A NaN (None) among two or more values is compared, and raises: no scan for None first
+                # (``None in values`` compares every float with None, the costliest pass of a batch).
+                lo, hi = min(seg), max(seg)
+            except TypeError:
+                s = _new()
+                for k in range(i, j):
+                    _add_point(s, steps[k], values[k], timestamps[k], values[k] is None)
+            else:
+                a, c = i + seg.index(lo), i + seg.index(hi)
+                s = [j - i, steps[a], lo, timestamps[a], steps[c], hi, timestamps[c]]
         out[b] = s
         i = j
     return out

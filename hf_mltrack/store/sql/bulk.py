@@ -105,6 +105,9 @@ def insert_rows(
 # background writer gets the GIL back from a busy training thread only every switch interval (5 ms),
 # so the rows a statement carries bound what it writes per interval.
 _SQLITE_COLUMN_VARIABLES = 32_766
+# Rows per statement at most: a bigger statement is compiled once more per process (its text is
+# ~12 bytes a row) for fewer statements; 4096 keeps the writer's pace under a busy caller.
+_SQLITE_ROWS = 4096
 
 
 @functools.cache
@@ -119,40 +122,46 @@ def insert_columns(
     data: Sequence[list[Any]],
     suffix: str = "",
     pg_types: Sequence[str] | None = None,
+    shared: Sequence[Any] = (),
 ) -> None:
     """`insert_rows` for rows given column-wise (``data[i]`` holds column i of every row; rows unique on
     the conflict key), without building a tuple per row.
 
-    On SQLite the columns are interleaved into one flat parameter list by slice assignment (C loops)
-    and sent through the driver's own cursor; on PostgreSQL they are already the ``unnest`` arrays.
+    ``shared``: the values of the first ``len(shared)`` columns, the same in every row (a series' id);
+    ``data`` then holds the other columns. On SQLite they are bound once per statement (``?1``), not
+    once per row. On SQLite the columns are interleaved into one flat parameter list by slice
+    assignment (C loops) and sent through the driver's own cursor; on PostgreSQL they are already the
+    ``unnest`` arrays.
     """
     n = len(data[0]) if data else 0
     if not n:
         return
-    width = len(columns)
     names = ", ".join(columns)
     dialect = conn.dialect.name
+    if shared and dialect != "sqlite":
+        data, shared = [*([value] * n for value in shared), *data], ()
+    width = len(columns) - len(shared)
     if dialect == "sqlite":
         import sqlite3
 
         limit = _SQLITE_COLUMN_VARIABLES if sqlite3.sqlite_version_info >= (3, 32) else SQLITE_MAX_VARIABLES
-        # Statements of a power-of-two number of rows, the last ones cut by the binary digits of the rest
-        # (4096 + 1024 + 8 + 1 rows, say): a handful of statement texts, each compiled once into the
-        # driver's cache. No padding rows: the driver adapts a None parameter through a slow path.
-        per_statement = 1 << (max(1, limit // width).bit_length() - 1)
+        # Statements of a power-of-two number of rows (at most 4096), the last ones cut by the binary
+        # digits of the rest (4096 + 1024 + 8 + 1 rows, say): a handful of statement texts, each compiled
+        # once into the driver's cache. No padding rows: the driver adapts a None parameter through a
+        # slow path.
+        per_statement = min(_SQLITE_ROWS, 1 << (max(1, (limit - len(shared)) // width).bit_length() - 1))
         flat: list[Any] = [None] * (n * width)
         for i, column in enumerate(data):
             flat[i::width] = column
-        row = f"({', '.join(['?'] * width)})"
+        row = f"({', '.join([f'?{i + 1}' for i in range(len(shared))] + ['?'] * width)})"
+        head = list(shared)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             start = 0
             while start < n:
                 count = min(per_statement, 1 << ((n - start).bit_length() - 1))
-                cursor.execute(
-                    _multi_row_insert(table, names, row, count, suffix),
-                    flat[start * width : (start + count) * width],
-                )
+                part = flat[start * width : (start + count) * width]
+                cursor.execute(_multi_row_insert(table, names, row, count, suffix), head + part if head else part)
                 start += count
         finally:
             cursor.close()

@@ -37,6 +37,7 @@ from ...entities import (
     RunTag,
     ViewType,
 )
+from ...entities.metric import PointColumns
 from ...exceptions import (
     InvalidParameterError,
     InvalidStateError,
@@ -91,9 +92,10 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             ``artifacts/`` beside a SQLite file, else ``HF_MLTRACK_DEFAULT_ARTIFACT_ROOT``.
     """
 
-    # Queued metric points may come as plain tuples of `Metric`'s fields (the batcher's fast path):
-    # the metric write path reads them by position only.
+    # Queued metric points may come as plain tuples of `Metric`'s fields, or as a `PointColumns` (the
+    # batcher's fast paths): the metric write path reads tuples by position only, and columns as they are.
     takes_point_tuples = True
+    takes_point_columns = True
 
     def __init__(self, db_uri: str, default_artifact_root: str | None = None) -> None:
         from ...tracking._uri import default_artifact_root_for, to_artifact_uri
@@ -565,7 +567,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
     def _check_run_and_last_steps(self, conn: Connection, run_id: str, metrics: list[Metric]) -> dict[str, int]:
         """`_check_run_active` and `_stored_last_steps` of the batch's keys in one query (one round trip
         less per log-batch on a database server)."""
-        keys = list(set(map(_KEY, metrics)))
+        keys = list(metrics.series) if type(metrics) is PointColumns else list(set(map(_KEY, metrics)))
         if len(keys) > _IN_CHUNK:
             self._check_run_active(conn, run_id)
             return self._stored_last_steps(conn, run_id, keys)
@@ -697,18 +699,15 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
         """
         from .buckets import merge_appended, recompute_rewritten
 
-        by_series = self._by_series(conn, run_id, metrics)
+        by_series = self._series_columns(conn, run_id, metrics)
         ids = self._series_ids(conn, run_id, list(by_series))
         if stored_last is None:
             stored_last = self._stored_last_steps(conn, run_id, list({s[0] for s in by_series}))
-        columns: list[tuple[list[int], list[int], list[int], list[Any]]] = []
+        columns: list[tuple[int, list[int], list[int], list[Any]]] = []  # (series_id, steps, stamps, values)
         latest: dict[str, tuple] = {}
         batch = []
-        for series, points in by_series.items():
+        for series, (steps, stamps, values) in by_series.items():
             key, sid = series[0], ids[series]
-            steps = list(map(_STEP, points))
-            values = list(map(_VALUE, points))
-            stamps = list(map(_TIMESTAMP, points))
             total = sum(values)
             if total != total:  # a NaN (or inf - inf): NaN is stored as NULL
                 values = [None if v != v else v for v in values]
@@ -723,7 +722,7 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 steps, values, stamps = [steps[i] for i in keep], [values[i] for i in keep], [stamps[i] for i in keep]
             prev = stored_last.get(key)
             batch.append((sid, steps, values, stamps, ordered and (prev is None or first > prev)))
-            columns.append(([sid] * len(steps), steps, stamps, values))
+            columns.append((sid, steps, stamps, values))
             top = last if ordered else max(steps)
             cur = latest.get(key)
             # Later points at the same or a higher step win, matching replace-on-conflict.
@@ -732,14 +731,21 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
                 v = values[i]
                 latest[key] = (run_id, key, top, 0.0 if v is None else v, stamps[i], v is None)
         plain = appending and self.dialect == "postgresql" and all(b[4] for b in batch)
+        shared: tuple[int, ...] = ()
+        if len(columns) == 1:  # one series: its id is bound once per statement
+            shared, data = (columns[0][0],), list(columns[0][1:])
+        else:
+            data = [list(chain.from_iterable([c[0]] * len(c[1]) for c in columns))]
+            data += [list(chain.from_iterable(c[1:][i] for c in columns)) for i in range(3)]
         with pipelined(conn):  # PostgreSQL: the three writes in one round trip
             insert_columns(
                 conn,
                 "metric_points",
                 _POINT_COLUMNS,
-                columns[0] if len(columns) == 1 else [list(chain.from_iterable(c)) for c in zip(*columns, strict=True)],
+                data,
                 "" if plain else _POINT_UPSERT,
                 pg_types=_POINT_PG_TYPES,
+                shared=shared,
             )
             insert_rows(
                 conn,
@@ -752,6 +758,19 @@ class SqlTrackingStore(LoggedModelSqlMixin, AbstractStore):
             )
             merge_appended(conn, self._sql, batch)
         recompute_rewritten(conn, self._sql, batch)  # reads the points just written
+
+    def _series_columns(
+        self, conn: Connection, run_id: str, metrics: list[Metric] | PointColumns
+    ) -> dict[tuple[str, str, str, str], tuple[list[int], list[int], list]]:
+        """The batch's (steps, timestamps, values) per series (key, model_id, dataset_name, dataset_digest),
+        each in batch order."""
+        if isinstance(metrics, PointColumns):  # log_metric's points: already columns of plain keys
+            return {(key, "", "", ""): columns for key, columns in metrics.series.items()}
+        by_series = self._by_series(conn, run_id, metrics)
+        return {
+            series: (list(map(_STEP, points)), list(map(_TIMESTAMP, points)), list(map(_VALUE, points)))
+            for series, points in by_series.items()
+        }
 
     def _by_series(self, conn: Connection, run_id: str, metrics: list[Metric]) -> dict[tuple[str, str, str, str], list]:
         """The batch's points per series (key, model_id, dataset_name, dataset_digest), each in batch order."""
