@@ -64,6 +64,7 @@ except ImportError:  # pragma: no cover - older transformers
 
 from .. import _env
 from ..entities import Metric, Param, RunStatus, RunTag
+from ..utils.threads import background_thread
 from . import _guard, _logged_checkpoints, _params
 from ._model_logging import FlavorUnavailable, infer_task, input_example, is_language_model, log_final_model
 
@@ -943,7 +944,7 @@ def _prewarm_store_modules(tracking_uri: str | None) -> None:
         except Exception:  # the run's creation reports what goes wrong
             logger.debug("hf_mltrack: prewarming the store's modules failed", exc_info=True)
 
-    threading.Thread(target=imports, name="hf_mltrack-prewarm", daemon=True).start()
+    background_thread(imports, "hf_mltrack-prewarm").start()
 
 
 def _register_open(callback: MlTrackCallback) -> None:

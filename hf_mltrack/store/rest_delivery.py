@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from .. import _env
 from ..entities.experiment import OFFLINE_EXPERIMENT_PREFIX
 from ..exceptions import MlTrackException, PermissionDeniedError, UnauthenticatedError
+from ..utils.threads import background_thread
 from .journal import Journal, current_user_key, describe, pending_in, server_dir, write_server_info
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ class Delivery:
         if self._thread is None or not self._thread.is_alive():
             with self._cond:
                 if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._loop, name="hf_mltrack-sender", daemon=True)
+                    self._thread = background_thread(self._loop, "hf_mltrack-sender")
                     self._thread.start()
 
     def _after_fork(self) -> None:

@@ -35,6 +35,7 @@ from ..entities.trace import (
     TraceInfo,
 )
 from ..exceptions import is_transient
+from ..utils.threads import background_thread
 from ._serialize import Deferred, preview, resolve
 from .span import _TraceRecord, new_span_id, resolve_destination, trace_status, warn_once
 
@@ -171,7 +172,7 @@ class TraceExporter:
     def _start(self) -> None:
         with self._thread_lock:
             if self._thread is None:
-                thread = threading.Thread(target=self._loop, name="hf_mltrack-trace-exporter", daemon=True)
+                thread = background_thread(self._loop, "hf_mltrack-trace-exporter")
                 thread.start()
                 self._thread = thread
 

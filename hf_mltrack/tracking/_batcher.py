@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import signal
 import threading
 import time
 import warnings
@@ -27,6 +26,8 @@ from .. import _env
 from ..entities import Metric, Param, RunTag
 from ..entities.metric import PointColumns
 from ..exceptions import MlTrackException, is_transient
+from ..utils.threads import background_thread
+from . import _sigterm
 from ._spill import SpillFile
 
 if TYPE_CHECKING:
@@ -196,10 +197,10 @@ class AsyncBatcher:
     def _start_thread(self) -> None:
         with self._thread_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="hf_mltrack-flusher", daemon=True)
+                self._thread = background_thread(self._run, "hf_mltrack-flusher")
                 self._thread.start()
                 if _env.ASYNC_COMMIT_INTERVAL_MS.get() > 0:
-                    guard = threading.Thread(target=self._guard, name="hf_mltrack-spill-guard", daemon=True)
+                    guard = background_thread(self._guard, "hf_mltrack-spill-guard")
                     guard.start()
 
     # ---- the window at risk ---------------------------------------------------------------------
@@ -528,7 +529,7 @@ def get_batcher() -> AsyncBatcher:
             if _BATCHER is None:
                 _BATCHER = AsyncBatcher()
                 atexit.register(_at_exit)
-                _install_sigterm_handler()
+                _sigterm.install(_at_exit)
     return _BATCHER
 
 
@@ -551,28 +552,6 @@ def flush(raise_errors: bool = True) -> None:
 def _at_exit() -> None:
     if _BATCHER is not None:
         _BATCHER.shutdown()
-
-
-def _install_sigterm_handler() -> None:
-    """Drain the queue on SIGTERM, then let the previous behaviour happen (default: exit)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        previous = signal.getsignal(signal.SIGTERM)
-    except (ValueError, OSError):
-        return
-    if previous not in (signal.SIG_DFL, None):
-        return  # someone else owns SIGTERM; atexit still drains on a clean exit
-
-    def _handler(signum: int, frame: object) -> None:
-        _at_exit()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    try:
-        signal.signal(signal.SIGTERM, _handler)
-    except (ValueError, OSError):
-        pass
 
 
 def _after_fork_in_child() -> None:

@@ -33,6 +33,7 @@ from .. import _env
 from ..entities import Metric, Param, Run, RunData, RunInfo, RunStatus, RunTag
 from ..exceptions import MlTrackException
 from ..utils import fork_guard
+from ..utils.threads import background_thread
 
 if TYPE_CHECKING:
     from .client import MlTrackClient
@@ -107,7 +108,7 @@ class RunStart:
             _atexit_registered = True
             atexit.register(_at_exit)
         _PENDING[self.run_id] = self
-        self._thread = threading.Thread(target=self._create, name="hf_mltrack-run-start", daemon=True)
+        self._thread = background_thread(self._create, "hf_mltrack-run-start")
         self._thread.start()
         return self
 

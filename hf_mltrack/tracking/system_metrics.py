@@ -14,6 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .. import _env
+from ..utils.threads import background_thread
 from ..utils.warn import warn
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class SystemMetricsMonitor:
 
     def start(self) -> None:
         """Start sampling on a thread; psutil and NVML are loaded there, off the caller's path."""
-        self._thread = threading.Thread(target=self._loop, name="hf_mltrack-system-metrics", daemon=True)
+        self._thread = background_thread(self._loop, "hf_mltrack-system-metrics")
         self._thread.start()
 
     def _load(self) -> bool:

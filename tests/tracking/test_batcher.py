@@ -80,6 +80,54 @@ def test_sigterm_drains_queue(tmp_path: Path) -> None:
     assert len(MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")) == 3000
 
 
+def test_sigterm_inside_log_metric_still_drains_and_ends_the_process(tmp_path: Path) -> None:
+    """The handler runs in the main thread between two bytecodes, here while it holds the queue's lock
+    (as inside `log_metric`'s append): the drain must not wait on that lock in the same thread."""
+    db = tmp_path / "store.db"
+    proc = _run_script(
+        tmp_path,
+        f"""
+        import os, signal, sys, time
+        import hf_mltrack
+        from hf_mltrack.tracking import _batcher
+        hf_mltrack.set_tracking_uri("sqlite:///{db}")
+        run = hf_mltrack.start_run()
+        for i in range(2000):
+            hf_mltrack.log_metric("loss", float(i), step=i)
+        print(run.info.run_id, flush=True)
+        lock = _batcher.get_batcher()._tail_lock
+        lock.acquire()
+        os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode, with the lock held
+        time.sleep(0.3)
+        lock.release()
+        time.sleep(30)
+        print("still running", flush=True)
+        """,
+    )
+    assert proc.returncode == -signal.SIGTERM, (proc.returncode, proc.stdout, proc.stderr)
+    run_id = proc.stdout.split()[0]
+    assert "still running" not in proc.stdout
+    assert len(MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")) == 2000
+
+
+def test_our_background_threads_leave_sigterm_and_sigint_to_the_main_thread(tracking_uri: str) -> None:
+    """A signal the kernel hands to one of our threads waits for the main thread's next Python code;
+    while the main thread waits in C (a pool worker on its queue's lock) it would wait forever."""
+    import threading
+
+    with hf_mltrack.start_run():
+        hf_mltrack.log_metric("m", 1.0)
+        ours = {t.native_id: t.name for t in threading.enumerate() if t.name.startswith("hf_mltrack-")}
+        assert {"hf_mltrack-flusher", "hf_mltrack-spill-guard"} <= set(ours.values())
+        for native_id, name in ours.items():
+            status = Path(f"/proc/self/task/{native_id}/status").read_text()
+            blocked = int(status.split("SigBlk:")[1].split()[0], 16)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                assert blocked >> (sig - 1) & 1, f"{name} can take {sig.name}"
+    main = Path(f"/proc/self/task/{threading.main_thread().native_id}/status").read_text()
+    assert not int(main.split("SigBlk:")[1].split()[0], 16) >> (signal.SIGTERM - 1) & 1
+
+
 def test_rejected_points_isolated_and_reported(tracking_uri: str) -> None:
     client = MlTrackClient()
     good = client.create_run("0")
