@@ -24,6 +24,27 @@ def _run_script(tmp_path: Path, body: str, **kwargs) -> subprocess.CompletedProc
     return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, **kwargs)
 
 
+_LOGGING = """
+import os, signal, time
+import hf_mltrack
+from hf_mltrack.tracking import _batcher
+hf_mltrack.set_tracking_uri("sqlite:///{db}")
+run = hf_mltrack.start_run()
+for i in range({points}):
+    hf_mltrack.log_metric("loss", float(i), step=i)
+print(run.info.run_id, flush=True)
+"""
+
+
+def _log_then(tmp_path: Path, points: int, then: str) -> tuple[subprocess.CompletedProcess, list]:
+    """A process that logs ``points`` of "loss" to a new run on a SQLite file, then runs ``then``;
+    returns the process and the points stored in that run once it ended."""
+    db = tmp_path / "store.db"
+    proc = _run_script(tmp_path, _LOGGING.format(db=db, points=points) + textwrap.dedent(then))
+    run_id = proc.stdout.split()[0]
+    return proc, MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")
+
+
 def test_log_returns_before_write_and_end_run_drains(tracking_uri: str) -> None:
     with hf_mltrack.start_run() as run:
         for i in range(1000):
@@ -33,22 +54,10 @@ def test_log_returns_before_write_and_end_run_drains(tracking_uri: str) -> None:
 
 
 def test_atexit_drains_queue(tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
-    proc = _run_script(
-        tmp_path,
-        f"""
-        import hf_mltrack
-        hf_mltrack.set_tracking_uri("sqlite:///{db}")
-        run = hf_mltrack.start_run()
-        for i in range(5000):
-            hf_mltrack.log_metric("loss", float(i), step=i)
-        print(run.info.run_id)
-        # no end_run, no flush: the interpreter exits with points still queued
-        """,
-    )
+    # no end_run, no flush: the interpreter exits with points still queued
+    proc, points = _log_then(tmp_path, 5000, "")
     assert proc.returncode == 0, proc.stderr
-    run_id = proc.stdout.strip()
-    assert len(MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")) == 5000
+    assert len(points) == 5000
 
 
 def test_sigterm_drains_queue(tmp_path: Path) -> None:
@@ -83,18 +92,10 @@ def test_sigterm_drains_queue(tmp_path: Path) -> None:
 def test_sigterm_inside_log_metric_still_drains_and_ends_the_process(tmp_path: Path) -> None:
     """The handler runs in the main thread between two bytecodes, here while it holds the queue's lock
     (as inside `log_metric`'s append): the drain must not wait on that lock in the same thread."""
-    db = tmp_path / "store.db"
-    proc = _run_script(
+    proc, points = _log_then(
         tmp_path,
-        f"""
-        import os, signal, sys, time
-        import hf_mltrack
-        from hf_mltrack.tracking import _batcher
-        hf_mltrack.set_tracking_uri("sqlite:///{db}")
-        run = hf_mltrack.start_run()
-        for i in range(2000):
-            hf_mltrack.log_metric("loss", float(i), step=i)
-        print(run.info.run_id, flush=True)
+        2000,
+        """
         lock = _batcher.get_batcher()._tail_lock
         lock.acquire()
         os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode, with the lock held
@@ -105,9 +106,8 @@ def test_sigterm_inside_log_metric_still_drains_and_ends_the_process(tmp_path: P
         """,
     )
     assert proc.returncode == -signal.SIGTERM, (proc.returncode, proc.stdout, proc.stderr)
-    run_id = proc.stdout.split()[0]
     assert "still running" not in proc.stdout
-    assert len(MlTrackClient(f"sqlite:///{db}").get_metric_history(run_id, "loss")) == 2000
+    assert len(points) == 2000
 
 
 def test_our_background_threads_leave_sigterm_and_sigint_to_the_main_thread(tracking_uri: str) -> None:
