@@ -13,18 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ui_live import LiveServer, make_app
-
-CHROMIUM = os.environ.get("HF_MLTRACK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1400, "height": 900}
+from ui_live import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, LiveServer, PageProbe, make_app
 
 
 @pytest.fixture(scope="session")
@@ -58,34 +47,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterato
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-class PageProbe:
-    """A page plus what it reported: uncaught errors, console errors, dialogs."""
-
-    def __init__(self, page: object) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.console_errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))  # type: ignore[attr-defined]
-        page.on("console", self._console)  # type: ignore[attr-defined]
-        page.on("dialog", self._dialog)  # type: ignore[attr-defined]
-
-    def _console(self, msg: object) -> None:
-        if msg.type != "error":  # type: ignore[attr-defined]
-            return
-        url = (msg.location or {}).get("url", "")  # type: ignore[attr-defined]
-        self.console_errors.append(f"{msg.text} ({url})")  # type: ignore[attr-defined]
-
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(dialog.message)  # type: ignore[attr-defined]
-        dialog.dismiss()  # type: ignore[attr-defined]
-
-    def assert_clean(self) -> None:
-        assert not self.errors, f"uncaught page errors: {self.errors}"
-        assert not self.console_errors, f"console errors: {self.console_errors}"
-        assert not self.dialogs, f"dialogs opened: {self.dialogs}"
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def test_no_serious_or_critical_axe_violations_on_any_page(seeded, browser, them
         if os.environ.get("HF_MLTRACK_REQUIRE_AXE"):  # .ci/run installed it: a missing file is a failure
             pytest.fail(f"axe-core is missing at {AXE} although `npm ci` ran in ui/")
         pytest.skip(f"axe-core is not installed: run `npm ci` in ui/ ({AXE} missing)")
-    from conftest import VIEWPORT, PageProbe
+    from ui_live import VIEWPORT, PageProbe
 
     # the page's Content-Security-Policy forbids injected scripts: this context lets axe in
     ctx = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
