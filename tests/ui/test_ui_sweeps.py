@@ -122,6 +122,30 @@ def test_a_linked_sweep_reads_each_chart_once_as_the_runs_arrive(sweep, open_pag
     probe.assert_clean()
 
 
+def test_a_linked_view_keeps_its_address_until_the_user_changes_it(sweep, open_page):
+    """Opening a link changes no address while the page loads (each change is a same-document navigation:
+    the browser fetches and decodes the page's icon again on the way to the first chart); the first
+    change of the view writes the whole view into the address."""
+    probe = open_page()
+    page = probe.page
+    page.add_init_script(
+        "window.__replaced = 0; const replace = history.replaceState.bind(history);"
+        " history.replaceState = (...a) => { window.__replaced++; return replace(...a); };"
+    )
+    icons: list[str] = []
+    page.on("request", lambda r: "favicon" in r.url and icons.append(r.url))
+    link = f"{sweep.url}/#/experiments/{sweep.experiment_id}?tab=charts&group=param%3Alr"
+    goto(probe, link, ".chart-card[data-metric=eval_loss][data-groups='3'] canvas")
+    page.wait_for_selector(".scatter-card canvas")
+    assert page.evaluate("window.__replaced") == 0 and page.url == link
+    assert len(icons) == 1 and icons[0].endswith("/static/favicon.png"), icons
+    page.select_option("[data-testid=group-by]", "param:seed")
+    wait_until(page, "location.hash.includes('group=param%3Aseed')")
+    assert page.evaluate("window.__replaced") == 1
+    assert "tab=charts" in page.url and "sy=metric%3Aeval_loss" in page.url  # the scatter's axes too
+    probe.assert_clean()
+
+
 def test_scatter_and_best_run_marker(sweep, open_page):
     probe = open_page()
     page = probe.page

@@ -41,7 +41,9 @@ export function navigate(path: string, query: Record<string, string | undefined>
 /** Change the query of the current route without re-rendering the page. */
 export function replaceQuery(query: Record<string, string | undefined>): void {
   const [path] = (window.location.hash.slice(1) || "/").split("?");
-  history.replaceState(null, "", href(path, query));
+  const next = new URL(href(path, query), window.location.href).href;
+  // the same address again is no change (a replaceState is a navigation: the browser reloads the icon)
+  if (next !== window.location.href) history.replaceState(null, "", next);
 }
 
 let cleanups: (() => void)[] = [];

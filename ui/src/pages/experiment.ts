@@ -642,7 +642,12 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   };
 
   // The view is in the address: a link reproduces the filter, tab, grouping, best run and scatter.
+  // Not while the page first loads: the address it was opened with already says its view (and every
+  // change of address makes the browser fetch and decode the page's icon again, on the way to the
+  // first chart).
+  let urlSettled = false;
   const syncQuery = () =>
+    urlSettled &&
     replaceQuery({
       filter: filter.value.trim() || undefined,
       view: lifecycle.value !== "ACTIVE_ONLY" ? lifecycle.value : undefined,
@@ -843,4 +848,5 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   tableHost.hidden = initialTab !== "table"; // (no table layout and paint on the way to another tab)
   await load();
   if (initialTab !== "table") showTab(initialTab);
+  urlSettled = true;
 }
