@@ -139,9 +139,11 @@ class AbstractStore(abc.ABC):
         max_results: int,
         start_step: int | None = None,
         end_step: int | None = None,
+        timestamps: bool = True,
     ) -> dict[str, list[tuple]]:
         """`get_metric_history_bulk_interval` as ``(step, value or None for NaN, timestamp)`` rows per run
-        (what the UI's columnar history reads; SQL stores read them without building `Metric` objects)."""
+        (what the UI's columnar history reads; SQL stores read them without building `Metric` objects).
+        ``timestamps=False``: the caller reads only ``(step, value)``, and rows may leave the timestamp out."""
         series = self.get_metric_history_bulk_interval(run_ids, key, max_results, start_step, end_step)
         return {
             run_id: [(m.step, None if math.isnan(m.value) else m.value, m.timestamp) for m in points]

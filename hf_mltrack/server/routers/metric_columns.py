@@ -43,7 +43,9 @@ class HistoryColumnsResponse(BaseModel):
 def history_columns(state: State, q: Annotated[IntervalQuery, Depends()], timestamps: bool = True) -> JSONResponse:
     """Downsampled histories of one metric for several runs, as columns per run (``timestamps=false``:
     without the timestamps column, for a chart on the step axis)."""
-    rows = state.store.metric_history_rows(q.run_ids, q.metric_key, q.max_results, q.start_step, q.end_step)
+    rows = state.store.metric_history_rows(
+        q.run_ids, q.metric_key, q.max_results, q.start_step, q.end_step, timestamps=timestamps
+    )
     series = []
     for run_id in q.run_ids:
         points = rows.get(run_id)
