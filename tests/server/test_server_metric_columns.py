@@ -49,6 +49,7 @@ def test_non_finite_values_and_step_only(api):
     assert series["values"] == [1.5, None, "Infinity", "-Infinity"]
     lean = api.get(COLUMNS, params={"run_ids": [run_id], "metric_key": "loss", "timestamps": "false"}).json()
     assert "timestamps" not in lean["series"][0] and lean["series"][0]["steps"] == [0, 1, 2, 3]
+    assert lean["series"][0]["values"] == series["values"]
     # a run without the metric has no series
     other = run_with(api, [(0, 1.0)], key="other")
     body = api.get(COLUMNS, params={"run_ids": [run_id, other], "metric_key": "loss"}).json()

@@ -200,3 +200,25 @@ def test_summaries_of_sorted_points_match_the_point_by_point_fold(pattern: str) 
     for step, value, ts in zip(steps, values, stamps, strict=True):
         _add_point(expected.setdefault(step >> SHIFTS[0], _new()), step, value, ts, value is None)
     assert summarize_sorted(steps, values, stamps) == expected
+
+
+@pytest.mark.parametrize("max_points", [5000, 40], ids=["whole", "downsampled"])
+def test_rows_without_timestamps_carry_the_same_steps_and_values(store_uri: str, max_points: int) -> None:
+    """``metric_history_rows(timestamps=False)`` (the charts on a step axis): the same (step, value) rows as
+    with timestamps, NaN as None and infinities kept, for a whole series and a downsampled one."""
+    from hf_mltrack.store import get_tracking_store
+
+    client = MlTrackClient()
+    run = client.create_run("0")
+    specials = {7: math.nan, 8: math.inf, 9: -math.inf}
+    values = {s: specials.get(s, math.sin(s / 13) + s / 700) for s in range(600)}
+    points = [Metric("m", v, 1_700_000_000_000 + s, s) for s, v in values.items()]
+    client.log_batch(run.info.run_id, metrics=points, synchronous=True)
+    store = get_tracking_store(store_uri)
+    full = store.metric_history_rows([run.info.run_id], "m", max_points)[run.info.run_id]
+    lean = store.metric_history_rows([run.info.run_id], "m", max_points, timestamps=False)[run.info.run_id]
+    assert [r[:2] for r in lean] == [r[:2] for r in full]
+    assert all(len(r) == 3 for r in full)
+    if max_points > len(values):
+        assert all(len(r) == 2 for r in lean)  # read without the column
+        assert [r[0] for r in lean] == sorted(values) and lean[7][1] is None and lean[8][1] == math.inf
