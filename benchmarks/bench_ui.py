@@ -18,7 +18,8 @@ Times come from the page's own clock (performance.now() since navigation start),
 frame by an init script and awaited in the page, so Python's polling adds nothing. --profile prints, for
 this branch, each workload's requests (start, first byte, end, bytes), marks and long tasks instead.
 Needs Debian's /usr/bin/chromium and Python playwright (no `playwright install`). --quick: 200,000 points,
-2,000 runs, 20,000-run scroll, 1 repeat.
+2,000 runs, 20,000-run scroll, 1 repeat. Chromium runs with the tests' flags (tests/ui/ui_live.py), which
+stop it loading its own address-bar popup page into every fresh context; --browser-preload leaves that on.
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = os.environ.get("HF_MLTRACK_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-dev-shm-usage"]
+from ui_live import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402  (tests/ui: the tests' browser, flags explained there)
+
+#: --browser-preload: without the flag that stops Chromium loading its own address-bar popup into each new
+#: window (each measurement's fresh context), for a figure comparable with earlier runs of this script.
+PRELOAD_ARGS = [a for a in CHROMIUM_ARGS if not a.startswith("--disable-features=WebUIOmnibox")]
 
 # Runs in every page before the app: records when a selector first matches (checked every frame).
 PROBE = """
@@ -140,7 +144,7 @@ PROFILED: list | None = None
 
 
 def fresh(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    ctx = browser.new_context(viewport=VIEWPORT)
     ctx.add_init_script(PROBE)
     if PROFILED is not None:
         ctx.add_init_script(LONGTASKS)
@@ -388,12 +392,16 @@ def serve(db: str, art: str, static_dir: str, port: int, timing: bool = False) -
     import uvicorn
 
     from hf_mltrack.server import create_app
+    from hf_mltrack.server.app import settle_heap
     from hf_mltrack.server.ui import mount_ui
 
     app = create_app(db, artifacts_destination=art)
     # create_app mounted this checkout's UI: replace its routes by the given build's
     app.router.routes = [r for r in app.router.routes if getattr(r, "name", "") not in ("ui", "ui-static")]
     mount_ui(app, static_dir=static_dir)
+    # as `hf-mltrack server` starts: without it a full collection walked the whole startup heap (~50 ms
+    # each, about one per 1,000-run page the table workload reads), and the next workload met one
+    settle_heap(app)
     uvicorn.run(ServerTiming(app) if timing else app, host="127.0.0.1", port=port, log_level="error")
 
 
@@ -409,6 +417,11 @@ def main() -> None:
     )
     ap.add_argument("--port", type=int, default=0, help="this branch's server port (the base's: the next); 0: free")
     ap.add_argument("--profile", action="store_true", help="print where each workload's time goes (this branch)")
+    ap.add_argument(
+        "--browser-preload",
+        action="store_true",
+        help="let Chromium load its address-bar popup into each fresh context, as before (see tests/ui/ui_live.py)",
+    )
     ap.add_argument(
         "--only",
         default="chart,table,scroll,groups",
@@ -440,7 +453,8 @@ def main() -> None:
         base = ServerProcess(db, art, base_dir, a.port + 1 if a.port else 0)
         rows = []
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            args = PRELOAD_ARGS if a.browser_preload else CHROMIUM_ARGS
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
             if a.profile:
                 for _ in range(2):  # the second pass is the warm one
                     profile(browser, ours.url, data)
