@@ -92,12 +92,11 @@ def group_aggregate(state: State, body: GroupAggregateRequest) -> JSONResponse:
         body.run_ids, body.metric_key, body.max_results, body.start_step, body.end_step, timestamps=False
     )
     members: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    empty = np.empty(0)
     for run_id, label in zip(body.run_ids, body.groups, strict=True):
-        points = rows.get(run_id)
-        # one conversion of the rows: (step, value[, timestamp]) -> columns; None (a NaN) -> nan
-        table = np.array(points, dtype=np.float64) if points else None
-        members.setdefault(label, []).append((empty, empty) if table is None else (table[:, 0], table[:, 1]))
+        group = members.setdefault(label, [])  # a group whose runs have no point is listed, empty
+        if points := rows.get(run_id):
+            table = np.array(points, dtype=np.float64)  # (step, value[, timestamp]) rows; None (a NaN) -> nan
+            group.append((table[:, 0], table[:, 1]))
     out = []
     for label, series in members.items():
         out.append({"group": label, **aggregate_group(series, body.aggregate, body.band, body.max_bins)})
