@@ -605,7 +605,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   );
   const workspaceHost = h("div", { class: "exp-workspace", hidden: true });
   const modelsHost = h("div", { class: "exp-models", hidden: true });
-  const showTab = (t: string) => {
+  const showTab = (t: string, sync = true) => {
     tab = t;
     for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === t);
     tableHost.hidden = t !== "table";
@@ -632,7 +632,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
       workspaceHost.appendChild(view.el);
       void view.start(wsState.ws ?? null, wsState.wspec ?? null);
     }
-    syncQuery();
+    if (sync) syncQuery();
     if (t === "charts") renderCharts();
     else {
       grid?.destroy();
@@ -642,12 +642,10 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   };
 
   // The view is in the address: a link reproduces the filter, tab, grouping, best run and scatter.
-  // Not while the page first loads: the address it was opened with already says its view (and every
-  // change of address makes the browser fetch and decode the page's icon again, on the way to the
-  // first chart).
-  let urlSettled = false;
+  // Written when the user changes the view, not by the page's first load and tab (the address it was
+  // opened with already says that view, and each change of address makes the browser fetch and decode
+  // the page's icon again, on the way to the first chart).
   const syncQuery = () =>
-    urlSettled &&
     replaceQuery({
       filter: filter.value.trim() || undefined,
       view: lifecycle.value !== "ACTIVE_ONLY" ? lifecycle.value : undefined,
@@ -711,7 +709,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     }
   };
 
-  const load = async () => {
+  const load = async (sync = true) => {
     busy = true;
     loadController?.abort();
     const controller = new AbortController();
@@ -719,7 +717,7 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
     ctx.signal.addEventListener("abort", () => controller.abort());
     filterError.hidden = true;
     count.textContent = "Loading…";
-    syncQuery();
+    if (sync) syncQuery();
     runs = [];
     nextToken = undefined;
     fetchingMore = false;
@@ -846,7 +844,6 @@ export async function experimentPage(root: HTMLElement, ctx: PageContext): Promi
   for (const b of tabBar.children) b.classList.toggle("active", (b as HTMLElement).dataset.tab === "table");
   chartHost.hidden = true;
   tableHost.hidden = initialTab !== "table"; // (no table layout and paint on the way to another tab)
-  await load();
-  if (initialTab !== "table") showTab(initialTab);
-  urlSettled = true;
+  await load(false);
+  if (initialTab !== "table") showTab(initialTab, false);
 }
