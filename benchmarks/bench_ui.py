@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 sys.path.insert(0, str(ROOT))
 
-from ui_live import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402  (tests/ui: the tests' browser, flags explained there)
+from ui_live import CHROMIUM, CHROMIUM_ARGS, NO_BROWSER_PRELOAD, VIEWPORT  # noqa: E402  (tests/ui: the tests' browser, flags explained there)
 
 #: --browser-preload: without the flag that stops Chromium loading its own address-bar popup into each new
 #: window (each measurement's fresh context), for a figure comparable with earlier runs of this script.
-PRELOAD_ARGS = [a for a in CHROMIUM_ARGS if not a.startswith("--disable-features=WebUIOmnibox")]
+PRELOAD_ARGS = [a for a in CHROMIUM_ARGS if a != NO_BROWSER_PRELOAD]
 
 # Runs in every page before the app: records when a selector first matches (checked every frame).
 PROBE = """

@@ -14,12 +14,13 @@ import pytest
 
 #: Debian's Chromium (``apt-get install chromium``), driven by Python Playwright (no ``playwright install``).
 CHROMIUM = os.environ.get("HF_MLTRACK_CHROMIUM", "/usr/bin/chromium")
-#: Its flags for the tests and benchmarks/bench_ui.py. The last one: Chromium's full headless mode loads
+#: Its flags for the tests and benchmarks/bench_ui.py. NO_BROWSER_PRELOAD: Chromium's full headless mode loads
 #: its own address-bar popup (chrome://omnibox-popup.top-chrome, a WebUI page in a renderer of its own)
 #: into every new window, and each test's fresh browser context is a new window: ~110 ms of the browser
 #: process's CPU plus that renderer's, at the same moment as the page under test (traced; on 2 cores the
 #: 50-run group chart drew in a median ~300 ms with it, ~200 ms without). A user's browser loads it when
 #: a window opens, not for each page of ours.
+NO_BROWSER_PRELOAD = "--disable-features=WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-dev-shm-usage",
-    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup",
+    NO_BROWSER_PRELOAD,
 ]
 
 VIEWPORT = {"width": 1400, "height": 900}
