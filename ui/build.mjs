@@ -108,7 +108,6 @@ function writeIndex(chunks) {
 // a whole SVG document on the page's main thread (1-15 ms in a fresh page, traced), on the way to the
 // first chart; a 750-byte PNG is a plain image decode.
 fs.copyFileSync(path.join(here, "src/favicon.png"), path.join(out, "favicon.png"));
-fs.rmSync(path.join(out, "favicon.svg"), { force: true });
 if (watch) {
   writeIndex([]);
   for (const opts of [js, css]) await (await esbuild.context(opts)).watch();
